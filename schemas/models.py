@@ -1,0 +1,190 @@
+"""Record models: the one definition of every record on the wire.
+
+The JSON Schema files beside this module are generated from these models
+(``python -m schemas.generate``) and are the contract for downstream
+consumers; ``tests/unit/schemas`` proves the two agree.
+
+Record kinds and their topics::
+
+    RawArticle       articles.raw       forgiving input from scrapers
+    CleanedArticle   articles.cleaned   clean text, metadata, language
+    TaggedArticle    articles.tagged    + sentences and entity mentions
+    EnrichedArticle  articles.enriched  + summary, word count, provenance
+    DeadLetter       articles.dlq       a record that could not be processed
+
+Every record but the raw input is strict (unknown fields are rejected) and
+carries ``schema_version``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+Stage = Literal["clean", "tag", "summarize"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class RawArticle(BaseModel):
+    """A scraped article as producers send it.
+
+    Forgiving: every field is optional, unknown fields are ignored, but at
+    least one of ``html`` or ``text`` must be present. Without an ``id`` the
+    article is identified by a stable hash of its ``url``, else of its content.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, strict=True, title="RawArticle"
+    )
+
+    schema_version: int | None = Field(default=None, description="Optional; 1 if given")
+    id: str | None = Field(default=None, description="Article id; used as the record key")
+    url: str | None = None
+    source: str | None = Field(default=None, description="Publisher or feed name")
+    title: str | None = None
+    published_at: str | None = Field(default=None, description="As the producer gives it")
+    language: str | None = Field(default=None, description="ISO 639-1 code, if known")
+    html: str | None = Field(default=None, description="The page as HTML")
+    text: str | None = Field(default=None, description="The page as pasted text")
+
+
+class StageRun(_Strict):
+    """Which version of a stage produced a record, and when."""
+
+    version: str
+    finished_at: str = Field(description="UTC timestamp, ISO 8601")
+
+
+class ModelInfo(_Strict):
+    """The spaCy model the tag stage used."""
+
+    name: str
+    version: str
+    language: str
+
+
+class CleanProvenance(_Strict):
+    clean: StageRun
+
+
+class TagProvenance(CleanProvenance):
+    tag: StageRun
+    model: ModelInfo | None = Field(description="Null when entity tagging was skipped")
+
+
+class EnrichProvenance(TagProvenance):
+    summarize: StageRun
+
+
+class CleanedArticle(_Strict):
+    """The clean article body with its metadata (topic ``articles.cleaned``)."""
+
+    model_config = ConfigDict(title="CleanedArticle")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str
+    url: str | None
+    source: str | None
+    title: str | None
+    published_at: str | None
+    language: str | None = Field(description="ISO 639-1 code, detected unless given")
+    language_confidence: float = Field(ge=0.0, le=1.0)
+    text: str = Field(min_length=1, description="The clean article body")
+    pipeline: CleanProvenance
+
+
+class Sentence(_Strict):
+    """A sentence as character offsets into ``text``."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Mention(_Strict):
+    """One entity mention; ``text[start:end] == mention.text``."""
+
+    text: str
+    label: str = Field(description="spaCy label: PERSON, ORG, GPE, NORP, ...")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    canonical: str = Field(description="The entity's full name within the article")
+
+
+class Tagging(_Strict):
+    """How entities were found, or why they were not."""
+
+    skipped: str | None = Field(
+        default=None, description="Why entity tagging was skipped (not an error)"
+    )
+
+
+class TaggedArticle(CleanedArticle):
+    """The clean article with sentences and entities (``articles.tagged``)."""
+
+    model_config = ConfigDict(title="TaggedArticle")
+
+    sentences: list[Sentence]
+    entities: list[Mention]
+    tagging: Tagging
+    pipeline: TagProvenance
+
+
+class EnrichedArticle(TaggedArticle):
+    """The final record for downstream consumers (``articles.enriched``)."""
+
+    model_config = ConfigDict(title="EnrichedArticle")
+
+    word_count: int = Field(ge=0)
+    summary: str = Field(description="Whole sentences of the text, in their order")
+    pipeline: EnrichProvenance
+
+
+class Source(_Strict):
+    """Where a dead-lettered record was read."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = Field(description="The record key, decoded as UTF-8 or base64")
+    key_encoding: Literal["utf-8", "base64"] | None
+
+
+class Original(_Strict):
+    """The original record value, byte for byte."""
+
+    encoding: Literal["utf-8", "base64"]
+    value: str
+    size: int = Field(ge=0, description="Length of the original value in bytes")
+    truncated: bool = Field(description="True when only a prefix is kept (oversized value)")
+    sha256: str
+
+
+class DeadLetter(_Strict):
+    """A record that a stage could not process (topic ``articles.dlq``)."""
+
+    model_config = ConfigDict(title="DeadLetter")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str | None = Field(description="The article id, when it could be read")
+    stage: Stage
+    code: str = Field(description="Stable error code, see workers.errors")
+    message: str
+    source: Source
+    original: Original
+    failed_at: str = Field(description="UTC timestamp, ISO 8601")
+    worker_version: str
+
+
+RECORD_MODELS: dict[str, type[BaseModel]] = {
+    "raw_article": RawArticle,
+    "cleaned_article": CleanedArticle,
+    "tagged_article": TaggedArticle,
+    "enriched_article": EnrichedArticle,
+    "dead_letter": DeadLetter,
+}

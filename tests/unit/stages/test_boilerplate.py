@@ -1,0 +1,84 @@
+"""Each boilerplate family is removed; every article sentence is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.stages import boilerplate
+
+BODY = [
+    "The regional council voted on Tuesday to extend the coastal tram line by four stations.",
+    "Construction is expected to start next spring and to last about two years in total.",
+    "Opponents said the money would be better spent on buses serving the northern villages.",
+]
+
+
+def _page(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        "Share:",
+        "Share this article",
+        "Join our WhatsApp group for the latest updates",
+        "Follow us on Twitter",
+        "Sign up for our newsletter to get updates in your inbox",
+        "Download our app for breaking news",
+        "This website uses cookies to improve your experience.",
+        "12 Comments",
+        "Photo credit: Jane Doe / Agency",
+        "Advertisement",
+        "Home > News > Region",
+        "© 2026 Example Media. All rights reserved.",
+        "Also read: Five things to know about the tram",
+    ],
+)
+def test_noise_line_inside_article_is_removed(noise: str) -> None:
+    text = _page(BODY[0], noise, BODY[1], BODY[2])
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY)
+
+
+def test_title_twice_and_related_list() -> None:
+    title = "Council extends tram line"
+    text = _page(title, title, "Share:", *BODY, "Related News",
+                 "Harbour bridge closed for repairs", "Schools to get new labs",
+                 "Mayor announces budget hearings")
+    assert boilerplate.clean_text(text, title=title) == "\n\n".join(BODY)
+
+
+def test_menus_before_and_footer_after_are_dropped() -> None:
+    menu = ["Home", "World", "Business", "Sport", "Culture", "Weather", "Video", "Podcasts"]
+    footer = ["Terms of Use", "Contact Us", "Careers", "Sitemap", "RSS", "Advertise"]
+    assert boilerplate.clean_text(_page(*menu, *BODY, *footer)) == "\n\n".join(BODY)
+
+
+def test_line_broken_mid_sentence_is_joined() -> None:
+    text = _page("The regional council voted on Tuesday to extend the coastal",
+                 "tram line by four stations after a long debate in the chamber.", BODY[1], BODY[2])
+    out = boilerplate.clean_text(text)
+    assert out.split("\n\n")[0] == (
+        "The regional council voted on Tuesday to extend the coastal tram line by four "
+        "stations after a long debate in the chamber."
+    )
+
+
+def test_subheading_between_paragraphs_is_kept() -> None:
+    text = _page(BODY[0], "What happens next", BODY[1], BODY[2])
+    assert "What happens next" in boilerplate.clean_text(text)
+
+
+def test_whitespace_unicode_and_mojibake_are_repaired() -> None:
+    text = "  The  caf\u00c3\u00a9 in the\u00a0old town\u200b reopened on Monday after a long renovation.  \r\n"
+    assert boilerplate.normalize(text) == "The café in the old town reopened on Monday after a long renovation."
+    decomposed = "Cafe\u0301 owners said the street had been quiet for months before the works."
+    assert "Café" in boilerplate.normalize(decomposed)
+
+
+def test_short_text_is_kept() -> None:
+    assert boilerplate.clean_text("Markets closed higher.") == "Markets closed higher."
+
+
+def test_boilerplate_only_is_empty() -> None:
+    assert boilerplate.clean_text("Share:\nFollow us on Twitter\n12 Comments") == ""

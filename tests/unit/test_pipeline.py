@@ -1,0 +1,133 @@
+"""The composed pipeline with no broker: outcomes, dead-letters, the count rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jsonschema
+import orjson
+import pytest
+
+from schemas import DeadLetter, EnrichedArticle, load_schema
+from tests.conftest import blank_tagger, raw_message
+from workers.pipeline import Dead, Forward, Message, Pipeline, enrich
+from workers.settings import Settings
+from workers.stages.tag import Tagger
+
+GOOD = {"id": "good-1", "title": "Leaders meet", "text": (
+    "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday for talks.\n"
+    "Share:\nXi said the Shanghai Cooperation Organization (SCO) would meet in China. "
+    "Putin agreed that the SCO summit should go ahead in the autumn as planned.")}
+
+BAD: dict[str, bytes] = {
+    "invalid_encoding": b"\xc3\x28 not utf-8",
+    "invalid_json": b"{'single': 'quotes'}",
+    "not_an_object": b"[1, 2, 3]",
+    "missing_content": b'{"title": "no body"}',
+    "invalid_field": b'{"text": ["not", "a", "string"]}',
+    "too_large": orjson.dumps({"text": "x " * 40_000}),
+    "empty_text": b'{"text": "Share:\\nFollow us on Twitter"}',
+}
+
+
+@pytest.fixture
+def pipeline(tagger: Tagger, fixed_clock: Callable[[], str]) -> Pipeline:
+    return Pipeline(Settings(max_record_bytes=64 * 1024), tagger, clock=fixed_clock)
+
+
+def test_good_record_is_enriched(pipeline: Pipeline) -> None:
+    [out] = list(pipeline.run([raw_message(GOOD)]))
+    assert isinstance(out, Forward)
+    rec = out.record
+    assert isinstance(rec, EnrichedArticle)
+    assert out.key == "good-1"
+    jsonschema.validate(orjson.loads(out.value), load_schema("enriched_article"))
+    assert "Share:" not in rec.text
+    assert rec.summary.startswith("Chinese President Xi Jinping met Vladimir Putin")
+    canon = {m.text: m.canonical for m in rec.entities}
+    assert canon["Xi"] == "Xi Jinping" and canon["SCO"] == "Shanghai Cooperation Organization"
+    assert rec.word_count == len(rec.text.split()) - 0  # plain words in this text
+    assert set(rec.pipeline.model_dump()) == {"clean", "tag", "model", "summarize"}
+
+
+def test_each_bad_input_is_dead_lettered_with_its_code_between_good_ones(
+        pipeline: Pipeline) -> None:
+    messages = []
+    for i, value in enumerate(BAD.values()):
+        messages.append(raw_message(GOOD | {"id": f"g{i}"}, offset=2 * i))
+        messages.append(raw_message(value=value, offset=2 * i + 1))
+    outcomes = list(pipeline.run(messages))
+    assert len(outcomes) == len(messages)  # the count rule: in = enriched + dead
+    dead = [o for o in outcomes if isinstance(o, Dead)]
+    good = [o for o in outcomes if isinstance(o, Forward)]
+    assert [d.record.code for d in dead] == list(BAD)
+    assert [g.key for g in good] == [f"g{i}" for i in range(len(BAD))]
+    for d, value in zip(dead, BAD.values(), strict=True):
+        jsonschema.validate(orjson.loads(d.value), load_schema("dead_letter"))
+        assert d.record.stage == "clean"
+        assert d.record.source.topic == "articles.raw"
+        assert d.record.source.offset % 2 == 1
+        assert d.record.message
+        if d.record.code != "too_large":
+            from workers.dlq import original_bytes
+            assert original_bytes(d.record) == value
+
+
+class _Poisoned(Tagger):
+    """A tagger whose model breaks on one text."""
+
+    def tag_batch(self, articles, *, now):  # type: ignore[no-untyped-def]
+        if any("POISON" in a.text for a in articles):
+            raise RuntimeError("model crashed")
+        return super().tag_batch(articles, now=now)
+
+
+def test_tag_failure_is_isolated_to_its_record(fixed_clock: Callable[[], str]) -> None:
+    base = blank_tagger()
+    tagger = _Poisoned(base.nlp)
+    pipeline = Pipeline(Settings(), tagger, clock=fixed_clock)
+    poison = {"id": "p", "text": "This POISON article breaks the model every single time."}
+    outcomes = list(pipeline.run([raw_message(GOOD), raw_message(poison, offset=1),
+                                  raw_message(GOOD | {"id": "g2"}, offset=2)]))
+    assert [type(o).__name__ for o in outcomes] == ["Forward", "Dead", "Forward"]
+    dead = outcomes[1]
+    assert isinstance(dead, Dead)
+    assert (dead.record.stage, dead.record.code, dead.record.id) == ("tag", "stage_failed", "p")
+    assert "model crashed" in dead.record.message
+
+
+def test_invalid_intermediate_record_is_dead_lettered_by_its_stage(pipeline: Pipeline) -> None:
+    msg = Message("articles.tagged", 3, 9, b"k", b'{"id": "x"}')
+    [out] = pipeline.summarize_batch([msg])
+    assert isinstance(out, Dead)
+    assert (out.record.stage, out.record.code) == ("summarize", "invalid_record")
+    assert out.key == "x" or out.key == "k"
+
+
+def test_stages_compose_through_bytes(pipeline: Pipeline) -> None:
+    [cleaned] = pipeline.clean_batch([raw_message(GOOD)])
+    assert isinstance(cleaned, Forward)
+    [tagged] = pipeline.tag_batch([Message("c", 0, 0, b"good-1", cleaned.value)])
+    assert isinstance(tagged, Forward)
+    [enriched] = pipeline.summarize_batch([Message("t", 0, 0, b"good-1", tagged.value)])
+    assert isinstance(enriched, Forward)
+    [direct] = list(pipeline.run([raw_message(GOOD)]))
+    assert enriched.value == direct.value
+
+
+def test_enrich_library_call(tagger: Tagger) -> None:
+    rec = enrich({"text": GOOD["text"]}, tagger)
+    assert rec.summary
+    with pytest.raises(Exception) as info:
+        enrich({"title": "x"}, tagger)
+    assert getattr(info.value, "code", None) == "missing_content"
+
+
+def test_dead_letter_key_falls_back_to_source_position() -> None:
+    d = DeadLetter.model_validate({
+        "id": None, "stage": "clean", "code": "invalid_json", "message": "m",
+        "source": {"topic": "t", "partition": 1, "offset": 5, "key": None, "key_encoding": None},
+        "original": {"encoding": "utf-8", "value": "", "size": 0, "truncated": False,
+                     "sha256": ""},
+        "failed_at": "t", "worker_version": "0"})
+    assert Dead(d, b"").key == "t:1:5"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from workers.errors import ConfigError
+from workers.settings import Settings, load_settings
+
+
+def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENRICH_TOPIC_RAW", "in.raw")
+    monkeypatch.setenv("ENRICH_MAX_RECORD_BYTES", "2048")
+    settings = load_settings()
+    assert settings.topic_raw == "in.raw"
+    assert settings.max_record_bytes == 2048
+
+
+def test_overrides_win_and_none_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENRICH_BROKER", "kafka:9092")
+    assert load_settings(broker="other:1").broker == "other:1"
+    assert load_settings(broker=None).broker == "kafka:9092"
+
+
+def test_defaults() -> None:
+    s = Settings()
+    assert s.topics == {
+        "raw": "articles.raw", "cleaned": "articles.cleaned", "tagged": "articles.tagged",
+        "enriched": "articles.enriched", "dlq": "articles.dlq",
+    }
+    assert s.max_record_bytes == 10 * 1024 * 1024
+    assert s.stage_list == ("clean", "tag", "summarize")
+
+
+def test_frozen() -> None:
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
+        Settings().broker = "x:1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("stages", "clean,translate", "ENRICH_STAGES"),
+        ("broker", "no-port", "ENRICH_BROKER"),
+        ("batch_size", 0, "ENRICH_BATCH_SIZE"),
+    ],
+)
+def test_invalid_setting_is_one_clear_line(field: str, value: object, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(**{field: value})
+    message = str(info.value)
+    assert needle in message
+    assert "\n" not in message
+
+
+def test_stage_order_is_canonical() -> None:
+    assert load_settings(stages="summarize,clean").stage_list == ("clean", "summarize")

@@ -1,0 +1,365 @@
+"""The ``enrich`` command line.
+
+Every option has an ``ENRICH_*`` environment variable (see workers.settings);
+an option given on the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+from workers import __version__, kafka
+from workers.errors import ConfigError, EnrichError, TransientError
+from workers.inputs import read_records, sample_path
+from workers.settings import Settings, load_settings
+
+log = logging.getLogger("workers")
+
+EX_UNAVAILABLE = 69
+EX_CONFIG = 78
+
+_FAUST_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "warn",
+                 "ERROR": "error", "CRITICAL": "crit"}
+
+
+# -- building blocks -----------------------------------------------------------
+
+def build_pipeline(settings: Settings) -> Any:
+    """The pipeline for this process; spaCy is loaded only when it tags."""
+    from workers.pipeline import Pipeline
+    from workers.stages.tag import Tagger, load_model
+
+    tagger = None
+    if "tag" in settings.stage_list:
+        tagger = Tagger(
+            load_model(settings.model),
+            language=settings.model_language,
+            labels=settings.label_set,
+            batch_size=settings.nlp_batch_size,
+            chunk_chars=settings.nlp_chunk_chars,
+        )
+    return Pipeline(settings, tagger)
+
+
+def run_worker(settings: Settings, *, task: Callable[[], Coroutine[Any, Any, None]] | None = None,
+               loglevel: str | None = None) -> int:
+    """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code."""
+    import faust
+
+    from workers.app import StageAgents, create_app
+
+    pipeline = build_pipeline(settings)
+    app = create_app(settings)
+    agents = StageAgents(app, settings, pipeline)
+    if task is not None:
+        app.task(task)
+    worker = faust.Worker(
+        app,
+        loglevel=_FAUST_LEVELS.get((loglevel or settings.log_level).upper(), "info"),
+        redirect_stdouts=False,
+        quiet=True,
+    )
+    worker.spinner = None  # a progress spinner mangles piped output
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        agents.close()
+    return 0
+
+
+def _stop_self() -> None:
+    """Stop this worker the way an operator would: SIGTERM, a graceful shutdown."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+# -- commands ------------------------------------------------------------------
+
+def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.broker import EmbeddedBroker
+
+    with EmbeddedBroker(port=args.port) as broker:
+        print(f"embedded broker listening; bootstrap servers: {broker.bootstrap}", flush=True)
+        print("press Ctrl-C to stop", flush=True)
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> list[str]:
+        await kafka.wait_for_broker(settings, timeout=settings.broker_wait_s)
+        return await kafka.create_topics(settings, partitions=args.partitions)
+
+    created = asyncio.run(go())
+    for name in settings.topics.values():
+        state = "created" if name in created else "exists"
+        print(f"{name}\t{state}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(kafka.wait_for_broker(settings, timeout=settings.broker_wait_s))
+    log.info("starting worker for stages %s on %s", ",".join(settings.stage_list),
+             settings.broker)
+    return run_worker(settings)
+
+
+def _records_from(paths: Sequence[Path]) -> list[tuple[bytes | None, bytes]]:
+    records: list[tuple[bytes | None, bytes]] = []
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(f"no such file: {path}")
+        records.extend((key, value) for _, key, value in read_records(path))
+    return records
+
+
+def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
+    records = _records_from(args.files)
+
+    async def go() -> int:
+        await kafka.wait_for_broker(settings, timeout=settings.broker_wait_s)
+        return await kafka.produce(settings, records, topic=args.topic)
+
+    sent = asyncio.run(go())
+    print(f"published {sent} records to {args.topic or settings.topic_raw}", file=sys.stderr)
+    return 0
+
+
+def format_value(value: bytes | None) -> bytes:
+    """A record value as one JSON line (non-JSON values wrapped, non-UTF-8 as base64)."""
+    if value is None:
+        return b"null"
+    try:
+        orjson.loads(value)
+        return value
+    except orjson.JSONDecodeError:
+        from workers.codec import text_or_base64
+
+        text, encoding = text_or_base64(value)
+        return orjson.dumps({"value": text, "encoding": encoding})
+
+
+def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
+    topic = args.topic or settings.topic_enriched
+
+    async def go() -> int:
+        await kafka.wait_for_broker(settings, timeout=settings.broker_wait_s)
+        count = 0
+        async for rec in kafka.consume(settings, [topic], from_beginning=args.from_beginning,
+                                       timeout=args.timeout):
+            sys.stdout.buffer.write(format_value(rec.value) + b"\n")
+            sys.stdout.flush()
+            count += 1
+            if args.limit and count >= args.limit:
+                break
+        return count
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.pipeline import Dead, Message
+
+    pipeline = build_pipeline(settings.model_copy(update={"stages": "clean,tag,summarize"}))
+    messages = (
+        Message(str(args.input), 0, number, key, value)
+        for number, key, value in read_records(args.input)
+    )
+    out: TextIO | Any = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    dlq: Any = open(args.dlq, "wb") if args.dlq else sys.stderr.buffer  # noqa: SIM115
+    enriched = dead = 0
+    try:
+        for outcome in pipeline.run(messages):
+            if isinstance(outcome, Dead):
+                dead += 1
+                dlq.write(outcome.value + b"\n")
+            else:
+                enriched += 1
+                out.write(outcome.value + b"\n")
+    finally:
+        if args.output:
+            out.close()
+        if args.dlq:
+            dlq.close()
+    print(f"{enriched} enriched, {dead} dead-lettered", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.broker import EmbeddedBroker
+
+    path = args.input or sample_path()
+    records = _records_from([path])
+    if not records:
+        raise ConfigError(f"{path} holds no records")
+    print(f"enrich demo: starting the embedded broker, {len(records)} articles from {path}",
+          flush=True)
+    outcome = {"enriched": 0, "dead": 0, "done": False}
+    with EmbeddedBroker() as broker:
+        settings = settings.model_copy(update={
+            "broker": broker.bootstrap, "stages": "clean,tag,summarize",
+            "group_id": "enrich-demo",
+        })
+
+        async def prepare() -> None:
+            await kafka.wait_for_broker(settings, timeout=30)
+            await kafka.create_topics(settings)
+
+        asyncio.run(prepare())
+
+        async def drive() -> None:
+            try:
+                await asyncio.wait_for(_demo_drive(settings, records, outcome, args.json),
+                                       timeout=args.timeout)
+                outcome["done"] = True
+            except TimeoutError:
+                print(f"enrich demo: timed out after {args.timeout}s", file=sys.stderr)
+            finally:
+                _stop_self()
+
+        code = run_worker(settings, task=drive, loglevel="ERROR")
+    print(f"enrich demo: {outcome['enriched']} enriched, {outcome['dead']} dead-lettered",
+          flush=True)
+    return code if outcome["done"] else 1
+
+
+async def _demo_drive(settings: Settings, records: list[tuple[bytes | None, bytes]],
+                      outcome: dict[str, Any], as_json: bool) -> None:
+    await kafka.produce(settings, records)
+    async for rec in kafka.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
+        if rec.topic == settings.topic_dlq:
+            outcome["dead"] += 1
+        else:
+            outcome["enriched"] += 1
+        if as_json:
+            sys.stdout.buffer.write(format_value(rec.value) + b"\n")
+            sys.stdout.flush()
+        else:
+            print(describe(rec.topic == settings.topic_dlq, rec.value), flush=True)
+        if outcome["enriched"] + outcome["dead"] >= len(records):
+            return
+
+
+def describe(dead: bool, value: bytes | None) -> str:
+    """A human-readable view of an enriched or dead-lettered record."""
+    rec = orjson.loads(value or b"{}")
+    if dead:
+        return (f"\n✗ dead-lettered at {rec['stage']}: [{rec['code']}] {rec['message']} "
+                f"(from {rec['source']['topic']}:{rec['source']['partition']}"
+                f":{rec['source']['offset']})")
+    lines = [
+        "",
+        f"■ {rec.get('title') or '(untitled)'}",
+        f"  id {rec['id']} · {rec.get('source') or 'unknown source'} · "
+        f"language {rec.get('language')} · {rec['word_count']} words",
+        f"  summary: {rec['summary']}",
+    ]
+    seen: dict[str, str] = {}
+    for m in rec["entities"]:
+        seen.setdefault(m["canonical"], m["label"])
+    if seen:
+        lines.append("  entities: " + ", ".join(f"{name} ({label})"
+                                                for name, label in list(seen.items())[:15]))
+    return "\n".join(lines)
+
+
+# -- parser --------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="enrich",
+        description="Clean, tag and summarize news articles flowing through Kafka.",
+    )
+    parser.add_argument("--version", action="version", version=f"enrich {__version__}")
+    parser.add_argument("--broker", help="bootstrap servers HOST:PORT (ENRICH_BROKER)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (ENRICH_LOG_LEVEL)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run everything on an embedded broker with sample articles")
+    p.add_argument("--input", type=Path, help="raw articles (JSON Lines, .html or .txt)")
+    p.add_argument("--json", action="store_true", help="print records as JSON Lines")
+    p.add_argument("--timeout", type=float, default=180.0, help="give up after S seconds")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("broker", help="run the embedded broker in the foreground")
+    p.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("topics", help="manage the pipeline's topics")
+    tsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tc = tsub.add_parser("create", help="create the topics with the configured partitions")
+    tc.add_argument("--partitions", type=int, help="partitions per topic (ENRICH_PARTITIONS)")
+    tc.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("worker", help="run a long-lived worker for some or all stages")
+    p.add_argument("--stages", help="comma-separated: clean,tag,summarize (ENRICH_STAGES)")
+    p.add_argument("--group-id", help="consumer group (ENRICH_GROUP_ID)")
+    p.add_argument("--batch-size", type=int, help="records per batch (ENRICH_BATCH_SIZE)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("produce", help="publish raw articles from files")
+    p.add_argument("files", nargs="+", type=Path, help="JSON Lines, .html or .txt files")
+    p.add_argument("--topic", help="topic (default: the raw topic)")
+    p.set_defaults(func=cmd_produce)
+
+    p = sub.add_parser("tail", help="print records of a topic as JSON Lines")
+    p.add_argument("--topic", help="topic (default: the enriched topic)")
+    p.add_argument("--from-beginning", action="store_true", help="start at the oldest record")
+    p.add_argument("--limit", type=int, help="stop after N records")
+    p.add_argument("--timeout", type=float, help="stop after S seconds without a record")
+    p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("file", help="run the pipeline offline over a JSON Lines file")
+    p.add_argument("input", type=Path, help="raw articles (JSON Lines, .html or .txt)")
+    p.add_argument("-o", "--output", type=Path, help="enriched records (default: stdout)")
+    p.add_argument("--dlq", type=Path, help="dead-letter records (default: stderr)")
+    p.set_defaults(func=cmd_file)
+    return parser
+
+
+_OVERRIDES = ("broker", "log_level", "stages", "group_id", "batch_size")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(**{k: getattr(args, k, None) for k in _OVERRIDES})
+        logging.basicConfig(
+            level=settings.log_level.upper(), stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        code: int = args.func(args, settings)
+        return code
+    except ConfigError as exc:
+        print(f"enrich: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except TransientError as exc:
+        print(f"enrich: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    except EnrichError as exc:
+        print(f"enrich: [{exc.code}] {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

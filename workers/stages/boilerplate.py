@@ -1,0 +1,201 @@
+"""Line-level cleaning of pasted page text: normalise, then keep the article.
+
+Pure functions of strings. The approach:
+
+1. Repair the text: mojibake, unicode normal form (NFC), invisible
+   characters, stray whitespace.
+2. Classify every line: a known boilerplate family (share prompts, "Join
+   ... group", newsletter and cookie prompts, comment counters, photo
+   credits, navigation crumbs), an end-of-article marker ("Related News",
+   "Also read", "Related Tags"), prose (sentence-like), or other (short lines:
+   menus, headlines, headings).
+3. Keep the densest block of prose lines, with the short lines sandwiched
+   between prose (subheadings); drop what follows an end marker until the
+   next prose line, and drop lines repeated from earlier in the text
+   (the title twice).
+4. Join lines broken mid-sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+import ftfy
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+_BOILERPLATE = re.compile(
+    r"""^(
+        (share|share\ this|share\ on|share\ article|share\ this\ article|share\ via)\b.{0,40}
+      | (tweet|email|print|whatsapp|facebook|twitter|linkedin|telegram|pinterest|reddit|copy\ link)
+      | (join|follow|subscribe\ to)\b.{0,80}\b(group|channel|us|newsletter|whatsapp|telegram|page)\b.{0,40}
+      | follow\ us\b.{0,60}
+      | (sign\ up|subscribe)\b.{0,60}(newsletter|updates|inbox|alerts)\b.{0,40}
+      | (download|get)\ (our|the)\ .{0,30}\bapp\b.{0,40}
+      | .{0,80}\b(uses|use)\ cookies\b.*
+      | (accept|reject)\ (all\ )?cookies.*
+      | (\d+\s*)?(comments?|post\ comment|leave\ a\ comment|view\ comments)\b.{0,20}
+      | (photo|image|picture|file\ photo|photograph)\s*(credit)?s?\s*[:\-|/].{0,80}
+      | (advertisement|sponsored|promoted|ad)
+      | (home|news)\s*(>|»|/|›)\s*.{0,80}
+      | (skip\ to\ (main\ )?content|back\ to\ top|scroll\ to\ top|log\ ?in|sign\ in|register|menu|search|close)
+      | (all\ rights\ reserved|copyright|©).{0,120}
+      | .{0,80}\ball\ rights\ reserved\b.{0,40}
+      | (click\ here|tap\ here)\b.{0,80}
+      | (first\ published|last\ updated|updated|published)\s*(on|:)?\s*:?.{0,60}\d{4}.{0,20}
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_END_MARKER = re.compile(
+    r"""^(
+        related(\ news|\ stories|\ articles|\ posts|\ tags|\ topics|\ coverage|\ content)?
+      | (also\ read|read\ also|read\ more|more\ from|more\ stories|more\ news|you\ may\ also\ like
+         |you\ might\ also\ like|recommended(\ for\ you|\ stories)?|trending(\ now|\ news)?
+         |most\ (read|popular|viewed)|popular\ (stories|now)|latest\ news|top\ stories
+         |don'?t\ miss|what\ to\ read\ next|tags|topics)
+    )\s*[:\-–—]?\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_INLINE_READ_MORE = re.compile(
+    r"^(also\ read|read\ also|read\ more|related|see\ also|watch)\s*[:\-–—|]\s*\S.{0,200}$",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_TERMINAL = ('.', '!', '?', '"', '”', '’', "'", '…', ':', ')', '»')
+
+
+class Kind(Enum):
+    BOILERPLATE = "boilerplate"
+    END_MARKER = "end_marker"
+    PROSE = "prose"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    text: str
+    kind: Kind
+
+
+def normalize(text: str) -> str:
+    """Repair mojibake, NFC-normalise, drop invisible characters, tidy spaces.
+
+    Paragraph breaks (blank lines) are kept as a single blank line.
+    """
+    text = ftfy.fix_text(text, normalization="NFC")
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def classify(line: str) -> Kind:
+    if _END_MARKER.match(line):
+        return Kind.END_MARKER
+    if _BOILERPLATE.match(line) or _INLINE_READ_MORE.match(line):
+        return Kind.BOILERPLATE
+    words = line.split()
+    if len(words) >= 15 or (len(words) >= 7 and line.endswith(_TERMINAL)):
+        return Kind.PROSE
+    return Kind.OTHER
+
+
+def _densest_block(kinds: list[Kind], max_gap: int = 6) -> tuple[int, int]:
+    """Index range [start, end] of the cluster of prose lines with most prose lines.
+
+    Prose lines separated by more than ``max_gap`` non-prose lines start a new
+    cluster.
+    """
+    best = (0, -1)
+    best_score = 0
+    start = -1
+    last = -1
+    score = 0
+    for i, kind in enumerate(kinds):
+        if kind is not Kind.PROSE:
+            continue
+        if start < 0 or i - last - 1 > max_gap:
+            start, score = i, 0
+        score += 1
+        last = i
+        if score > best_score:
+            best_score, best = score, (start, last)
+    return best
+
+
+def _mid_sentence_join(lines: list[str]) -> list[str]:
+    """Join a line broken mid-sentence with the next one."""
+    out: list[str] = []
+    for line in lines:
+        if (
+            out
+            and out[-1]
+            and line
+            and not out[-1].endswith(_TERMINAL)
+            and line[0].islower()
+            and len(out[-1].split()) >= 4
+        ):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
+def clean_text(text: str, *, title: str | None = None) -> str:
+    """The article body of a pasted page text; empty when nothing is left."""
+    lines = normalize(text).split("\n")
+    lines = _mid_sentence_join(lines)
+    kinds = [classify(line) if line else Kind.OTHER for line in lines]
+    if Kind.PROSE not in kinds:
+        # Short text (a brief or a one-liner): keep what is not boilerplate.
+        keep = [
+            line
+            for line, kind in zip(lines, kinds, strict=True)
+            if line and kind is Kind.OTHER
+        ]
+        return "\n\n".join(_drop_repeats(keep, title))
+    start, end = _densest_block(kinds)
+    kept: list[str] = []
+    after_marker = False
+    for line, kind in zip(lines[start : end + 1], kinds[start : end + 1], strict=True):
+        if not line:
+            continue
+        if kind is Kind.END_MARKER:
+            after_marker = True
+            continue
+        if kind is Kind.PROSE:
+            after_marker = False
+            kept.append(line)
+        elif kind is Kind.OTHER and not after_marker:
+            kept.append(line)
+    return "\n\n".join(_drop_repeats(kept, title))
+
+
+def _drop_repeats(lines: list[str], title: str | None) -> list[str]:
+    """Drop a line seen before (and the title itself where it leads the text)."""
+    seen: set[str] = set()
+    if title:
+        seen.add(_key(title))
+    out = []
+    for line in lines:
+        key = _key(line)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return out
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\W+", " ", line.casefold()).strip()

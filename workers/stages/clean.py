@@ -1,0 +1,49 @@
+"""The clean stage: a raw article in, a clean article out. Pure and synchronous."""
+
+from __future__ import annotations
+
+from schemas.models import CleanedArticle, CleanProvenance, RawArticle, StageRun
+from workers.errors import StageFailed
+from workers.stages import boilerplate, html, language
+
+VERSION = "1.0.0"
+
+
+def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
+    """Extract, de-boilerplate and normalise the article; detect its language.
+
+    ``raw.id`` must be set (the codec fills it in). Raises StageFailed with
+    code ``empty_text`` when no article text is left.
+    """
+    if raw.id is None:
+        raise ValueError("raw article without id; decode it with workers.codec.decode_raw")
+    title, published_at, source, url = raw.title, raw.published_at, raw.source, raw.url
+    if raw.html is not None and raw.html.strip():
+        page = html.extract(raw.html, url=raw.url)
+        title = title or page.title
+        published_at = published_at or page.published_at
+        source = source or page.source
+        url = url or page.url
+        body = boilerplate.clean_text(page.text, title=title)
+        if not body and raw.text:
+            body = boilerplate.clean_text(raw.text, title=title)
+    else:
+        body = boilerplate.clean_text(raw.text or "", title=title)
+    if not body.strip():
+        raise StageFailed("no article text left after cleaning", code="empty_text")
+    if raw.language:
+        lang, confidence = raw.language.strip().lower(), 1.0
+    else:
+        detected, confidence = language.detect(body)
+        lang = detected
+    return CleanedArticle(
+        id=raw.id,
+        url=url,
+        source=source,
+        title=boilerplate.normalize(title) if title else None,
+        published_at=published_at,
+        language=lang,
+        language_confidence=confidence,
+        text=body,
+        pipeline=CleanProvenance(clean=StageRun(version=VERSION, finished_at=now)),
+    )

@@ -1,0 +1,190 @@
+"""The tag stage: sentences and entity mentions with offsets into the clean text.
+
+``Tagger`` holds one spaCy pipeline (loaded once per process and injected)
+and tags a batch of articles through ``nlp.pipe``. Only the components the
+stage needs run: tok2vec, a sentence splitter and ner. Long texts are parsed
+in chunks cut at paragraph breaks, and every offset is mapped back to the
+whole text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from schemas.models import (
+    CleanedArticle,
+    Mention,
+    ModelInfo,
+    Sentence,
+    StageRun,
+    TaggedArticle,
+    Tagging,
+    TagProvenance,
+)
+from workers.stages import entities
+
+VERSION = "1.0.0"
+
+_NEEDED = ("tok2vec", "senter", "ner")
+
+
+def load_model(name: str) -> Language:
+    """Load a spaCy model with only the components tagging needs."""
+    import spacy
+
+    nlp = spacy.load(name, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    if "senter" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer")
+    return nlp
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    article: int
+    offset: int
+    text: str
+
+
+def chunk_text(text: str, max_chars: int) -> list[tuple[int, str]]:
+    """Split text into (offset, piece) of at most ``max_chars``, at paragraph breaks
+    where possible, else at line breaks, else at spaces, else hard."""
+    if len(text) <= max_chars:
+        return [(0, text)]
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        end = min(start + max_chars, len(text))
+        if end < len(text):
+            window = text[start:end]
+            for sep in ("\n\n", "\n", ". ", " "):
+                cut = window.rfind(sep)
+                if cut > max_chars // 4:
+                    end = start + cut + len(sep)
+                    break
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces
+
+
+class Tagger:
+    """Tags articles with one spaCy pipeline. Not thread-safe: one caller at a time."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        *,
+        language: str = "en",
+        labels: frozenset[str] | None = None,
+        batch_size: int = 64,
+        chunk_chars: int = 100_000,
+    ) -> None:
+        self.nlp = nlp
+        self.language = language
+        self.labels = labels
+        self.batch_size = batch_size
+        self.chunk_chars = min(chunk_chars, nlp.max_length)
+        meta = nlp.meta
+        self.model = ModelInfo(
+            name=f"{meta.get('lang', language)}_{meta.get('name', 'unknown')}",
+            version=str(meta.get("version", "0")),
+            language=language,
+        )
+
+    def skip_reason(self, article: CleanedArticle) -> str | None:
+        """Why entities are not tagged for this article, or None."""
+        if article.language and article.language != self.language:
+            return (
+                f"language {article.language!r} has no entity model configured "
+                f"(model {self.model.name} tags {self.language!r})"
+            )
+        return None
+
+    def tag_batch(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
+        """Tag a batch of articles in one ``nlp.pipe`` pass; order is kept."""
+        chunks: list[Chunk] = []
+        for i, article in enumerate(articles):
+            if self.skip_reason(article) is None:
+                chunks.extend(
+                    Chunk(i, off, piece)
+                    for off, piece in chunk_text(article.text, self.chunk_chars)
+                )
+        docs = self.nlp.pipe((c.text for c in chunks), batch_size=self.batch_size)
+        found: list[tuple[list[Sentence], list[entities.RawMention]]] = [
+            ([], []) for _ in articles
+        ]
+        for chunk, doc in zip(chunks, docs, strict=True):
+            sents, ments = found[chunk.article]
+            sents.extend(_sentences(doc, chunk.offset))
+            ments.extend(_mentions(doc, chunk.offset, self.labels))
+        return [
+            self._tagged(article, sents, ments, now)
+            for article, (sents, ments) in zip(articles, found, strict=True)
+        ]
+
+    def _tagged(
+        self,
+        article: CleanedArticle,
+        sents: list[Sentence],
+        ments: list[entities.RawMention],
+        now: str,
+    ) -> TaggedArticle:
+        skipped = self.skip_reason(article)
+        if skipped is not None:
+            sents = rule_sentences(article.text)
+        mentions: list[Mention] = entities.resolve(article.text, ments)
+        return TaggedArticle(
+            **article.model_dump(exclude={"pipeline"}),
+            sentences=sents,
+            entities=mentions,
+            tagging=Tagging(skipped=skipped),
+            pipeline=TagProvenance(
+                clean=article.pipeline.clean,
+                tag=StageRun(version=VERSION, finished_at=now),
+                model=None if skipped else self.model,
+            ),
+        )
+
+
+def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
+    """Sentences, trimmed of whitespace and split at paragraph breaks."""
+    text = doc.text
+    for sent in doc.sents:
+        start, end = sent.start_char, sent.end_char
+        for m in re.finditer(r"[^\n]+", text[start:end]):
+            s, e = start + m.start(), start + m.end()
+            piece = text[s:e]
+            s += len(piece) - len(piece.lstrip())
+            e -= len(piece) - len(piece.rstrip())
+            if e > s:
+                yield Sentence(start=s + offset, end=e + offset)
+
+
+_RULE_SENT = re.compile(r"[^\n.!?]*(?:[.!?]+[\"'”’)]*|$)")
+
+
+def rule_sentences(text: str) -> list[Sentence]:
+    """Sentence boundaries by punctuation and line breaks (no model)."""
+    out: list[Sentence] = []
+    for m in _RULE_SENT.finditer(text):
+        piece = m.group()
+        s = m.start() + len(piece) - len(piece.lstrip())
+        e = m.end() - (len(piece) - len(piece.rstrip()))
+        if e > s:
+            out.append(Sentence(start=s, end=e))
+    return out
+
+
+def _mentions(
+    doc: Doc, offset: int, labels: frozenset[str] | None
+) -> Iterable[entities.RawMention]:
+    for ent in doc.ents:
+        if labels is not None and ent.label_ not in labels:
+            continue
+        yield entities.RawMention(ent.start_char + offset, ent.end_char + offset, ent.label_)
