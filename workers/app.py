@@ -56,7 +56,7 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "value_serializer": "raw",
     }
     conf.update(overrides)
-    return faust.App(settings.group_id, **conf)
+    return faust.App(settings.app_id, **conf)
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:

@@ -114,6 +114,20 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> list[str]:
+        await kafka.wait_for_broker(settings, timeout=args.timeout)
+        return await kafka.missing_topics(settings)
+
+    missing = asyncio.run(go())
+    if missing:
+        print(f"broker {settings.broker} is up; missing topics: {', '.join(missing)}",
+              file=sys.stderr)
+        return EX_UNAVAILABLE
+    print(f"broker {settings.broker} is up; all {len(settings.topics)} topics exist")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(kafka.wait_for_broker(settings, timeout=settings.broker_wait_s))
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list),
@@ -308,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     tc = tsub.add_parser("create", help="create the topics with the configured partitions")
     tc.add_argument("--partitions", type=int, help="partitions per topic (ENRICH_PARTITIONS)")
     tc.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("check", help="exit 0 when the broker answers and the topics exist")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the broker")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("worker", help="run a long-lived worker for some or all stages")
     p.add_argument("--stages", help="comma-separated: clean,tag,summarize (ENRICH_STAGES)")

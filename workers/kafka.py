@@ -43,6 +43,17 @@ async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
             await admin.close()
 
 
+async def missing_topics(settings: Settings) -> list[str]:
+    """The pipeline topics the broker does not have."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [t for t in settings.topics.values() if t not in existing]
+
+
 async def create_topics(settings: Settings, *, partitions: int | None = None) -> list[str]:
     """Create the pipeline's topics where missing; returns the names created."""
     count = partitions or settings.partitions

