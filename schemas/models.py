@@ -87,7 +87,7 @@ class CleanedArticle(_Strict):
 
     model_config = ConfigDict(title="CleanedArticle")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     id: str
     url: str | None
     source: str | None
@@ -170,7 +170,7 @@ class DeadLetter(_Strict):
 
     model_config = ConfigDict(title="DeadLetter")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     id: str | None = Field(description="The article id, when it could be read")
     stage: Stage
     code: str = Field(description="Stable error code, see workers.errors")

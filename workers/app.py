@@ -21,6 +21,7 @@ from typing import Any
 
 import faust
 
+from schemas.models import Stage
 from workers.errors import StageFailed
 from workers.pipeline import Dead, Message, Outcome, Pipeline
 from workers.settings import Settings
@@ -76,7 +77,7 @@ class StageAgents:
         for stage in settings.stage_list:
             self._register(stage)
 
-    def _register(self, stage: str) -> None:
+    def _register(self, stage: Stage) -> None:
         source = self.topics[SOURCE_TOPIC[stage]]
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"enrich-{stage}")
         self.executors[stage] = executor
@@ -86,7 +87,7 @@ class StageAgents:
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
             loop = asyncio.get_running_loop()
-            async for events in stream.take_events(
+            async for events in stream.take_events(  # type: ignore[attr-defined]
                 self.settings.batch_size, within=self.settings.batch_wait_s
             ):
                 messages = [
@@ -97,7 +98,7 @@ class StageAgents:
                 started = time.perf_counter()
                 try:
                     outcomes = await loop.run_in_executor(executor, run, messages)
-                except Exception as exc:  # noqa: BLE001 - the pipeline catches; belt and braces
+                except Exception as exc:  # the pipeline catches all; belt and braces
                     log.exception("%s batch failed outside the pipeline", stage)
                     outcomes = [
                         self.pipeline.dead_letter_for(

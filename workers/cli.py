@@ -282,16 +282,16 @@ def describe(dead: bool, value: bytes | None) -> str:
     lines = [
         "",
         f"■ {rec.get('title') or '(untitled)'}",
-        f"  id {rec['id']} · {rec.get('source') or 'unknown source'} · "
-        f"language {rec.get('language')} · {rec['word_count']} words",
+        (f"  id {rec['id']} · {rec.get('source') or 'unknown source'} · "
+         f"language {rec.get('language')} · {rec['word_count']} words"),
         f"  summary: {rec['summary']}",
     ]
     seen: dict[str, str] = {}
     for m in rec["entities"]:
         seen.setdefault(m["canonical"], m["label"])
     if seen:
-        lines.append("  entities: " + ", ".join(f"{name} ({label})"
-                                                for name, label in list(seen.items())[:15]))
+        shown = ", ".join(f"{name} ({label})" for name, label in list(seen.items())[:15])
+        lines.append(f"  entities: {shown}")
     return "\n".join(lines)
 
 

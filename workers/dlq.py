@@ -37,7 +37,10 @@ def dead_letter(
         # never cut a UTF-8 sequence in half when the value is text
         kept = kept.decode("utf-8", "ignore").encode("utf-8") if _is_utf8(data) else kept
     original_value, encoding = text_or_base64(kept)
-    key_text, key_encoding = text_or_base64(key) if key is not None else (None, None)
+    key_text: str | None = None
+    key_encoding: str | None = None
+    if key is not None:
+        key_text, key_encoding = text_or_base64(key)
     return DeadLetter(
         id=article_id,
         stage=stage,
@@ -45,7 +48,7 @@ def dead_letter(
         message=message,
         source=Source(
             topic=topic, partition=partition, offset=offset, key=key_text,
-            key_encoding=key_encoding,
+            key_encoding=key_encoding,  # type: ignore[arg-type]
         ),
         original=Original(
             encoding=encoding,  # type: ignore[arg-type]

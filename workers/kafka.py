@@ -138,7 +138,7 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
     )
     await consumer.start()
     try:
-        partitions = []
+        partitions: list[TopicPartition] = []
         for topic in topics:
             parts = consumer.partitions_for_topic(topic)
             deadline = time.monotonic() + 10

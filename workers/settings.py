@@ -7,11 +7,12 @@ override them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.models import Stage
 from workers.errors import ConfigError
 
 STAGES: tuple[str, ...] = ("clean", "tag", "summarize")
@@ -88,8 +89,9 @@ class Settings(BaseSettings):
         return self.max_record_bytes * 2 + 1024 * 1024
 
     @property
-    def stage_list(self) -> tuple[str, ...]:
-        return tuple(s for s in STAGES if s in self.stages.split(","))
+    def stage_list(self) -> tuple[Stage, ...]:
+        chosen = self.stages.split(",")
+        return tuple(cast(Stage, s) for s in STAGES if s in chosen)
 
     @property
     def app_id(self) -> str:

@@ -70,7 +70,8 @@ class Stack:
     def cli(self, *args: str, timeout: float = 120, **env: str) -> (
             subprocess.CompletedProcess[bytes]):
         return subprocess.run([sys.executable, "-m", "workers.cli", *args],
-                              env=self.env | env, capture_output=True, timeout=timeout)
+                              env=self.env | env, capture_output=True, timeout=timeout,
+                              check=False)
 
 
 @pytest.fixture

@@ -32,10 +32,10 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
     if not body.strip():
         raise StageFailed("no article text left after cleaning", code="empty_text")
     if raw.language:
-        lang, confidence = raw.language.strip().lower(), 1.0
+        lang: str | None = raw.language.strip().lower()
+        confidence = 1.0
     else:
-        detected, confidence = language.detect(body)
-        lang = detected
+        lang, confidence = language.detect(body)
     return CleanedArticle(
         id=raw.id,
         url=url,

@@ -28,13 +28,18 @@ class RawMention(NamedTuple):
 
 _TRAIL = re.compile(r"(?:['’]s|['’]|[\s.,;:!?\"”“)\]}(\[{-])+$")
 _LEAD = re.compile(r"^(?:the\s+|[\s\"“'‘(\[{-])+", re.IGNORECASE)
-_TITLES = frozenset(
-    """mr mrs ms miss dr prof president vice prime minister chancellor king queen prince
-    princess sen senator rep representative gov governor gen general col colonel capt captain
-    lt sgt judge justice chairman chairwoman chair ceo secretary minister pope sir lord lady
-    mayor ambassador premier sheikh rev father sister brother dame emperor""".split()
+_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "president", "vice", "prime", "minister",
+    "chancellor", "king", "queen", "prince", "princess", "sen", "senator", "rep",
+    "representative", "gov", "governor", "gen", "general", "col", "colonel", "capt", "captain",
+    "lt", "sgt", "judge", "justice", "chairman", "chairwoman", "chair", "ceo", "secretary",
+    "pope", "sir", "lord", "lady", "mayor", "ambassador", "premier", "sheikh", "rev", "father",
+    "sister", "brother", "dame", "emperor",
+})
+_ACRONYM_DEF = re.compile(
+    r"([A-Z][\w&.'’-]*(?:\s+(?:of|and|for|the|de|du|&)?\s*[A-Z][\w&.'’-]*)+)"
+    r"\s+\(([A-Z][A-Z0-9&.]{1,9})\)"
 )
-_ACRONYM_DEF = re.compile(r"([A-Z][\w&.'’-]*(?:\s+(?:of|and|for|the|de|du|&)?\s*[A-Z][\w&.'’-]*)+)\s+\(([A-Z][A-Z0-9&.]{1,9})\)")
 _MERGEABLE = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
 
 

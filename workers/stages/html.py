@@ -31,7 +31,7 @@ def extract(html: str, *, url: str | None = None) -> Extracted:
         include_images=False,
         deduplicate=True,
     )
-    if doc is None:
+    if doc is None or isinstance(doc, dict):
         return Extracted("", None, None, None, None, None)
     return Extracted(
         text=doc.text or "",
