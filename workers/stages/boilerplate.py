@@ -152,8 +152,12 @@ def _mid_sentence_join(lines: list[str]) -> list[str]:
     return out
 
 
-def clean_text(text: str, *, title: str | None = None) -> str:
-    """The article body of a pasted page text; empty when nothing is left."""
+def clean_text(text: str, *, title: str | None = None, extracted: bool = False) -> str:
+    """The article body of a pasted page text; empty when nothing is left.
+
+    ``extracted`` text comes from an HTML extractor that already chose the
+    article block: only boilerplate lines and what follows an end marker go.
+    """
     lines = normalize(text).split("\n")
     lines = _mid_sentence_join(lines)
     kinds = [classify(line) if line else Kind.OTHER for line in lines]
@@ -165,7 +169,7 @@ def clean_text(text: str, *, title: str | None = None) -> str:
             if line and kind is Kind.OTHER
         ]
         return "\n\n".join(_drop_repeats(keep, title))
-    start, end = _densest_block(kinds)
+    start, end = (0, len(lines) - 1) if extracted else _densest_block(kinds)
     kept: list[str] = []
     after_marker = False
     for line, kind in zip(lines[start : end + 1], kinds[start : end + 1], strict=True):

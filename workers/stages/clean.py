@@ -24,7 +24,7 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
         published_at = published_at or page.published_at
         source = source or page.source
         url = url or page.url
-        body = boilerplate.clean_text(page.text, title=title)
+        body = boilerplate.clean_text(page.text, title=title, extracted=True)
         if not body and raw.text:
             body = boilerplate.clean_text(raw.text, title=title)
     else:

@@ -27,9 +27,9 @@ def extract(html: str, *, url: str | None = None) -> Extracted:
         url=url,
         with_metadata=True,
         include_comments=False,
-        include_tables=False,
+        include_tables=True,
         include_images=False,
-        deduplicate=True,
+        deduplicate=False,
     )
     if doc is None or isinstance(doc, dict):
         return Extracted("", None, None, None, None, None)
