@@ -1,0 +1,68 @@
+"""Summary quality: ROUGE-1/2/L of the summarize stage and of Lead-3, side by side.
+
+Usage: python bench/summaries.py PATH [--limit N]
+
+PATH is a JSON Lines file with ``article`` and ``reference`` fields (for
+development: the SummEval CNN/DailyMail file in the shared data folder).
+Both systems see the same clean text and the same sentence boundaries (the
+tag stage's): Lead-3 takes the first three; the project takes what its
+summarize stage selects. Scores are ROUGE F-measures with stemming
+(``rouge-score``), averaged over articles, in percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from rouge_score import rouge_scorer
+
+from schemas import RawArticle
+from workers.settings import Settings
+from workers.stages.clean import clean
+from workers.stages.summarize import select
+from workers.stages.tag import Tagger, load_model
+
+METRICS = ("rouge1", "rouge2", "rougeL")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", type=Path, help="JSON Lines with article and reference")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N articles")
+    args = parser.parse_args()
+
+    settings = Settings()
+    rows = [json.loads(line) for line in args.path.read_text(encoding="utf-8").splitlines()
+            if line.strip()][: args.limit or None]
+    tagger = Tagger(load_model(settings.model), labels=settings.label_set)
+    cleaned = [clean(RawArticle(id=str(i), text=row["article"]), now="")
+               for i, row in enumerate(rows)]
+    tagged = tagger.tag_batch(cleaned, now="")
+    scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    scores: dict[str, dict[str, list[float]]] = {"enrich": {}, "lead-3": {}}
+    for row, article in zip(rows, tagged, strict=True):
+        sents = list(article.sentences)
+        candidates = {
+            "enrich": select(article.text, sents, count=settings.summary_sentences,
+                             max_chars=settings.summary_max_chars),
+            "lead-3": " ".join(article.text[s.start:s.end] for s in sents[:3]),
+        }
+        for system, summary in candidates.items():
+            result = scorer.score(row["reference"], summary)
+            for metric in METRICS:
+                scores[system].setdefault(metric, []).append(result[metric].fmeasure * 100)
+
+    print(f"{'system':<10} {'docs':>5} " + " ".join(f"{m:>8}" for m in METRICS))
+    for system, by_metric in scores.items():
+        means = [statistics.fmean(by_metric[m]) for m in METRICS]
+        print(f"{system:<10} {len(rows):>5} " + " ".join(f"{v:>8.2f}" for v in means))
+    ratios = [statistics.fmean(scores["enrich"][m]) / statistics.fmean(scores["lead-3"][m])
+              for m in METRICS]
+    print("ratio enrich/lead-3   " + " ".join(f"{r:>8.3f}" for r in ratios))
+
+
+if __name__ == "__main__":
+    main()
