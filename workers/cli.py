@@ -192,6 +192,8 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
     from workers.pipeline import Dead, Message
 
+    if not args.input.exists():
+        raise ConfigError(f"no such file: {args.input}")
     pipeline = build_pipeline(settings.model_copy(update={"stages": "clean,tag,summarize"}))
     messages = (
         Message(str(args.input), 0, number, key, value)

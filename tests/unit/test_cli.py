@@ -1,0 +1,47 @@
+"""The offline `enrich file` command and one-line configuration errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from workers import cli
+from workers.inputs import sample_path
+
+
+@pytest.mark.model
+def test_file_mode_splits_enriched_and_dead(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(sample_path().read_bytes() + b"{broken\n" + b'{"title": "no body"}\n')
+    out, dlq = tmp_path / "out.jsonl", tmp_path / "dlq.jsonl"
+    assert cli.main(["file", str(src), "-o", str(out), "--dlq", str(dlq)]) == 0
+    enriched = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    dead = [orjson.loads(line) for line in dlq.read_bytes().splitlines()]
+    assert [r["id"] for r in enriched] == [
+        "sample-halden-terminal", "sample-marrow-bay-buses", "sample-library-reopens"]
+    assert [(d["code"], d["source"]["offset"]) for d in dead] == [
+        ("invalid_json", 4), ("missing_content", 5)]
+    assert all(d["source"]["topic"] == str(src) for d in dead)
+
+
+def test_invalid_setting_exits_78_with_one_line(capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENRICH_BATCH_SIZE", "zero")
+    assert cli.main(["file", str(sample_path())]) == 78
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("enrich: invalid settings: ENRICH_BATCH_SIZE")
+    assert "\n" not in err
+
+
+def test_missing_input_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for command in ("produce", "file"):
+        assert cli.main([command, str(tmp_path / "nope.jsonl")]) == 78
+        assert "no such file" in capsys.readouterr().err
+
+
+def test_format_value_wraps_non_json() -> None:
+    assert cli.format_value(b'{"a":1}') == b'{"a":1}'
+    assert orjson.loads(cli.format_value(b"\xff")) == {"value": "/w==", "encoding": "base64"}
+    assert cli.format_value(None) == b"null"
