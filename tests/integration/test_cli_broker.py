@@ -20,7 +20,8 @@ async def test_broker_command_serves_until_sigterm() -> None:
     port = free_port()
     proc = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
         [sys.executable, "-m", "workers.cli", "broker", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
     try:
         assert proc.stdout is not None
         first = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=30)
