@@ -82,19 +82,6 @@ def _forward(record: CleanedArticle) -> Forward:
     return Forward(key=record.id, record=record, value=codec.encode(record))
 
 
-def _dead(msg: Message, stage: Stage, error: EnrichError, article_id: str | None, *,
-          max_bytes: int, now: str) -> Dead:
-    if not isinstance(error, PermanentError):
-        log.error("unexpected %s error at %s:%d:%d: %s", stage, msg.topic, msg.partition,
-                  msg.offset, error)
-    record = dead_letter(
-        topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
-        value=msg.value, stage=stage, code=error.code, message=error.message,
-        article_id=article_id, max_original_bytes=max_bytes, now=now,
-    )
-    return Dead(record=record, value=codec.encode(record))
-
-
 def _unexpected(exc: Exception) -> StageFailed:
     return StageFailed(f"{type(exc).__name__}: {exc}", code="stage_failed")
 
@@ -178,10 +165,18 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001
             return self.dead_letter_for(msg, "summarize", _unexpected(exc), article_id, now)
 
-    def dead_letter_for(self, msg: Message, stage: Stage, exc: EnrichError, article_id: str | None,
-              now: str) -> Dead:
-        return _dead(msg, stage, exc, article_id, max_bytes=self.settings.max_record_bytes,
-                     now=now)
+    def dead_letter_for(self, msg: Message, stage: Stage, error: EnrichError,
+                        article_id: str | None, now: str) -> Dead:
+        """The dead-letter outcome of a message that ``stage`` could not process."""
+        if not isinstance(error, PermanentError):
+            log.error("unexpected %s error at %s:%d:%d: %s", stage, msg.topic, msg.partition,
+                      msg.offset, error)
+        record = dead_letter(
+            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
+            value=msg.value, stage=stage, code=error.code, message=error.message,
+            article_id=article_id, max_original_bytes=self.settings.max_record_bytes, now=now,
+        )
+        return Dead(record=record, value=codec.encode(record))
 
     def run_stage(self, stage: str, messages: Sequence[Message]) -> list[Outcome]:
         return {
@@ -200,25 +195,20 @@ class Pipeline:
         between stages as encoded bytes, exactly as they travel on Kafka.
         """
         for batch in _batched(messages, self.settings.batch_size):
-            current: list[Outcome] = []
             finals: list[Outcome | None] = [None] * len(batch)
             pending = list(range(len(batch)))
-            msgs = list(batch)
+            msgs = batch
             for stage in ("clean", "tag", "summarize"):
-                current = self.run_stage(stage, msgs)
-                next_pending: list[int] = []
-                next_msgs: list[Message] = []
-                for idx, outcome in zip(pending, current, strict=True):
-                    if isinstance(outcome, Dead):
-                        finals[idx] = outcome
-                    else:
-                        next_pending.append(idx)
-                        next_msgs.append(Message(
-                            topic=batch[idx].topic, partition=batch[idx].partition,
-                            offset=batch[idx].offset, key=outcome.key.encode(),
-                            value=outcome.value))
-                        finals[idx] = outcome
-                pending, msgs = next_pending, next_msgs
+                outcomes = self.run_stage(stage, msgs)
+                for idx, outcome in zip(pending, outcomes, strict=True):
+                    finals[idx] = outcome
+                pending = [i for i, o in zip(pending, outcomes, strict=True)
+                           if isinstance(o, Forward)]
+                # the next stage reads the output as it would from its topic; a
+                # failure there still names the original source position
+                msgs = [Message(batch[i].topic, batch[i].partition, batch[i].offset,
+                                finals[i].key.encode(), finals[i].value)  # type: ignore[union-attr]
+                        for i in pending]
             yield from (f for f in finals if f is not None)
 
 
