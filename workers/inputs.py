@@ -24,7 +24,11 @@ def read_records(path: Path) -> Iterator[tuple[int, bytes | None, bytes]]:
     """
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm", ".txt"):
-        content = path.read_bytes().decode("utf-8", errors="replace")
+        # Honour the page's declared or detected charset instead of mangling
+        # non-UTF-8 bytes into replacement characters.
+        from trafilatura.utils import decode_file
+
+        content = decode_file(path.read_bytes())
         field = "text" if suffix == ".txt" else "html"
         yield 0, None, orjson.dumps({field: content, "source": path.name})
         return

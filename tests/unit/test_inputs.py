@@ -23,6 +23,13 @@ def test_html_and_text_files_are_one_article(tmp_path: Path) -> None:
     assert orjson.loads(text)["text"] == "Hello"
 
 
+def test_html_file_in_declared_charset_is_decoded(tmp_path: Path) -> None:
+    page = '<meta charset="windows-1251"><p>Привет мир</p>'
+    (tmp_path / "ru.html").write_bytes(page.encode("cp1251"))
+    [(_, _, value)] = read_records(tmp_path / "ru.html")
+    assert "Привет мир" in orjson.loads(value)["html"]
+
+
 def test_samples_ship_with_the_package() -> None:
     rows = [orjson.loads(v) for _, _, v in read_records(sample_path())]
     assert len(rows) == 3
