@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +24,16 @@ from typing import Any
 import faust
 
 from schemas.models import Stage
+from workers import kafka
+from workers.dlq import DeadLetterLimit
 from workers.errors import StageFailed
 from workers.pipeline import Dead, Message, Outcome, Pipeline
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
+EXIT_BROKER_LOST = 69  # EX_UNAVAILABLE
+EXIT_DLQ_LIMIT = 70  # EX_SOFTWARE: nearly everything fails, a human should look
 EXIT_PRODUCE_FAILED = 75  # EX_TEMPFAIL: an orchestrator should restart us
 
 SOURCE_TOPIC = {"clean": "raw", "tag": "cleaned", "summarize": "tagged"}
@@ -74,8 +80,19 @@ class StageAgents:
         self.topics = {kind: raw_topic(app, name) for kind, name in settings.topics.items()}
         self.executors: dict[str, ThreadPoolExecutor] = {}
         self.processed = 0
+        self.exit_code = 0  # set when the worker stops itself on a fatal condition
+        self.loop_lag_max_s = 0.0
         for stage in settings.stage_list:
             self._register(stage)
+        app.task(self._watch_broker)
+        app.task(self._watch_loop)
+
+    def fail(self, code: int, message: str) -> None:
+        """Stop the worker gracefully with exit ``code`` (first failure wins)."""
+        if not self.exit_code:
+            log.critical("%s; stopping the worker (exit %d)", message, code)
+            self.exit_code = code
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def _register(self, stage: Stage) -> None:
         source = self.topics[SOURCE_TOPIC[stage]]
@@ -85,31 +102,52 @@ class StageAgents:
             lambda msgs: self.pipeline.run_stage(stage, msgs)
         )
 
+        limit = DeadLetterLimit(window=self.settings.dlq_window,
+                                max_ratio=self.settings.dlq_max_ratio,
+                                max_consecutive=self.settings.dlq_max_consecutive)
+
         async def agent(stream: faust.StreamT[bytes]) -> None:
-            loop = asyncio.get_running_loop()
             async for events in stream.take_events(  # type: ignore[attr-defined]
                 self.settings.batch_size, within=self.settings.batch_wait_s
             ):
-                messages = [
-                    Message(e.message.topic, e.message.partition, e.message.offset,
-                            e.message.key, e.message.value)
-                    for e in events
-                ]
-                started = time.perf_counter()
+                finished = False
                 try:
-                    outcomes = await loop.run_in_executor(executor, run, messages)
-                except Exception as exc:  # the pipeline catches all; belt and braces
-                    log.exception("%s batch failed outside the pipeline", stage)
-                    outcomes = [
-                        self.pipeline.dead_letter_for(
-                            m, stage, StageFailed(str(exc), code="stage_failed"), None,
-                            self.pipeline.clock())
-                        for m in messages
-                    ]
-                await self.publish(stage, outcomes)
-                self.processed += len(messages)
-                log.debug("%s: %d records in %.3fs", stage, len(messages),
-                          time.perf_counter() - started)
+                    finished = await handle(events)
+                finally:
+                    if not finished:
+                        _withhold_acks(events)
+                if not finished:  # stopping: read no further
+                    await asyncio.Event().wait()
+
+        async def handle(events: Sequence[Any]) -> bool:
+            """Run and publish one batch; False when it must not be acknowledged."""
+            loop = asyncio.get_running_loop()
+            messages = [
+                Message(e.message.topic, e.message.partition, e.message.offset,
+                        e.message.key, e.message.value)
+                for e in events
+            ]
+            started = time.perf_counter()
+            try:
+                outcomes = await loop.run_in_executor(executor, run, messages)
+            except Exception as exc:  # the pipeline catches all; belt and braces
+                log.exception("%s batch failed outside the pipeline", stage)
+                outcomes = [
+                    self.pipeline.dead_letter_for(
+                        m, stage, StageFailed(str(exc), code="stage_failed"), None,
+                        self.pipeline.clock())
+                    for m in messages
+                ]
+            tripped = limit.observe(
+                [o.record.code if isinstance(o, Dead) else None for o in outcomes])
+            if tripped:
+                self.fail(EXIT_DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
+                return False
+            await self.publish(stage, outcomes)
+            self.processed += len(messages)
+            log.debug("%s: %d records in %.3fs", stage, len(messages),
+                      time.perf_counter() - started)
+            return True
 
         agent.__name__ = f"{stage}_agent"
         agent.__qualname__ = agent.__name__
@@ -161,6 +199,80 @@ class StageAgents:
         fut = await topic.send(key=key, value=value)
         return await fut
 
+    async def _watch_broker(self) -> None:
+        """Warn once when the broker is lost; stop non-zero past ``broker_lost_exit_s``."""
+        interval = min(5.0, self.settings.broker_lost_exit_s / 4)
+        lost_since: float | None = None
+        while True:
+            await asyncio.sleep(interval)
+            if await kafka.ping(self.settings, timeout=interval):
+                if lost_since is not None:
+                    log.warning("broker %s is back after %.0fs", self.settings.broker,
+                                time.monotonic() - lost_since)
+                    lost_since = None
+                continue
+            now = time.monotonic()
+            if lost_since is None:
+                lost_since = now
+                log.warning("broker %s unreachable; waiting up to %.0fs for it",
+                            self.settings.broker, self.settings.broker_lost_exit_s)
+            elif now - lost_since >= self.settings.broker_lost_exit_s:
+                self.fail(EXIT_BROKER_LOST, f"broker {self.settings.broker} unreachable for "
+                          f"{now - lost_since:.0f}s")
+                return
+
+    async def _watch_loop(self) -> None:
+        """Track the event loop's lag: how late a short sleep wakes up."""
+        loop = asyncio.get_running_loop()
+        interval = 0.25
+        while True:
+            before = loop.time()
+            await asyncio.sleep(interval)
+            lag = loop.time() - before - interval
+            if lag > self.loop_lag_max_s:
+                self.loop_lag_max_s = lag
+                if lag > 1.0:
+                    log.warning("event loop blocked for %.2fs", lag)
+
     def close(self) -> None:
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _withhold_acks(events: Sequence[Any]) -> None:
+    """Keep Faust from committing a batch that was not published.
+
+    ``take_events`` acknowledges its buffered events in a ``finally`` block,
+    also when the agent is cancelled mid-batch (a stop, a rebalance), and the
+    consumer commits acknowledged offsets when it stops. Marking the messages
+    as acknowledged first makes that late ack a no-op, so their offsets never
+    count as done and they are read again by whoever owns the partition next.
+    """
+    for event in events:
+        event.message.acked = True
+
+
+class EnrichWorker(faust.Worker):
+    """A Faust worker whose stop after SIGTERM/SIGINT is bounded in time.
+
+    Past ``stop_timeout`` the process exits at once: the batch in hand is
+    abandoned uncommitted and will be read again after a restart.
+    """
+
+    def __init__(self, *args: Any, stop_timeout: float, agents: StageAgents,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_timeout = stop_timeout
+        self.agents = agents
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        if not self._signal_stop_time:
+            timer = threading.Timer(self.stop_timeout, self._abandon)
+            timer.daemon = True
+            timer.start()
+        super()._schedule_shutdown(signal)
+
+    def _abandon(self) -> None:
+        log.warning("stop took over %.0fs; exiting without finishing", self.stop_timeout)
+        logging.shutdown()
+        os._exit(self.agents.exit_code)

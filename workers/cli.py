@@ -55,29 +55,30 @@ def build_pipeline(settings: Settings) -> Any:
 def run_worker(settings: Settings, *, task: Callable[[], Coroutine[Any, Any, None]] | None = None,
                loglevel: str | None = None) -> int:
     """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code."""
-    import faust
-
-    from workers.app import StageAgents, create_app
+    from workers.app import EnrichWorker, StageAgents, create_app
 
     pipeline = build_pipeline(settings)
     app = create_app(settings)
     agents = StageAgents(app, settings, pipeline)
     if task is not None:
         app.task(task)
-    worker = faust.Worker(
+    worker = EnrichWorker(
         app,
         loglevel=_FAUST_LEVELS.get((loglevel or settings.log_level).upper(), "info"),
         redirect_stdouts=False,
         quiet=True,
+        stop_timeout=settings.stop_timeout_s,
+        agents=agents,
     )
     worker.spinner = None  # a progress spinner mangles piped output
+    code = 0
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
-        return int(exc.code or 0)
+        code = int(exc.code or 0)
     finally:
         agents.close()
-    return 0
+    return agents.exit_code or code
 
 
 def _stop_self() -> None:
@@ -186,6 +187,85 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
         return count
 
     asyncio.run(go())
+    return 0
+
+
+def _dead_letters(settings: Settings, args: argparse.Namespace) -> list[Any]:
+    """The DLQ's records that pass the command's filters, oldest partition first.
+
+    A DLQ value that is not a dead-letter record (someone else wrote to the
+    topic) is reported and skipped.
+    """
+    from pydantic import ValidationError
+
+    from schemas.models import DeadLetter
+    from workers import dlq
+
+    try:
+        since = dlq.parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise ConfigError(f"--since: {exc}") from None
+
+    async def go() -> list[DeadLetter]:
+        await kafka.wait_for_broker(settings, timeout=settings.broker_wait_s)
+        found: list[DeadLetter] = []
+        async for rec in kafka.read_to_end(settings, settings.topic_dlq):
+            try:
+                record = DeadLetter.model_validate_json(rec.value or b"")
+            except ValidationError:
+                print(f"enrich: skipping {rec.topic}:{rec.partition}:{rec.offset}: "
+                      "not a dead-letter record", file=sys.stderr)
+                continue
+            if dlq.matches(record, code=args.code, stage=args.stage, since=since):
+                found.append(record)
+        return found
+
+    return asyncio.run(go())
+
+
+def cmd_dlq_list(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import dlq
+
+    records = _dead_letters(settings, args)
+    shown = records[-args.limit:] if args.limit else records
+    for record in shown:
+        if args.json:
+            sys.stdout.buffer.write(record.model_dump_json().encode() + b"\n")
+        else:
+            print(dlq.describe(record))
+    sys.stdout.flush()
+    more = f" (showing the last {len(shown)})" if len(shown) < len(records) else ""
+    print(f"{len(records)} dead-lettered records in {settings.topic_dlq}{more}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-publish original values, under their original keys, to their source topics."""
+    from collections import Counter
+
+    from workers import dlq
+
+    records = _dead_letters(settings, args)
+    whole = [r for r in records if not r.original.truncated]
+    truncated = len(records) - len(whole)
+    by_topic = Counter(r.source.topic for r in whole)
+    if not args.dry_run:
+        for topic in by_topic:
+            batch = [(dlq.original_key(r), dlq.original_bytes(r))
+                     for r in whole if r.source.topic == topic]
+
+            async def send(topic: str = topic,
+                           batch: list[tuple[bytes | None, bytes]] = batch) -> None:
+                await kafka.produce(settings, batch, topic=topic)
+
+            asyncio.run(send())
+    verb = "would replay" if args.dry_run else "replayed"
+    where = ", ".join(f"{n} to {t}" for t, n in sorted(by_topic.items())) or "nothing"
+    print(f"{verb} {len(whole)} of {len(records)} matching records ({where})")
+    if truncated:
+        print(f"skipped {truncated} records whose original value was over the size limit "
+              "and kept only in part; read them at their source offsets", file=sys.stderr)
     return 0
 
 
@@ -346,6 +426,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="stop after N records")
     p.add_argument("--timeout", type=float, help="stop after S seconds without a record")
     p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("dlq", help="inspect and replay dead-lettered records")
+    dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, func, text in (
+        ("list", cmd_dlq_list, "show dead-lettered records, oldest first"),
+        ("replay", cmd_dlq_replay, "re-publish original values to their source topics"),
+    ):
+        d = dsub.add_parser(name, help=text)
+        d.add_argument("--code", help="only records with this error code")
+        d.add_argument("--stage", choices=("clean", "tag", "summarize"),
+                       help="only records from this stage")
+        d.add_argument("--since", help="only records failed since TIME (ISO 8601, or 30m, 2h, 1d)")
+        d.set_defaults(func=func)
+        if name == "list":
+            d.add_argument("--limit", type=int, help="show only the last N")
+            d.add_argument("--json", action="store_true", help="print whole records as JSON Lines")
+        else:
+            d.add_argument("--dry-run", action="store_true",
+                           help="count what would be replayed; publish nothing")
 
     p = sub.add_parser("file", help="run the pipeline offline over a JSON Lines file")
     p.add_argument("input", type=Path, help="raw articles (JSON Lines, .html or .txt)")

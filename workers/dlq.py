@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
+from collections import Counter, deque
+from datetime import UTC, datetime, timedelta
 
 from schemas.models import DeadLetter, Original, Source, Stage
 from workers import __version__
@@ -64,11 +68,20 @@ def dead_letter(
 
 def original_bytes(record: DeadLetter) -> bytes:
     """The original value of a dead-lettered record (a prefix if truncated)."""
-    import base64
+    return _decode(record.original.value, record.original.encoding)
 
-    if record.original.encoding == "base64":
-        return base64.b64decode(record.original.value)
-    return record.original.value.encode("utf-8")
+
+def original_key(record: DeadLetter) -> bytes | None:
+    """The original key of a dead-lettered record, byte for byte."""
+    if record.source.key is None:
+        return None
+    return _decode(record.source.key, record.source.key_encoding or "utf-8")
+
+
+def _decode(text: str, encoding: str) -> bytes:
+    if encoding == "base64":
+        return base64.b64decode(text)
+    return text.encode("utf-8")
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -77,3 +90,86 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+class DeadLetterLimit:
+    """Trips when nearly everything a stage reads is dead-lettered.
+
+    A bad deploy (a broken model, a schema mismatch) would otherwise drain a
+    whole topic into the DLQ. The limit trips on ``max_consecutive`` failures
+    in a row, or when at least ``max_ratio`` of the last ``window`` records
+    failed (judged only once the window is full). 0 turns either rule off.
+    """
+
+    def __init__(self, *, window: int, max_ratio: float, max_consecutive: int) -> None:
+        self.window = window
+        self.max_ratio = max_ratio
+        self.max_consecutive = max_consecutive
+        self._recent: deque[str | None] = deque(maxlen=window or 1)
+        self._run: Counter[str] = Counter()  # codes of the current run of failures
+
+    def observe(self, codes: list[str | None]) -> str | None:
+        """Record a batch (an error code per failed record, None per success).
+
+        Returns why the limit tripped, or None.
+        """
+        for code in codes:
+            self._recent.append(code)
+            if code is None:
+                self._run.clear()
+                continue
+            self._run[code] += 1
+            run = self._run.total()
+            if self.max_consecutive and run >= self.max_consecutive:
+                return f"{run} records in a row dead-lettered ({_top(self._run)})"
+        if self.window and len(self._recent) == self.window:
+            failed = Counter(c for c in self._recent if c is not None)
+            if failed.total() / self.window >= self.max_ratio:
+                return (f"{failed.total()} of the last {self.window} records dead-lettered "
+                        f"({_top(failed)})")
+        return None
+
+
+def _top(codes: Counter[str]) -> str:
+    return ", ".join(f"{code} x{n}" for code, n in codes.most_common(3))
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(value: str, *, now: datetime | None = None) -> datetime:
+    """A point in time: ISO 8601 (UTC unless it says otherwise) or an age like 30m, 2h, 1d."""
+    now = now or datetime.now(UTC)
+    match = _DURATION.match(value.strip())
+    if match:
+        return now - timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 time or an age like 30m, 2h, 1d; "
+                         f"got {value!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def matches(record: DeadLetter, *, code: str | None = None, stage: str | None = None,
+            since: datetime | None = None) -> bool:
+    """Whether a dead letter passes the ``dlq list``/``dlq replay`` filters."""
+    if code is not None and record.code != code:
+        return False
+    if stage is not None and record.stage != stage:
+        return False
+    if since is not None:
+        failed = datetime.fromisoformat(record.failed_at)
+        if failed < since:
+            return False
+    return True
+
+
+def describe(record: DeadLetter) -> str:
+    """One readable line for a dead letter."""
+    src = record.source
+    size = f"{record.original.size} bytes" + (", truncated" if record.original.truncated else "")
+    return (f"{record.failed_at}  {record.stage:<9} {record.code:<16} "
+            f"id={record.id or '-'}  {src.topic}:{src.partition}:{src.offset}  "
+            f"{record.message} ({size})")

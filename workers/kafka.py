@@ -43,6 +43,20 @@ async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
             await admin.close()
 
 
+async def ping(settings: Settings, timeout: float = 5.0) -> bool:
+    """True when the broker answers a metadata request within ``timeout`` seconds."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker,
+                                request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.list_topics(), timeout)
+        return True
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        await admin.close()
+
+
 async def missing_topics(settings: Settings) -> list[str]:
     """The pipeline topics the broker does not have."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=5000)
@@ -114,6 +128,31 @@ async def produce(settings: Settings, records: Iterable[tuple[bytes | None, byte
     return sent
 
 
+def _reader(settings: Settings) -> AIOKafkaConsumer:
+    """A consumer outside any group: it reads, and never commits."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.broker,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=max(settings.max_request_bytes, 52428800),
+        max_partition_fetch_bytes=settings.max_request_bytes,
+    )
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str,
+                      timeout: float = 10.0) -> list[TopicPartition]:
+    parts = consumer.partitions_for_topic(topic)
+    deadline = time.monotonic() + timeout
+    while not parts and time.monotonic() < deadline:
+        await consumer.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            await asyncio.sleep(0.2)
+    if not parts:
+        raise TransientError(f"topic {topic!r} does not exist")
+    return [TopicPartition(topic, p) for p in sorted(parts)]
+
+
 @dataclass(frozen=True, slots=True)
 class Consumed:
     topic: str
@@ -129,27 +168,12 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
 
     Stops after ``timeout`` seconds with no new record when given.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.broker,
-        group_id=None,
-        enable_auto_commit=False,
-        fetch_max_bytes=max(settings.max_request_bytes, 52428800),
-        max_partition_fetch_bytes=settings.max_request_bytes,
-    )
+    consumer = _reader(settings)
     await consumer.start()
     try:
         partitions: list[TopicPartition] = []
         for topic in topics:
-            parts = consumer.partitions_for_topic(topic)
-            deadline = time.monotonic() + 10
-            while not parts and time.monotonic() < deadline:
-                await consumer.force_metadata_update()
-                parts = consumer.partitions_for_topic(topic)
-                if not parts:
-                    await asyncio.sleep(0.2)
-            if not parts:
-                raise TransientError(f"topic {topic!r} does not exist")
-            partitions.extend(TopicPartition(topic, p) for p in sorted(parts))
+            partitions.extend(await _partitions(consumer, topic))
         consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
@@ -166,5 +190,27 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
             for tp, msgs in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
                 for m in msgs:
                     yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Consumed]:
+    """Every record of ``topic`` present when called, partition by partition, then stop."""
+    consumer = _reader(settings)
+    await consumer.start()
+    try:
+        parts = await _partitions(consumer, topic)
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        remaining = {tp for tp in parts if ends[tp] > await consumer.position(tp)}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, msgs in sorted(batch.items(), key=lambda kv: kv[0].partition):
+                for m in msgs:
+                    if m.offset < ends[tp]:
+                        yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
     finally:
         await consumer.stop()

@@ -47,6 +47,23 @@ class Settings(BaseSettings):
     broker_wait_s: float = Field(
         default=60.0, gt=0, description="How long commands wait for an unreachable broker"
     )
+    broker_lost_exit_s: float = Field(
+        default=120.0, gt=0, description="Exit non-zero when the broker is lost this long"
+    )
+    stop_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest graceful stop after SIGTERM/SIGINT"
+    )
+
+    # Dead letters
+    dlq_window: int = Field(
+        default=200, ge=0, description="Records over which the failure ratio is taken (0: off)"
+    )
+    dlq_max_ratio: float = Field(
+        default=0.9, gt=0, le=1, description="Stop when this share of the window failed"
+    )
+    dlq_max_consecutive: int = Field(
+        default=100, ge=0, description="Stop after this many failures in a row (0: off)"
+    )
 
     # Records
     max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
-from workers.dlq import dead_letter, original_bytes
+import pytest
+
+from workers.dlq import (
+    DeadLetterLimit,
+    dead_letter,
+    describe,
+    matches,
+    original_bytes,
+    original_key,
+    parse_since,
+)
 
 
 def _dl(value: bytes | None, key: bytes | None = None, max_bytes: int = 1024):
@@ -41,3 +52,77 @@ def test_oversized_value_keeps_a_prefix_and_its_identity() -> None:
 def test_tombstone() -> None:
     rec = _dl(None)
     assert rec.original.size == 0 and original_bytes(rec) == b""
+
+
+def test_original_key_round_trips() -> None:
+    assert original_key(_dl(b"x", key=b"\xff\x00")) == b"\xff\x00"
+    assert original_key(_dl(b"x", key=b"id-1")) == b"id-1"
+    assert original_key(_dl(b"x")) is None
+
+
+def _limit(window: int = 10, ratio: float = 0.9, consecutive: int = 0) -> DeadLetterLimit:
+    return DeadLetterLimit(window=window, max_ratio=ratio, max_consecutive=consecutive)
+
+
+def test_limit_trips_on_consecutive_failures_and_names_the_codes() -> None:
+    limit = _limit(window=0, consecutive=5)
+    assert limit.observe(["invalid_json"] * 4) is None
+    assert limit.observe([None]) is None  # a success resets the run
+    assert limit.observe(["invalid_json"] * 4) is None
+    reason = limit.observe(["stage_failed"])
+    assert reason is not None and "5 records in a row" in reason
+    assert "invalid_json x4" in reason
+
+
+def test_limit_trips_on_failure_ratio_only_once_the_window_is_full() -> None:
+    limit = _limit(window=10, ratio=0.9)
+    assert limit.observe(["empty_text"] * 9) is None  # window not yet full
+    reason = limit.observe([None])
+    assert reason is not None and "9 of the last 10" in reason
+
+
+def test_limit_tolerates_a_mostly_good_stream() -> None:
+    limit = _limit(window=10, ratio=0.9, consecutive=5)
+    for _ in range(50):
+        assert limit.observe(["invalid_json", "invalid_json", None, "too_large", None]) is None
+
+
+def test_limit_off() -> None:
+    limit = _limit(window=0, consecutive=0)
+    assert limit.observe(["invalid_json"] * 10_000) is None
+
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("30m", NOW - timedelta(minutes=30)),
+    ("2h", NOW - timedelta(hours=2)),
+    ("1.5d", NOW - timedelta(hours=36)),
+    ("2026-04-30T08:00:00Z", datetime(2026, 4, 30, 8, tzinfo=UTC)),
+    ("2026-04-30T08:00:00", datetime(2026, 4, 30, 8, tzinfo=UTC)),  # naive: UTC
+    ("2026-04-30T10:00:00+02:00", datetime(2026, 4, 30, 8, tzinfo=UTC)),
+])
+def test_parse_since(text: str, expected: datetime) -> None:
+    assert parse_since(text, now=NOW) == expected
+
+
+def test_parse_since_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_since("yesterday", now=NOW)
+
+
+def test_filters() -> None:
+    rec = _dl(b"x").model_copy(update={"failed_at": "2026-05-01T11:00:00.000Z"})
+    assert matches(rec)
+    assert matches(rec, code="invalid_json", stage="clean", since=NOW - timedelta(hours=2))
+    assert not matches(rec, code="too_large")
+    assert not matches(rec, stage="tag")
+    assert not matches(rec, since=NOW - timedelta(minutes=30))
+
+
+def test_describe_is_one_readable_line() -> None:
+    line = describe(_dl(b'{"broken'))
+    assert "\n" not in line
+    for part in ("clean", "invalid_json", "articles.raw:2:17", "bad", "8 bytes"):
+        assert part in line
