@@ -27,6 +27,7 @@ from schemas.models import Stage
 from workers import kafka
 from workers.dlq import DeadLetterLimit
 from workers.errors import StageFailed
+from workers.logs import quiet_repeats
 from workers.pipeline import Dead, Message, Outcome, Pipeline
 from workers.settings import Settings
 
@@ -264,6 +265,10 @@ class EnrichWorker(faust.Worker):
         super().__init__(*args, **kwargs)
         self.stop_timeout = stop_timeout
         self.agents = agents
+
+    def _setup_logging(self) -> None:
+        super()._setup_logging()
+        quiet_repeats()
 
     def _schedule_shutdown(self, signal: signal.Signals) -> None:
         if not self._signal_stop_time:

@@ -8,6 +8,8 @@ import re
 from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from schemas.models import DeadLetter, Original, Source, Stage
 from workers import __version__
 from workers.codec import text_or_base64
@@ -29,10 +31,12 @@ def dead_letter(
 ) -> DeadLetter:
     """The DLQ record for one failed message.
 
-    The original value is kept whole (UTF-8 text, or base64 where it is not
-    text) unless it is over ``max_original_bytes``; then a prefix is kept,
-    ``truncated`` is set, and size and SHA-256 identify the whole value, which
-    stays readable at its source topic, partition and offset.
+    The original value is kept whole unless it is over ``max_original_bytes``;
+    then a prefix is kept, ``truncated`` is set, and size and SHA-256 identify
+    the whole value, which stays readable at its source topic, partition and
+    offset. It is kept as UTF-8 text where that is compact in JSON, else as
+    base64, so a dead letter is never more than 4/3 of the value kept plus
+    a little: hostile text full of control characters cannot blow it up.
     """
     data = value or b""
     truncated = len(data) > max_original_bytes
@@ -40,7 +44,7 @@ def dead_letter(
     if truncated:
         # never cut a UTF-8 sequence in half when the value is text
         kept = kept.decode("utf-8", "ignore").encode("utf-8") if _is_utf8(data) else kept
-    original_value, encoding = text_or_base64(kept)
+    original_value, encoding = _compact(kept)
     key_text: str | None = None
     key_encoding: str | None = None
     if key is not None:
@@ -64,6 +68,13 @@ def dead_letter(
         failed_at=now,
         worker_version=__version__,
     )
+
+
+def _compact(data: bytes) -> tuple[str, str]:
+    text, encoding = text_or_base64(data)
+    if encoding == "utf-8" and len(orjson.dumps(text)) > len(data) * 4 // 3 + 16:
+        return base64.b64encode(data).decode("ascii"), "base64"
+    return text, encoding
 
 
 def original_bytes(record: DeadLetter) -> bytes:

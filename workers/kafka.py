@@ -195,7 +195,12 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
 
 
 async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Consumed]:
-    """Every record of ``topic`` present when called, partition by partition, then stop."""
+    """Every record of ``topic`` present when called, partition by partition, then stop.
+
+    Reads until every partition is past the end offset the broker reported at
+    the start and a fetch comes back empty (some Kafka-compatible brokers
+    report too low an end offset for batched records, so it is only a floor).
+    """
     consumer = _reader(settings)
     await consumer.start()
     try:
@@ -203,14 +208,12 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Consumed]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
-        remaining = {tp for tp in parts if ends[tp] > await consumer.position(tp)}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+        while True:
+            batch = await consumer.getmany(timeout_ms=500)
             for tp, msgs in sorted(batch.items(), key=lambda kv: kv[0].partition):
                 for m in msgs:
-                    if m.offset < ends[tp]:
-                        yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
+            if not batch and all([await consumer.position(tp) >= ends[tp] for tp in parts]):
+                return
     finally:
         await consumer.stop()

@@ -174,7 +174,7 @@ class Pipeline:
         record = dead_letter(
             topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
             value=msg.value, stage=stage, code=error.code, message=error.message,
-            article_id=article_id, max_original_bytes=self.settings.max_record_bytes, now=now,
+            article_id=article_id, max_original_bytes=self.settings.max_original_bytes, now=now,
         )
         return Dead(record=record, value=codec.encode(record))
 

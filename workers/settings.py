@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         return self.max_record_bytes * 2 + 1024 * 1024
 
     @property
+    def max_original_bytes(self) -> int:
+        """Largest original value a dead letter keeps whole: base64 (4/3 of it) must
+        still fit one request. Values up to 1.5 times the record limit stay
+        replayable; only larger ones are cut."""
+        return (self.max_request_bytes - 64 * 1024) * 3 // 4
+
+    @property
     def stage_list(self) -> tuple[Stage, ...]:
         chosen = self.stages.split(",")
         return tuple(cast(Stage, s) for s in STAGES if s in chosen)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any, Self
 
 import orjson
 
@@ -46,3 +49,86 @@ def without_timestamps(record: dict[str, Any]) -> dict[str, Any]:
         for name, stage in record["pipeline"].items()
     }
     return out
+
+
+_PEOPLE = ["Maria Lindqvist", "Omar Haddad", "Chen Wei", "Grace Okafor", "Tomas Novak",
+           "Aisha Rahman", "Lucas Moreau", "Yuki Tanaka"]
+_PLACES = ["Oslo", "Nairobi", "Lisbon", "Jakarta", "Toronto", "Warsaw", "Lima", "Seoul"]
+_BODIES = ["Harbour Authority", "Ministry of Transport", "Nordic Rail Company",
+           "City Council", "European Commission", "World Health Organization"]
+
+
+def articles(n: int, prefix: str = "a") -> list[tuple[bytes, bytes]]:
+    """``n`` distinct short news articles as (key, raw record) pairs, keyed by id."""
+    out = []
+    for i in range(n):
+        person, place = _PEOPLE[i % 8], _PLACES[(i // 8) % 8]
+        body = _BODIES[i % 6]
+        text = (
+            f"{person} said on Tuesday that the {body} would open a new office in {place}.\n"
+            f"Share:\n"
+            f"The decision follows months of talks, {person.split()[-1]} told reporters, "
+            f"and about {100 + i} people will work there from next year.\n"
+            f"Officials in {place} welcomed the plan, which still needs approval "
+            f"from the {body} board in a vote expected on {1 + i % 28} June."
+        )
+        article_id = f"{prefix}-{i:05d}"
+        out.append((article_id.encode(), orjson.dumps(
+            {"id": article_id, "title": f"{body} expands to {place}", "text": text})))
+    return out
+
+
+class Collector:
+    """Reads the enriched and dead-letter topics in the background, by key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.enriched: dict[bytes, list[dict[str, Any]]] = {}
+        self.dead: dict[bytes, list[dict[str, Any]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _read(self) -> None:
+        topics = [self.settings.topic_enriched, self.settings.topic_dlq]
+        async for rec in kafka.consume(self.settings, topics):
+            target = self.dead if rec.topic == self.settings.topic_dlq else self.enriched
+            target.setdefault(rec.key or b"", []).append(orjson.loads(rec.value or b"null"))
+
+    @property
+    def done(self) -> set[bytes]:
+        return set(self.enriched) | set(self.dead)
+
+    async def wait_for(self, count: int, timeout: float) -> None:
+        """Until ``count`` distinct keys are enriched or dead-lettered; fails the test past
+        ``timeout`` seconds."""
+        await self.wait_until(lambda: len(self.done) >= count, timeout,
+                              lambda: f"only {len(self.done)} of {count} records arrived")
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float,
+                         what: Callable[[], str] = lambda: "condition not met") -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self._task is not None and self._task.done():
+                self._task.result()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what()} after {timeout}s")
+            await asyncio.sleep(0.2)
+
+    def duplicates(self) -> int:
+        """Records delivered more than once; asserts that every copy is identical."""
+        extra = 0
+        for key, copies in self.enriched.items():
+            first = without_timestamps(copies[0])
+            for other in copies[1:]:
+                assert without_timestamps(other) == first, f"{key!r} differs on redelivery"
+            extra += len(copies) - 1
+        return extra

@@ -126,3 +126,11 @@ def test_describe_is_one_readable_line() -> None:
     assert "\n" not in line
     for part in ("clean", "invalid_json", "articles.raw:2:17", "bad", "8 bytes"):
         assert part in line
+
+
+def test_control_character_text_is_kept_as_compact_base64() -> None:
+    data = b"\x01" * 3000  # valid UTF-8, but six times longer as JSON text
+    rec = _dl(data, max_bytes=10_000)
+    assert rec.original.encoding == "base64"
+    assert original_bytes(rec) == data
+    assert len(rec.model_dump_json()) < len(data) * 4 // 3 + 1000

@@ -1,0 +1,88 @@
+"""At-least-once delivery under crashes, stops and rebalances, through the real broker.
+
+Every record published to the raw topic must end enriched or dead-lettered;
+a record processed twice (it was in flight when a worker died) must come out
+identical under the same key.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.helpers import Collector, articles
+from workers import kafka
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+N = 2000
+# Records that may be processed twice: those in flight when a worker dies,
+# that is outputs published since the last offset commit (every second).
+IN_FLIGHT_BOUND = N // 4
+
+
+def kill(stack: Stack, proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait(timeout=10)
+    stack.workers.remove(proc)
+
+
+async def test_kill_9_mid_run_loses_nothing(stack: Stack) -> None:
+    records = articles(N, "crash")
+    worker = stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await kafka.produce(stack.settings, records)
+        await seen.wait_for(N // 5, timeout=180)
+        kill(stack, worker)
+        assert len(seen.done) < N, "the worker finished before it could be killed"
+        stack.start_worker()
+        await seen.wait_for(N, timeout=300)
+    assert seen.done == {key for key, _ in records}
+    assert not seen.dead
+    dups = seen.duplicates()
+    print(f"{dups} records delivered twice")
+    assert dups <= IN_FLIGHT_BOUND
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_graceful_stop_mid_run_is_prompt_and_loses_nothing(
+        stack: Stack, signum: signal.Signals) -> None:
+    records = articles(N, f"stop{signum}")
+    worker = stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await kafka.produce(stack.settings, records)
+        await seen.wait_for(N // 5, timeout=180)
+        started = time.monotonic()
+        worker.send_signal(signum)
+        assert worker.wait(timeout=stack.settings.stop_timeout_s + 5) == 0
+        took = time.monotonic() - started
+        assert took <= stack.settings.stop_timeout_s + 2, f"stop took {took:.1f}s"
+        stack.workers.remove(worker)
+        assert len(seen.done) < N, "the worker finished before it was stopped"
+        stack.start_worker()
+        await seen.wait_for(N, timeout=300)
+    assert seen.done == {key for key, _ in records}
+    dups = seen.duplicates()
+    print(f"{dups} records delivered twice")
+    assert dups <= IN_FLIGHT_BOUND
+
+
+async def test_rebalance_when_a_worker_dies_and_another_joins(stack: Stack) -> None:
+    records = articles(N, "rebalance")
+    first = stack.start_worker()
+    stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await kafka.produce(stack.settings, records)
+        await seen.wait_for(N // 5, timeout=180)
+        kill(stack, first)  # the survivor takes its partitions
+        await seen.wait_for(N // 2, timeout=180)
+        stack.start_worker()  # and shares them again with a newcomer
+        await seen.wait_for(N, timeout=300)
+    assert seen.done == {key for key, _ in records}
+    dups = seen.duplicates()
+    print(f"{dups} records delivered twice")
+    assert dups <= IN_FLIGHT_BOUND

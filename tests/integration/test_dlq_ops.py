@@ -1,0 +1,58 @@
+"""Operating the dead-letter topic: ``enrich dlq list`` and ``enrich dlq replay``."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.helpers import Collector, articles
+from workers import kafka
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+
+async def test_list_then_replay_once_the_cause_is_fixed(stack: Stack) -> None:
+    # a limit set too low dead-letters two long articles
+    first = stack.start_worker(ENRICH_MAX_RECORD_BYTES="2048")
+    long_ones = [(f"long-{i}".encode(), orjson.dumps({"id": f"long-{i}", "text": (
+        f"Story {i}. " + "The council met again on Friday to discuss the harbour. " * 50)}))
+        for i in range(2)]
+    await kafka.produce(stack.settings,
+                        articles(2, "short") + long_ones + [(b"junk", b"{junk")])
+    async with Collector(stack.settings) as seen:
+        await seen.wait_for(5, timeout=120)
+    assert set(seen.dead) == {b"long-0", b"long-1", b"junk"}
+
+    listed = stack.cli("dlq", "list")
+    assert listed.returncode == 0, listed.stderr.decode()
+    lines = listed.stdout.decode().splitlines()
+    assert len(lines) == 3
+    assert sum("too_large" in line for line in lines) == 2
+    assert any("invalid_json" in line and "id=-" in line for line in lines)
+    assert b"3 dead-lettered records" in listed.stderr
+
+    only = stack.cli("dlq", "list", "--code", "too_large", "--json", "--limit", "1")
+    assert only.returncode == 0, only.stderr.decode()
+    [record] = [orjson.loads(line) for line in only.stdout.splitlines()]
+    assert record["code"] == "too_large" and record["original"]["truncated"] is False
+
+    dry = stack.cli("dlq", "replay", "--code", "too_large", "--dry-run")
+    assert dry.returncode == 0 and b"would replay 2 of 2" in dry.stdout, dry.stderr.decode()
+    none = stack.cli("dlq", "replay", "--since", "2999-01-01T00:00:00Z")
+    assert none.returncode == 0 and b"replayed 0 of 0" in none.stdout
+    bad_since = stack.cli("dlq", "list", "--since", "last week")
+    assert bad_since.returncode == 78 and b"--since" in bad_since.stderr
+
+    # the fix: a worker with the default limit; then the replay
+    assert stack.stop_worker(first) == 0
+    stack.workers.remove(first)
+    stack.start_worker()
+    replayed = stack.cli("dlq", "replay", "--code", "too_large", "--since", "1h")
+    assert replayed.returncode == 0, replayed.stderr.decode()
+    assert f"replayed 2 of 2 matching records (2 to {stack.settings.topic_raw})".encode() \
+        in replayed.stdout
+    async with Collector(stack.settings) as seen:
+        await seen.wait_until(lambda: {b"long-0", b"long-1"} <= set(seen.enriched), 120)
+        for key in (b"long-0", b"long-1"):
+            assert seen.enriched[key][0]["text"].startswith("Story")

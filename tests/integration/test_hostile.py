@@ -1,0 +1,109 @@
+"""Hostile input through the real broker: random bytes, poison at every stage, and a
+topic full of garbage that trips the dead-letter limit."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.helpers import Collector, articles
+from workers import kafka
+from workers.app import EXIT_DLQ_LIMIT
+from workers.errors import ERROR_CODES
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+NO_LIMIT = {"ENRICH_DLQ_WINDOW": "0", "ENRICH_DLQ_MAX_CONSECUTIVE": "0"}
+
+
+def hostile_records(n: int, seed: int, prefix: str) -> list[tuple[bytes, bytes]]:
+    """Random bytes, random JSON and markup soup, each under its own key and id."""
+    rnd = random.Random(seed)
+    soup = ["<div>", "</p>", "<script>", "&amp;", "&#0;", "\x00", "\u202e", "Share:", "é"]
+    out = []
+    for i in range(n):
+        kind, key = i % 4, f"{prefix}-{i:04d}"
+        if kind == 0:
+            value = rnd.randbytes(rnd.randint(0, 4096))
+        elif kind == 1:
+            value = orjson.dumps({"id": key, "text": "".join(rnd.choices(soup, k=rnd.randint(0, 200)))})
+        elif kind == 2:
+            value = orjson.dumps({"id": key, "html": "<p>" * rnd.randint(1, 5000) + "news"})
+        else:
+            value = orjson.dumps([rnd.random() for _ in range(rnd.randint(0, 50))])
+        out.append((key.encode(), value))
+    return out
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+async def test_random_input_is_enriched_or_dead_lettered_and_memory_stays_flat(
+        stack: Stack) -> None:
+    worker = stack.start_worker(**NO_LIMIT)
+    rss = []
+    async with Collector(stack.settings) as seen:
+        for round_ in range(3):
+            records = hostile_records(240, seed=round_, prefix=f"h{round_}")
+            records += articles(60, f"ok{round_}")
+            await kafka.produce(stack.settings, records)
+            await seen.wait_for(300 * (round_ + 1), timeout=180)
+            rss.append(rss_kib(worker.pid))
+    assert all(rec[0]["code"] in ERROR_CODES for rec in seen.dead.values())
+    assert all(f"ok{r}-{i:05d}".encode() in seen.enriched for r in range(3) for i in range(60))
+    assert worker.poll() is None
+    # the first round loads and warms everything; later rounds must not keep growing
+    assert rss[2] <= rss[1] * 1.15, f"RSS per round (KiB): {rss}"
+
+
+async def test_poison_at_every_stage_is_dead_lettered_with_its_stage(stack: Stack) -> None:
+    stack.start_worker()
+    s = stack.settings
+    await kafka.produce(s, [(b"p-clean", b"{not json")], topic=s.topic_raw)
+    await kafka.produce(s, [(b"p-tag", b'{"id": "p-tag", "text": "no schema"}')],
+                        topic=s.topic_cleaned)
+    await kafka.produce(s, [(b"p-summarize", b"\xff\xfe")], topic=s.topic_tagged)
+    async with Collector(s) as seen:
+        await seen.wait_for(3, timeout=120)
+    got = {key: (recs[0]["stage"], recs[0]["code"], recs[0]["source"]["topic"])
+           for key, recs in seen.dead.items()}
+    assert got == {
+        b"p-clean": ("clean", "invalid_json", s.topic_raw),
+        b"p-tag": ("tag", "invalid_record", s.topic_cleaned),
+        b"p-summarize": ("summarize", "invalid_encoding", s.topic_tagged),
+    }
+
+
+async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
+        stack: Stack) -> None:
+    worker = stack.start_worker(ENRICH_DLQ_MAX_CONSECUTIVE="20", ENRICH_BATCH_SIZE="8")
+    bad = [(f"bad-{i:03d}".encode(), b"{broken") for i in range(100)]
+    await kafka.produce(stack.settings, articles(5, "first") + bad)
+    try:
+        code = await asyncio.to_thread(worker.wait, 120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the worker kept draining bad records") from None
+    stack.workers.remove(worker)
+    assert code == EXIT_DLQ_LIMIT
+    assert "dead-letter limit reached: 20 records in a row" in stack.logs()
+    assert "invalid_json x20" in stack.logs()
+
+    async with Collector(stack.settings) as seen:
+        await seen.wait_for(5, timeout=30)
+        await asyncio.sleep(2)
+        assert len(seen.dead) < 20  # stopped before 20 bad records reached the DLQ
+
+        # once the cause is understood, a worker without the limit takes them all
+        stack.start_worker(**NO_LIMIT)
+        await seen.wait_for(105, timeout=120)
+    assert {k for k in seen.dead} == {k for k, _ in bad}

@@ -1,0 +1,108 @@
+"""Broker outages: a worker waits for a late broker, rides out a short outage, and
+exits non-zero, quietly, when the broker stays away."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.helpers import Collector, articles
+from tests.integration.proxy import Proxy
+from workers import kafka
+from workers.app import EXIT_BROKER_LOST
+from workers.broker import EmbeddedBroker, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+
+def problem_lines(stack: Stack) -> list[str]:
+    return [line for line in stack.logs().splitlines()
+            if re.search(r"\[(WARNING|ERROR|CRITICAL)\]", line)]
+
+
+@pytest.fixture
+async def own_broker(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Stack, Proxy]]:
+    """The stack moved to a broker of its own, reached through a proxy that can cut it."""
+    proxy_port = free_port()
+    with EmbeddedBroker(advertised_port=proxy_port, log_path=tmp_path / "own.log") as broker:
+        proxy = Proxy(proxy_port, broker.port)
+        proxy.start()
+        stack.settings = stack.settings.model_copy(update={"broker": broker.bootstrap})
+        stack.env["ENRICH_BROKER"] = broker.bootstrap
+        await kafka.create_topics(stack.settings)
+        try:
+            yield stack, proxy
+        finally:
+            for proc in stack.workers:  # stop them while their broker still runs
+                stack.stop_worker(proc)
+            proxy.close()
+
+
+async def test_worker_started_before_the_broker_waits_for_it(stack: Stack,
+                                                             tmp_path: Path) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    stack.settings = stack.settings.model_copy(update={"broker": address})
+    stack.env["ENRICH_BROKER"] = address
+    worker = stack.start_worker()
+    await asyncio.sleep(4)
+    assert worker.poll() is None, stack.logs()
+    with EmbeddedBroker(port=port, log_path=tmp_path / "late.log"):
+        await kafka.create_topics(stack.settings)
+        records = articles(20, "late")
+        async with Collector(stack.settings) as seen:
+            await kafka.produce(stack.settings, records)
+            await seen.wait_for(len(records), timeout=120)
+        assert stack.stop_worker(worker) == 0
+        stack.workers.remove(worker)
+
+
+async def test_worker_rides_out_a_short_outage(own_broker: tuple[Stack, Proxy]) -> None:
+    stack, proxy = own_broker
+    worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S="60")
+    before, after = articles(50, "before"), articles(50, "after")
+    async with Collector(stack.settings) as seen:
+        await kafka.produce(stack.settings, before)
+        await seen.wait_for(50, timeout=120)
+    proxy.cut()
+    await asyncio.sleep(12)  # longer than the session timeout: the group must re-form
+    assert worker.poll() is None, stack.logs()
+    proxy.start()
+    async with Collector(stack.settings) as seen:
+        await kafka.produce(stack.settings, after)
+        await seen.wait_for(100, timeout=120)
+    assert seen.done == {key for key, _ in before + after}
+    assert worker.poll() is None
+    logs = stack.logs()
+    assert "unreachable" in logs and "is back" in logs
+    assert len(problem_lines(stack)) < 40, "\n".join(problem_lines(stack))
+
+
+async def test_worker_exits_non_zero_when_the_broker_stays_away(
+        own_broker: tuple[Stack, Proxy]) -> None:
+    stack, proxy = own_broker
+    lost_exit_s = 6.0
+    worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S=str(lost_exit_s))
+    async with Collector(stack.settings) as seen:
+        await kafka.produce(stack.settings, articles(10, "gone"))
+        await seen.wait_for(10, timeout=120)
+    proxy.cut()
+    started = time.monotonic()
+    bound = lost_exit_s + 5 + stack.settings.stop_timeout_s + 5
+    try:
+        code = await asyncio.to_thread(worker.wait, bound)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"worker still running {bound}s after the broker left") from None
+    stack.workers.remove(worker)
+    assert code == EXIT_BROKER_LOST
+    assert time.monotonic() - started >= lost_exit_s
+    problems = problem_lines(stack)
+    assert any("unreachable for" in line for line in problems)
+    assert len(problems) < 40, "\n".join(problems)
