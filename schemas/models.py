@@ -135,6 +135,20 @@ class TaggedArticle(CleanedArticle):
     pipeline: TagProvenance
 
 
+class Entity(_Strict):
+    """One canonical entity of the article, with how salient it is."""
+
+    name: str = Field(description="Canonical name within the article")
+    label: str
+    mentions: int = Field(ge=1, description="Number of mentions in the text")
+    first_offset: int = Field(ge=0, description="Start of the first mention in the text")
+    salience: float = Field(
+        ge=0.0, le=1.0,
+        description="0..1 from frequency (0.4), first position (0.25), presence in the "
+                    "title (0.15) and in the summary (0.2)",
+    )
+
+
 class EnrichedArticle(TaggedArticle):
     """The final record for downstream consumers (``articles.enriched``)."""
 
@@ -142,6 +156,11 @@ class EnrichedArticle(TaggedArticle):
 
     word_count: int = Field(ge=0)
     summary: str = Field(description="Whole sentences of the text, in their order")
+    summary_sentences: list[Sentence] = Field(
+        description="The summary's sentences as offsets into text")
+    entity_list: list[Entity] = Field(
+        description="One row per canonical entity, most salient first")
+    keywords: list[str] = Field(description="Key phrases of the article, best first")
     pipeline: EnrichProvenance
 
 

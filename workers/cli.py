@@ -133,7 +133,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(kafka.wait_for_broker(settings, timeout=settings.broker_wait_s))
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list),
              settings.broker)
-    return run_worker(settings)
+    code = run_worker(settings)
+    # Exit now: a batch abandoned by the stop may still be running in its thread,
+    # and the interpreter would wait for it. Its offsets were not committed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _records_from(paths: Sequence[Path]) -> list[tuple[bytes | None, bytes]]:
@@ -368,12 +374,12 @@ def describe(dead: bool, value: bytes | None) -> str:
          f"language {rec.get('language')} · {rec['word_count']} words"),
         f"  summary: {rec['summary']}",
     ]
-    seen: dict[str, str] = {}
-    for m in rec["entities"]:
-        seen.setdefault(m["canonical"], m["label"])
-    if seen:
-        shown = ", ".join(f"{name} ({label})" for name, label in list(seen.items())[:15])
+    if rec["entity_list"]:
+        shown = ", ".join(f"{e['name']} ({e['label']}, {e['salience']:.2f})"
+                          for e in rec["entity_list"][:10])
         lines.append(f"  entities: {shown}")
+    if rec["keywords"]:
+        lines.append(f"  keywords: {', '.join(rec['keywords'])}")
     return "\n".join(lines)
 
 

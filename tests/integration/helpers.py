@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any, Self
@@ -94,8 +93,7 @@ class Collector:
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await asyncio.wait({self._task}, timeout=10)  # bounded, even if the client hangs
 
     async def _read(self) -> None:
         topics = [self.settings.topic_enriched, self.settings.topic_dlq]

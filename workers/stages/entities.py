@@ -114,8 +114,15 @@ def _person_canonical(names: list[str]) -> dict[str, str]:
     return mapping
 
 
-def resolve(text: str, raw: list[RawMention]) -> list[Mention]:
-    """Trim, canonicalise and relabel an article's mentions; sorted by offset."""
+def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None
+            ) -> list[Mention]:
+    """Trim, canonicalise and relabel an article's mentions; sorted by offset.
+
+    ``name_text`` (same length as ``text``) is where names are read for the
+    canonical forms: the text with all-caps lines truecased, so that "PUTIN"
+    in a headline is Vladimir Putin. Mention texts always come from ``text``.
+    """
+    names = name_text if name_text is not None and len(name_text) == len(text) else text
     spans: list[tuple[int, int, str, str]] = []
     seen: set[tuple[int, int]] = set()
     for m in sorted(raw):
@@ -123,8 +130,7 @@ def resolve(text: str, raw: list[RawMention]) -> list[Mention]:
         if span is None or span in seen:
             continue
         seen.add(span)
-        surface = text[span[0] : span[1]]
-        spans.append((span[0], span[1], m.label, surface))
+        spans.append((span[0], span[1], m.label, names[span[0] : span[1]]))
 
     acronyms = _acronyms(text)
     base = {s[3]: strip_titles(s[3]) if s[2] == "PERSON" else s[3] for s in spans}
@@ -160,6 +166,7 @@ def resolve(text: str, raw: list[RawMention]) -> list[Mention]:
         return first[canon] if first[canon] in leaders else leaders[0]
 
     return [
-        Mention(text=surface, label=final_label(label, canon), start=s, end=e, canonical=canon)
-        for s, e, label, surface, canon in resolved
+        Mention(text=text[s:e], label=final_label(label, canon), start=s, end=e,
+                canonical=canon)
+        for s, e, label, _, canon in resolved
     ]

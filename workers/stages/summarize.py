@@ -1,8 +1,9 @@
-"""The summarize stage: an extractive summary from the tagger's sentences. Pure.
+"""The summarize stage: summary, entity list and keywords from what the tagger found. Pure.
 
-Whole sentences of the clean text, in their original order, never cut. A
-first version close to Lead-3, which is hard to beat on news: the leading
-sentences that read as sentences (not headings, datelines or captions).
+The summary is whole sentences of the clean text, in their original order,
+never cut: the leading sentences that read as sentences (not headings,
+datelines or captions). Lead-3 is hard to beat on news; scoring sentences by
+entity salience was measured below it (see bench/summaries.py).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import re
 
 from schemas.models import EnrichedArticle, EnrichProvenance, Sentence, StageRun, TaggedArticle
+from workers.stages.keywords import keywords
+from workers.stages.salience import entity_list
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ENDS_SENTENCE = ('.', '!', '?', '"', '”', '’', "'", '…', ')')
@@ -29,39 +32,57 @@ def _reads_as_sentence(text: str) -> bool:
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6
 
 
-def select(text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0) -> str:
+def choose(text: str, sentences: list[Sentence], *, count: int,
+           max_chars: int = 0) -> list[Sentence]:
     """Up to ``count`` whole sentences, in order, within ``max_chars`` when > 0.
 
     Never empty when ``text`` is not: falls back to the first sentence (or the
     first line) even where it alone exceeds the budget.
     """
-    pieces = [text[s.start : s.end] for s in sentences]
-    chosen: list[str] = []
+    chosen: list[Sentence] = []
     used = 0
-    for piece in pieces:
+    for sent in sentences:
         if len(chosen) >= count:
             break
+        piece = text[sent.start : sent.end]
         if not _reads_as_sentence(piece):
             continue
         cost = len(piece) + (1 if chosen else 0)
         if max_chars and used + cost > max_chars:
             break
-        chosen.append(piece)
+        chosen.append(sent)
         used += cost
-    if not chosen:
-        first = pieces[0] if pieces else text.strip().split("\n", 1)[0]
-        chosen = [first.strip()]
-    return " ".join(chosen)
+    if not chosen and sentences:
+        chosen = [sentences[0]]
+    if not chosen and text.strip():
+        start = len(text) - len(text.lstrip())
+        line = text[start:].split("\n", 1)[0].rstrip()
+        chosen = [Sentence(start=start, end=start + len(line))]
+    return chosen
+
+
+def select(text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0) -> str:
+    """The summary text: the chosen sentences joined by spaces."""
+    return " ".join(text[s.start : s.end]
+                    for s in choose(text, sentences, count=count, max_chars=max_chars))
 
 
 def summarize(
     article: TaggedArticle, *, now: str, count: int = 3, max_chars: int = 0
 ) -> EnrichedArticle:
-    """The enriched record: the tagged article with its summary and word count."""
+    """The enriched record: the tagged article with its summary, entity list,
+    keywords and word count."""
+    text = article.text
+    chosen = choose(text, list(article.sentences), count=count, max_chars=max_chars)
+    ranked = entity_list(text, article.entities, title=article.title, summary=chosen)
     return EnrichedArticle(
         **article.model_dump(exclude={"pipeline"}),
-        word_count=word_count(article.text),
-        summary=select(article.text, list(article.sentences), count=count, max_chars=max_chars),
+        word_count=word_count(text),
+        summary=" ".join(text[s.start : s.end] for s in chosen),
+        summary_sentences=chosen,
+        entity_list=ranked,
+        keywords=keywords(text, title=article.title, language=article.language,
+                          entities=[e.name for e in ranked]),
         pipeline=EnrichProvenance(
             **article.pipeline.model_dump(),
             summarize=StageRun(version=VERSION, finished_at=now),

@@ -10,6 +10,7 @@ whole text.
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,51 @@ class Chunk:
     article: int
     offset: int
     text: str
+
+
+_LINE = re.compile(r"[^\n]+")
+_CASED_WORD = re.compile(r"[^\W\d_](?:[\w'’-]|\.(?=\w))*")
+
+
+def _shouting(line: str) -> bool:
+    letters = [ch for ch in line if ch.isalpha()]
+    words = [w for w in line.split() if sum(ch.isalpha() for ch in w) >= 2]
+    return len(words) >= 2 and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
+
+
+def truecase(text: str) -> str:
+    """The text with all-caps lines (headlines, banners) in ordinary case, same length.
+
+    A small English model reads "PUTIN MEETS XI IN MOSCOW" as one organisation
+    and loses the sentence after it. Each word of a shouted line takes the form
+    the rest of the article writes it in ("Putin", "Moscow", "NATO"); other
+    words are lower-cased, the first capitalised. Offsets are unchanged: a word
+    whose case change would alter its length is left alone.
+    """
+    lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if _shouting(m.group())]
+    if not lines:
+        return text
+    forms: dict[str, Counter[str]] = defaultdict(Counter)
+    shouted: set[int] = set()
+    for start, end in lines:
+        shouted.update(range(start, end))
+    for m in _CASED_WORD.finditer(text):
+        if m.start() not in shouted:
+            forms[m.group().casefold()][m.group()] += 1
+    out = list(text)
+    for start, end in lines:
+        for i, m in enumerate(_CASED_WORD.finditer(text, start, end)):
+            word = m.group()
+            known = forms.get(word.casefold())
+            if known:
+                new = known.most_common(1)[0][0]
+            else:
+                new = word.lower()
+                if i == 0:
+                    new = new[:1].upper() + new[1:]
+            if len(new) == len(word):
+                out[m.start():m.end()] = new
+    return "".join(out)
 
 
 def chunk_text(text: str, max_chars: int) -> list[tuple[int, str]]:
@@ -109,11 +155,12 @@ class Tagger:
     def tag_batch(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
         """Tag a batch of articles in one ``nlp.pipe`` pass; order is kept."""
         chunks: list[Chunk] = []
+        cased = [truecase(a.text) for a in articles]
         for i, article in enumerate(articles):
             if self.skip_reason(article) is None:
                 chunks.extend(
                     Chunk(i, off, piece)
-                    for off, piece in chunk_text(article.text, self.chunk_chars)
+                    for off, piece in chunk_text(cased[i], self.chunk_chars)
                 )
         docs = self.nlp.pipe((c.text for c in chunks), batch_size=self.batch_size)
         found: list[tuple[list[Sentence], list[entities.RawMention]]] = [
@@ -124,8 +171,8 @@ class Tagger:
             sents.extend(_sentences(doc, chunk.offset))
             ments.extend(_mentions(doc, chunk.offset, self.labels))
         return [
-            self._tagged(article, sents, ments, now)
-            for article, (sents, ments) in zip(articles, found, strict=True)
+            self._tagged(article, sents, ments, now, name_text)
+            for article, (sents, ments), name_text in zip(articles, found, cased, strict=True)
         ]
 
     def _tagged(
@@ -134,11 +181,12 @@ class Tagger:
         sents: list[Sentence],
         ments: list[entities.RawMention],
         now: str,
+        name_text: str,
     ) -> TaggedArticle:
         skipped = self.skip_reason(article)
         if skipped is not None:
             sents = rule_sentences(article.text)
-        mentions: list[Mention] = entities.resolve(article.text, ments)
+        mentions: list[Mention] = entities.resolve(article.text, ments, name_text=name_text)
         return TaggedArticle(
             **article.model_dump(exclude={"pipeline"}),
             sentences=sents,

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from schemas import Sentence
-from workers.stages.summarize import select, word_count
-from workers.stages.tag import rule_sentences
+from schemas import CleanedArticle, Sentence
+from workers.stages.summarize import select, summarize, word_count
+from workers.stages.tag import Tagger, rule_sentences
+
+NOW = "2026-01-01T00:00:00.000Z"
 
 
 def _sents(text: str) -> list[Sentence]:
@@ -37,3 +39,25 @@ def test_one_sentence_article_and_never_empty() -> None:
 
 def test_word_count() -> None:
     assert word_count("It's 3 o'clock, in Zürich.") == 7
+
+
+def test_enriched_record_has_summary_offsets_entity_list_and_keywords(tagger: Tagger) -> None:
+    text = ("Xi Jinping met Vladimir Putin in Moscow on Monday for talks on trade. "
+            "Xi said the Shanghai Cooperation Organization (SCO) would meet in China. "
+            "Putin agreed that the SCO summit should go ahead in the autumn as planned. "
+            "Officials in Moscow said the trade talks would continue next month.")
+    cleaned = CleanedArticle(
+        id="a", url=None, source=None, title="Putin hosts Xi", published_at=None,
+        language="en", language_confidence=1.0, text=text,
+        pipeline={"clean": {"version": "1", "finished_at": NOW}},  # type: ignore[arg-type]
+    )
+    tagged = tagger.tag_batch([cleaned], now=NOW)[0]
+    out = summarize(tagged, now=NOW, count=2)
+    assert out.summary == " ".join(text[s.start:s.end] for s in out.summary_sentences)
+    assert len(out.summary_sentences) == 2
+    names = [e.name for e in out.entity_list]
+    assert names[:2] == ["Xi Jinping", "Vladimir Putin"]
+    assert len(names) == len(set(names))
+    saliences = [e.salience for e in out.entity_list]
+    assert saliences == sorted(saliences, reverse=True)
+    assert out.keywords[0] == "Xi Jinping" and 5 <= len(out.keywords) <= 10

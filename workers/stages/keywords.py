@@ -1,0 +1,139 @@
+"""Key phrases of an article, for search and tagging. Pure; no model.
+
+The article's most salient entities come first (a search index wants the
+names); then phrases in the manner of RAKE (Rose et al., 2010): candidates
+are the runs of content words between stop words and punctuation, a phrase
+scores by how often its words occur, and phrases seen more than once, early,
+or in the title rank higher. A phrase that shares most of its words with a
+better one is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from functools import cache
+
+_WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
+_BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
+_VERBISH = re.compile(r"^[a-z]+(?:ed|ing)$")
+MAX_WORDS = 3
+
+
+@cache
+def stop_words(language: str | None) -> frozenset[str]:
+    """spaCy's stop words for the language (English where it has none)."""
+    import spacy.util
+
+    try:
+        words = spacy.util.get_lang_class(language or "en").Defaults.stop_words
+    except Exception:  # noqa: BLE001 - an unknown language code
+        words = set()
+    if not words:
+        from spacy.lang.en.stop_words import STOP_WORDS as words
+    return frozenset(w.casefold() for w in words) | _EXTRA
+
+
+_EXTRA = frozenset({"said", "says", "told", "according", "also", "would", "could", "like",
+                    "year", "years", "day", "days", "week", "time", "people", "new",
+                    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                    "sunday", "mr", "mrs", "ms", "dr"})
+
+
+def _candidates(text: str, stops: frozenset[str]) -> list[tuple[int, list[str]]]:
+    """(offset, words) of each run of content words, up to MAX_WORDS long."""
+    out: list[tuple[int, list[str]]] = []
+    bounds = [0, *(x for m in _BREAK.finditer(text) for x in (m.start(), m.end())), len(text)]
+    for base, stop in zip(bounds[::2], bounds[1::2], strict=True):
+        part = text[base:stop]
+        run: list[str] = []
+        start = 0
+        for m in _WORD.finditer(part):
+            word = m.group()
+            if word.casefold() in stops or len(word) < 2:
+                if run:
+                    out.append((base + start, run))
+                run = []
+                continue
+            if not run:
+                start = m.start()
+            run.append(word)
+        if run:
+            out.append((base + start, run))
+    # runs longer than MAX_WORDS are rarely phrases: keep their windows
+    split: list[tuple[int, list[str]]] = []
+    for offset, words in out:
+        if len(words) <= MAX_WORDS:
+            split.append((offset, words))
+        else:
+            split.extend((offset, words[i:i + MAX_WORDS])
+                         for i in range(len(words) - MAX_WORDS + 1))
+    return split
+
+
+def keywords(text: str, *, title: str | None = None, language: str | None = None,
+             entities: Sequence[str] = (), limit: int = 10) -> list[str]:
+    """Up to ``limit`` key phrases, best first: up to half of them from ``entities``
+    (names, most salient first), the rest phrases in their most frequent written form."""
+    stops = stop_words(language)
+    chosen: list[tuple[str, ...]] = []
+    out: list[str] = []
+    names = [tuple(w.casefold() for w in _WORD.findall(name)) for name in entities]
+    for name, key in zip(entities, names, strict=True):
+        if len(out) >= limit // 2:
+            break
+        if key and not any(_overlaps(key, c) for c in chosen):
+            chosen.append(key)
+            out.append(name)
+    cands = _candidates(text, stops)
+    if not cands:
+        return out
+    freq: Counter[str] = Counter()
+    for _, words in cands:
+        for w in words:
+            freq[w.casefold()] += 1
+    forms: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    seen: Counter[tuple[str, ...]] = Counter()
+    first: dict[tuple[str, ...], int] = {}
+    for offset, words in cands:
+        key = tuple(w.casefold() for w in words)
+        forms[key][" ".join(words)] += 1
+        seen[key] += 1
+        first.setdefault(key, offset)
+    title_words = {w.casefold() for w in _WORD.findall(title or "")}
+    length = max(len(text), 1)
+
+    def score(key: tuple[str, ...]) -> float:
+        base = sum(freq[w] for w in key) / len(key) ** 0.5
+        boost = 1.0 + 0.5 * (seen[key] - 1)
+        boost *= 1.0 + 0.5 * (1 - first[key] / length)
+        if title_words and all(w in title_words for w in key):
+            boost *= 1.5
+        return float(base * boost)
+
+    ranked = sorted(forms, key=lambda k: (-score(k), first[k]))
+    for key in ranked:
+        if len(out) >= limit:
+            break
+        if len(key) == 1 and (seen[key] < 2 or _VERBISH.search(key[0])) \
+                and key[0] not in title_words:
+            continue  # a lone word said once, or a lone verb form, is not a key phrase
+        if len(set(key)) < len(key):
+            continue  # "Muto Muto": a caption run, not a phrase
+        if any(_overlaps(key, c) for c in chosen) or any(_cuts(key, n) for n in names):
+            continue
+        chosen.append(key)
+        out.append(forms[key].most_common(1)[0][0])
+    return out
+
+
+def _cuts(key: tuple[str, ...], name: tuple[str, ...]) -> bool:
+    """Whether ``key`` holds part of a name but not all of it ("director Paul")."""
+    shared = set(key) & set(name)
+    return bool(shared) and not set(name) <= set(key)
+
+
+def _overlaps(key: tuple[str, ...], other: tuple[str, ...]) -> bool:
+    """Whether ``key`` shares at least half its words with ``other``."""
+    return len(set(key) & set(other)) * 2 >= len(key)
