@@ -22,7 +22,7 @@ from rouge_score import rouge_scorer
 from schemas import RawArticle
 from workers.settings import Settings
 from workers.stages.clean import clean
-from workers.stages.summarize import select
+from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger, load_model
 
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -46,8 +46,8 @@ def main() -> None:
     for row, article in zip(rows, tagged, strict=True):
         sents = list(article.sentences)
         candidates = {
-            "enrich": select(article.text, sents, count=settings.summary_sentences,
-                             max_chars=settings.summary_max_chars),
+            "enrich": summarize(article, now="", count=settings.summary_sentences,
+                                max_chars=settings.summary_max_chars).summary,
             "lead-3": " ".join(article.text[s.start:s.end] for s in sents[:3]),
         }
         for system, summary in candidates.items():
