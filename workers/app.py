@@ -28,6 +28,7 @@ from workers import kafka
 from workers.dlq import DeadLetterLimit
 from workers.errors import StageFailed
 from workers.logs import quiet_repeats
+from workers.observe import Observer, serve
 from workers.pipeline import Dead, Message, Outcome, Pipeline
 from workers.settings import Settings
 
@@ -82,11 +83,17 @@ class StageAgents:
         self.executors: dict[str, ThreadPoolExecutor] = {}
         self.processed = 0
         self.exit_code = 0  # set when the worker stops itself on a fatal condition
-        self.loop_lag_max_s = 0.0
+        self.observer = Observer(stages=settings.stage_list, model=pipeline.model,
+                                 stall_timeout_s=settings.stall_timeout_s)
+        self.next_offset: dict[tuple[str, int], int] = {}
         for stage in settings.stage_list:
             self._register(stage)
         app.task(self._watch_broker)
         app.task(self._watch_loop)
+        app.task(self._watch_lag)
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        if settings.http_port:
+            app.task(self._serve_http)
 
     def fail(self, code: int, message: str) -> None:
         """Stop the worker gracefully with exit ``code`` (first failure wins)."""
@@ -139,6 +146,7 @@ class StageAgents:
                         self.pipeline.clock())
                     for m in messages
                 ]
+            dead_codes = [o.record.code for o in outcomes if isinstance(o, Dead)]
             tripped = limit.observe(
                 [o.record.code if isinstance(o, Dead) else None for o in outcomes])
             if tripped:
@@ -146,8 +154,13 @@ class StageAgents:
                 return False
             await self.publish(stage, outcomes)
             self.processed += len(messages)
-            log.debug("%s: %d records in %.3fs", stage, len(messages),
-                      time.perf_counter() - started)
+            for m in messages:
+                key = (m.topic, m.partition)
+                self.next_offset[key] = max(self.next_offset.get(key, 0), m.offset + 1)
+            seconds = time.perf_counter() - started
+            self.observer.batch_done(stage, len(messages), len(outcomes) - len(dead_codes),
+                                     dead_codes, seconds)
+            log.debug("%s: %d records in %.3fs", stage, len(messages), seconds)
             return True
 
         agent.__name__ = f"{stage}_agent"
@@ -206,7 +219,9 @@ class StageAgents:
         lost_since: float | None = None
         while True:
             await asyncio.sleep(interval)
-            if await kafka.ping(self.settings, timeout=interval):
+            reachable = await kafka.ping(self.settings, timeout=interval)
+            self.observer.broker_check(reachable)
+            if reachable:
                 if lost_since is not None:
                     log.warning("broker %s is back after %.0fs", self.settings.broker,
                                 time.monotonic() - lost_since)
@@ -229,11 +244,38 @@ class StageAgents:
         while True:
             before = loop.time()
             await asyncio.sleep(interval)
-            lag = loop.time() - before - interval
-            if lag > self.loop_lag_max_s:
-                self.loop_lag_max_s = lag
-                if lag > 1.0:
-                    log.warning("event loop blocked for %.2fs", lag)
+            lag = max(loop.time() - before - interval, 0.0)
+            if lag > 1.0 and lag > self.observer.loop_lag_max_s:
+                log.warning("event loop blocked for %.2fs", lag)
+            self.observer.loop_lag_sample(lag)
+
+    async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None,
+                           **__: Any) -> None:
+        self.observer.assigned_partitions(
+            (tp.topic, tp.partition) for tp in self.app.consumer.assignment())
+
+    async def _watch_lag(self) -> None:
+        """Sample each assigned partition's lag: its end offset less the next to process."""
+        while True:
+            await asyncio.sleep(2.0)
+            consumer = self.app.consumer
+            for tp in consumer.assignment():
+                try:
+                    end = consumer.highwater(tp)
+                    done = self.next_offset.get((tp.topic, tp.partition))
+                    if done is None:
+                        done = await consumer.position(tp)
+                except Exception:  # noqa: BLE001, S112 - no fetch yet, or mid-rebalance
+                    continue
+                if end is not None and done is not None:
+                    self.observer.partition_lag(tp.topic, tp.partition, max(end - done, 0))
+
+    async def _serve_http(self) -> None:
+        runner = await serve(self.observer, self.settings.http_host, self.settings.http_port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
 
     def close(self) -> None:
         for executor in self.executors.values():

@@ -25,6 +25,7 @@ from schemas.models import (
     CleanedArticle,
     DeadLetter,
     EnrichedArticle,
+    ModelInfo,
     RawArticle,
     Stage,
     TaggedArticle,
@@ -99,6 +100,11 @@ class Pipeline:
         self.settings = settings
         self._tagger = tagger
         self.clock = clock
+
+    @property
+    def model(self) -> ModelInfo | None:
+        """The spaCy model this pipeline tags with, if it tags."""
+        return self._tagger.model if self._tagger is not None else None
 
     @property
     def tagger(self) -> Tagger:

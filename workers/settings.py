@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     summary_sentences: int = Field(default=3, ge=1)
     summary_max_chars: int = Field(default=0, ge=0, description="0: no character budget")
 
+    # Operations
+    http_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of /metrics, /health and /ready (0: no HTTP server)",
+    )
+    http_host: str = Field(default="0.0.0.0", description="Address the HTTP server binds")
+    stall_timeout_s: float = Field(
+        default=300.0, gt=0, description="Unhealthy when lag > 0 and nothing moves this long"
+    )
     log_level: str = "INFO"
 
     @field_validator("stages")

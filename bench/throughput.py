@@ -1,0 +1,324 @@
+"""Throughput and scaling of the worker against the speed of the model itself.
+
+Usage: python bench/throughput.py DATA_DIR [--articles N] [--partitions P]
+                                  [--workers 1,2] [--latency-seconds S]
+
+In one run:
+
+1. the reference: the spaCy model with only tok2vec, senter and ner, through
+   ``nlp.pipe(batch_size=64)`` in this process, no Kafka, over the clean texts
+   of the corpus; and the naive peer: the full default pipeline called once per
+   text, as agents are often written;
+2. for each worker count: a fresh set of topics on the embedded broker, the
+   workers (``enrich worker``, all stages, one consumer group) started and
+   joined, then N raw ``text`` records published at once; time from the first
+   record published to the last enriched record received, the workers' peak
+   RSS, their worst event-loop lag and any rebalance during the run (read from
+   their /metrics);
+3. end-to-end latency with one worker at half its measured maximum rate;
+4. the ratios: worker/reference, worker/naive, and each worker count against one.
+
+DATA_DIR holds ``extraction-aeb/ground-truth.json``; its ``articleBody`` texts
+are the articles (cycled to N, each with its own id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from schemas import RawArticle
+from workers import kafka
+from workers.broker import EmbeddedBroker, free_port
+from workers.settings import Settings
+from workers.stages.clean import clean
+from workers.stages.summarize import word_count
+from workers.stages.tag import load_model
+
+
+def corpus(data_dir: Path) -> list[str]:
+    truth = json.loads((data_dir / "extraction-aeb" / "ground-truth.json").read_text("utf-8"))
+    return [v["articleBody"] for v in truth.values() if v.get("articleBody", "").strip()]
+
+
+def clean_texts(bodies: list[str]) -> list[str]:
+    out = []
+    for i, body in enumerate(bodies):
+        try:
+            out.append(clean(RawArticle(id=str(i), text=body), now="").text)
+        except Exception:  # noqa: BLE001, S112 - an empty article: not a tagging workload
+            continue
+    return out
+
+
+def model_rates(texts: list[str], model: str) -> dict[str, float]:
+    """Articles per second of the reference and of the naive peer."""
+    import spacy
+
+    nlp = load_model(model)
+    list(nlp.pipe(texts[:8], batch_size=64))  # warm up
+    started = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=64):
+        pass
+    reference = len(texts) / (time.perf_counter() - started)
+
+    full = spacy.load(model)
+    full(texts[0])
+    started = time.perf_counter()
+    for text in texts:
+        full(text)
+    naive = len(texts) / (time.perf_counter() - started)
+    return {"reference": reference, "naive": naive}
+
+
+def records(bodies: list[str], n: int, prefix: str) -> list[tuple[bytes, bytes]]:
+    out = []
+    for i in range(n):
+        article_id = f"{prefix}-{i:06d}"
+        out.append((article_id.encode(),
+                    orjson.dumps({"id": article_id, "text": bodies[i % len(bodies)]})))
+    return out
+
+
+class Workers:
+    """``enrich worker`` processes on fresh topics, each with its HTTP port."""
+
+    def __init__(self, broker: str, count: int, partitions: int, logdir: Path) -> None:
+        prefix = f"bench{uuid.uuid4().hex[:8]}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | {
+            "ENRICH_BROKER": broker, "ENRICH_GROUP_ID": f"{prefix}-group",
+            "ENRICH_PARTITIONS": str(partitions), "ENRICH_LOG_LEVEL": "WARNING",
+        } | {f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}"
+             for k in ("raw", "cleaned", "tagged", "enriched", "dlq")}
+        self.settings = Settings(**{k.removeprefix("ENRICH_").lower(): v
+                                    for k, v in self.env.items() if k.startswith("ENRICH_")})
+        self.ports = [free_port() for _ in range(count)]
+        self.logdir = logdir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        for port in self.ports:
+            log = open(self.logdir / f"worker-{port}.log", "wb")  # noqa: SIM115
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "workers.cli", "worker"],
+                env=self.env | {"ENRICH_HTTP_PORT": str(port), "ENRICH_HTTP_HOST": "127.0.0.1"},
+                stdout=log, stderr=subprocess.STDOUT))
+
+    def metrics(self) -> list[str]:
+        out = []
+        for port in self.ports:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                out.append(r.read().decode())
+        return out
+
+    def wait_balanced(self, timeout: float = 120) -> None:
+        """Until every worker is ready and all partitions are assigned among them."""
+        want = 3 * self.settings.partitions
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if sum(sample(m, "enrich_assigned_partitions") for m in self.metrics()) == want \
+                        and all(sample(m, "enrich_assigned_partitions") > 0
+                                for m in self.metrics()):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit("workers did not join and balance in time")
+
+    def peak_rss_mib(self) -> list[float]:
+        out = []
+        for p in self.procs:
+            status = Path(f"/proc/{p.pid}/status").read_text()
+            out.append(int(re.search(r"VmHWM:\s+(\d+)", status)[1]) / 1024)  # type: ignore[index]
+        return out
+
+    def rss_mib(self) -> list[float]:
+        out = []
+        for p in self.procs:
+            status = Path(f"/proc/{p.pid}/status").read_text()
+            out.append(int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024)  # type: ignore[index]
+        return out
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def sample(text: str, name: str) -> float:
+    m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    return float(m.group(1)) if m else 0.0
+
+
+async def drain(settings: Settings, count: int, on_record: Any = None,
+                timeout: float = 3600) -> None:
+    seen = 0
+
+    async def read() -> None:
+        nonlocal seen
+        async for rec in kafka.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
+            seen += 1
+            if on_record:
+                on_record(rec)
+            if seen >= count:
+                return
+
+    await asyncio.wait_for(read(), timeout)
+
+
+async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    rebalances_before = sum(sample(m, "enrich_rebalances_total") for m in w.metrics())
+    rss_at: dict[str, list[float]] = {}
+    received = 0
+
+    def on_record(_: Any) -> None:
+        nonlocal received
+        received += 1
+        if received == min(1000, len(batch) // 2):
+            rss_at["early"] = w.rss_mib()
+
+    reader = asyncio.create_task(drain(w.settings, len(batch), on_record))
+    await asyncio.sleep(1.0)  # the reader is positioned
+    started = time.perf_counter()
+    await kafka.produce(w.settings, batch)
+    await reader
+    elapsed = time.perf_counter() - started
+    rss_at["late"] = w.rss_mib()
+    metrics = w.metrics()
+    return {
+        "elapsed": elapsed,
+        "rate": len(batch) / elapsed,
+        "peak_rss": w.peak_rss_mib(),
+        "rss_early": rss_at.get("early", []),
+        "rss_late": rss_at["late"],
+        "loop_lag_max": max(sample(m, "enrich_event_loop_lag_max_seconds") for m in metrics),
+        "rebalances": sum(sample(m, "enrich_rebalances_total") for m in metrics)
+        - rebalances_before,
+    }
+
+
+async def latency_run(w: Workers, bodies: list[str], rate: float, seconds: float
+                      ) -> list[float]:
+    count = max(int(rate * seconds), 20)
+    batch = records(bodies, count, "lat")
+    sent: dict[bytes, float] = {}
+    latencies: list[float] = []
+
+    def on_record(rec: Any) -> None:
+        if rec.key in sent:
+            latencies.append(time.perf_counter() - sent[rec.key])
+
+    reader = asyncio.create_task(drain(w.settings, count, on_record))
+    await asyncio.sleep(1.0)
+    producer = kafka.producer(w.settings)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for i, (key, value) in enumerate(batch):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent[key] = time.perf_counter()
+            await producer.send(w.settings.topic_raw, key=key, value=value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    await reader
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    bodies = corpus(args.data_dir)
+    texts = clean_texts(bodies)
+    words = statistics.fmean(word_count(t) for t in texts)
+    print(f"corpus: {len(bodies)} articles, {words:.0f} words each on average after cleaning; "
+          f"{os.cpu_count()} CPUs", flush=True)
+
+    rates = model_rates(texts, Settings().model)
+    print(f"reference (tok2vec+senter+ner, nlp.pipe batch 64): {rates['reference']:.1f} "
+          f"articles/s", flush=True)
+    print(f"naive (full pipeline, nlp(text) per text):        {rates['naive']:.1f} "
+          f"articles/s", flush=True)
+
+    results: dict[int, dict[str, Any]] = {}
+    latencies: list[float] = []
+    logdir = Path(args.logdir)
+    logdir.mkdir(parents=True, exist_ok=True)
+    with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
+        for count in args.workers:
+            w = Workers(broker.bootstrap, count, args.partitions, logdir)
+            await kafka.create_topics(w.settings)
+            w.start()
+            try:
+                w.wait_balanced()
+                results[count] = await throughput_run(
+                    w, records(bodies, args.articles, f"w{count}"))
+                r = results[count]
+                print(f"{count} worker(s): {r['rate']:.1f} articles/s, "
+                      f"{r['rate'] * words:.0f} words/s over {args.articles} articles "
+                      f"({r['elapsed']:.1f} s); peak RSS "
+                      f"{', '.join(f'{v:.0f}' for v in r['peak_rss'])} MiB; "
+                      f"worst event-loop lag {r['loop_lag_max']:.3f} s; "
+                      f"rebalances during the run: {r['rebalances']:.0f}", flush=True)
+                if r["rss_early"]:
+                    print(f"  RSS after the first {min(1000, args.articles // 2)} articles: "
+                          f"{', '.join(f'{v:.0f}' for v in r['rss_early'])} MiB; at the end: "
+                          f"{', '.join(f'{v:.0f}' for v in r['rss_late'])} MiB", flush=True)
+                if count == args.workers[0] and args.latency_seconds > 0:
+                    rate = r["rate"] / 2
+                    latencies = await latency_run(w, bodies, rate, args.latency_seconds)
+                    print(f"latency at {rate:.1f} articles/s (half the maximum), "
+                          f"{len(latencies)} articles: p50 {pct(latencies, 50):.2f} s, "
+                          f"p95 {pct(latencies, 95):.2f} s, p99 {pct(latencies, 99):.2f} s",
+                          flush=True)
+            finally:
+                w.stop()
+
+    one = results[args.workers[0]]["rate"]
+    print("\nratios")
+    print(f"  worker / reference: {one / rates['reference']:.2f}   (goal >= 0.85)")
+    print(f"  worker / naive:     {one / rates['naive']:.2f}   (goal >= 1.5)")
+    for count in args.workers[1:]:
+        print(f"  {count} workers / {args.workers[0]}: "
+              f"{results[count]['rate'] / one:.2f}   (goal for 2 on 2 cores >= 1.7)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", type=Path, help="the shared data folder")
+    parser.add_argument("--articles", type=int, default=2000, help="articles per run")
+    parser.add_argument("--partitions", type=int, default=6, help="partitions per topic")
+    parser.add_argument("--workers", default="1,2",
+                        help="worker counts to run, comma-separated (default 1,2)")
+    parser.add_argument("--latency-seconds", type=float, default=30.0,
+                        help="length of the fixed-rate latency run (0: skip)")
+    parser.add_argument("--logdir", default="bench-logs", help="where worker logs go")
+    args = parser.parse_args()
+    args.workers = [int(x) for x in args.workers.split(",")]
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

