@@ -24,10 +24,9 @@ from typing import Any
 import faust
 
 from schemas.models import Stage
-from workers import kafka
+from workers import kafka, logs
 from workers.dlq import DeadLetterLimit
 from workers.errors import StageFailed
-from workers.logs import quiet_repeats
 from workers.observe import Observer, serve
 from workers.pipeline import Dead, Message, Outcome, Pipeline
 from workers.settings import Settings
@@ -64,8 +63,23 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
+    credentials = broker_credentials(settings)
+    if credentials is not None:
+        conf["broker_credentials"] = credentials
     conf.update(overrides)
     return faust.App(settings.app_id, **conf)
+
+
+def broker_credentials(settings: Settings) -> Any:
+    """Faust's credentials for the TLS and SASL settings (None for PLAINTEXT)."""
+    context = kafka.ssl_context(settings)
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username, password=settings.secret("sasl_password"),
+            ssl_context=context, mechanism=settings.sasl_mechanism)
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
@@ -303,14 +317,15 @@ class EnrichWorker(faust.Worker):
     """
 
     def __init__(self, *args: Any, stop_timeout: float, agents: StageAgents,
-                 **kwargs: Any) -> None:
+                 log_format: str = "json", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.log_format = log_format
         self.stop_timeout = stop_timeout
         self.agents = agents
 
     def _setup_logging(self) -> None:
         super()._setup_logging()
-        quiet_repeats()
+        logs.apply(self.log_format)
 
     def _schedule_shutdown(self, signal: signal.Signals) -> None:
         if not self._signal_stop_time:

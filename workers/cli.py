@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from workers import __version__, kafka
+from workers import __version__, kafka, logs
 from workers.errors import ConfigError, EnrichError, TransientError
 from workers.inputs import read_records, sample_path
 from workers.settings import Settings, load_settings
@@ -69,6 +69,7 @@ def run_worker(settings: Settings, *, task: Callable[[], Coroutine[Any, Any, Non
         quiet=True,
         stop_timeout=settings.stop_timeout_s,
         agents=agents,
+        log_format=settings.log_format,
     )
     worker.spinner = None  # a progress spinner mangles piped output
     code = 0
@@ -87,6 +88,21 @@ def _stop_self() -> None:
 
 
 # -- commands ------------------------------------------------------------------
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the effective settings, where each came from; secrets masked."""
+    from workers.settings import describe
+
+    rows = describe(settings, {k: getattr(args, k, None) for k in _OVERRIDES})
+    if args.json:
+        print(orjson.dumps({var: {"value": value, "source": source}
+                            for var, value, source in rows}).decode())
+        return 0
+    width = max(len(var) for var, _, _ in rows)
+    for var, value, source in rows:
+        print(f"{var:<{width}}  {value}  ({source})")
+    return 0
+
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.broker import EmbeddedBroker
@@ -401,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=180.0, help="give up after S seconds")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("config", help="print the effective settings and their sources")
+    p.add_argument("--json", action="store_true", help="as one JSON object")
+    p.set_defaults(func=cmd_config)
+
     p = sub.add_parser("broker", help="run the embedded broker in the foreground")
     p.add_argument("--port", type=int, help="port to listen on (default: a free one)")
     p.set_defaults(func=cmd_broker)
@@ -467,10 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(**{k: getattr(args, k, None) for k in _OVERRIDES})
-        logging.basicConfig(
-            level=settings.log_level.upper(), stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logs.setup(settings.log_level, settings.log_format)
         code: int = args.func(args, settings)
         return code
     except ConfigError as exc:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from workers.errors import TransientError
 from workers.settings import Settings
@@ -22,12 +25,44 @@ from workers.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for SSL and SASL_SSL, from the CA, certificate and key settings."""
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context: ssl.SSLContext = create_ssl_context(
+        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+        certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+        keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        password=settings.secret("ssl_key_password"),
+    )
+    context.check_hostname = settings.ssl_check_hostname
+    return context
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options shared by every aiokafka client: servers, TLS, SASL."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.broker,
+        "security_protocol": settings.security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.security_protocol.startswith("SASL"):
+        options |= {
+            "sasl_mechanism": settings.sasl_mechanism,
+            "sasl_plain_username": settings.sasl_username,
+            "sasl_plain_password": settings.secret("sasl_password"),
+        }
+    return options
+
+
 async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
     """Retry connecting with bounded backoff until the broker answers metadata."""
     deadline = time.monotonic() + timeout
     delay = 0.1
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
         try:
             await admin.start()
             await admin.list_topics()
@@ -45,8 +80,7 @@ async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
 
 async def ping(settings: Settings, timeout: float = 5.0) -> bool:
     """True when the broker answers a metadata request within ``timeout`` seconds."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker,
-                                request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
         await asyncio.wait_for(admin.list_topics(), timeout)
@@ -59,7 +93,7 @@ async def ping(settings: Settings, timeout: float = 5.0) -> bool:
 
 async def missing_topics(settings: Settings) -> list[str]:
     """The pipeline topics the broker does not have."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -71,7 +105,7 @@ async def missing_topics(settings: Settings) -> list[str]:
 async def create_topics(settings: Settings, *, partitions: int | None = None) -> list[str]:
     """Create the pipeline's topics where missing; returns the names created."""
     count = partitions or settings.partitions
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -104,7 +138,7 @@ async def _wait_for_metadata(admin: AIOKafkaAdminClient, topics: list[str],
 
 def producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.broker,
+        **client_options(settings),
         acks="all",
         max_request_size=settings.max_request_bytes,
         linger_ms=5,
@@ -131,7 +165,7 @@ async def produce(settings: Settings, records: Iterable[tuple[bytes | None, byte
 def _reader(settings: Settings) -> AIOKafkaConsumer:
     """A consumer outside any group: it reads, and never commits."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.broker,
+        **client_options(settings),
         group_id=None,
         enable_auto_commit=False,
         fetch_max_bytes=max(settings.max_request_bytes, 52428800),

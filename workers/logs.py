@@ -1,10 +1,64 @@
-"""Logging: quiet repeats of the Kafka client's connection errors."""
+"""Logging: JSON lines (or plain text), and quiet repeats of the Kafka client's errors.
+
+Records about one message carry ``stage``, ``topic``, ``partition``,
+``offset`` and ``article_id`` as extra fields (``log.warning(..., extra=...)``);
+the JSON formatter writes them as keys. Article bodies are never logged.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
+
+CONTEXT_FIELDS = ("stage", "topic", "partition", "offset", "article_id")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, context fields, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage().strip(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                out[name] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+def formatter(fmt: str) -> logging.Formatter:
+    return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+
+
+def setup(level: str, fmt: str) -> None:
+    """Log to stderr at ``level`` in ``fmt`` (json or text), with repeats quietened."""
+    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    apply(fmt)
+
+
+def apply(fmt: str) -> None:
+    """Give every root handler our format and the repeat filter (after Faust set its own)."""
+    repeat = RepeatFilter()
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter(fmt))
+        handler.filters[:] = [f for f in handler.filters if not isinstance(f, RepeatFilter)]
+        handler.addFilter(repeat)
 
 
 class RepeatFilter(logging.Filter):
@@ -38,9 +92,3 @@ class RepeatFilter(logging.Filter):
         self._seen[key] = (now, 0)
         return True
 
-
-def quiet_repeats(window_s: float = 60.0) -> None:
-    """Install a RepeatFilter on every handler of the root logger."""
-    repeat = RepeatFilter(window_s)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(repeat)

@@ -174,9 +174,13 @@ class Pipeline:
     def dead_letter_for(self, msg: Message, stage: Stage, error: EnrichError,
                         article_id: str | None, now: str) -> Dead:
         """The dead-letter outcome of a message that ``stage`` could not process."""
-        if not isinstance(error, PermanentError):
-            log.error("unexpected %s error at %s:%d:%d: %s", stage, msg.topic, msg.partition,
-                      msg.offset, error)
+        context = {"stage": stage, "topic": msg.topic, "partition": msg.partition,
+                   "offset": msg.offset, "article_id": article_id}
+        if isinstance(error, PermanentError) and error.code != "stage_failed":
+            log.info("dead-lettered [%s] %s", error.code, error.message, extra=context)
+        else:
+            log.error("unexpected %s failure at %s:%d:%d: %s", stage, msg.topic, msg.partition,
+                      msg.offset, error, extra=context)
         record = dead_letter(
             topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
             value=msg.value, stage=stage, code=error.code, message=error.message,

@@ -7,9 +7,10 @@ override them.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, Literal, cast
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.models import Stage
@@ -65,6 +66,22 @@ class Settings(BaseSettings):
         default=100, ge=0, description="Stop after this many failures in a row (0: off)"
     )
 
+    # Kafka security (TLS and SASL), for the workers and every command
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How clients talk to the broker")
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle to verify the broker")
+    ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS)")
+    ssl_keyfile: Path | None = Field(default=None, description="Client private key")
+    ssl_key_password: SecretStr | None = Field(default=None, description="Client key password")
+    ssl_key_password_file: Path | None = Field(
+        default=None, description="File holding the client key password")
+    ssl_check_hostname: bool = Field(default=True, description="Verify the broker's hostname")
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password")
+    sasl_password_file: Path | None = Field(
+        default=None, description="File holding the SASL password")
+
     # Records
     max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
@@ -90,6 +107,8 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="Unhealthy when lag > 0 and nothing moves this long"
     )
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one object per line; text: for a terminal")
 
     @field_validator("stages")
     @classmethod
@@ -108,6 +127,31 @@ class Settings(BaseSettings):
             if not host or not port.isdigit():
                 raise ValueError(f"expected host:port, got {part!r}")
         return value
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> Settings:
+        if self.security_protocol.startswith("SASL") and (
+                not self.sasl_username or self.secret("sasl_password") is None):
+            raise ValueError(f"security_protocol {self.security_protocol} needs "
+                             "ENRICH_SASL_USERNAME and ENRICH_SASL_PASSWORD (or _FILE)")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ENRICH_SSL_CERTFILE and ENRICH_SSL_KEYFILE go together")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_key_password_file",
+                     "sasl_password_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"ENRICH_{name.upper()}: no such file: {path}")
+        return self
+
+    def secret(self, name: str) -> str | None:
+        """A secret's value: from its setting, else from its ``_file`` setting."""
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            return value.get_secret_value()
+        path: Path | None = getattr(self, f"{name}_file", None)
+        if path is not None:
+            return path.read_text(encoding="utf-8").strip()
+        return None
 
     @property
     def max_request_bytes(self) -> int:
@@ -158,8 +202,38 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        lines = [
-            f"ENRICH_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        lines = []
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            where = "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"ENRICH_{where}: {msg}" if where else msg)
         raise ConfigError("invalid settings: " + "; ".join(lines)) from None
+
+
+SECRETS = frozenset({"ssl_key_password", "sasl_password"})
+
+
+def describe(settings: Settings, overrides: dict[str, Any] | None = None,
+             environ: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(variable, value, source) of every setting; secrets masked.
+
+    The source is ``command line``, ``environment`` or ``default``.
+    """
+    import os
+
+    env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items()}
+    given = {k for k, v in (overrides or {}).items() if v is not None}
+    rows = []
+    for name in Settings.model_fields:
+        var = f"ENRICH_{name.upper()}"
+        value = getattr(settings, name)
+        if name in SECRETS:
+            shown = "(not set)" if value is None else "********"
+        elif value is None:
+            shown = "(not set)"
+        else:
+            shown = str(value)
+        source = ("command line" if name in given else "environment" if var in env
+                  else "default")
+        rows.append((var, shown, source))
+    return rows

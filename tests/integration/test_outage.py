@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 def problem_lines(stack: Stack) -> list[str]:
     return [line for line in stack.logs().splitlines()
-            if re.search(r"\[(WARNING|ERROR|CRITICAL)\]", line)]
+            if re.search(r"\"level\":\"(WARNING|ERROR|CRITICAL)\"", line)]
 
 
 @pytest.fixture

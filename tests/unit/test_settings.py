@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from workers.errors import ConfigError
-from workers.settings import Settings, load_settings
+from workers.settings import Settings, describe, load_settings
 
 
 def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +61,30 @@ def test_each_stage_set_has_its_own_group() -> None:
     assert load_settings(group_id="g").app_id == "g"
     assert load_settings(group_id="g", stages="tag").app_id == "g-tag"
     assert load_settings(group_id="g", stages="summarize,tag").app_id == "g-tag-summarize"
+
+
+def test_sasl_needs_a_user_and_a_password_which_may_come_from_a_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs ENRICH_SASL_USERNAME"):
+        load_settings(security_protocol="SASL_SSL")
+    secret = tmp_path / "password"
+    secret.write_text("from-a-file\n")
+    s = load_settings(security_protocol="SASL_PLAINTEXT", sasl_username="svc",
+                      sasl_password_file=str(secret))
+    assert s.secret("sasl_password") == "from-a-file"
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings(ssl_cafile=str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match="go together"):
+        load_settings(ssl_certfile=str(secret))
+
+
+def test_describe_masks_secrets_and_names_sources() -> None:
+    s = Settings(broker="b:1", security_protocol="SASL_PLAINTEXT", sasl_username="svc",
+                 sasl_password="hunter2-secret")  # type: ignore[arg-type]
+    rows = {var: (value, source) for var, value, source in describe(
+        s, {"broker": "b:1"}, environ={"ENRICH_SASL_PASSWORD": "x", "ENRICH_SASL_USERNAME": "svc"})}
+    assert rows["ENRICH_SASL_PASSWORD"] == ("********", "environment")
+    assert rows["ENRICH_BROKER"] == ("b:1", "command line")
+    assert rows["ENRICH_TOPIC_RAW"] == ("articles.raw", "default")
+    assert rows["ENRICH_SSL_KEY_PASSWORD"] == ("(not set)", "default")
+    assert "hunter2-secret" not in repr(s) and "hunter2-secret" not in str(rows)
+    assert len(rows) == len(Settings.model_fields)

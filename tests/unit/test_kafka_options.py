@@ -1,0 +1,39 @@
+"""TLS and SASL settings reach every Kafka client, the workers' included."""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+
+from workers.app import broker_credentials
+from workers.kafka import client_options
+from workers.settings import Settings
+
+
+def test_plaintext_by_default() -> None:
+    s = Settings(broker="k:9092")
+    assert client_options(s) == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+    assert broker_credentials(s) is None
+
+
+def test_sasl_scram_over_tls() -> None:
+    s = Settings(security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512",
+                 sasl_username="svc", sasl_password="pw",  # type: ignore[arg-type]
+                 ssl_check_hostname=False)
+    opts = client_options(s)
+    assert opts["security_protocol"] == "SASL_SSL"
+    assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("svc", "pw")
+    assert isinstance(opts["ssl_context"], ssl.SSLContext)
+    assert opts["ssl_context"].check_hostname is False
+    creds = broker_credentials(s)
+    assert isinstance(creds, faust.SASLCredentials)
+    assert creds.mechanism.value == "SCRAM-SHA-512"
+    assert creds.protocol.value == "SASL_SSL"
+
+
+def test_tls_only() -> None:
+    s = Settings(security_protocol="SSL")
+    assert client_options(s)["security_protocol"] == "SSL"
+    assert isinstance(broker_credentials(s), faust.SSLCredentials)
