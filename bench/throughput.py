@@ -168,18 +168,19 @@ def sample(text: str, name: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-async def drain(settings: Settings, count: int, on_record: Any = None,
+async def drain(settings: Settings, keys: set[bytes], on_record: Any = None,
                 timeout: float = 3600) -> None:
-    seen = 0
+    """Until every key in ``keys`` was enriched or dead-lettered."""
+    waiting = set(keys)
 
     async def read() -> None:
-        nonlocal seen
         async for rec in kafka.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
-            seen += 1
-            if on_record:
-                on_record(rec)
-            if seen >= count:
-                return
+            if rec.key in waiting:
+                waiting.discard(rec.key)
+                if on_record:
+                    on_record(rec)
+                if not waiting:
+                    return
 
     await asyncio.wait_for(read(), timeout)
 
@@ -195,7 +196,7 @@ async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[s
         if received == min(1000, len(batch) // 2):
             rss_at["early"] = w.rss_mib()
 
-    reader = asyncio.create_task(drain(w.settings, len(batch), on_record))
+    reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))
     await asyncio.sleep(1.0)  # the reader is positioned
     started = time.perf_counter()
     await kafka.produce(w.settings, batch)
@@ -226,7 +227,7 @@ async def latency_run(w: Workers, bodies: list[str], rate: float, seconds: float
         if rec.key in sent:
             latencies.append(time.perf_counter() - sent[rec.key])
 
-    reader = asyncio.create_task(drain(w.settings, count, on_record))
+    reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))
     await asyncio.sleep(1.0)
     producer = kafka.producer(w.settings)
     await producer.start()

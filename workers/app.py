@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from schemas.models import Stage
 from workers import kafka, logs
@@ -67,7 +68,29 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
     if credentials is not None:
         conf["broker_credentials"] = credentials
     conf.update(overrides)
-    return faust.App(settings.app_id, **conf)
+    app = faust.App(settings.app_id, **conf)
+    app.enrich_fetch_max_wait_ms = settings.fetch_max_wait_ms  # type: ignore[attr-defined]
+    return app
+
+
+def _create_worker_consumer(self: Any, transport: Any) -> Any:
+    """Faust's stream consumer, with the fetch wait from the settings.
+
+    Faust hard-codes ``fetch_max_wait_ms=1500``. Kafka answers a waiting fetch
+    as soon as records arrive, but some Kafka-compatible brokers (Tansu among
+    them) hold a fetch over many partitions for the whole wait, which put
+    about half a second on every hop between stages.
+    """
+    consumer = _faust_create_worker_consumer(self, transport)
+    wait = getattr(self.app, "enrich_fetch_max_wait_ms", None)
+    if wait is not None:
+        consumer._fetch_max_wait_ms = wait
+    return consumer
+
+
+_faust_create_worker_consumer = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
+faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
+    _create_worker_consumer)
 
 
 def broker_credentials(settings: Settings) -> Any:

@@ -168,6 +168,7 @@ def _reader(settings: Settings) -> AIOKafkaConsumer:
         **client_options(settings),
         group_id=None,
         enable_auto_commit=False,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_max_bytes=max(settings.max_request_bytes, 52428800),
         max_partition_fetch_bytes=settings.max_request_bytes,
     )

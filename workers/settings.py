@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     rebalance_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=1, le=30000,
+        description="Longest a fetch waits at the broker for new records")
     produce_deadline_s: float = Field(
         default=60.0, gt=0, description="Exit non-zero when output cannot be published this long"
     )

@@ -25,6 +25,10 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
         source = source or page.source
         url = url or page.url
         body = boilerplate.clean_text(page.text, title=title, extracted=True)
+        if not body:
+            # too deep or too large for the extractor: every visible line, then
+            # the same rules as pasted text find the article among them
+            body = boilerplate.clean_text(html.plain_text(raw.html), title=title)
         if not body and raw.text:
             body = boilerplate.clean_text(raw.text, title=title)
     else:

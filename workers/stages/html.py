@@ -1,10 +1,30 @@
-"""HTML pages to article text and metadata, with trafilatura."""
+"""HTML pages to article text and metadata, with trafilatura and a streaming fallback.
+
+trafilatura (lxml underneath) finds the article block of ordinary pages.
+Two kinds of page defeat it: markup nested deeper than libxml2 will go
+(the story is silently dropped) and very large pages (tens of seconds).
+For those, ``plain_text`` walks the markup with the standard library's
+incremental parser, which keeps no tree: linear time, no depth limit. Its
+text then goes through the line-level boilerplate rules like pasted text.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import trafilatura
+
+# Past this size trafilatura takes tens of seconds; the streaming pass is linear.
+MAX_EXTRACT_CHARS = 2 * 1024 * 1024
+
+_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe",
+                   "object", "canvas"})
+_BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+                    "article", "section", "header", "footer", "nav", "aside", "main",
+                    "blockquote", "pre", "table", "tr", "td", "th", "figure", "figcaption",
+                    "dd", "dt", "dl", "form", "hr", "title", "body", "html"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,11 +37,47 @@ class Extracted:
     language: str | None
 
 
+class _TextParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skipping += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skipping = max(self.skipping - 1, 0)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """All visible text of a page, a line per block element; no tree is built."""
+    parser = _TextParser()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    return re.sub(r"\n\s*\n+", "\n", text).strip()
+
+
 def extract(html: str, *, url: str | None = None) -> Extracted:
     """The main text of a page, paragraphs separated by newlines, and its metadata.
 
-    Returns empty text when the page has no article body.
+    Returns empty text when the page has no article body. Pages over
+    ``MAX_EXTRACT_CHARS`` are not given to trafilatura (see ``plain_text``).
     """
+    if len(html) > MAX_EXTRACT_CHARS:
+        return Extracted("", None, None, None, url, None)
     doc = trafilatura.bare_extraction(
         html,
         url=url,
