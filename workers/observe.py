@@ -66,7 +66,8 @@ class Observer:
         self.stall_timeout_s = stall_timeout_s
         self.clock = clock
         self.joined = False
-        self.broker_reachable = True
+        self.broker_reachable = True  # a worker starts once the broker answered
+        self.broker_up.set(1)
         self.partitions: set[tuple[str, int]] = set()
         self.lag: dict[tuple[str, int], int] = {}
         self.last_progress = clock()
