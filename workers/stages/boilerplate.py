@@ -9,8 +9,8 @@ Pure functions of strings. The approach:
    credits, navigation crumbs), an end-of-article marker ("Related News",
    "Also read", "Related Tags"), prose (sentence-like), or other (short lines:
    menus, headlines, headings).
-3. Keep the densest block of prose lines, with the short lines sandwiched
-   between prose (subheadings); drop what follows an end marker until the
+3. Keep the article's block of prose lines (the first holding most of the
+   text), with the short lines sandwiched between prose (subheadings); drop what follows an end marker until the
    next prose line, and drop lines repeated from earlier in the text
    (the title twice).
 4. Join lines broken mid-sentence.
@@ -66,7 +66,28 @@ _INLINE_READ_MORE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-_TERMINAL = ('.', '!', '?', '"', '”', '’', "'", '…', ':', ')', '»')
+_TERMINAL = ('.', '!', '?', '"', '”', '’', "'", '…', ':', ')', '»', '。', '！', '？', '」', '』')
+
+# Lines that mark a comment thread: "Jane on May 1, 2019 at 4:47 pm said:",
+# "2 days ago at 07:47 am", "Rating: 36 Votes", "Reply".
+_COMMENT_META = re.compile(
+    r"""^(
+        .{1,80}\b(said|says|wrote|replied)\s*:
+      | (about\ )?\d+\ (seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\ ago\b.{0,40}
+      | rating:?\ [-+]?\d+\ votes?
+      | [-+]?\d+\ (votes?|likes?|points?)
+      | (reply|report|quote|like|upvote|downvote|flag|permalink|report\ abuse)(\ \d+)?
+      | (leave\ a\ (reply|comment)|join\ the\ (conversation|discussion)|add\ a\ comment)\b.{0,40}
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_COMMENTS_HEADING = re.compile(
+    r"^(\d+\s+)?(comments?|responses?|replies)(\s*\(\d+\))?\s*:?$"
+    r"|^(leave\ a\ (reply|comment)|join\ the\ (conversation|discussion)"
+    r"|(show|view|load|read)\ (all\ |more\ )?comments?)\b",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 class Kind(Enum):
@@ -103,35 +124,69 @@ def normalize(text: str) -> str:
 def classify(line: str) -> Kind:
     if _END_MARKER.match(line):
         return Kind.END_MARKER
-    if _BOILERPLATE.match(line) or _INLINE_READ_MORE.match(line):
+    if _BOILERPLATE.match(line) or _INLINE_READ_MORE.match(line) or _COMMENT_META.match(line):
         return Kind.BOILERPLATE
-    words = line.split()
-    if len(words) >= 15 or (len(words) >= 7 and line.endswith(_TERMINAL)):
+    words = _word_count(line)
+    digits = sum(ch.isdigit() for ch in line)
+    if digits > 0.3 * len(line):
+        return Kind.OTHER  # dates, scores, archive lists
+    if words >= 15 or (words >= 7 and line.endswith(_TERMINAL)):
         return Kind.PROSE
     return Kind.OTHER
 
 
-def _densest_block(kinds: list[Kind], max_gap: int = 6) -> tuple[int, int]:
-    """Index range [start, end] of the cluster of prose lines with most prose lines.
+def _word_count(line: str) -> int:
+    """Words, counting two CJK characters as one (those scripts use no spaces)."""
+    cjk = len(_CJK.findall(line))
+    if not cjk:
+        return len(line.split())
+    return len(_CJK.sub(" ", line).split()) + cjk // 2
 
-    Prose lines separated by more than ``max_gap`` non-prose lines start a new
-    cluster.
-    """
-    best = (0, -1)
-    best_score = 0
-    start = -1
-    last = -1
-    score = 0
+
+def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 8
+              ) -> list[tuple[int, int, int]]:
+    """(start, end, prose characters) of each cluster of prose lines; prose lines
+    separated by more than ``max_gap`` non-prose lines, or by the heading of a
+    comment thread ("12 Comments" followed by "Jane ... said:"), start a new
+    cluster."""
+    out: list[tuple[int, int, int]] = []
+    start = last = -1
+    chars = 0
+    broken = False  # a comments heading ends a cluster: the article stops there
     for i, kind in enumerate(kinds):
         if kind is not Kind.PROSE:
+            broken = broken or (bool(_COMMENTS_HEADING.match(lines[i])) and any(
+                _COMMENT_META.match(line) for line in lines[i + 1:i + 7]))
             continue
-        if start < 0 or i - last - 1 > max_gap:
-            start, score = i, 0
-        score += 1
+        if start < 0 or i - last - 1 > max_gap or broken:
+            broken = False
+            if start >= 0:
+                out.append((start, last, chars))
+            start, chars = i, 0
+        chars += len(lines[i])
         last = i
-        if score > best_score:
-            best_score, best = score, (start, last)
-    return best
+    if start >= 0:
+        out.append((start, last, chars))
+    return out
+
+
+def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6
+                   ) -> tuple[int, int]:
+    """Index range [start, end] of the article: the first cluster of prose holding at
+    least ``share`` of the largest cluster's text.
+
+    Comment threads and "more stories" columns after an article are often
+    longer than it; the article comes first.
+    """
+    found = _clusters(lines, kinds)
+    if not found:
+        return (0, -1)
+    # a cluster studded with comment metadata is a comment thread, not the article
+    articles = [c for c in found
+                if sum(1 for line in lines[c[0]:c[1] + 1] if _COMMENT_META.match(line)) < 2]
+    found = articles or found
+    largest = max(chars for _, _, chars in found)
+    return next((s, e) for s, e, chars in found if chars >= share * largest)
 
 
 def _mid_sentence_join(lines: list[str]) -> list[str]:
@@ -169,7 +224,7 @@ def clean_text(text: str, *, title: str | None = None, extracted: bool = False) 
             if line and kind is Kind.OTHER
         ]
         return "\n\n".join(_drop_repeats(keep, title))
-    start, end = (0, len(lines) - 1) if extracted else _densest_block(kinds)
+    start, end = (0, len(lines) - 1) if extracted else _article_block(lines, kinds)
     kept: list[str] = []
     after_marker = False
     for line, kind in zip(lines[start : end + 1], kinds[start : end + 1], strict=True):

@@ -33,6 +33,11 @@ def _page(*lines: str) -> str:
         "Home > News > Region",
         "© 2026 Example Media. All rights reserved.",
         "Also read: Five things to know about the tram",
+        "Maria K. on May 3, 2026 at 4:47 pm said:",
+        "2 days ago at 07:47 am",
+        "Rating: 36 Votes",
+        "Reply",
+        "Leave a Reply",
     ],
 )
 def test_noise_line_inside_article_is_removed(noise: str) -> None:
@@ -82,3 +87,44 @@ def test_short_text_is_kept() -> None:
 
 def test_boilerplate_only_is_empty() -> None:
     assert boilerplate.clean_text("Share:\nFollow us on Twitter\n12 Comments") == ""
+
+
+COMMENTS = [
+    "Maria K. on May 3, 2026 at 4:47 pm said:",
+    ("I have taken that tram every day for ten years and it is always late in winter, "
+    "so I am not sure four more stations will help anyone at all really."),
+    "Reply",
+    "Tom B. on May 3, 2026 at 5:02 pm said:",
+    ("The buses in the north are worse, and nobody on the council seems to care about the "
+    "villages up there, which have waited for a decent service since the nineties."),
+    "Reply",
+    "Ann L. on May 4, 2026 at 9:13 am said:",
+    ("Four stations for that price is a scandal and the council should publish the whole "
+    "contract, every page of it, before a single rail is laid on the coastal road."),
+    "Reply",
+]
+
+
+def test_a_longer_comment_thread_does_not_replace_the_article() -> None:
+    text = _page("Council extends tram line", *BODY, "3 Comments", *COMMENTS)
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY)
+
+
+def test_an_article_broken_by_a_list_is_kept_whole() -> None:
+    items = ["Station Harbour", "Station Market", "Station Old Town", "Station Airport",
+             "Station North"]
+    text = _page("Menu", "Sport", *BODY[:2], *items, BODY[2],
+                 "The council will publish the timetable in the autumn, officials said.")
+    out = boilerplate.clean_text(text)
+    assert out.startswith(BODY[0]) and out.endswith("officials said.")
+    assert "Station Market" in out and "Menu" not in out
+
+
+def test_cjk_article_is_prose_and_archive_lists_are_not() -> None:
+    article = [
+        "市議会は火曜日、海岸線の路面電車を四駅延長することを決めた。",
+        "工事は来年の春に始まり、およそ二年かかる見込みだと市の担当者は説明した。",
+        "反対派は、その予算を北部の村を結ぶバスに回すべきだと主張している。",
+    ]
+    archive = "月別 2019年11月 2019年4月 2019年1月 2018年8月 2018年5月 2017年12月 2017年8月"
+    assert boilerplate.clean_text(_page(archive, *article)) == "\n\n".join(article)
