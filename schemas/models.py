@@ -49,6 +49,7 @@ class RawArticle(BaseModel):
     source: str | None = Field(default=None, description="Publisher or feed name")
     title: str | None = None
     published_at: str | None = Field(default=None, description="As the producer gives it")
+    authors: list[str] | None = Field(default=None, description="Bylines, if known")
     language: str | None = Field(default=None, description="ISO 639-1 code, if known")
     html: str | None = Field(default=None, description="The page as HTML")
     text: str | None = Field(default=None, description="The page as pasted text")
@@ -93,6 +94,8 @@ class CleanedArticle(_Strict):
     source: str | None
     title: str | None
     published_at: str | None
+    authors: list[str] = Field(
+        default_factory=list, description="Bylines: as given, else found in the page")
     language: str | None = Field(description="ISO 639-1 code, detected unless given")
     language_confidence: float = Field(ge=0.0, le=1.0)
     text: str = Field(min_length=1, description="The clean article body")

@@ -18,10 +18,12 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
     if raw.id is None:
         raise ValueError("raw article without id; decode it with workers.codec.decode_raw")
     title, published_at, source, url = raw.title, raw.published_at, raw.source, raw.url
+    authors = [a.strip() for a in raw.authors or [] if a.strip()]
     if raw.html is not None and raw.html.strip():
         page = html.extract(raw.html, url=raw.url)
         title = title or page.title
         published_at = published_at or page.published_at
+        authors = authors or page.authors
         source = source or page.source
         url = url or page.url
         body = boilerplate.clean_text(page.text, title=title, extracted=True)
@@ -46,6 +48,7 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
         source=source,
         title=boilerplate.normalize(title) if title else None,
         published_at=published_at,
+        authors=authors,
         language=lang,
         language_confidence=confidence,
         text=body,

@@ -32,6 +32,7 @@ class Extracted:
     text: str
     title: str | None
     published_at: str | None
+    authors: list[str]
     source: str | None
     url: str | None
     language: str | None
@@ -70,6 +71,19 @@ def plain_text(html: str) -> str:
     return re.sub(r"\n\s*\n+", "\n", text).strip()
 
 
+def split_authors(byline: str | None) -> list[str]:
+    """'Jane Roe; John Doe' and 'Jane Roe and John Doe' are two authors."""
+    if not byline:
+        return []
+    parts = re.split(r"\s*(?:;|,|\band\b|&|\|)\s*", byline)
+    seen: list[str] = []
+    for part in parts:
+        name = re.sub(r"^(by|von|par|por)\s+", "", part.strip(), flags=re.IGNORECASE)
+        if name and name not in seen and len(name) <= 80:
+            seen.append(name)
+    return seen
+
+
 def extract(html: str, *, url: str | None = None) -> Extracted:
     """The main text of a page, paragraphs separated by newlines, and its metadata.
 
@@ -77,7 +91,7 @@ def extract(html: str, *, url: str | None = None) -> Extracted:
     ``MAX_EXTRACT_CHARS`` are not given to trafilatura (see ``plain_text``).
     """
     if len(html) > MAX_EXTRACT_CHARS:
-        return Extracted("", None, None, None, url, None)
+        return Extracted("", None, None, [], None, url, None)
     doc = trafilatura.bare_extraction(
         html,
         url=url,
@@ -88,11 +102,12 @@ def extract(html: str, *, url: str | None = None) -> Extracted:
         deduplicate=False,
     )
     if doc is None or isinstance(doc, dict):
-        return Extracted("", None, None, None, None, None)
+        return Extracted("", None, None, [], None, None, None)
     return Extracted(
         text=doc.text or "",
         title=doc.title or None,
         published_at=doc.date or None,
+        authors=split_authors(doc.author),
         source=doc.sitename or None,
         url=doc.url or None,
         language=doc.language or None,

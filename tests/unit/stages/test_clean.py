@@ -6,11 +6,15 @@ from schemas import RawArticle
 from workers.errors import StageFailed
 from workers.inputs import sample_path
 from workers.stages.clean import clean
+from workers.stages.html import split_authors
 
 NOW = "2026-01-01T00:00:00.000Z"
 
 HTML = """<html><head><title>Tram line extended | Example Times</title>
-<meta property="og:site_name" content="Example Times"></head><body>
+<meta property="og:site_name" content="Example Times">
+<meta name="author" content="Jane Roe and John Doe">
+<meta property="article:published_time" content="2026-03-14T09:30:00Z">
+<link rel="canonical" href="https://example.test/news/tram"></head><body>
 <nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
 <article><h1>Tram line extended</h1>
 <p>The regional council voted on Tuesday to extend the coastal tram line by four stations.</p>
@@ -26,13 +30,18 @@ def test_html_to_text_and_metadata() -> None:
     assert "Home" not in out.text and "rights reserved" not in out.text
     assert out.title == "Tram line extended"
     assert out.source == "Example Times"
+    assert out.authors == ["Jane Roe", "John Doe"]
+    assert out.published_at == "2026-03-14"
+    assert out.url == "https://example.test/news/tram"
     assert out.language == "en" and out.language_confidence > 0.9
     assert out.pipeline.clean.finished_at == NOW
 
 
 def test_given_metadata_wins() -> None:
-    out = clean(RawArticle(id="a", html=HTML, title="Given", language="EN"), now=NOW)
+    out = clean(RawArticle(id="a", html=HTML, title="Given", language="EN",
+                           authors=["A. Writer"]), now=NOW)
     assert out.title == "Given"
+    assert out.authors == ["A. Writer"]
     assert (out.language, out.language_confidence) == ("en", 1.0)
 
 
@@ -63,3 +72,13 @@ def test_shipped_html_sample_loses_its_page_furniture() -> None:
                   "uses cookies", "Share:"):
         assert noise not in out.text
     assert "Lindqvist said the port expects the last diesel vessel" in out.text
+
+
+@pytest.mark.parametrize(("byline", "authors"), [
+    ("By Jane Roe", ["Jane Roe"]),
+    ("Jane Roe; John Doe", ["Jane Roe", "John Doe"]),
+    ("Jane Roe & John Doe | Jane Roe", ["Jane Roe", "John Doe"]),
+    (None, []),
+])
+def test_bylines_split_into_authors(byline: str | None, authors: list[str]) -> None:
+    assert split_authors(byline) == authors
