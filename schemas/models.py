@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: authors, summary_sentences, entity_list, keywords
 
 Stage = Literal["clean", "tag", "summarize"]
 
@@ -43,7 +43,8 @@ class RawArticle(BaseModel):
         extra="ignore", frozen=True, strict=True, title="RawArticle"
     )
 
-    schema_version: int | None = Field(default=None, description="Optional; 1 if given")
+    schema_version: int | None = Field(
+        default=None, description="Optional; 1 or 2 if given (the raw shape is the same)")
     id: str | None = Field(default=None, description="Article id; used as the record key")
     url: str | None = None
     source: str | None = Field(default=None, description="Publisher or feed name")
@@ -88,7 +89,7 @@ class CleanedArticle(_Strict):
 
     model_config = ConfigDict(title="CleanedArticle")
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     id: str
     url: str | None
     source: str | None
@@ -192,7 +193,7 @@ class DeadLetter(_Strict):
 
     model_config = ConfigDict(title="DeadLetter")
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     id: str | None = Field(description="The article id, when it could be read")
     stage: Stage
     code: str = Field(description="Stable error code, see workers.errors")

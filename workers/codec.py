@@ -70,7 +70,7 @@ def decode_raw(value: bytes | None, *, max_bytes: int) -> RawArticle:
         raw = RawArticle.model_validate(obj)
     except ValidationError as exc:
         raise InvalidRecord(f"raw article: {_describe(exc)}", code="invalid_field") from None
-    if raw.schema_version not in (None, 1):
+    if raw.schema_version not in (None, 1, 2):
         raise InvalidRecord(
             f"raw article schema_version {raw.schema_version} is not supported",
             code="invalid_field",
