@@ -49,6 +49,9 @@ def setup(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    if root.level > logging.DEBUG:
+        # the Kafka client's INFO lines repeat on every reconnect and say little
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)
     apply(fmt)
 
 
