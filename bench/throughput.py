@@ -96,13 +96,14 @@ def records(bodies: list[str], n: int, prefix: str) -> list[tuple[bytes, bytes]]
 class Workers:
     """``enrich worker`` processes on fresh topics, each with its HTTP port."""
 
-    def __init__(self, broker: str, count: int, partitions: int, logdir: Path) -> None:
+    def __init__(self, broker: str, count: int, partitions: int, logdir: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
         prefix = f"bench{uuid.uuid4().hex[:8]}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | {
             "ENRICH_BROKER": broker, "ENRICH_GROUP_ID": f"{prefix}-group",
             "ENRICH_PARTITIONS": str(partitions), "ENRICH_LOG_LEVEL": "WARNING",
         } | {f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}"
-             for k in ("raw", "cleaned", "tagged", "enriched", "dlq")}
+             for k in ("raw", "cleaned", "tagged", "enriched", "dlq")} | (extra_env or {})
         self.settings = Settings(**{k.removeprefix("ENRICH_").lower(): v
                                     for k, v in self.env.items() if k.startswith("ENRICH_")})
         self.ports = [free_port() for _ in range(count)]
@@ -269,7 +270,8 @@ async def main_async(args: argparse.Namespace) -> None:
     logdir.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
         for count in args.workers:
-            w = Workers(broker.bootstrap, count, args.partitions, logdir)
+            w = Workers(broker.bootstrap, count, args.partitions, logdir,
+                        {"ENRICH_BATCH_WAIT_S": str(args.batch_wait)} if args.batch_wait else None)
             await kafka.create_topics(w.settings)
             w.start()
             try:
@@ -315,6 +317,8 @@ def main() -> None:
                         help="worker counts to run, comma-separated (default 1,2)")
     parser.add_argument("--latency-seconds", type=float, default=30.0,
                         help="length of the fixed-rate latency run (0: skip)")
+    parser.add_argument("--batch-wait", type=float, default=0.0,
+                        help="ENRICH_BATCH_WAIT_S for the workers (default: the setting's)")
     parser.add_argument("--logdir", default="bench-logs", help="where worker logs go")
     args = parser.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]

