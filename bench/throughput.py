@@ -141,17 +141,18 @@ class Workers:
         raise SystemExit("workers did not join and balance in time")
 
     def peak_rss_mib(self) -> list[float]:
-        out = []
-        for p in self.procs:
-            status = Path(f"/proc/{p.pid}/status").read_text()
-            out.append(int(re.search(r"VmHWM:\s+(\d+)", status)[1]) / 1024)  # type: ignore[index]
-        return out
+        return self._memory_mib("VmHWM")
 
     def rss_mib(self) -> list[float]:
+        return self._memory_mib("VmRSS")
+
+    def _memory_mib(self, field: str) -> list[float]:
+        """A /proc/PID/status memory field of each worker, in MiB."""
         out = []
         for p in self.procs:
             status = Path(f"/proc/{p.pid}/status").read_text()
-            out.append(int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024)  # type: ignore[index]
+            match = re.search(rf"{field}:\s+(\d+)", status)
+            out.append(int(match[1]) / 1024 if match else 0.0)
         return out
 
     def stop(self) -> None:

@@ -118,7 +118,6 @@ class StageAgents:
         self.pipeline = pipeline
         self.topics = {kind: raw_topic(app, name) for kind, name in settings.topics.items()}
         self.executors: dict[str, ThreadPoolExecutor] = {}
-        self.processed = 0
         self.exit_code = 0  # set when the worker stops itself on a fatal condition
         self.observer = Observer(stages=settings.stage_list, model=pipeline.model,
                                  stall_timeout_s=settings.stall_timeout_s)
@@ -183,14 +182,13 @@ class StageAgents:
                         self.pipeline.clock())
                     for m in messages
                 ]
-            dead_codes = [o.record.code for o in outcomes if isinstance(o, Dead)]
-            tripped = limit.observe(
-                [o.record.code if isinstance(o, Dead) else None for o in outcomes])
+            codes = [o.record.code if isinstance(o, Dead) else None for o in outcomes]
+            dead_codes = [c for c in codes if c is not None]
+            tripped = limit.observe(codes)
             if tripped:
                 self.fail(EXIT_DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
                 return False
             await self.publish(stage, outcomes)
-            self.processed += len(messages)
             for m in messages:
                 key = (m.topic, m.partition)
                 self.next_offset[key] = max(self.next_offset.get(key, 0), m.offset + 1)

@@ -272,16 +272,14 @@ def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
     whole = [r for r in records if not r.original.truncated]
     truncated = len(records) - len(whole)
     by_topic = Counter(r.source.topic for r in whole)
-    if not args.dry_run:
+    async def send() -> None:
         for topic in by_topic:
-            batch = [(dlq.original_key(r), dlq.original_bytes(r))
-                     for r in whole if r.source.topic == topic]
+            await kafka.produce(settings, [(dlq.original_key(r), dlq.original_bytes(r))
+                                           for r in whole if r.source.topic == topic],
+                                topic=topic)
 
-            async def send(topic: str = topic,
-                           batch: list[tuple[bytes | None, bytes]] = batch) -> None:
-                await kafka.produce(settings, batch, topic=topic)
-
-            asyncio.run(send())
+    if not args.dry_run:
+        asyncio.run(send())
     verb = "would replay" if args.dry_run else "replayed"
     where = ", ".join(f"{n} to {t}" for t, n in sorted(by_topic.items())) or "nothing"
     print(f"{verb} {len(whole)} of {len(records)} matching records ({where})")
