@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import trafilatura
+from trafilatura.settings import Document
 
 # Past this size trafilatura takes tens of seconds; the streaming pass is linear.
 MAX_EXTRACT_CHARS = 2 * 1024 * 1024
@@ -84,14 +85,46 @@ def split_authors(byline: str | None) -> list[str]:
     return seen
 
 
+# trafilatura's precision mode drops more boilerplate, but now and then it cuts
+# the article itself short. When it keeps under this share of what the default
+# mode finds, the default mode's text is taken instead.
+MIN_PRECISION_SHARE = 0.25
+
+
 def extract(html: str, *, url: str | None = None) -> Extracted:
     """The main text of a page, paragraphs separated by newlines, and its metadata.
 
+    Two trafilatura passes agree on the article: the precision pass's text,
+    unless it is under ``MIN_PRECISION_SHARE`` of the default pass's.
     Returns empty text when the page has no article body. Pages over
     ``MAX_EXTRACT_CHARS`` are not given to trafilatura (see ``plain_text``).
     """
     if len(html) > MAX_EXTRACT_CHARS:
         return Extracted("", None, None, [], None, url, None)
+    precise = _bare(html, url, favor_precision=True)
+    full = _bare(html, url, favor_precision=False)
+    doc = precise if precise is not None else full
+    if doc is None:
+        return Extracted("", None, None, [], None, None, None)
+    return Extracted(
+        text=pick_text(precise.text if precise else None, full.text if full else None),
+        title=doc.title or None,
+        published_at=doc.date or None,
+        authors=split_authors(doc.author),
+        source=doc.sitename or None,
+        url=doc.url or None,
+        language=doc.language or None,
+    )
+
+
+def pick_text(precise: str | None, full: str | None) -> str:
+    """The precision pass's text, unless it kept under ``MIN_PRECISION_SHARE`` of
+    the default pass's: then it has cut the article short."""
+    precise, full = precise or "", full or ""
+    return full if len(precise) < MIN_PRECISION_SHARE * len(full) else precise
+
+
+def _bare(html: str, url: str | None, *, favor_precision: bool) -> Document | None:
     doc = trafilatura.bare_extraction(
         html,
         url=url,
@@ -100,15 +133,6 @@ def extract(html: str, *, url: str | None = None) -> Extracted:
         include_tables=True,
         include_images=False,
         deduplicate=False,
+        favor_precision=favor_precision,
     )
-    if doc is None or isinstance(doc, dict):
-        return Extracted("", None, None, [], None, None, None)
-    return Extracted(
-        text=doc.text or "",
-        title=doc.title or None,
-        published_at=doc.date or None,
-        authors=split_authors(doc.author),
-        source=doc.sitename or None,
-        url=doc.url or None,
-        language=doc.language or None,
-    )
+    return None if doc is None or isinstance(doc, dict) else doc
