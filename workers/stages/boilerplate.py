@@ -10,9 +10,10 @@ Pure functions of strings. The approach:
    "Also read", "Related Tags"), prose (sentence-like), or other (short lines:
    menus, headlines, headings).
 3. Keep the article's block of prose lines (the first holding most of the
-   text), with the short lines sandwiched between prose (subheadings); drop what follows an end marker until the
-   next prose line, and drop lines repeated from earlier in the text
-   (the title twice).
+   text, grown over neighbouring blocks across gaps free of page furniture),
+   with the short lines sandwiched between prose (subheadings, list items);
+   drop what follows an end marker until the next prose line, and drop lines
+   repeated from earlier in the text (the title twice).
 4. Join lines broken mid-sentence.
 """
 
@@ -143,10 +144,10 @@ def _word_count(line: str) -> int:
     return len(_CJK.sub(" ", line).split()) + cjk // 2
 
 
-def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 8
+def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3
               ) -> list[tuple[int, int, int]]:
     """(start, end, prose characters) of each cluster of prose lines; prose lines
-    separated by more than ``max_gap`` non-prose lines, or by the heading of a
+    separated by more than ``max_gap`` non-blank, non-prose lines, or by the heading of a
     comment thread ("12 Comments" followed by "Jane ... said:"), start a new
     cluster."""
     out: list[tuple[int, int, int]] = []
@@ -158,7 +159,7 @@ def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 8
             broken = broken or (bool(_COMMENTS_HEADING.match(lines[i])) and any(
                 _COMMENT_META.match(line) for line in lines[i + 1:i + 7]))
             continue
-        if start < 0 or i - last - 1 > max_gap or broken:
+        if start < 0 or _filled(lines, last + 1, i) > max_gap or broken:
             broken = False
             if start >= 0:
                 out.append((start, last, chars))
@@ -170,13 +171,21 @@ def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 8
     return out
 
 
+def _filled(lines: list[str], lo: int, hi: int) -> int:
+    """Non-blank lines in lines[lo:hi]."""
+    return sum(1 for line in lines[lo:hi] if line)
+
+
 def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6
                    ) -> tuple[int, int]:
     """Index range [start, end] of the article: the first cluster of prose holding at
-    least ``share`` of the largest cluster's text.
+    least ``share`` of the largest cluster's text, grown over its neighbours.
 
     Comment threads and "more stories" columns after an article are often
-    longer than it; the article comes first.
+    longer than it; the article comes first. A photo, a gallery or a list
+    splits an article into clusters further apart than the clustering allows;
+    a neighbouring cluster joins the article when nothing between them looks
+    like page furniture (see ``_continues``).
     """
     found = _clusters(lines, kinds)
     if not found:
@@ -186,7 +195,30 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6
                 if sum(1 for line in lines[c[0]:c[1] + 1] if _COMMENT_META.match(line)) < 2]
     found = articles or found
     largest = max(chars for _, _, chars in found)
-    return next((s, e) for s, e, chars in found if chars >= share * largest)
+    k, (start, end, chars) = next((i, c) for i, c in enumerate(found) if c[2] >= share * largest)
+    for step in (1, -1):
+        j = k + step
+        while 0 <= j < len(found):
+            s, e, size = found[j]
+            lo, hi = (end + 1, s) if step == 1 else (e + 1, start)
+            if not _continues(lines, kinds, lo, hi, size, chars):
+                break
+            start, end = min(start, s), max(end, e)
+            j += step
+    return (start, end)
+
+
+def _continues(lines: list[str], kinds: list[Kind], lo: int, hi: int, size: int,
+               article_chars: int, max_gap: int = 12, min_share: float = 0.1) -> bool:
+    """Whether a prose cluster separated from the article by lines[lo:hi] is more
+    of it: a gap of at most ``max_gap`` non-blank lines holding no end marker, no boilerplate line and no comment
+    heading, and a cluster not tiny beside the article."""
+    return (
+        _filled(lines, lo, hi) <= max_gap
+        and size >= min_share * article_chars
+        and all(kinds[i] is not Kind.END_MARKER and kinds[i] is not Kind.BOILERPLATE
+                and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
+    )
 
 
 def _mid_sentence_join(lines: list[str]) -> list[str]:

@@ -128,3 +128,33 @@ def test_cjk_article_is_prose_and_archive_lists_are_not() -> None:
     ]
     archive = "月別 2019年11月 2019年4月 2019年1月 2018年8月 2018年5月 2017年12月 2017年8月"
     assert boilerplate.clean_text(_page(archive, *article)) == "\n\n".join(article)
+
+
+MORE_BODY = [
+    ("The new stations will serve the harbour, the market, the old town and the airport, "
+    "which has had no rail link since the branch line closed in 1974."),
+    ("A council spokesperson said the timetable would be published in the autumn, after a "
+    "consultation with residents of the four districts along the route."),
+]
+
+
+def test_an_article_split_by_a_gallery_is_kept_whole() -> None:
+    captions = [f"The {place} stop, as drawn by the architects" for place in (
+        "harbour", "market", "old town", "airport", "depot", "north quay", "bridge",
+        "hospital", "university", "stadium")]
+    out = boilerplate.clean_text(_page("Menu", *BODY, *captions, *MORE_BODY))
+    assert out.startswith(BODY[0])
+    assert out.endswith(MORE_BODY[1])
+    assert "The depot stop, as drawn by the architects" in out
+
+
+def test_prose_past_page_furniture_is_not_joined_to_the_article() -> None:
+    teasers = [
+        ("Bus drivers announce a strike over pay and conditions at the northern depots, "
+        "the union said on Monday after talks with the operator broke down."),
+        ("The council approves a new budget for road repairs across the region after a long "
+        "debate in which the opposition walked out twice."),
+    ]
+    text = _page(*BODY, *MORE_BODY, "Share this article", "Bus strike called",
+                 "Road budget passed", "Ferry fares to rise", "Library reopens", *teasers)
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY + MORE_BODY)
