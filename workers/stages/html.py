@@ -102,7 +102,7 @@ def extract(html: str, *, url: str | None = None) -> Extracted:
     if len(html) > MAX_EXTRACT_CHARS:
         return Extracted("", None, None, [], None, url, None)
     precise = _bare(html, url, favor_precision=True)
-    full = _bare(html, url, favor_precision=False)
+    full = _bare(html, url, favor_precision=False, with_metadata=precise is None)
     doc = precise if precise is not None else full
     if doc is None:
         return Extracted("", None, None, [], None, None, None)
@@ -124,11 +124,12 @@ def pick_text(precise: str | None, full: str | None) -> str:
     return full if len(precise) < MIN_PRECISION_SHARE * len(full) else precise
 
 
-def _bare(html: str, url: str | None, *, favor_precision: bool) -> Document | None:
+def _bare(html: str, url: str | None, *, favor_precision: bool, with_metadata: bool = True
+          ) -> Document | None:
     doc = trafilatura.bare_extraction(
         html,
         url=url,
-        with_metadata=True,
+        with_metadata=with_metadata,
         include_comments=False,
         include_tables=True,
         include_images=False,
