@@ -176,16 +176,17 @@ def _filled(lines: list[str], lo: int, hi: int) -> int:
     return sum(1 for line in lines[lo:hi] if line)
 
 
-def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6
-                   ) -> tuple[int, int]:
+def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
+                   min_share: float = 0.1) -> tuple[int, int]:
     """Index range [start, end] of the article: the first cluster of prose holding at
     least ``share`` of the largest cluster's text, grown over its neighbours.
 
     Comment threads and "more stories" columns after an article are often
     longer than it; the article comes first. A photo, a gallery or a list
     splits an article into clusters further apart than the clustering allows;
-    a neighbouring cluster joins the article when nothing between them looks
-    like page furniture (see ``_continues``).
+    a neighbouring cluster holding at least ``min_share`` of the article's text
+    joins it when nothing between them looks like page furniture (see
+    ``_clear_gap``).
     """
     found = _clusters(lines, kinds)
     if not found:
@@ -201,24 +202,22 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6
         while 0 <= j < len(found):
             s, e, size = found[j]
             lo, hi = (end + 1, s) if step == 1 else (e + 1, start)
-            if not _continues(lines, kinds, lo, hi, size, chars):
+            if not _clear_gap(lines, kinds, lo, hi):
                 break
-            start, end = min(start, s), max(end, e)
+            if size >= min_share * chars:  # a smaller one (a caption) is passed over
+                start, end = min(start, s), max(end, e)
             j += step
     return (start, end)
 
 
-def _continues(lines: list[str], kinds: list[Kind], lo: int, hi: int, size: int,
-               article_chars: int, max_gap: int = 12, min_share: float = 0.1) -> bool:
-    """Whether a prose cluster separated from the article by lines[lo:hi] is more
-    of it: a gap of at most ``max_gap`` non-blank lines holding no end marker, no boilerplate line and no comment
-    heading, and a cluster not tiny beside the article."""
-    return (
-        _filled(lines, lo, hi) <= max_gap
-        and size >= min_share * article_chars
-        and all(kinds[i] is not Kind.END_MARKER and kinds[i] is not Kind.BOILERPLATE
-                and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
-    )
+def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, max_gap: int = 12
+               ) -> bool:
+    """Whether lines[lo:hi], between the article and a neighbouring prose cluster,
+    could be inside an article: at most ``max_gap`` non-blank lines, no end
+    marker, no boilerplate line, no comment heading."""
+    return _filled(lines, lo, hi) <= max_gap and all(
+        kinds[i] is not Kind.END_MARKER and kinds[i] is not Kind.BOILERPLATE
+        and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
 
 
 def _mid_sentence_join(lines: list[str]) -> list[str]:

@@ -158,3 +158,14 @@ def test_prose_past_page_furniture_is_not_joined_to_the_article() -> None:
     text = _page(*BODY, *MORE_BODY, "Share this article", "Bus strike called",
                  "Road budget passed", "Ferry fares to rise", "Library reopens", *teasers)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY + MORE_BODY)
+
+
+def test_a_short_caption_between_parts_of_an_article_does_not_cut_it() -> None:
+    photos = ["Harbour", "Market", "Old Town", "Airport"]
+    caption = "The harbour stop at dusk, drawn by architects."
+    tail = ("Officials said the first trams would run on the extended line in 2029, "
+            "a year later than the council had promised before the election.")
+    out = boilerplate.clean_text(_page(*BODY, *MORE_BODY, *photos, caption, *photos, tail))
+    assert out.startswith(BODY[0])
+    assert out.endswith(tail)
+    assert caption in out
