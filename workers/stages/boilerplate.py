@@ -47,6 +47,8 @@ _BOILERPLATE = re.compile(
       | (all\ rights\ reserved|copyright|©).{0,120}
       | .{0,80}\ball\ rights\ reserved\b.{0,40}
       | (click\ here|tap\ here)\b.{0,80}
+      | click\ to\ (share|email|print|tweet|pin|post)\b.{0,80}
+      | .{0,80}\(opens\ in\ (a\ )?new\ window\)
       | (first\ published|last\ updated|updated|published)\s*(on|:)?\s*:?.{0,60}\d{4}.{0,20}
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -84,10 +86,13 @@ _COMMENT_META = re.compile(
 )
 _COMMENTS_HEADING = re.compile(
     r"^(\d+\s+)?(comments?|responses?|replies)(\s*\(\d+\))?\s*:?$"
+    r"|^(\d+|one)\s+(comments?|responses?|replies|thoughts)\s+(to|on)\s"
     r"|^(leave\ a\ (reply|comment)|join\ the\ (conversation|discussion)"
     r"|(show|view|load|read)\ (all\ |more\ )?comments?)\b",
     re.IGNORECASE | re.VERBOSE,
 )
+# "Week 12 power rankings (133)": a count closing a headline is not a sentence end
+_COUNT = re.compile(r"\(\d[\d,.]*\)$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -127,11 +132,13 @@ def classify(line: str) -> Kind:
         return Kind.END_MARKER
     if _BOILERPLATE.match(line) or _INLINE_READ_MORE.match(line) or _COMMENT_META.match(line):
         return Kind.BOILERPLATE
+    if _COMMENTS_HEADING.match(line):
+        return Kind.OTHER  # "12 thoughts on “Title”" reads like a sentence
     words = _word_count(line)
     digits = sum(ch.isdigit() for ch in line)
     if digits > 0.3 * len(line):
         return Kind.OTHER  # dates, scores, archive lists
-    if words >= 15 or (words >= 7 and line.endswith(_TERMINAL)):
+    if words >= 15 or (words >= 7 and line.endswith(_TERMINAL) and not _COUNT.search(line)):
         return Kind.PROSE
     return Kind.OTHER
 

@@ -38,6 +38,8 @@ def _page(*lines: str) -> str:
         "Rating: 36 Votes",
         "Reply",
         "Leave a Reply",
+        "Click to share on Facebook (Opens in new window)",
+        "Click to print (Opens in new window)",
     ],
 )
 def test_noise_line_inside_article_is_removed(noise: str) -> None:
@@ -105,8 +107,13 @@ COMMENTS = [
 ]
 
 
-def test_a_longer_comment_thread_does_not_replace_the_article() -> None:
-    text = _page("Council extends tram line", *BODY, "3 Comments", *COMMENTS)
+@pytest.mark.parametrize("heading", [
+    "3 Comments",
+    "3 thoughts on \u201cCouncil extends tram line\u201d",
+    "3 responses to \u201cCouncil extends tram line\u201d",
+])
+def test_a_longer_comment_thread_does_not_replace_the_article(heading: str) -> None:
+    text = _page("Council extends tram line", *BODY, heading, *COMMENTS)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY)
 
 
@@ -169,3 +176,9 @@ def test_a_short_caption_between_parts_of_an_article_does_not_cut_it() -> None:
     assert out.startswith(BODY[0])
     assert out.endswith(tail)
     assert caption in out
+
+
+def test_a_headline_closed_by_a_count_is_not_a_sentence() -> None:
+    headline = "NFL says the quarterback did not appear at the workout (122)"
+    assert boilerplate.classify(headline) is boilerplate.Kind.OTHER
+    assert boilerplate.classify(headline.removesuffix(" (122)") + ".") is boilerplate.Kind.PROSE
