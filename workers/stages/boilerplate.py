@@ -193,7 +193,7 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
     splits an article into clusters further apart than the clustering allows;
     a neighbouring cluster holding at least ``min_share`` of the article's text
     joins it when nothing between them looks like page furniture (see
-    ``_clear_gap``).
+    ``_clear_gap``). A list the article's last line introduces is kept.
     """
     found = _clusters(lines, kinds)
     if not found:
@@ -214,7 +214,22 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
             if size >= min_share * chars:  # a smaller one (a caption) is passed over
                 start, end = min(start, s), max(end, e)
             j += step
-    return (start, end)
+    return (start, _introduced_list_end(lines, kinds, end))
+
+
+def _introduced_list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
+    """The article's last line, ``end``, or the end of the list it introduces: a
+    last line ending in a colon ("Tour dates:") is followed by a run of short
+    lines (after at most one blank line) that belongs to the article."""
+    if not lines[end].endswith(":"):
+        return end
+    j = end + 1
+    if j < len(lines) and not lines[j]:
+        j += 1
+    while j < len(lines) and lines[j] and kinds[j] is Kind.OTHER:
+        end = j
+        j += 1
+    return end
 
 
 def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, max_gap: int = 12

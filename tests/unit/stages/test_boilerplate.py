@@ -182,3 +182,10 @@ def test_a_headline_closed_by_a_count_is_not_a_sentence() -> None:
     headline = "NFL says the quarterback did not appear at the workout (122)"
     assert boilerplate.classify(headline) is boilerplate.Kind.OTHER
     assert boilerplate.classify(headline.removesuffix(" (122)") + ".") is boilerplate.Kind.PROSE
+
+
+def test_a_list_the_last_paragraph_introduces_is_kept() -> None:
+    intro = "The first trams will stop at these stations from next June:"
+    stations = ["Harbour (June 9)", "Market (June 10)", "Old Town (June 14)", "Airport (June 17)"]
+    text = _page(*BODY, *MORE_BODY, intro, *stations, "", "Facebook", "Twitter", "Terms of Use")
+    assert boilerplate.clean_text(text) == "\n\n".join([*BODY, *MORE_BODY, intro, *stations])
