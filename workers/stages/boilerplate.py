@@ -93,6 +93,10 @@ _COMMENTS_HEADING = re.compile(
 )
 # "Week 12 power rankings (133)": a count closing a headline is not a sentence end
 _COUNT = re.compile(r"\(\d[\d,.]*\)$")
+# A long line with no punctuation at all is a tag cloud or a menu, not a sentence;
+# Thai, Lao and Khmer text is written without it, so there the rule does not apply.
+_PUNCT = re.compile("[.,;:!?\u0589\u060c\u061b\u061f\u06d4\u0964\u0965\u104b\u1362"
+                    "\u3001\u3002\uff0c\uff0e\uff01\uff1f\uff1b]|[\u0e00-\u0eff\u1780-\u17ff]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -138,7 +142,8 @@ def classify(line: str) -> Kind:
     digits = sum(ch.isdigit() for ch in line)
     if digits > 0.3 * len(line):
         return Kind.OTHER  # dates, scores, archive lists
-    if words >= 15 or (words >= 7 and line.endswith(_TERMINAL) and not _COUNT.search(line)):
+    if (words >= 15 and _PUNCT.search(line)) or (
+            words >= 7 and line.endswith(_TERMINAL) and not _COUNT.search(line)):
         return Kind.PROSE
     return Kind.OTHER
 

@@ -189,3 +189,21 @@ def test_a_list_the_last_paragraph_introduces_is_kept() -> None:
     stations = ["Harbour (June 9)", "Market (June 10)", "Old Town (June 14)", "Airport (June 17)"]
     text = _page(*BODY, *MORE_BODY, intro, *stations, "", "Facebook", "Twitter", "Terms of Use")
     assert boilerplate.clean_text(text) == "\n\n".join([*BODY, *MORE_BODY, intro, *stations])
+
+
+def test_a_tag_cloud_is_not_prose() -> None:
+    cloud = ("Agriculture Budget Buses Careers Council Culture Education Elections Environment "
+             "Harbour Health Housing Libraries Parks Planning Police Roads Schools Sport Trams")
+    assert boilerplate.classify(cloud) is boilerplate.Kind.OTHER
+    text = _page("Topics", cloud, cloud.lower(), "Archive", *BODY)
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY)
+
+
+@pytest.mark.parametrize("line", [
+    # Hindi ends sentences with a danda, Thai with a space
+    "नगर परिषद ने मंगलवार को तटीय ट्राम लाइन को चार स्टेशनों तक बढ़ाने का फैसला किया और काम अगले वसंत में शुरू होगा।",
+    ("สภาเมืองลงมติเมื่อวันอังคาร ให้ขยายเส้นทางรถรางชายฝั่ง อีกสี่สถานี การก่อสร้างจะเริ่มในฤดูใบไม้ผลิหน้า "
+    "และใช้เวลาประมาณสองปี ตามที่ เจ้าหน้าที่ ของ สภา กล่าว ไว้ ใน วันนี้ ด้วย ความ มั่นใจ"),
+])
+def test_long_lines_in_scripts_without_latin_punctuation_are_prose(line: str) -> None:
+    assert boilerplate.classify(line) is boilerplate.Kind.PROSE
