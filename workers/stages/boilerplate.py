@@ -64,6 +64,11 @@ _END_MARKER = re.compile(
     )\s*[:\-–—]?\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
+# end markers that also introduce a promo in the middle of an article
+_INLINE_PROMO = re.compile(
+    r"^(also\ read|read\ also|read\ more|don'?t\ miss)\s*[:\-–—]?\s*$",
+    re.IGNORECASE | re.VERBOSE,
+)
 _INLINE_READ_MORE = re.compile(
     r"^(also\ read|read\ also|read\ more|related|see\ also|watch)\s*[:\-–—|]\s*\S.{0,200}$",
     re.IGNORECASE | re.VERBOSE,
@@ -241,9 +246,11 @@ def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, max_gap: i
                ) -> bool:
     """Whether lines[lo:hi], between the article and a neighbouring prose cluster,
     could be inside an article: at most ``max_gap`` non-blank lines, no end
-    marker, no boilerplate line, no comment heading."""
+    marker (an inline "Also read:" or "Don't miss:" promo may sit inside an
+    article), no boilerplate line, no comment heading."""
     return _filled(lines, lo, hi) <= max_gap and all(
-        kinds[i] is not Kind.END_MARKER and kinds[i] is not Kind.BOILERPLATE
+        (kinds[i] is not Kind.END_MARKER or _INLINE_PROMO.match(lines[i]))
+        and kinds[i] is not Kind.BOILERPLATE
         and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
 
 

@@ -207,3 +207,22 @@ def test_a_tag_cloud_is_not_prose() -> None:
 ])
 def test_long_lines_in_scripts_without_latin_punctuation_are_prose(line: str) -> None:
     assert boilerplate.classify(line) is boilerplate.Kind.PROSE
+
+
+@pytest.mark.parametrize("marker", ["DON'T MISS", "Also read:"])
+def test_a_promo_inside_the_article_does_not_end_it(marker: str) -> None:
+    promos = ["Bus strike called", "Road budget passed", "Ferry fares to rise", "Library reopens"]
+    text = _page(*BODY, marker, *promos, *MORE_BODY)
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY + MORE_BODY)
+
+
+def test_related_stories_still_end_the_article() -> None:
+    teasers = [
+        ("Bus drivers announce a strike over pay and conditions at the northern depots, "
+         "the union said on Monday after talks with the operator broke down."),
+        ("The council approves a new budget for road repairs across the region after a long "
+         "debate in which the opposition walked out twice."),
+    ]
+    promos = ["Bus strike called", "Road budget passed", "Ferry fares to rise", "Library reopens"]
+    text = _page(*BODY, *MORE_BODY, "Related Stories", *promos, *teasers)
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY + MORE_BODY)
