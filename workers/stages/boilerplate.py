@@ -219,7 +219,7 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
         while 0 <= j < len(found):
             s, e, size = found[j]
             lo, hi = (end + 1, s) if step == 1 else (e + 1, start)
-            if not _clear_gap(lines, kinds, lo, hi):
+            if not _clear_gap(lines, kinds, lo, hi, before=step == -1):
                 break
             if size >= min_share * chars:  # a smaller one (a caption) is passed over
                 start, end = min(start, s), max(end, e)
@@ -242,14 +242,16 @@ def _introduced_list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
     return end
 
 
-def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, max_gap: int = 12
-               ) -> bool:
+def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before: bool,
+               max_gap: int = 12) -> bool:
     """Whether lines[lo:hi], between the article and a neighbouring prose cluster,
-    could be inside an article: at most ``max_gap`` non-blank lines, no end
-    marker (an inline "Also read:" or "Don't miss:" promo may sit inside an
-    article), no boilerplate line, no comment heading."""
+    could be inside an article: at most ``max_gap`` non-blank lines, no
+    boilerplate line, no comment heading, and no end marker after the article
+    (an inline "Also read:" or "Don't miss:" promo may sit inside one). Before
+    the article an end marker is an inline "Related stories" box: an end
+    marker ends an article, it does not start one."""
     return _filled(lines, lo, hi) <= max_gap and all(
-        (kinds[i] is not Kind.END_MARKER or _INLINE_PROMO.match(lines[i]))
+        (before or kinds[i] is not Kind.END_MARKER or _INLINE_PROMO.match(lines[i]))
         and kinds[i] is not Kind.BOILERPLATE
         and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
 

@@ -226,3 +226,14 @@ def test_related_stories_still_end_the_article() -> None:
     promos = ["Bus strike called", "Road budget passed", "Ferry fares to rise", "Library reopens"]
     text = _page(*BODY, *MORE_BODY, "Related Stories", *promos, *teasers)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY + MORE_BODY)
+
+
+def test_a_related_box_before_the_longer_part_of_the_article_does_not_split_it() -> None:
+    promos = ["Bus strike called", "Road budget passed", "Ferry fares to rise"]
+    later = [*MORE_BODY,
+             ("Engineers expect the line to carry about twelve thousand passengers a day once "
+              "all four stations are open, twice as many as the buses it replaces."),
+             ("The contract for the rails and the overhead wires will be tendered in January, "
+              "and the council hopes to sign it before the summer holidays.")]
+    text = _page("Menu", *BODY, "Related Stories", *promos, *later)
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY + later)
