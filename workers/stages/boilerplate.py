@@ -243,7 +243,7 @@ def _introduced_list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
 
 
 def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before: bool,
-               max_gap: int = 12) -> bool:
+               max_gap: int = 20) -> bool:
     """Whether lines[lo:hi], between the article and a neighbouring prose cluster,
     could be inside an article: at most ``max_gap`` non-blank lines, no
     boilerplate line, no comment heading, and no end marker after the article
