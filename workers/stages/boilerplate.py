@@ -203,7 +203,8 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
     splits an article into clusters further apart than the clustering allows;
     a neighbouring cluster holding at least ``min_share`` of the article's text
     joins it when nothing between them looks like page furniture (see
-    ``_clear_gap``). A list the article's last line introduces is kept.
+    ``_clear_gap``). A list or table a cluster's last line introduces belongs
+    to the cluster.
     """
     found = _clusters(lines, kinds)
     if not found:
@@ -212,6 +213,9 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
     articles = [c for c in found
                 if sum(1 for line in lines[c[0]:c[1] + 1] if _COMMENT_META.match(line)) < 2]
     found = articles or found
+    # a list or table a cluster introduces ("Final standings:") is its text too
+    found = [(s, e, chars + sum(len(line) for line in lines[e + 1:_introduced_list_end(
+        lines, kinds, e) + 1])) for s, e, chars in found]
     largest = max(chars for _, _, chars in found)
     k, (start, end, chars) = next((i, c) for i, c in enumerate(found) if c[2] >= share * largest)
     for step in (1, -1):

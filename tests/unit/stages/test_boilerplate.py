@@ -237,3 +237,20 @@ def test_a_related_box_before_the_longer_part_of_the_article_does_not_split_it()
               "and the council hopes to sign it before the summer holidays.")]
     text = _page("Menu", *BODY, "Related Stories", *promos, *later)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY + later)
+
+
+def test_a_table_the_article_introduces_counts_as_its_text() -> None:
+    intro = ["The regional cycling league ended on Sunday with a sprint finish in the harbour.",
+             "These are the final standings of the league after all 36 races:"]
+    table = [f"{rank} Rider {chr(64 + rank)} {5100 - 37 * rank} {rank % 4} {rank % 3}"
+             for rank in range(1, 26)]
+    teasers = [
+        ("Bus drivers announce a strike over pay and conditions at the northern depots, "
+         "the union said on Monday after talks with the operator broke down."),
+        ("The council approves a new budget for road repairs across the region after a long "
+         "debate in which the opposition walked out twice."),
+        ("A new library opens in the old post office building next month, with a reading room "
+         "for children and longer opening hours at weekends."),
+    ]
+    text = _page("Menu", *intro, *table, "More stories", *teasers)
+    assert boilerplate.clean_text(text) == "\n\n".join(intro + table)
