@@ -214,7 +214,7 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
                 if sum(1 for line in lines[c[0]:c[1] + 1] if _COMMENT_META.match(line)) < 2]
     found = articles or found
     # a list or table a cluster introduces ("Final standings:") is its text too
-    found = [(s, e, chars + sum(len(line) for line in lines[e + 1:_introduced_list_end(
+    found = [(s, e, chars + sum(len(line) for line in lines[e + 1:_list_end(
         lines, kinds, e) + 1])) for s, e, chars in found]
     largest = max(chars for _, _, chars in found)
     k, (start, end, chars) = next((i, c) for i, c in enumerate(found) if c[2] >= share * largest)
@@ -228,18 +228,24 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
             if size >= min_share * chars:  # a smaller one (a caption) is passed over
                 start, end = min(start, s), max(end, e)
             j += step
-    return (start, _introduced_list_end(lines, kinds, end))
+    return (start, _list_end(lines, kinds, end))
 
 
-def _introduced_list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
-    """The article's last line, ``end``, or the end of the list it introduces: a
-    last line ending in a colon ("Tour dates:") is followed by a run of short
-    lines (after at most one blank line) that belongs to the article."""
-    if not lines[end].endswith(":"):
-        return end
+def _list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
+    """The cluster's last line, ``end``, or the end of the list after it.
+
+    A last line ending in a colon ("Tour dates:") introduces a run of short
+    lines (after at most one blank line); a last line that does not end like a
+    sentence, with no blank line before or after it, is an item of a list (a
+    long one counts as prose) and the rest of that run follows it.
+    """
     j = end + 1
-    if j < len(lines) and not lines[j]:
-        j += 1
+    if lines[end].endswith(":"):
+        if j < len(lines) and not lines[j]:
+            j += 1
+    elif lines[end].endswith(_TERMINAL) or not (lines[end - 1] if end else "") or (
+            j >= len(lines) or not lines[j]):
+        return end
     while j < len(lines) and lines[j] and kinds[j] is Kind.OTHER:
         end = j
         j += 1

@@ -254,3 +254,15 @@ def test_a_table_the_article_introduces_counts_as_its_text() -> None:
     ]
     text = _page("Menu", *intro, *table, "More stories", *teasers)
     assert boilerplate.clean_text(text) == "\n\n".join(intro + table)
+
+
+def test_a_list_with_a_long_item_is_kept_to_its_end() -> None:
+    dates = ["June 9 - Harbour Hall", "June 10 - Market Square",
+             ("June 14 - Old Town Amphitheatre, the open-air stage by the river next to the "
+             "bridge and the old customs house"),
+             "June 17 - Airport Arena", "June 19 - North Quay"]
+    assert boilerplate.classify(dates[2]) is boilerplate.Kind.PROSE
+    text = _page(*BODY, *MORE_BODY, "", "Tour dates", *dates, "", "Terms of Use", "Contact")
+    out = boilerplate.clean_text(text)
+    assert out.endswith("June 19 - North Quay")
+    assert "Terms of Use" not in out
