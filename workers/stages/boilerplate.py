@@ -102,6 +102,10 @@ _COUNT = re.compile(r"\(\d[\d,.]*\)$")
 # Thai, Lao and Khmer text is written without it, so there the rule does not apply.
 _PUNCT = re.compile("[.,;:!?\u0589\u060c\u061b\u061f\u06d4\u0964\u0965\u104b\u1362"
                     "\u3001\u3002\uff0c\uff0e\uff01\uff1f\uff1b]|[\u0e00-\u0eff\u1780-\u17ff]")
+# what a sentence glued to a heading starts with: a capital, a digit or a quote,
+# then at least three more words
+_GLUED_START = re.compile(r"[\"“‘'(]?[A-Z0-9][^ ]*( +\S+){3}")
+_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,60}$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -266,6 +270,36 @@ def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before:
         and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
 
 
+def _unglue(lines: list[str], title: str | None) -> list[str]:
+    """Split a heading glued to the sentence after it ("Tram line extendedThe
+    council voted ..."), where the heading is the title or a short line seen
+    earlier in the text. Only known headings are split off: a lower-case letter
+    before a capital is as often a name ("WeWork", "McDonald")."""
+    heads: dict[str, list[str]] = {}  # first 8 characters -> headings
+
+    def remember(head: str) -> None:
+        head = head.strip()
+        if not 8 <= len(head) <= 150:
+            return
+        same_start = heads.setdefault(head[:8], [])
+        if len(same_start) < 16 and head not in same_start and len(head.split()) <= 15:
+            same_start.append(head)  # bounded: a page of lines alike stays linear
+
+    if title:
+        remember(title)
+    out: list[str] = []
+    for line in lines:
+        head = next((h for h in heads.get(line[:8], ()) if len(line) > len(h)
+                     and line.startswith(h) and _GLUED_START.match(line, len(h))), None)
+        if head:
+            out += [head, "", line[len(head):]]
+            continue
+        out.append(line)
+        remember(line)
+        remember(_SITE_SUFFIX.sub("", line))  # "Title | Site" at the top of a page
+    return out
+
+
 def _mid_sentence_join(lines: list[str]) -> list[str]:
     """Join a line broken mid-sentence with the next one."""
     out: list[str] = []
@@ -291,7 +325,7 @@ def clean_text(text: str, *, title: str | None = None, extracted: bool = False) 
     article block: only boilerplate lines and what follows an end marker go.
     """
     lines = normalize(text).split("\n")
-    lines = _mid_sentence_join(lines)
+    lines = _mid_sentence_join(_unglue(lines, normalize(title) if title else None))
     kinds = [classify(line) if line else Kind.OTHER for line in lines]
     if Kind.PROSE not in kinds:
         # Short text (a brief or a one-liner): keep what is not boilerplate.

@@ -266,3 +266,18 @@ def test_a_list_with_a_long_item_is_kept_to_its_end() -> None:
     out = boilerplate.clean_text(text)
     assert out.endswith("June 19 - North Quay")
     assert "Terms of Use" not in out
+
+
+def test_a_heading_glued_to_the_first_sentence_is_split() -> None:
+    title = "Council extends tram line"
+    text = _page(f"{title} | Example Times", "Share:", title + BODY[0], BODY[1], BODY[2])
+    assert boilerplate.clean_text(text) == "\n\n".join(BODY)
+    extracted = _page(title + BODY[0], BODY[1], BODY[2])
+    assert boilerplate.clean_text(extracted, title=title, extracted=True) == "\n\n".join(BODY)
+
+
+def test_names_with_inner_capitals_are_not_split() -> None:
+    body = ["Shares in WeWork fell after the company said it would cut 4,000 jobs this year.",
+            "Analysts at McDonald Partners said the cuts were deeper than the market expected."]
+    text = _page("WeWork to cut jobs", *body)
+    assert boilerplate.clean_text(text) == "\n\n".join(body)
