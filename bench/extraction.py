@@ -7,8 +7,9 @@ DATA_DIR holds ``extraction-aeb/`` (HTML pages and ground truth) and
 Prints, side by side in one run: this project's clean stage and plain
 trafilatura on the HTML pages, and the clean stage's fallback path for pages
 trafilatura cannot read (all visible text, then the pasted-text rules); the
-clean stage and the raw text on the pasted text; and per-article clean time
-percentiles.
+clean stage and the raw text on the pasted text, also with its blank lines
+removed and with a blank line after every line (scrapers lay text out both
+ways); and per-article clean time percentiles.
 
 The metric is the benchmark's own: word 4-gram shingles per document, tp/fp/fn
 normalised to sum 1, averaged over documents, F1 from the averaged precision
@@ -117,17 +118,24 @@ def main() -> None:
     text_ours = [(timed(lambda r=r: ours(RawArticle(id="x", text=r["noisy"])), t_text),  # type: ignore[misc]
                   r["clean"]) for r in rows]
     text_raw = [(r["noisy"], r["clean"]) for r in rows]
+    # the same pages copied by scrapers that lay lines out differently
+    text_dense = [(ours(RawArticle(id="x", text=re.sub(r"\n\s*\n", "\n", r["noisy"]))),
+                   r["clean"]) for r in rows]
+    text_spaced = [(ours(RawArticle(id="x", text=re.sub(r"\n+", "\n\n", r["noisy"]))),
+                    r["clean"]) for r in rows]
 
-    print(f"{'input':<8} {'extractor':<22} {'docs':>5} {'P':>7} {'R':>7} {'F1':>7}")
+    print(f"{'input':<8} {'extractor':<24} {'docs':>5} {'P':>7} {'R':>7} {'F1':>7}")
     for label, name, pairs in (
         ("html", "enrich clean stage", html_ours),
         ("html", "trafilatura (plain)", html_traf),
         ("html", "enrich fallback path", html_fallback),
         ("text", "enrich clean stage", text_ours),
+        ("text", "  no blank lines", text_dense),
+        ("text", "  blank after each line", text_spaced),
         ("text", "raw page text", text_raw),
     ):
         p, r, f = score(pairs)
-        print(f"{label:<8} {name:<22} {len(pairs):>5} {p:>7.3f} {r:>7.3f} {f:>7.3f}")
+        print(f"{label:<8} {name:<24} {len(pairs):>5} {p:>7.3f} {r:>7.3f} {f:>7.3f}")
     f_ours, f_traf = score(html_ours)[2], score(html_traf)[2]
     print(f"\nHTML F1 ratio enrich/trafilatura: {f_ours / max(f_traf, 1e-9):.3f}")
     for name, times in (("clean stage, html", t_ours), ("trafilatura, html", t_traf),
