@@ -14,7 +14,8 @@ Pure functions of strings. The approach:
    with the short lines sandwiched between prose (subheadings, list items);
    drop what follows an end marker until the next prose line, and drop lines
    repeated from earlier in the text (the title twice).
-4. Join lines broken mid-sentence.
+4. Join lines broken mid-sentence; split a heading glued to the sentence
+   after it.
 """
 
 from __future__ import annotations
@@ -168,9 +169,9 @@ def _word_count(line: str) -> int:
 def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3
               ) -> list[tuple[int, int, int]]:
     """(start, end, prose characters) of each cluster of prose lines; prose lines
-    separated by more than ``max_gap`` non-blank, non-prose lines, or by the heading of a
-    comment thread ("12 Comments" followed by "Jane ... said:"), start a new
-    cluster."""
+    separated by more than ``max_gap`` non-blank, non-prose lines, or by the
+    heading of a comment thread ("12 Comments" followed by "Jane ... said:"),
+    start a new cluster."""
     out: list[tuple[int, int, int]] = []
     start = last = -1
     chars = 0
@@ -295,8 +296,9 @@ def _unglue(lines: list[str], title: str | None) -> list[str]:
             out += [head, "", line[len(head):]]
             continue
         out.append(line)
-        remember(line)
-        remember(_SITE_SUFFIX.sub("", line))  # "Title | Site" at the top of a page
+        if len(line) <= 200:
+            remember(line)
+            remember(_SITE_SUFFIX.sub("", line))  # "Title | Site" at the top of a page
     return out
 
 
