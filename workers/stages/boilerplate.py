@@ -78,10 +78,14 @@ _INLINE_READ_MORE = re.compile(
 _TERMINAL = ('.', '!', '?', '"', '”', '’', "'", '…', ':', ')', '»', '。', '！', '？', '」', '』')
 
 # Lines that mark a comment thread: "Jane on May 1, 2019 at 4:47 pm said:",
+# "thelastfan says:" (a dated line, or a name of up to four words and "says:";
+# "Mr Smith said:" before a quote is the article's),
 # "2 days ago at 07:47 am", "Rating: 36 Votes", "Reply".
 _COMMENT_META = re.compile(
     r"""^(
-        .{1,80}\b(said|says|wrote|replied)\s*:
+        .{1,60}\b(\d{1,2}:\d\d|\d{4})\b.{0,30}\b(said|says|wrote|replied)\s*:
+      | (?!(the|a|an|he|she|they|it|we|i|his|her|their|our|this|that|one)\b)
+        \S+(\ \S+){0,3}\ says\s*:
       | (about\ )?\d+\ (seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\ ago\b.{0,40}
       | rating:?\ [-+]?\d+\ votes?
       | [-+]?\d+\ (votes?|likes?|points?)

@@ -281,3 +281,13 @@ def test_names_with_inner_capitals_are_not_split() -> None:
             "Analysts at McDonald Partners said the cuts were deeper than the market expected."]
     text = _page("WeWork to cut jobs", *body)
     assert boilerplate.clean_text(text) == "\n\n".join(body)
+
+
+@pytest.mark.parametrize("lead_in", ["A police spokesman said:", "Mr Johnson said:",
+                                     "In a statement, the ministry said:"])
+def test_a_line_introducing_a_quote_is_the_articles(lead_in: str) -> None:
+    quote = ("\u201cWe will look at every option before the line opens, and we will listen to "
+             "the residents of the northern villages.\u201d")
+    text = _page(BODY[0], BODY[1], lead_in, quote, BODY[2])
+    out = boilerplate.clean_text(text)
+    assert lead_in in out and out.endswith(BODY[2])
