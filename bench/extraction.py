@@ -31,9 +31,7 @@ import trafilatura
 
 from schemas import RawArticle
 from workers.errors import StageFailed
-from workers.stages import boilerplate
-from workers.stages.clean import clean
-from workers.stages.html import plain_text
+from workers.stages.clean import clean, visible_text_article
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
@@ -70,12 +68,6 @@ def ours(raw: RawArticle) -> str:
         return ""
 
 
-def fallback(html: str) -> str:
-    """The path for pages trafilatura cannot read: every visible line, then the
-    pasted-text rules."""
-    return boilerplate.clean_text(plain_text(html))
-
-
 def timed(fn: Callable[[], str], times: list[float]) -> str:
     start = time.perf_counter()
     out = fn()
@@ -109,7 +101,7 @@ def main() -> None:
         raw = RawArticle(id=pid, html=html)
         html_ours.append((timed(lambda raw=raw: ours(raw), t_ours), gold))  # type: ignore[misc]
         html_traf.append((timed(lambda h=html: trafilatura.extract(h) or "", t_traf), gold))  # type: ignore[misc]
-        html_fallback.append((fallback(html), gold))
+        html_fallback.append((visible_text_article(html), gold))
 
     rows = [json.loads(line) for line in
             (args.data / "aeb-fulltext-noisy-vs-clean.jsonl").read_text().splitlines()]

@@ -249,12 +249,13 @@ def _list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
     long one counts as prose) and the rest of that run follows it.
     """
     j = end + 1
-    if lines[end].endswith(":"):
-        if j < len(lines) and not lines[j]:
-            j += 1
-    elif lines[end].endswith(_TERMINAL) or not (lines[end - 1] if end else "") or (
-            j >= len(lines) or not lines[j]):
+    introduces = lines[end].endswith(":")
+    in_a_run = (not lines[end].endswith(_TERMINAL) and end > 0 and bool(lines[end - 1])
+                and j < len(lines) and bool(lines[j]))
+    if not (introduces or in_a_run):
         return end
+    if introduces and j < len(lines) and not lines[j]:
+        j += 1
     while j < len(lines) and lines[j] and kinds[j] is Kind.OTHER:
         end = j
         j += 1

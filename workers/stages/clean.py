@@ -9,6 +9,12 @@ from workers.stages import boilerplate, html, language
 VERSION = "1.0.0"
 
 
+def visible_text_article(page: str, *, title: str | None = None) -> str:
+    """The article among a page's visible lines, by the pasted-text rules: the
+    path for pages trafilatura cannot read (too deep, too large)."""
+    return boilerplate.clean_text(html.plain_text(page), title=title)
+
+
 def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
     """Extract, de-boilerplate and normalise the article; detect its language.
 
@@ -30,7 +36,7 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
         if not body:
             # too deep or too large for the extractor: every visible line, then
             # the same rules as pasted text find the article among them
-            body = boilerplate.clean_text(html.plain_text(raw.html), title=title)
+            body = visible_text_article(raw.html, title=title)
         if not body and raw.text:
             body = boilerplate.clean_text(raw.text, title=title)
     else:

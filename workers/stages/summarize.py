@@ -63,8 +63,11 @@ def choose(text: str, sentences: list[Sentence], *, count: int,
 
 def select(text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0) -> str:
     """The summary text: the chosen sentences joined by spaces."""
-    return " ".join(text[s.start : s.end]
-                    for s in choose(text, sentences, count=count, max_chars=max_chars))
+    return _joined(text, choose(text, sentences, count=count, max_chars=max_chars))
+
+
+def _joined(text: str, sentences: list[Sentence]) -> str:
+    return " ".join(text[s.start : s.end] for s in sentences)
 
 
 def summarize(
@@ -78,7 +81,7 @@ def summarize(
     return EnrichedArticle(
         **article.model_dump(exclude={"pipeline"}),
         word_count=word_count(text),
-        summary=" ".join(text[s.start : s.end] for s in chosen),
+        summary=_joined(text, chosen),
         summary_sentences=chosen,
         entity_list=ranked,
         keywords=keywords(text, title=article.title, language=article.language,

@@ -155,9 +155,12 @@ class Tagger:
     def tag_batch(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
         """Tag a batch of articles in one ``nlp.pipe`` pass; order is kept."""
         chunks: list[Chunk] = []
-        cased = [truecase(a.text) for a in articles]
-        for i, article in enumerate(articles):
-            if self.skip_reason(article) is None:
+        skipped = [self.skip_reason(a) for a in articles]
+        # names are read from truecased text; only articles that are tagged need it
+        cased = [a.text if why else truecase(a.text) for a, why in zip(articles, skipped,
+                                                                       strict=True)]
+        for i, why in enumerate(skipped):
+            if why is None:
                 chunks.extend(
                     Chunk(i, off, piece)
                     for off, piece in chunk_text(cased[i], self.chunk_chars)
@@ -171,8 +174,9 @@ class Tagger:
             sents.extend(_sentences(doc, chunk.offset))
             ments.extend(_mentions(doc, chunk.offset, self.labels))
         return [
-            self._tagged(article, sents, ments, now, name_text)
-            for article, (sents, ments), name_text in zip(articles, found, cased, strict=True)
+            self._tagged(article, sents, ments, now, name_text, why)
+            for article, (sents, ments), name_text, why
+            in zip(articles, found, cased, skipped, strict=True)
         ]
 
     def _tagged(
@@ -182,8 +186,8 @@ class Tagger:
         ments: list[entities.RawMention],
         now: str,
         name_text: str,
+        skipped: str | None,
     ) -> TaggedArticle:
-        skipped = self.skip_reason(article)
         if skipped is not None:
             sents = rule_sentences(article.text)
         mentions: list[Mention] = entities.resolve(article.text, ments, name_text=name_text)
