@@ -3,10 +3,9 @@
 Each stage is one agent reading its topic in micro-batches
 (``take_events``), running the stage function off the event loop, and
 publishing every outcome (the next record, or a dead-letter) before the batch
-is acknowledged. Faust acks a batch when the agent body returns to the loop
-head, and commits only acked offsets: so an offset is committed only after
-its outputs were acknowledged by the broker. No exception leaves the agent
-body, since Faust would ack the in-flight records and skip them.
+is acknowledged. Faust commits acked offsets; an ack counts only for a record
+whose outputs the broker has acknowledged (``StageAgents.published``), so an
+offset is never committed before its outputs exist.
 """
 
 from __future__ import annotations
@@ -93,6 +92,27 @@ faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignor
     _create_worker_consumer)
 
 
+def _ack(self: Any, message: Any) -> bool:
+    """Faust's ack, refused for a record whose outputs are not published yet.
+
+    Faust acks records that no agent finished: at a stop, once ``take_events``
+    has ended, its stream goes on reading and acks each record it reads; during
+    a rebalance it acks the records it skips. Its commit then takes the first
+    run of acked offsets even when unacked ones come before it (nothing
+    committed yet, or a gap of one), so such a stop committed, and lost,
+    records that no stage had published.
+    """
+    published = getattr(self.app, "enrich_published", None)
+    if published is not None and not published(message.topic, message.partition,
+                                                message.offset):
+        return False
+    return bool(_faust_ack(self, message))
+
+
+_faust_ack = faust_aiokafka.Consumer.ack
+faust_aiokafka.Consumer.ack = _ack  # type: ignore[method-assign]
+
+
 def broker_credentials(settings: Settings) -> Any:
     """Faust's credentials for the TLS and SASL settings (None for PLAINTEXT)."""
     context = kafka.ssl_context(settings)
@@ -121,7 +141,10 @@ class StageAgents:
         self.exit_code = 0  # set when the worker stops itself on a fatal condition
         self.observer = Observer(stages=settings.stage_list, model=pipeline.model,
                                  stall_timeout_s=settings.stall_timeout_s)
+        # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
+        self.sources = {settings.topics[SOURCE_TOPIC[stage]] for stage in settings.stage_list}
+        app.enrich_published = self.published  # type: ignore[attr-defined]
         for stage in settings.stage_list:
             self._register(stage)
         app.task(self._watch_broker)
@@ -130,6 +153,21 @@ class StageAgents:
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         if settings.http_port:
             app.task(self._serve_http)
+
+    def mark_published(self, messages: Sequence[Message]) -> None:
+        for m in messages:
+            key = (m.topic, m.partition)
+            self.next_offset[key] = max(self.next_offset.get(key, 0), m.offset + 1)
+
+    def published(self, topic: str, partition: int, offset: int) -> bool:
+        """Whether a record's outputs are published, so that its offset may be committed.
+
+        Batches of a partition are handled in order, so every offset below the
+        mark is published. A record read again after a rebalance is below it.
+        """
+        if topic not in self.sources:
+            return True
+        return offset < self.next_offset.get((topic, partition), 0)
 
     def fail(self, code: int, message: str) -> None:
         """Stop the worker gracefully with exit ``code`` (first failure wins)."""
@@ -154,17 +192,12 @@ class StageAgents:
             async for events in stream.take_events(  # type: ignore[attr-defined]
                 self.settings.batch_size, within=self.settings.batch_wait_s
             ):
-                finished = False
-                try:
-                    finished = await handle(events)
-                finally:
-                    if not finished:
-                        _withhold_acks(events)
-                if not finished:  # stopping: read no further
+                if not await handle(events):
+                    # stopping: read no further, or a later batch would mark this one done
                     await asyncio.Event().wait()
 
         async def handle(events: Sequence[Any]) -> bool:
-            """Run and publish one batch; False when it must not be acknowledged."""
+            """Run and publish one batch; False when it must not count as done."""
             loop = asyncio.get_running_loop()
             messages = [
                 Message(e.message.topic, e.message.partition, e.message.offset,
@@ -189,9 +222,7 @@ class StageAgents:
                 self.fail(EXIT_DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
                 return False
             await self.publish(stage, outcomes)
-            for m in messages:
-                key = (m.topic, m.partition)
-                self.next_offset[key] = max(self.next_offset.get(key, 0), m.offset + 1)
+            self.mark_published(messages)
             seconds = time.perf_counter() - started
             self.observer.batch_done(stage, len(messages), len(outcomes) - len(dead_codes),
                                      dead_codes, seconds)
@@ -315,19 +346,6 @@ class StageAgents:
     def close(self) -> None:
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _withhold_acks(events: Sequence[Any]) -> None:
-    """Keep Faust from committing a batch that was not published.
-
-    ``take_events`` acknowledges its buffered events in a ``finally`` block,
-    also when the agent is cancelled mid-batch (a stop, a rebalance), and the
-    consumer commits acknowledged offsets when it stops. Marking the messages
-    as acknowledged first makes that late ack a no-op, so their offsets never
-    count as done and they are read again by whoever owns the partition next.
-    """
-    for event in events:
-        event.message.acked = True
 
 
 class EnrichWorker(faust.Worker):
