@@ -41,10 +41,12 @@ class Stack:
     env: dict[str, str]
     logdir: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started: int = 0  # workers started, also those since removed: each has its own log
 
     def start_worker(self, stages: str = "clean,tag,summarize", **env: str) -> (
             subprocess.Popen[bytes]):
-        log = open(self.logdir / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
+        log = open(self.logdir / f"worker-{self.started}.log", "wb")  # noqa: SIM115
+        self.started += 1
         proc = subprocess.Popen(
             [sys.executable, "-m", "workers.cli", "worker", "--stages", stages],
             env=self.env | env, stdout=log, stderr=subprocess.STDOUT,

@@ -88,22 +88,40 @@ async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
         stack: Stack) -> None:
     worker = stack.start_worker(ENRICH_DLQ_MAX_CONSECUTIVE="20", ENRICH_BATCH_SIZE="8")
     bad = [(f"bad-{i:03d}".encode(), b"{broken") for i in range(100)]
-    await kafka.produce(stack.settings, articles(5, "first") + bad)
+    async with Collector(stack.settings) as seen:
+        # good records first, all done: every bad record after them extends one run
+        await kafka.produce(stack.settings, articles(5, "first"))
+        await seen.wait_for(5, timeout=120)
+        await kafka.produce(stack.settings, bad)
+        try:
+            code = await asyncio.to_thread(worker.wait, 120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the worker kept draining bad records") from None
+        stack.workers.remove(worker)
+        assert code == EXIT_DLQ_LIMIT
+        assert "dead-letter limit reached: 20 records in a row" in stack.logs()
+        assert "invalid_json x20" in stack.logs()
+        await asyncio.sleep(2)
+        assert len(seen.dead) < 20  # stopped before 20 bad records reached the DLQ
+
+
+async def test_a_stop_by_the_dead_letter_limit_loses_nothing_in_flight(stack: Stack) -> None:
+    """The limit trips in the clean stage while good records are still being tagged and
+    summarized: none of them is committed unpublished, and once the cause is understood
+    a worker without the limit finishes them and dead-letters every bad record."""
+    worker = stack.start_worker(ENRICH_DLQ_MAX_CONSECUTIVE="20", ENRICH_BATCH_SIZE="8")
+    good = articles(5, "first")
+    bad = [(f"bad-{i:03d}".encode(), b"{broken") for i in range(100)]
+    await kafka.produce(stack.settings, good + bad)
     try:
         code = await asyncio.to_thread(worker.wait, 120)
     except subprocess.TimeoutExpired:
         raise AssertionError("the worker kept draining bad records") from None
     stack.workers.remove(worker)
     assert code == EXIT_DLQ_LIMIT
-    assert "dead-letter limit reached: 20 records in a row" in stack.logs()
-    assert "invalid_json x20" in stack.logs()
 
     async with Collector(stack.settings) as seen:
-        await seen.wait_for(5, timeout=30)
-        await asyncio.sleep(2)
-        assert len(seen.dead) < 20  # stopped before 20 bad records reached the DLQ
-
-        # once the cause is understood, a worker without the limit takes them all
         stack.start_worker(**NO_LIMIT)
-        await seen.wait_for(105, timeout=120)
-    assert {k for k in seen.dead} == {k for k, _ in bad}
+        await seen.wait_for(len(good) + len(bad), timeout=120)
+    assert set(seen.enriched) == {k for k, _ in good}
+    assert set(seen.dead) == {k for k, _ in bad}
