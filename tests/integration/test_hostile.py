@@ -84,21 +84,31 @@ async def test_poison_at_every_stage_is_dead_lettered_with_its_stage(stack: Stac
     }
 
 
+BAD_JSON = [(f"bad-{i:03d}".encode(), b"{broken") for i in range(100)]
+
+
+def start_limited_worker(stack: Stack) -> subprocess.Popen[bytes]:
+    return stack.start_worker(ENRICH_DLQ_MAX_CONSECUTIVE="20", ENRICH_BATCH_SIZE="8")
+
+
+async def assert_stops_at_the_limit(stack: Stack, worker: subprocess.Popen[bytes]) -> None:
+    try:
+        code = await asyncio.to_thread(worker.wait, 120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the worker kept draining bad records") from None
+    stack.workers.remove(worker)
+    assert code == EXIT_DLQ_LIMIT
+
+
 async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
         stack: Stack) -> None:
-    worker = stack.start_worker(ENRICH_DLQ_MAX_CONSECUTIVE="20", ENRICH_BATCH_SIZE="8")
-    bad = [(f"bad-{i:03d}".encode(), b"{broken") for i in range(100)]
+    worker = start_limited_worker(stack)
     async with Collector(stack.settings) as seen:
         # good records first, all done: every bad record after them extends one run
         await kafka.produce(stack.settings, articles(5, "first"))
         await seen.wait_for(5, timeout=120)
-        await kafka.produce(stack.settings, bad)
-        try:
-            code = await asyncio.to_thread(worker.wait, 120)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("the worker kept draining bad records") from None
-        stack.workers.remove(worker)
-        assert code == EXIT_DLQ_LIMIT
+        await kafka.produce(stack.settings, BAD_JSON)
+        await assert_stops_at_the_limit(stack, worker)
         assert "dead-letter limit reached: 20 records in a row" in stack.logs()
         assert "invalid_json x20" in stack.logs()
         await asyncio.sleep(2)
@@ -109,19 +119,13 @@ async def test_a_stop_by_the_dead_letter_limit_loses_nothing_in_flight(stack: St
     """The limit trips in the clean stage while good records are still being tagged and
     summarized: none of them is committed unpublished, and once the cause is understood
     a worker without the limit finishes them and dead-letters every bad record."""
-    worker = stack.start_worker(ENRICH_DLQ_MAX_CONSECUTIVE="20", ENRICH_BATCH_SIZE="8")
+    worker = start_limited_worker(stack)
     good = articles(5, "first")
-    bad = [(f"bad-{i:03d}".encode(), b"{broken") for i in range(100)]
-    await kafka.produce(stack.settings, good + bad)
-    try:
-        code = await asyncio.to_thread(worker.wait, 120)
-    except subprocess.TimeoutExpired:
-        raise AssertionError("the worker kept draining bad records") from None
-    stack.workers.remove(worker)
-    assert code == EXIT_DLQ_LIMIT
+    await kafka.produce(stack.settings, good + BAD_JSON)
+    await assert_stops_at_the_limit(stack, worker)
 
     async with Collector(stack.settings) as seen:
         stack.start_worker(**NO_LIMIT)
-        await seen.wait_for(len(good) + len(bad), timeout=120)
+        await seen.wait_for(len(good) + len(BAD_JSON), timeout=120)
     assert set(seen.enriched) == {k for k, _ in good}
-    assert set(seen.dead) == {k for k, _ in bad}
+    assert set(seen.dead) == {k for k, _ in BAD_JSON}
