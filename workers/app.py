@@ -42,9 +42,15 @@ DEST_TOPIC = {"clean": "cleaned", "tag": "tagged", "summarize": "enriched"}
 
 
 def create_app(settings: Settings, **overrides: Any) -> faust.App:
-    """A Faust app configured from settings (the group id is the app id)."""
+    """A Faust app configured from settings (the group id is the app id).
+
+    Faust's data directory is ``<data_dir>/<app id>``, created here: Faust makes
+    only the last level, and would otherwise write into the current directory.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     conf: dict[str, Any] = {
         "broker": [f"kafka://{h.strip()}" for h in settings.broker.split(",")],
+        "datadir": settings.data_dir / settings.app_id,
         "store": "memory://",
         "autodiscover": False,
         "web_enabled": False,

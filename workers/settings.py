@@ -7,6 +7,8 @@ override them.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -21,6 +23,28 @@ STAGES: tuple[str, ...] = ("clean", "tag", "summarize")
 DEFAULT_ENTITY_LABELS = (
     "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE"
 )
+
+
+def _writable(path: Path) -> bool:
+    """Whether ``path`` is, or could be created as, a directory this process writes to."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+    return False
+
+
+def default_data_dir() -> Path:
+    """Where a worker keeps Faust's data directory unless ``ENRICH_DATA_DIR`` says.
+
+    The per-user cache (``$XDG_CACHE_HOME`` or ``~/.cache``) when writable, else
+    the temporary directory: never the current directory, which may be read-only
+    (a hardened container) or somebody's project.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    preferred = Path(cache) / "article-enrich"
+    if Path(cache).is_absolute() and _writable(preferred):
+        return preferred
+    return Path(tempfile.gettempdir()) / f"article-enrich-{os.getuid()}"
 
 
 class Settings(BaseSettings):
@@ -57,6 +81,9 @@ class Settings(BaseSettings):
     stop_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest graceful stop after SIGTERM/SIGINT"
     )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Directory for the stream framework's local data (one folder per group)")
 
     # Dead letters
     dlq_window: int = Field(
@@ -222,8 +249,6 @@ def describe(settings: Settings, overrides: dict[str, Any] | None = None,
 
     The source is ``command line``, ``environment`` or ``default``.
     """
-    import os
-
     env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items()}
     given = {k for k, v in (overrides or {}).items() if v is not None}
     rows = []

@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 
-def test_demo_prints_enriched_samples_and_exits_zero() -> None:
+def test_demo_prints_enriched_samples_and_exits_zero(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
-    out = subprocess.run([sys.executable, "-m", "workers.cli", "demo"], env=env,
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this source tree
+    here = tmp_path / "cwd"
+    here.mkdir()
+    out = subprocess.run([sys.executable, "-m", "workers.cli", "demo"], env=env, cwd=here,
                          capture_output=True, timeout=240, check=False)
     text = out.stdout.decode()
     assert out.returncode == 0, text + out.stderr.decode()
@@ -23,3 +28,6 @@ def test_demo_prints_enriched_samples_and_exits_zero() -> None:
         assert title in text
     assert "summary: " in text and "entities: " in text
     assert "3 enriched, 0 dead-lettered" in text
+    assert "librdkafka" in text  # the embedded broker says what it cannot do
+    assert list(here.iterdir()) == []  # nothing left where the user stands
+    assert (tmp_path / "cache" / "article-enrich" / "enrich-demo").is_dir()

@@ -88,3 +88,37 @@ def test_describe_masks_secrets_and_names_sources() -> None:
     assert rows["ENRICH_SSL_KEY_PASSWORD"] == ("(not set)", "default")
     assert "hunter2-secret" not in repr(s) and "hunter2-secret" not in str(rows)
     assert len(rows) == len(Settings.model_fields)
+
+
+def test_data_dir_defaults_to_the_user_cache(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert Settings().data_dir == tmp_path / "cache" / "article-enrich"
+
+
+def test_data_dir_falls_back_to_temp_when_the_cache_is_read_only(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tempfile
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(locked / "cache"))
+    monkeypatch.setattr("os.access", lambda path, mode: not str(path).startswith(str(locked)))
+    chosen = Settings().data_dir
+    assert chosen.parent == Path(tempfile.gettempdir())
+    assert chosen.name.startswith("article-enrich-")
+
+
+def test_data_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ENRICH_DATA_DIR", str(tmp_path / "d"))
+    assert load_settings().data_dir == tmp_path / "d"
+
+
+def test_faust_data_directory_is_under_data_dir(tmp_path: Path) -> None:
+    from workers.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "deep" / "data", stages="tag")
+    app = create_app(settings)
+    assert app.conf.datadir == tmp_path / "deep" / "data" / "enrich-tag"
+    assert (tmp_path / "deep" / "data").is_dir()
