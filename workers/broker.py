@@ -38,6 +38,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (a bind there fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def wait_for_port(host: str, port: int, timeout: float) -> None:
     """Block until host:port accepts TCP connections; TransientError on timeout."""
     deadline = time.monotonic() + timeout
@@ -52,27 +63,37 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
 
 
 class EmbeddedBroker:
-    """A Tansu broker on a loopback port, as a child process.
+    """A Tansu broker as a child process, on a loopback port unless told otherwise.
 
     Use as a context manager; ``bootstrap`` is the address clients connect to.
+    ``host`` is the address it listens on (``0.0.0.0`` for all interfaces, as in
+    a container); ``advertised_host`` and ``advertised_port`` are the address it
+    tells clients to use (another host name in a container network, another
+    port behind a proxy).
     """
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1",
-                 log_path: Path | None = None, advertised_port: int | None = None) -> None:
+                 log_path: Path | None = None, advertised_port: int | None = None,
+                 advertised_host: str | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self.advertised_port = advertised_port or self.port  # another, behind a proxy
+        self.advertised_host = advertised_host or host
+        self.advertised_port = advertised_port or self.port
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
 
     @property
     def bootstrap(self) -> str:
-        return f"{self.host}:{self.advertised_port}"
+        return f"{self.advertised_host}:{self.advertised_port}"
 
     def start(self, timeout: float = 20.0) -> Self:
+        if port_in_use(self.host, self.port):
+            raise TransientError(f"cannot start the embedded broker: port {self.port} on "
+                                 f"{self.host} is already in use")
         url = f"tcp://{self.host}:{self.port}"
-        advertised = f"tcp://{self.host}:{self.advertised_port}"
+        advertised = f"tcp://{self.advertised_host}:{self.advertised_port}"
+        probe = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         self._proc = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url,
@@ -88,7 +109,7 @@ class EmbeddedBroker:
                     raise TransientError(
                         f"embedded broker exited with code {self._proc.returncode}")
                 try:
-                    wait_for_port(self.host, self.port, timeout=0.2)
+                    wait_for_port(probe, self.port, timeout=0.2)
                     return self
                 except TransientError:
                     if time.monotonic() > deadline:
@@ -96,6 +117,12 @@ class EmbeddedBroker:
         except BaseException:
             self.stop()
             raise
+
+    def wait(self) -> int:
+        """Block until the broker process exits; its exit code."""
+        if self._proc is None:
+            raise RuntimeError("the embedded broker is not running")
+        return self._proc.wait()
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

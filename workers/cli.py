@@ -12,7 +12,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -104,19 +103,42 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+EMBEDDED_BROKER_LIMITS = (
+    "embedded broker (Tansu, in-memory storage): for development and tests; it has no "
+    "Kafka transactions, and librdkafka clients (kcat, confluent-kafka) cannot connect to it")
+
+
+def _advertised(value: str | None) -> tuple[str | None, int | None]:
+    """HOST or HOST:PORT of --advertise."""
+    if not value:
+        return None, None
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        return value, None
+    if not host or not port.isdigit():
+        raise ConfigError(f"--advertise: expected HOST or HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the embedded broker until SIGTERM/SIGINT (0), or until it dies (1)."""
     from workers.broker import EmbeddedBroker
 
-    with EmbeddedBroker(port=args.port) as broker:
-        print(f"embedded broker listening; bootstrap servers: {broker.bootstrap}", flush=True)
+    host, port = _advertised(args.advertise)
+    broker = EmbeddedBroker(port=args.port, host=args.host, advertised_host=host,
+                            advertised_port=port)
+    with broker:
+        print(f"embedded broker listening on {args.host}:{broker.port}; "
+              f"bootstrap servers: {broker.bootstrap}", flush=True)
+        print(EMBEDDED_BROKER_LIMITS, flush=True)
         print("press Ctrl-C to stop", flush=True)
         try:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-            while True:
-                time.sleep(3600)
+            code = broker.wait()
         except KeyboardInterrupt:
-            pass
-    return 0
+            return 0
+    print(f"enrich: the embedded broker exited with code {code}", file=sys.stderr)
+    return 1
 
 
 def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,6 +164,32 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return EX_UNAVAILABLE
     print(f"broker {settings.broker} is up; all {len(settings.topics)} topics exist")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the worker on this host answers ``/health`` with 200."""
+    import urllib.error
+    import urllib.request
+
+    if not settings.http_port:
+        print("enrich: ENRICH_HTTP_PORT is 0, so the worker serves no /health to probe",
+              file=sys.stderr)
+        return 1
+    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::", "") else (
+        "127.0.0.1")
+    url = f"http://{host}:{settings.http_port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            body = response.read(2000).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(2000).decode("utf-8", "replace")
+        print(f"enrich: unhealthy ({exc.code}): {detail}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"enrich: no answer from {url}: {exc}", file=sys.stderr)
+        return 1
+    print(body)
     return 0
 
 
@@ -328,6 +376,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"{path} holds no records")
     print(f"enrich demo: starting the embedded broker, {len(records)} articles from {path}",
           flush=True)
+    print(f"enrich demo: {EMBEDDED_BROKER_LIMITS}", flush=True)
     outcome = {"enriched": 0, "dead": 0, "done": False}
     with EmbeddedBroker() as broker:
         settings = settings.model_copy(update={
@@ -419,8 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="as one JSON object")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("broker", help="run the embedded broker in the foreground")
+    p = sub.add_parser("broker", help="run the embedded broker in the foreground "
+                       "(development only: no transactions, no librdkafka clients)")
     p.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--advertise", metavar="HOST[:PORT]",
+                   help="address clients are told to use (default: HOST:PORT), "
+                   "for example kafka:9092 in a compose network")
     p.set_defaults(func=cmd_broker)
 
     p = sub.add_parser("topics", help="manage the pipeline's topics")
@@ -432,6 +487,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="exit 0 when the broker answers and the topics exist")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the broker")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("health", help="exit 0 when this host's worker answers /health "
+                       "(the container healthcheck)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
+    p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("worker", help="run a long-lived worker for some or all stages")
     p.add_argument("--stages", help="comma-separated: clean,tag,summarize (ENRICH_STAGES)")

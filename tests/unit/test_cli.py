@@ -45,3 +45,46 @@ def test_format_value_wraps_non_json() -> None:
     assert cli.format_value(b'{"a":1}') == b'{"a":1}'
     assert orjson.loads(cli.format_value(b"\xff")) == {"value": "/w==", "encoding": "base64"}
     assert cli.format_value(None) == b"null"
+
+
+def test_health_probes_the_workers_http_port(capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import threading
+
+    from workers.broker import free_port
+    from workers.observe import Observer, serve
+
+    port = free_port()
+    started, stop = threading.Event(), threading.Event()
+
+    async def run_server() -> None:
+        runner = await serve(Observer(stages=["clean"], model=None, stall_timeout_s=60),
+                             "127.0.0.1", port)
+        started.set()
+        await asyncio.to_thread(stop.wait, 30)
+        await runner.cleanup()
+
+    thread = threading.Thread(target=asyncio.run, args=(run_server(),), daemon=True)
+    thread.start()
+    try:
+        assert started.wait(10)
+        assert cli.main(["health"]) == 1  # ENRICH_HTTP_PORT unset: nothing to probe
+        assert "ENRICH_HTTP_PORT is 0" in capsys.readouterr().err
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("ENRICH_HTTP_PORT", str(port))
+            assert cli.main(["health"]) == 0
+            assert '"status": "ok"' in capsys.readouterr().out
+            mp.setenv("ENRICH_HTTP_PORT", str(free_port()))
+            assert cli.main(["health", "--timeout", "2"]) == 1
+            assert "no answer from" in capsys.readouterr().err
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_broker_advertise_is_host_or_host_port() -> None:
+    assert cli._advertised("kafka:9092") == ("kafka", 9092)
+    assert cli._advertised("kafka") == ("kafka", None)
+    assert cli._advertised(None) == (None, None)
+    with pytest.raises(cli.ConfigError):
+        cli._advertised("kafka:port")
