@@ -1,13 +1,37 @@
-FROM python:3.11-slim
+# The worker image. Runs as a non-root user and works with a read-only root
+# filesystem: the only place it writes is /tmp (mount a tmpfs there).
+#   docker build -t article-enrich:dev .
+#   docker run --read-only --tmpfs /tmp -e ENRICH_BROKER=kafka:9092 article-enrich:dev worker
+ARG BASE=python:3.11-slim
+FROM ${BASE}
 
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+# Dependencies in a layer of their own, read from pyproject.toml: a change to the
+# source rebuilds only the small layer below.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY README.md ./
 COPY schemas ./schemas
 COPY workers ./workers
-RUN pip install . && useradd --system --uid 10001 enrich
+RUN pip install --no-deps . \
+    && rm -rf build *.egg-info \
+    && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent enrich
 
-USER enrich
+# Faust's data directory and everything else written at run time go to /tmp.
+ENV ENRICH_DATA_DIR=/tmp/enrich \
+    ENRICH_HTTP_PORT=8000 \
+    HOME=/tmp
+USER 10001:10001
+EXPOSE 8000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=3 CMD ["enrich", "health"]
 ENTRYPOINT ["enrich"]
 CMD ["worker"]
