@@ -18,9 +18,9 @@ carries ``schema_version``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 2  # 2: authors, summary_sentences, entity_list, keywords
 
@@ -126,6 +126,12 @@ class Tagging(_Strict):
     skipped: str | None = Field(
         default=None, description="Why entity tagging was skipped (not an error)"
     )
+    truncated_at: int | None = Field(
+        default=None, ge=0,
+        description="Set when the text was longer than the tagging budget "
+        "(ENRICH_MAX_TAG_CHARS): entities were tagged in text[:truncated_at] only, "
+        "and sentences after it were found by punctuation",
+    )
 
 
 class TaggedArticle(CleanedArticle):
@@ -137,6 +143,24 @@ class TaggedArticle(CleanedArticle):
     entities: list[Mention]
     tagging: Tagging
     pipeline: TagProvenance
+
+    @model_validator(mode="after")
+    def _offsets_inside_text(self) -> Self:
+        """Every offset lies in ``text`` and every mention is the text it points at:
+        a record read from a topic is not trusted to be what the tag stage wrote."""
+        size = len(self.text)
+        for i, sent in enumerate(self.sentences):
+            if not sent.start < sent.end <= size:
+                raise ValueError(f"sentences[{i}]: span {sent.start}:{sent.end} is not "
+                                 f"inside the text of {size} characters")
+        for i, ment in enumerate(self.entities):
+            if not ment.start < ment.end <= size:
+                raise ValueError(f"entities[{i}]: span {ment.start}:{ment.end} is not "
+                                 f"inside the text of {size} characters")
+            if self.text[ment.start:ment.end] != ment.text:
+                raise ValueError(f"entities[{i}]: {ment.text!r} is not the text at "
+                                 f"{ment.start}:{ment.end}")
+        return self
 
 
 class Entity(_Strict):

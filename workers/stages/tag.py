@@ -5,14 +5,24 @@ and tags a batch of articles through ``nlp.pipe``. Only the components the
 stage needs run: tok2vec, a sentence splitter and ner. Long texts are parsed
 in chunks cut at paragraph breaks, and every offset is mapped back to the
 whole text.
+
+Cost is bounded per article and per batch: an article is tagged up to
+``max_chars`` characters (the rest gets sentences by punctuation and no
+entities, and ``tagging.truncated_at`` says where tagging stopped), and chunks
+go through ``nlp.pipe`` in groups of at most ``batch_chars`` characters, so
+peak memory follows the batch's characters, not its record count. Tagging runs
+in a spaCy memory zone: strings a batch adds to the vocabulary are freed after
+it, so memory stays flat however many new words the stream brings.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -130,12 +140,16 @@ class Tagger:
         labels: frozenset[str] | None = None,
         batch_size: int = 64,
         chunk_chars: int = 100_000,
+        batch_chars: int = 200_000,
+        max_chars: int = 0,
     ) -> None:
         self.nlp = nlp
         self.language = language
         self.labels = labels
         self.batch_size = batch_size
         self.chunk_chars = min(chunk_chars, nlp.max_length)
+        self.batch_chars = max(batch_chars, 1)
+        self.max_chars = max_chars  # 0: no budget
         meta = nlp.meta
         self.model = ModelInfo(
             name=f"{meta.get('lang', language)}_{meta.get('name', 'unknown')}",
@@ -152,10 +166,22 @@ class Tagger:
             )
         return None
 
+    def budget(self, text: str) -> int | None:
+        """Where tagging of ``text`` stops, or None when it is tagged whole.
+
+        The cut is at a paragraph, line or sentence break before the budget
+        where one is near, so that no sentence is tagged in half.
+        """
+        if not self.max_chars or len(text) <= self.max_chars:
+            return None
+        return len(chunk_text(text[: self.max_chars + 1], self.max_chars)[0][1])
+
     def tag_batch(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
-        """Tag a batch of articles in one ``nlp.pipe`` pass; order is kept."""
+        """Tag a batch of articles through ``nlp.pipe``; order is kept."""
         chunks: list[Chunk] = []
         skipped = [self.skip_reason(a) for a in articles]
+        cuts = [None if why else self.budget(a.text) for a, why in zip(articles, skipped,
+                                                                       strict=True)]
         # names are read from truecased text; only articles that are tagged need it
         cased = [a.text if why else truecase(a.text) for a, why in zip(articles, skipped,
                                                                        strict=True)]
@@ -163,21 +189,45 @@ class Tagger:
             if why is None:
                 chunks.extend(
                     Chunk(i, off, piece)
-                    for off, piece in chunk_text(cased[i], self.chunk_chars)
+                    for off, piece in chunk_text(cased[i][: cuts[i]], self.chunk_chars)
                 )
-        docs = self.nlp.pipe((c.text for c in chunks), batch_size=self.batch_size)
         found: list[tuple[list[Sentence], list[entities.RawMention]]] = [
             ([], []) for _ in articles
         ]
-        for chunk, doc in zip(chunks, docs, strict=True):
-            sents, ments = found[chunk.article]
-            sents.extend(_sentences(doc, chunk.offset))
-            ments.extend(_mentions(doc, chunk.offset, self.labels))
+        with self._memory_zone():
+            for group in self._groups(chunks):
+                docs = self.nlp.pipe((c.text for c in group), batch_size=len(group))
+                for chunk, doc in zip(group, docs, strict=True):
+                    sents, ments = found[chunk.article]
+                    sents.extend(_sentences(doc, chunk.offset))
+                    ments.extend(_mentions(doc, chunk.offset, self.labels))
+        for i, cut in enumerate(cuts):
+            if cut is not None:
+                found[i][0].extend(rule_sentences(articles[i].text, start=cut))
         return [
-            self._tagged(article, sents, ments, now, name_text, why)
-            for article, (sents, ments), name_text, why
-            in zip(articles, found, cased, skipped, strict=True)
+            self._tagged(article, sents, ments, now, name_text, why, cut)
+            for article, (sents, ments), name_text, why, cut
+            in zip(articles, found, cased, skipped, cuts, strict=True)
         ]
+
+    def _groups(self, chunks: list[Chunk]) -> Iterator[list[Chunk]]:
+        """Chunks in groups of at most ``batch_chars`` characters and ``batch_size`` chunks
+        (a chunk longer than that alone)."""
+        group: list[Chunk] = []
+        size = 0
+        for chunk in chunks:
+            if group and (size + len(chunk.text) > self.batch_chars
+                          or len(group) >= self.batch_size):
+                yield group
+                group, size = [], 0
+            group.append(chunk)
+            size += len(chunk.text)
+        if group:
+            yield group
+
+    def _memory_zone(self) -> AbstractContextManager[Any]:
+        zone = getattr(self.nlp, "memory_zone", None)  # spaCy 3.8 and later
+        return zone() if zone is not None else nullcontext()
 
     def _tagged(
         self,
@@ -187,6 +237,7 @@ class Tagger:
         now: str,
         name_text: str,
         skipped: str | None,
+        truncated_at: int | None = None,
     ) -> TaggedArticle:
         if skipped is not None:
             sents = rule_sentences(article.text)
@@ -195,7 +246,7 @@ class Tagger:
             **article.model_dump(exclude={"pipeline"}),
             sentences=sents,
             entities=mentions,
-            tagging=Tagging(skipped=skipped),
+            tagging=Tagging(skipped=skipped, truncated_at=truncated_at),
             pipeline=TagProvenance(
                 clean=article.pipeline.clean,
                 tag=StageRun(version=VERSION, finished_at=now),
@@ -221,10 +272,10 @@ def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
 _RULE_SENT = re.compile(r"[^\n.!?]*(?:[.!?]+[\"'”’)]*|$)")
 
 
-def rule_sentences(text: str) -> list[Sentence]:
-    """Sentence boundaries by punctuation and line breaks (no model)."""
+def rule_sentences(text: str, start: int = 0) -> list[Sentence]:
+    """Sentence boundaries by punctuation and line breaks (no model), from ``start``."""
     out: list[Sentence] = []
-    for m in _RULE_SENT.finditer(text):
+    for m in _RULE_SENT.finditer(text, start):
         piece = m.group()
         s = m.start() + len(piece) - len(piece.lstrip())
         e = m.end() - (len(piece) - len(piece.rstrip()))

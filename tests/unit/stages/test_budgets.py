@@ -1,0 +1,151 @@
+"""Per-article budgets: a hostile article costs a bounded, linear amount.
+
+Costs are checked by counting work (strings kept, spaCy calls, comparisons)
+rather than by timing, so that a busy machine cannot fail them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import blank_tagger
+from tests.generators import many_names, new_vocabulary_article
+from tests.unit.stages.test_tag import NOW, _article
+from workers.pipeline import Message, Pipeline
+from workers.settings import Settings
+from workers.stages import entities, keywords
+from workers.stages.tag import Tagger
+
+
+def test_text_past_the_budget_gets_sentences_but_no_entities() -> None:
+    tagger = blank_tagger(max_chars=1000)
+    para = "Xi Jinping met Vladimir Putin in Moscow. " * 5
+    text = "\n\n".join([para.strip()] * 20)
+    out = tagger.tag_batch([_article(text)], now=NOW)[0]
+    cut = out.tagging.truncated_at
+    assert cut is not None and 500 < cut <= 1000
+    assert text[:cut].endswith("\n\n")  # cut at a paragraph break
+    assert out.entities and all(m.end <= cut for m in out.entities)
+    assert out.sentences[-1].end == len(text)  # the rest still has its sentences
+    assert all(text[s.start:s.end].endswith(".") for s in out.sentences)
+    assert out.pipeline.model is not None
+
+
+def test_text_within_the_budget_is_not_marked() -> None:
+    out = blank_tagger(max_chars=1000).tag_batch([_article("Putin in Moscow.")], now=NOW)[0]
+    assert out.tagging.truncated_at is None
+
+
+class _Recording:
+    """Wraps nlp.pipe to record the texts of each call."""
+
+    def __init__(self, tagger: Tagger) -> None:
+        self.calls: list[list[str]] = []
+        self.pipe = tagger.nlp.pipe
+
+        def pipe(texts: Any, **kwargs: Any) -> Any:
+            batch = list(texts)
+            self.calls.append(batch)
+            return self.pipe(batch, **kwargs)
+
+        tagger.nlp.pipe = pipe  # type: ignore[method-assign]
+
+
+def test_batches_are_bounded_by_characters_not_by_count() -> None:
+    tagger = blank_tagger(chunk_chars=1000, batch_chars=3000, batch_size=64)
+    seen = _Recording(tagger)
+    para = "Xi Jinping met Vladimir Putin in Moscow. " * 10
+    long_text = "\n\n".join([para.strip()] * 30)  # about 12,000 characters
+    short = [_article("Putin in Moscow.", id=str(i)) for i in range(5)]
+    tagger.tag_batch([_article(long_text), *short], now=NOW)
+    assert len(seen.calls) > 1
+    for call in seen.calls:
+        assert len(call) == 1 or sum(map(len, call)) <= 3000
+    assert sum(len(c) for c in seen.calls) == len(
+        [p for c in seen.calls for p in c])  # every chunk tagged once
+
+
+def test_vocabulary_stays_flat_over_new_words() -> None:
+    """spaCy keeps every string it sees unless tagging runs in a memory zone."""
+    tagger = blank_tagger()
+    pipeline = Pipeline(Settings(), tagger)
+
+    def run(first: int, last: int) -> None:
+        list(pipeline.run(Message("t", 0, i, None, new_vocabulary_article(i))
+                          for i in range(first, last)))
+
+    run(0, 50)
+    before = len(tagger.nlp.vocab.strings)
+    run(50, 650)  # 600 articles, 39,000 words never seen before
+    assert len(tagger.nlp.vocab.strings) == before
+
+
+class _CountingTokens:
+    """Counts calls of entities._tokens, the unit of work of name matching."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = entities._tokens
+
+        def counted(name: str) -> list[str]:
+            self.calls += 1
+            return real(name)
+
+        monkeypatch.setattr(entities, "_tokens", counted)
+
+
+def test_person_names_resolve_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    def work(count: int) -> int:
+        names = many_names(count).split("\n", 2)[2].replace(" and ", ", ")
+        people = [n.strip() for line in names.splitlines()
+                  for n in line.removesuffix(" in the city hall on Tuesday.").replace(
+                      " met ", ", ").split(",")]
+        people += [p.split()[-1] for p in people]  # and each one's surname alone
+        counter = _CountingTokens(monkeypatch)
+        mapping = entities._person_canonical(people)
+        assert all(mapping[p.split()[-1]] != p.split()[-1] for p in people if " " in p)
+        return counter.calls
+
+    small, large = work(1000), work(4000)
+    assert large <= 4.5 * small  # linear: 4x the names, about 4x the work
+
+
+def test_keyword_name_check_does_not_grow_with_the_entity_count() -> None:
+    names = [tuple(f"name{i} surname{i}".split()) for i in range(20_000)]
+    parts = keywords._NameParts(names)
+    assert parts(("director", "name7"))  # holds part of a name
+    assert not parts(("name7", "surname7"))  # the whole name
+    assert not parts(("harbour", "front"))  # no name at all
+    # the same answers as comparing with every name
+    for key in [("director", "name7"), ("name7", "surname7"), ("harbour",),
+                ("surname3", "name3", "port")]:
+        slow = any(bool(set(key) & set(n)) and not set(n) <= set(key) for n in names)
+        assert parts(key) == slow
+
+
+def test_an_output_over_the_limit_is_dead_lettered_not_published() -> None:
+    settings = Settings(max_record_bytes=64 * 1024)
+    pipeline = Pipeline(settings, blank_tagger())
+    dense = "The Shanghai Cooperation Organization (SCO) met.\n\n" + "SCO met. " * 2500
+    import orjson
+
+    [out] = list(pipeline.run([Message("raw", 0, 7, b"d", orjson.dumps(
+        {"id": "d", "text": dense, "language": "en"}))]))
+    assert len(dense) < settings.max_cleaned_bytes  # the input passed the clean stage
+    record = out.record
+    assert record.code == "too_large" and record.stage == "tag"  # type: ignore[attr-defined]
+    assert "output is" in record.message  # type: ignore[attr-defined]
+    assert record.original.value  # type: ignore[attr-defined]  # the original is kept
+
+
+def test_clean_stage_refuses_what_the_last_stage_could_not_publish() -> None:
+    import orjson
+
+    settings = Settings(max_record_bytes=64 * 1024)
+    text = "The council met on Tuesday and agreed a plan for the port. " * 700  # ~42 KB
+    [out] = list(Pipeline(settings, blank_tagger()).run(
+        [Message("raw", 0, 0, None, orjson.dumps({"id": "long", "text": text}))]))
+    assert out.record.code == "too_large"  # type: ignore[attr-defined]
+    assert out.record.stage == "clean"  # type: ignore[attr-defined]
