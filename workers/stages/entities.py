@@ -97,21 +97,22 @@ def _acronyms(text: str) -> dict[str, str]:
 
 def _person_canonical(names: list[str]) -> dict[str, str]:
     """Map each person name to the longest full name that contains its tokens
-    as a contiguous tail or head ('Xi' -> 'Xi Jinping', 'Putin' -> 'Vladimir Putin')."""
-    full = sorted({n for n in names if len(_tokens(n)) >= 2}, key=lambda n: -len(_tokens(n)))
-    mapping: dict[str, str] = {}
-    for name in names:
-        toks = _tokens(name)
-        best = name
-        for cand in full:
-            ctoks = _tokens(cand)
-            if len(ctoks) <= len(toks):
-                continue
-            if ctoks[-len(toks):] == toks or ctoks[: len(toks)] == toks:
-                best = cand
-                break
-        mapping[name] = best
-    return mapping
+    as a contiguous tail or head ('Xi' -> 'Xi Jinping', 'Putin' -> 'Vladimir Putin').
+
+    Of full names equally long, the one the article names first wins. Every
+    head and tail of each full name is indexed once, so the cost grows with the
+    number of names, not with its square.
+    """
+    order = {n: i for i, n in reversed(list(enumerate(names)))}
+    full = sorted((n for n in order if len(_tokens(n)) >= 2),
+                  key=lambda n: (-len(_tokens(n)), order[n]))
+    owner: dict[tuple[str, ...], str] = {}
+    for cand in full:
+        ctoks = tuple(_tokens(cand))
+        for k in range(1, len(ctoks)):
+            owner.setdefault(ctoks[:k], cand)
+            owner.setdefault(ctoks[-k:], cand)
+    return {name: owner.get(tuple(_tokens(name)), name) for name in names}
 
 
 def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None

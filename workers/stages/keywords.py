@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
+from itertools import combinations
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
 _BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
@@ -80,6 +81,7 @@ def keywords(text: str, *, title: str | None = None, language: str | None = None
     chosen: list[tuple[str, ...]] = []
     out: list[str] = []
     names = [tuple(w.casefold() for w in _WORD.findall(name)) for name in entities]
+    cuts = _NameParts(names)
     for name, key in zip(entities, names, strict=True):
         if len(out) >= limit // 2:
             break
@@ -121,17 +123,38 @@ def keywords(text: str, *, title: str | None = None, language: str | None = None
             continue  # a lone word said once, or a lone verb form, is not a key phrase
         if len(set(key)) < len(key):
             continue  # "Muto Muto": a caption run, not a phrase
-        if any(_overlaps(key, c) for c in chosen) or any(_cuts(key, n) for n in names):
+        if any(_overlaps(key, c) for c in chosen) or cuts(key):
             continue
         chosen.append(key)
         out.append(forms[key].most_common(1)[0][0])
     return out
 
 
-def _cuts(key: tuple[str, ...], name: tuple[str, ...]) -> bool:
-    """Whether ``key`` holds part of a name but not all of it ("director Paul")."""
-    shared = set(key) & set(name)
-    return bool(shared) and not set(name) <= set(key)
+class _NameParts:
+    """Whether a phrase holds part of a name but not all of it ("director Paul").
+
+    Answers from word counts instead of comparing the phrase with every name:
+    a name that shares a word with the phrase and is not within the phrase
+    exists unless every name holding that word is a subset of the phrase's few
+    words. Cost per phrase is constant, whatever the number of names.
+    """
+
+    def __init__(self, names: Sequence[tuple[str, ...]]) -> None:
+        self.with_word: Counter[str] = Counter()
+        self.exact: Counter[frozenset[str]] = Counter()
+        for name in {frozenset(n) for n in names if n}:
+            self.exact[name] += 1
+            self.with_word.update(name)
+
+    def __call__(self, key: tuple[str, ...]) -> bool:
+        words = sorted(set(key))
+        within = [frozenset(c) for r in range(1, len(words) + 1)
+                  for c in combinations(words, r)]
+        for word in words:
+            inside = sum(self.exact[s] for s in within if word in s)
+            if self.with_word[word] > inside:
+                return True
+        return False
 
 
 def _overlaps(key: tuple[str, ...], other: tuple[str, ...]) -> bool:
