@@ -32,7 +32,7 @@ from schemas.models import (
 )
 from workers import codec
 from workers.dlq import dead_letter
-from workers.errors import EnrichError, PermanentError, StageFailed
+from workers.errors import DecodeError, EnrichError, PermanentError, StageFailed
 from workers.settings import Settings
 from workers.stages.clean import clean
 from workers.stages.summarize import summarize
@@ -79,10 +79,6 @@ class Dead:
 Outcome = Forward | Dead
 
 
-def _forward(record: CleanedArticle) -> Forward:
-    return Forward(key=record.id, record=record, value=codec.encode(record))
-
-
 def _unexpected(exc: Exception) -> StageFailed:
     return StageFailed(f"{type(exc).__name__}: {exc}", code="stage_failed")
 
@@ -123,7 +119,7 @@ class Pipeline:
         try:
             raw = codec.decode_raw(msg.value, max_bytes=self.settings.max_record_bytes)
             article_id = raw.id
-            return _forward(clean(raw, now=now))
+            return self._forward("clean", msg, clean(raw, now=now), now)
         except EnrichError as exc:
             return self.dead_letter_for(msg, "clean", exc, article_id, now)
         except Exception as exc:  # noqa: BLE001 - one record must not stop the stream
@@ -142,12 +138,13 @@ class Pipeline:
         try:
             tagged = self.tagger.tag_batch([a for _, a in good], now=now)
             for (i, _), record in zip(good, tagged, strict=True):
-                outcomes[i] = _forward(record)
+                outcomes[i] = self._forward("tag", messages[i], record, now)
         except Exception:  # noqa: BLE001 - isolate the record that breaks the batch
             log.warning("tag batch of %d failed; retrying one by one", len(good))
             for i, article in good:
                 try:
-                    outcomes[i] = _forward(self.tagger.tag_batch([article], now=now)[0])
+                    outcomes[i] = self._forward(
+                        "tag", messages[i], self.tagger.tag_batch([article], now=now)[0], now)
                 except Exception as exc:  # noqa: BLE001
                     outcomes[i] = self.dead_letter_for(messages[i], "tag", _unexpected(exc), article.id,
                                              now)
@@ -163,13 +160,34 @@ class Pipeline:
             tagged = codec.decode_model(
                 msg.value, TaggedArticle, max_bytes=self.settings.max_record_bytes)
             article_id = tagged.id
-            return _forward(summarize(
+            return self._forward("summarize", msg, summarize(
                 tagged, now=now, count=self.settings.summary_sentences,
-                max_chars=self.settings.summary_max_chars))
+                max_chars=self.settings.summary_max_chars), now)
         except EnrichError as exc:
             return self.dead_letter_for(msg, "summarize", exc, article_id, now)
         except Exception as exc:  # noqa: BLE001
             return self.dead_letter_for(msg, "summarize", _unexpected(exc), article_id, now)
+
+    def _forward(self, stage: Stage, msg: Message, record: CleanedArticle, now: str
+                 ) -> Outcome:
+        """The stage's output, or a ``too_large`` dead letter when it could not be published.
+
+        A record over the limit would fail at the broker, or at the next stage,
+        every time: it is dead-lettered here, with its original. The clean stage
+        keeps room for what tagging and summarizing add (``max_cleaned_bytes``),
+        so that an article too long to finish fails at once, not after minutes
+        of tagging.
+        """
+        value = codec.encode(record)
+        limit = (self.settings.max_cleaned_bytes if stage == "clean"
+                 else self.settings.max_record_bytes)
+        if len(value) <= limit:
+            return Forward(key=record.id, record=record, value=value)
+        why = (" (half of ENRICH_MAX_RECORD_BYTES: room for the tags and summary it gains)"
+               if stage == "clean" else " (ENRICH_MAX_RECORD_BYTES)")
+        error = DecodeError(f"the {stage} stage's output is {len(value)} bytes, over the "
+                            f"{limit}-byte limit{why}", code="too_large")
+        return self.dead_letter_for(msg, stage, error, record.id, now)
 
     def dead_letter_for(self, msg: Message, stage: Stage, error: EnrichError,
                         article_id: str | None, now: str) -> Dead:

@@ -104,6 +104,24 @@ def test_invalid_intermediate_record_is_dead_lettered_by_its_stage(pipeline: Pip
     assert out.key == "x" or out.key == "k"
 
 
+@pytest.mark.parametrize(("where", "change"), [
+    ("entities", {"start": 10_000, "end": 10_005}),  # past the text
+    ("entities", {"start": 9, "end": 4}),  # start after end
+    ("entities", {"text": "Someone else"}),  # not the text at its offsets
+    ("sentences", {"end": 10_000}),
+])
+def test_summarize_dead_letters_offsets_that_do_not_fit_the_text(
+        pipeline: Pipeline, where: str, change: dict[str, object]) -> None:
+    [cleaned] = pipeline.clean_batch([raw_message(GOOD)])
+    [tagged] = pipeline.tag_batch([Message("c", 0, 0, b"good-1", cleaned.value)])
+    record = orjson.loads(tagged.value)
+    record[where][0].update(change)
+    [out] = pipeline.summarize_batch([Message("t", 1, 5, b"good-1", orjson.dumps(record))])
+    assert isinstance(out, Dead)
+    assert (out.record.stage, out.record.code) == ("summarize", "invalid_record")
+    assert where in out.record.message
+
+
 def test_stages_compose_through_bytes(pipeline: Pipeline) -> None:
     [cleaned] = pipeline.clean_batch([raw_message(GOOD)])
     assert isinstance(cleaned, Forward)
