@@ -21,12 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
+from aiokafka import errors
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from schemas.models import Stage
 from workers import kafka, logs
 from workers.dlq import DeadLetterLimit
-from workers.errors import StageFailed
+from workers.errors import DecodeError, EnrichError, StageFailed
 from workers.observe import Observer, serve
 from workers.pipeline import Dead, Message, Outcome, Pipeline
 from workers.settings import Settings
@@ -36,6 +37,14 @@ log = logging.getLogger(__name__)
 EXIT_BROKER_LOST = 69  # EX_UNAVAILABLE
 EXIT_DLQ_LIMIT = 70  # EX_SOFTWARE: nearly everything fails, a human should look
 EXIT_PRODUCE_FAILED = 75  # EX_TEMPFAIL: an orchestrator should restart us
+
+# Publish errors that no retry can cure: the record itself is refused.
+SIZE_ERRORS = (errors.MessageSizeTooLargeError, errors.RecordTooLargeError,
+               errors.RecordListTooLargeError)
+REFUSED_FOR_GOOD = (*SIZE_ERRORS, errors.CorruptRecordException,
+                    errors.UnsupportedForMessageFormatError)
+SHORT_ORIGINAL_BYTES = 4096  # what a refused dead letter keeps of its original
+SMALL_RECORD_BYTES = 64 * 1024  # a broker that refuses this little refuses everything
 
 SOURCE_TOPIC = {"clean": "raw", "tag": "cleaned", "summarize": "tagged"}
 DEST_TOPIC = {"clean": "cleaned", "tag": "tagged", "summarize": "enriched"}
@@ -145,8 +154,10 @@ class StageAgents:
         self.topics = {kind: raw_topic(app, name) for kind, name in settings.topics.items()}
         self.executors: dict[str, ThreadPoolExecutor] = {}
         self.exit_code = 0  # set when the worker stops itself on a fatal condition
-        self.observer = Observer(stages=settings.stage_list, model=pipeline.model,
-                                 stall_timeout_s=settings.stall_timeout_s)
+        self.observer = Observer(
+            stages=settings.stage_list, model=pipeline.model,
+            stall_timeout_s=settings.stall_timeout_s,
+            sources={settings.topics[SOURCE_TOPIC[s]]: s for s in settings.stage_list})
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
         self.sources = {settings.topics[SOURCE_TOPIC[stage]] for stage in settings.stage_list}
@@ -211,6 +222,7 @@ class StageAgents:
                 for e in events
             ]
             started = time.perf_counter()
+            self.observer.batch_started(stage)
             try:
                 outcomes = await loop.run_in_executor(executor, run, messages)
             except Exception as exc:  # the pipeline catches all; belt and braces
@@ -222,14 +234,14 @@ class StageAgents:
                     for m in messages
                 ]
             codes = [o.record.code if isinstance(o, Dead) else None for o in outcomes]
-            dead_codes = [c for c in codes if c is not None]
             tripped = limit.observe(codes)
             if tripped:
                 self.fail(EXIT_DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
                 return False
-            await self.publish(stage, outcomes)
+            outcomes = await self.publish(stage, messages, outcomes)
             self.mark_published(messages)
             seconds = time.perf_counter() - started
+            dead_codes = [o.record.code for o in outcomes if isinstance(o, Dead)]
             self.observer.batch_done(stage, len(messages), len(outcomes) - len(dead_codes),
                                      dead_codes, seconds)
             log.debug("%s: %d records in %.3fs", stage, len(messages), seconds)
@@ -239,46 +251,92 @@ class StageAgents:
         agent.__qualname__ = agent.__name__
         self.app.agent(source, name=f"enrich.{stage}", concurrency=1)(agent)
 
-    async def publish(self, stage: str, outcomes: Sequence[Outcome]) -> None:
-        """Send every outcome and wait for the broker's acks, retrying with backoff.
+    async def publish(self, stage: Stage, messages: Sequence[Message],
+                      outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Send every outcome and wait for the broker's acks; the outcomes as published.
 
-        Past ``produce_deadline_s`` the process exits at once, without
-        acknowledging the batch, so that the records are read again after a
-        restart instead of being committed unpublished.
+        A record the broker or client refuses for good (too large, invalid) is
+        not retried: it becomes a dead letter, with its original, in its place.
+        Other failures are retried with backoff; past ``produce_deadline_s`` the
+        process exits at once, without acknowledging the batch, so that the
+        records are read again after a restart instead of being committed
+        unpublished.
         """
-        dest = self.topics[DEST_TOPIC[stage]]
-        dlq = self.topics["dlq"]
-        pending = [
-            (dlq if isinstance(o, Dead) else dest, o.key.encode("utf-8"), o.value)
-            for o in outcomes
-        ]
+        final = list(outcomes)
+        dest, dlq = self.topics[DEST_TOPIC[stage]], self.topics["dlq"]
+        pending = list(range(len(final)))
         deadline = time.monotonic() + self.settings.produce_deadline_s
         delay = 0.2
         warned = False
         while pending:
             results = await asyncio.gather(
-                *[self._send(topic, key, value) for topic, key, value in pending],
+                *[self._send(dlq if isinstance(final[i], Dead) else dest,
+                             final[i].key.encode("utf-8"), final[i].value) for i in pending],
                 return_exceptions=True,
             )
-            failed = [p for p, r in zip(pending, results, strict=True)
-                      if isinstance(r, BaseException)]
+            replaced: list[int] = []
+            failed: list[int] = []
+            errors: list[BaseException] = []
+            for i, result in zip(pending, results, strict=True):
+                if not isinstance(result, BaseException):
+                    continue
+                if isinstance(result, REFUSED_FOR_GOOD):
+                    replacement = self._refused(stage, messages[i], final[i], result)
+                    if replacement is not None:
+                        final[i] = replacement
+                        replaced.append(i)
+                else:
+                    failed.append(i)
+                    errors.append(result)
             if not failed:
                 if warned:
                     log.warning("%s: publishing works again", stage)
-                return
-            error = next(r for r in results if isinstance(r, BaseException))
+                    warned = False
+                pending = replaced  # the dead letters that stand in for refused records
+                continue
             if time.monotonic() + delay > deadline:
                 log.critical("%s: cannot publish for %.0fs (%r); exiting so that the batch "
                              "is redelivered after a restart", stage,
-                             self.settings.produce_deadline_s, error)
+                             self.settings.produce_deadline_s, errors[0])
                 os._exit(EXIT_PRODUCE_FAILED)
             if not warned:
                 log.warning("%s: publishing %d records failed (%r); retrying", stage,
-                            len(failed), error)
+                            len(failed), errors[0])
                 warned = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-            pending = failed
+            pending = failed + replaced
+        return final
+
+    def _refused(self, stage: Stage, message: Message, outcome: Outcome,
+                 error: BaseException) -> Dead | None:
+        """The dead letter that stands in for a record refused for good.
+
+        A refused output becomes a dead letter with its original. A refused
+        dead letter is sent again with its original cut short: its message and
+        source position are what an operator needs. One refused even so can
+        not be published at all: it is logged with its source position, and
+        None returned.
+        """
+        size = isinstance(error, SIZE_ERRORS)
+        if isinstance(outcome, Dead):
+            if len(outcome.value) <= SMALL_RECORD_BYTES:
+                log.critical("%s: the broker refused the dead letter of %s:%d:%d even "
+                             "with its original cut short (%r)", stage, message.topic,
+                             message.partition, message.offset, error)
+                return None
+            text = f"{outcome.record.message}; its dead letter was refused: {error}"
+            article_id = outcome.record.id
+            keep = SHORT_ORIGINAL_BYTES
+        else:
+            text = (f"the broker refused the {stage} stage's output "
+                    f"({type(error).__name__}: {error})")
+            article_id = outcome.key
+            keep = None
+        failure: EnrichError = (DecodeError(text, code="too_large") if size
+                                else StageFailed(text, code="stage_failed"))
+        return self.pipeline.dead_letter_for(message, stage, failure, article_id,
+                                             self.pipeline.clock(), max_original_bytes=keep)
 
     @staticmethod
     async def _send(topic: faust.TopicT, key: bytes, value: bytes) -> Any:
@@ -323,8 +381,13 @@ class StageAgents:
 
     async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None,
                            **__: Any) -> None:
-        self.observer.assigned_partitions(
-            (tp.topic, tp.partition) for tp in self.app.consumer.assignment())
+        """Lag and published marks follow the current assignment only: a partition that
+        comes back after another worker read it starts from its committed offset, not
+        from this worker's old mark (which showed as phantom lag)."""
+        assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        for key in [k for k in self.next_offset if k not in assigned]:
+            del self.next_offset[key]
+        self.observer.assigned_partitions(assigned)
 
     async def _watch_lag(self) -> None:
         """Sample each assigned partition's lag: its end offset less the next to process."""

@@ -29,7 +29,11 @@ class Observer:
     """The worker's metrics and probe state."""
 
     def __init__(self, *, stages: Iterable[str], model: ModelInfo | None,
-                 stall_timeout_s: float, clock: Any = time.monotonic) -> None:
+                 stall_timeout_s: float, clock: Any = time.monotonic,
+                 sources: dict[str, str] | None = None) -> None:
+        """``sources`` maps each source topic to the stage that reads it, so that a
+        stage's health counts only its own partitions' lag (without it, all lag
+        counts for every stage)."""
         self.registry = CollectorRegistry()
         r = self.registry
         self.records_in = Counter("enrich_records_in", "Records read, per stage",
@@ -60,6 +64,7 @@ class Observer:
                    "model": model.name if model else "",
                    "model_version": model.version if model else "",
                    "model_language": model.language if model else ""})
+        stages = list(stages)
         for stage in stages:  # export zeros before the first record
             self.records_in.labels(stage)
             self.records_out.labels(stage)
@@ -70,10 +75,15 @@ class Observer:
         self.broker_up.set(1)
         self.partitions: set[tuple[str, int]] = set()
         self.lag: dict[tuple[str, int], int] = {}
-        self.last_progress = clock()
+        self.sources = dict(sources or {})
+        self.progress = {stage: clock() for stage in stages}  # per stage, last batch done
+        self.running: dict[str, float] = {}  # per stage, when the batch in hand started
         self.loop_lag_max_s = 0.0
 
     # -- events from the worker ------------------------------------------
+
+    def batch_started(self, stage: str) -> None:
+        self.running[stage] = self.clock()
 
     def batch_done(self, stage: str, size: int, forwarded: int, dead_codes: list[str],
                    seconds: float) -> None:
@@ -83,7 +93,8 @@ class Observer:
             self.dead_letters.labels(stage, code).inc()
         self.batch_size.labels(stage).observe(size)
         self.batch_seconds.labels(stage).observe(seconds)
-        self.last_progress = self.clock()
+        self.running.pop(stage, None)
+        self.progress[stage] = self.clock()
 
     def assigned_partitions(self, partitions: Iterable[tuple[str, int]]) -> None:
         if self.joined:
@@ -95,7 +106,8 @@ class Observer:
             if (topic, partition) not in self.partitions:
                 self.consumer_lag.remove(topic, str(partition))
                 del self.lag[(topic, partition)]
-        self.last_progress = self.clock()
+        now = self.clock()
+        self.progress = dict.fromkeys(self.progress, now)
 
     def partition_lag(self, topic: str, partition: int, lag: int) -> None:
         self.lag[(topic, partition)] = lag
@@ -114,13 +126,29 @@ class Observer:
     # -- probes ------------------------------------------------------------
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Alive, unless records wait (lag > 0) and none moved for the stall timeout."""
-        behind = sum(self.lag.values())
-        idle = self.clock() - self.last_progress
-        stalled = behind > 0 and idle > self.stall_timeout_s
-        body = {"status": "stalled" if stalled else "ok", "lag": behind,
-                "seconds_since_progress": round(idle, 1),
-                "event_loop_lag_max_s": round(self.loop_lag_max_s, 3)}
+        """Alive, unless one of the stages is stuck: its batch in hand has run longer
+        than the stall timeout, or its records wait (lag > 0) and none moved for it."""
+        now = self.clock()
+        stages: dict[str, dict[str, Any]] = {}
+        stalled: dict[str, str] = {}
+        for stage, last in self.progress.items():
+            behind = sum(lag for (topic, _), lag in self.lag.items()
+                         if self.sources.get(topic, stage) == stage)
+            idle = now - last
+            busy = now - self.running[stage] if stage in self.running else 0.0
+            stages[stage] = {"lag": behind, "seconds_since_progress": round(idle, 1),
+                             "batch_running_s": round(busy, 1)}
+            if busy > self.stall_timeout_s:
+                stalled[stage] = f"one batch has run for {busy:.0f}s"
+            elif behind > 0 and idle > self.stall_timeout_s:
+                stalled[stage] = f"{behind} records wait and none moved for {idle:.0f}s"
+        body = {"status": "stalled" if stalled else "ok", "lag": sum(self.lag.values()),
+                "seconds_since_progress": round(min(
+                    (s["seconds_since_progress"] for s in stages.values()), default=0.0), 1),
+                "event_loop_lag_max_s": round(self.loop_lag_max_s, 3),
+                "stages": stages}
+        if stalled:
+            body["stalled"] = stalled
         return not stalled, body
 
     def ready(self) -> tuple[bool, dict[str, Any]]:

@@ -190,8 +190,12 @@ class Pipeline:
         return self.dead_letter_for(msg, stage, error, record.id, now)
 
     def dead_letter_for(self, msg: Message, stage: Stage, error: EnrichError,
-                        article_id: str | None, now: str) -> Dead:
-        """The dead-letter outcome of a message that ``stage`` could not process."""
+                        article_id: str | None, now: str,
+                        max_original_bytes: int | None = None) -> Dead:
+        """The dead-letter outcome of a message that ``stage`` could not process.
+
+        The original is kept whole up to ``max_original_bytes`` (by default what
+        still fits one request; see Settings.max_original_bytes)."""
         context = {"stage": stage, "topic": msg.topic, "partition": msg.partition,
                    "offset": msg.offset, "article_id": article_id}
         if isinstance(error, PermanentError) and error.code != "stage_failed":
@@ -202,7 +206,9 @@ class Pipeline:
         record = dead_letter(
             topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
             value=msg.value, stage=stage, code=error.code, message=error.message,
-            article_id=article_id, max_original_bytes=self.settings.max_original_bytes, now=now,
+            article_id=article_id, now=now,
+            max_original_bytes=(self.settings.max_original_bytes if max_original_bytes is None
+                                else max_original_bytes),
         )
         return Dead(record=record, value=codec.encode(record))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
@@ -39,3 +40,20 @@ async def test_a_record_counts_as_done_only_once_its_outputs_are_published() -> 
     # topics the stages do not read are Faust's business
     app.topics.acking_topics.add("elsewhere")
     assert consumer.ack(message("elsewhere", 0, 5))
+
+
+async def test_marks_and_lag_follow_the_current_assignment() -> None:
+    """A partition that comes back after another worker read it must not keep this
+    worker's old mark: that showed as phantom lag and failed /health when idle."""
+    settings = Settings(broker="127.0.0.1:9", stages="clean")
+    app = create_app(settings)
+    agents = StageAgents(app, settings, Pipeline(settings))
+    raw = settings.topic_raw
+    agents.mark_published([Message(raw, 0, 40, b"k", b"v"), Message(raw, 1, 7, b"k", b"v")])
+    agents.observer.partition_lag(raw, 1, 87)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(app.consumer), "assignment", lambda self: {TP(raw, 0)})
+        await agents._on_assigned(app.consumer)
+    assert agents.next_offset == {(raw, 0): 41}
+    assert agents.observer.lag == {}
+    assert agents.observer.partitions == {(raw, 0)}

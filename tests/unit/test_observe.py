@@ -60,3 +60,34 @@ def test_ready_after_joining_with_the_broker_reachable() -> None:
     assert obs.ready()[1]["status"] == "broker unreachable"
     obs.assigned_partitions([("articles.raw", 0)])
     assert "enrich_rebalances_total 1.0" in obs.metrics_text().decode()
+
+
+def test_a_stuck_stage_fails_health_while_another_progresses() -> None:
+    clock = Clock()
+    obs = Observer(stages=["clean", "tag"], model=None, stall_timeout_s=60, clock=clock,
+                   sources={"articles.raw": "clean", "articles.cleaned": "tag"})
+    obs.partition_lag("articles.cleaned", 0, 589)
+    obs.batch_started("tag")
+    for _ in range(10):  # clean keeps moving; tag holds one batch
+        clock.now += 10
+        obs.batch_started("clean")
+        obs.batch_done("clean", 8, 8, [], 0.1)
+    ok, body = obs.health()
+    assert not ok
+    assert set(body["stalled"]) == {"tag"}
+    assert "one batch has run for 100s" in body["stalled"]["tag"]
+    assert body["stages"]["clean"]["seconds_since_progress"] == 0
+    obs.batch_done("tag", 32, 32, [], 100.0)
+    assert obs.health()[0]
+
+
+def test_idle_stage_with_lag_elsewhere_is_healthy() -> None:
+    clock = Clock()
+    obs = Observer(stages=["clean", "tag"], model=None, stall_timeout_s=60, clock=clock,
+                   sources={"articles.raw": "clean", "articles.cleaned": "tag"})
+    obs.partition_lag("articles.cleaned", 0, 5)
+    obs.batch_done("tag", 5, 5, [], 0.1)
+    clock.now += 30
+    obs.batch_done("tag", 5, 5, [], 0.1)
+    clock.now += 50  # clean idle for 80 s, but nothing waits for it
+    assert obs.health()[0]
