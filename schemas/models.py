@@ -210,6 +210,9 @@ class Original(_Strict):
     size: int = Field(ge=0, description="Length of the original value in bytes")
     truncated: bool = Field(description="True when only a prefix is kept (oversized value)")
     sha256: str
+    tombstone: bool = Field(
+        default=False, description="True when the original value was null (a tombstone); "
+        "a replay publishes it as null again")
 
 
 class DeadLetter(_Strict):

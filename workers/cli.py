@@ -262,11 +262,13 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _dead_letters(settings: Settings, args: argparse.Namespace) -> list[Any]:
-    """The DLQ's records that pass the command's filters, oldest partition first.
+def _dead_letters(settings: Settings, args: argparse.Namespace
+                  ) -> tuple[list[tuple[int, int, Any]], set[tuple[int, int]]]:
+    """The DLQ's dead letters that pass the command's filters, oldest first, each with
+    its (partition, offset) in the DLQ; and the positions already replayed.
 
-    A DLQ value that is not a dead-letter record (someone else wrote to the
-    topic) is reported and skipped.
+    A DLQ value that is neither a dead letter nor a replay marker (someone else
+    wrote to the topic) is reported and skipped.
     """
     from pydantic import ValidationError
 
@@ -278,10 +280,15 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> list[Any]:
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
 
-    async def go() -> list[DeadLetter]:
+    async def go() -> tuple[list[tuple[int, int, DeadLetter]], set[tuple[int, int]]]:
         await kafka.wait_for_broker(settings, timeout=settings.broker_wait_s)
-        found: list[DeadLetter] = []
+        found: list[tuple[int, int, DeadLetter]] = []
+        replayed: set[tuple[int, int]] = set()
         async for rec in kafka.read_to_end(settings, settings.topic_dlq):
+            marked = dlq.replayed_position(rec.headers, rec.value)
+            if marked is not None:
+                replayed.add(marked)
+                continue
             try:
                 record = DeadLetter.model_validate_json(rec.value or b"")
             except ValidationError:
@@ -289,8 +296,9 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> list[Any]:
                       "not a dead-letter record", file=sys.stderr)
                 continue
             if dlq.matches(record, code=args.code, stage=args.stage, since=since):
-                found.append(record)
-        return found
+                found.append((rec.partition, rec.offset, record))
+        found.sort(key=lambda f: (f[2].failed_at, f[0], f[1]))
+        return found, replayed
 
     return asyncio.run(go())
 
@@ -298,41 +306,56 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> list[Any]:
 def cmd_dlq_list(args: argparse.Namespace, settings: Settings) -> int:
     from workers import dlq
 
-    records = _dead_letters(settings, args)
+    records, replayed = _dead_letters(settings, args)
     shown = records[-args.limit:] if args.limit else records
-    for record in shown:
+    for partition, offset, record in shown:
         if args.json:
             sys.stdout.buffer.write(record.model_dump_json().encode() + b"\n")
         else:
-            print(dlq.describe(record))
+            mark = "  (replayed)" if (partition, offset) in replayed else ""
+            print(dlq.describe(record) + mark)
     sys.stdout.flush()
     more = f" (showing the last {len(shown)})" if len(shown) < len(records) else ""
-    print(f"{len(records)} dead-lettered records in {settings.topic_dlq}{more}",
+    done = sum((p, o) in replayed for p, o, _ in records)
+    again = f"; {done} of them replayed already" if done else ""
+    print(f"{len(records)} dead-lettered records in {settings.topic_dlq}{more}{again}",
           file=sys.stderr)
     return 0
 
 
 def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    """Re-publish original values, under their original keys, to their source topics."""
+    """Re-publish original values, under their original keys, to their source topics,
+    each dead letter once: a marker in the DLQ remembers what was replayed."""
     from collections import Counter
 
-    from workers import dlq
+    from workers import codec, dlq
 
-    records = _dead_letters(settings, args)
-    whole = [r for r in records if not r.original.truncated]
+    found, replayed = _dead_letters(settings, args)
+    records = [(p, o, r) for p, o, r in found if (p, o) not in replayed]
+    before = len(found) - len(records)
+    whole = [(p, o, r) for p, o, r in records if not r.original.truncated]
     truncated = len(records) - len(whole)
-    by_topic = Counter(r.source.topic for r in whole)
+    by_topic = Counter(r.source.topic for _, _, r in whole)
+
     async def send() -> None:
         for topic in by_topic:
+            batch = [(p, o, r) for p, o, r in whole if r.source.topic == topic]
             await kafka.produce(settings, [(dlq.original_key(r), dlq.original_bytes(r))
-                                           for r in whole if r.source.topic == topic],
-                                topic=topic)
+                                           for _, _, r in batch], topic=topic)
+            now = codec.utc_now()
+            await kafka.produce(settings, [dlq.replay_marker(p, o, to=topic, now=now)
+                                           for p, o, _ in batch],
+                                topic=settings.topic_dlq,
+                                headers=[(dlq.MARKER_HEADER, dlq.REPLAYED)])
 
     if not args.dry_run:
         asyncio.run(send())
     verb = "would replay" if args.dry_run else "replayed"
     where = ", ".join(f"{n} to {t}" for t, n in sorted(by_topic.items())) or "nothing"
     print(f"{verb} {len(whole)} of {len(records)} matching records ({where})")
+    if before:
+        print(f"skipped {before} matching records replayed before (each is replayed once; "
+              "one that failed again is a new dead letter)", file=sys.stderr)
     if truncated:
         print(f"skipped {truncated} records whose original value was over the size limit "
               "and kept only in part; read them at their source offsets", file=sys.stderr)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 from collections import Counter, deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -38,7 +39,7 @@ def dead_letter(
     base64, so a dead letter is never more than 4/3 of the value kept plus
     a little: hostile text full of control characters cannot blow it up.
     """
-    data = value or b""
+    data = value if value is not None else b""
     truncated = len(data) > max_original_bytes
     kept = data[:max_original_bytes] if truncated else data
     if truncated:
@@ -64,6 +65,7 @@ def dead_letter(
             size=len(data),
             truncated=truncated,
             sha256=hashlib.sha256(data).hexdigest(),
+            tombstone=value is None,
         ),
         failed_at=now,
         worker_version=__version__,
@@ -77,9 +79,39 @@ def _compact(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def original_bytes(record: DeadLetter) -> bytes:
-    """The original value of a dead-lettered record (a prefix if truncated)."""
+def original_bytes(record: DeadLetter) -> bytes | None:
+    """The original value of a dead-lettered record (a prefix if truncated; None for a
+    tombstone)."""
+    if record.original.tombstone:
+        return None
     return _decode(record.original.value, record.original.encoding)
+
+
+# A replay leaves a marker record in the dead-letter topic for each dead letter it
+# replayed, so that the next replay does not publish it again (a record that fails
+# again is dead-lettered anew, under a new offset, and that one is replayed next).
+MARKER_HEADER = "enrich-marker"
+REPLAYED = b"replayed"
+
+
+def replay_marker(partition: int, offset: int, *, to: str, now: str
+                  ) -> tuple[bytes, bytes]:
+    """(key, value) of the marker saying the dead letter at partition:offset was replayed."""
+    return (f"replayed:{partition}:{offset}".encode(),
+            orjson.dumps({"replayed": {"partition": partition, "offset": offset},
+                          "to": to, "at": now}))
+
+
+def replayed_position(headers: Sequence[tuple[str, bytes]], value: bytes | None
+                      ) -> tuple[int, int] | None:
+    """The (partition, offset) a replay marker names; None for any other record."""
+    if (MARKER_HEADER, REPLAYED) not in list(headers) or value is None:
+        return None
+    try:
+        where = orjson.loads(value)["replayed"]
+        return int(where["partition"]), int(where["offset"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def original_key(record: DeadLetter) -> bytes | None:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,16 +145,20 @@ def producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-async def produce(settings: Settings, records: Iterable[tuple[bytes | None, bytes]],
-                  topic: str | None = None) -> int:
-    """Publish (key, value) records and wait until the broker has them all."""
+async def produce(settings: Settings, records: Iterable[tuple[bytes | None, bytes | None]],
+                  topic: str | None = None,
+                  headers: Sequence[tuple[str, bytes]] | None = None) -> int:
+    """Publish (key, value) records and wait until the broker has them all.
+
+    A None value is published as a tombstone; ``headers`` go on every record."""
     prod = producer(settings)
     await prod.start()
     sent = 0
     try:
         futures = []
         for key, value in records:
-            futures.append(await prod.send(topic or settings.topic_raw, key=key, value=value))
+            futures.append(await prod.send(topic or settings.topic_raw, key=key, value=value,
+                                           headers=list(headers) if headers else None))
             sent += 1
         await asyncio.gather(*futures)
     finally:
@@ -195,6 +199,7 @@ class Consumed:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 async def consume(settings: Settings, topics: list[str], *, from_beginning: bool = True,
@@ -224,7 +229,8 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
             idle_since = time.monotonic()
             for tp, msgs in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
                 for m in msgs:
-                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
+                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value,
+                                   tuple(m.headers or ()))
     finally:
         await consumer.stop()
 
@@ -247,7 +253,8 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Consumed]
             batch = await consumer.getmany(timeout_ms=500)
             for tp, msgs in sorted(batch.items(), key=lambda kv: kv[0].partition):
                 for m in msgs:
-                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value)
+                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value,
+                                   tuple(m.headers or ()))
             if not batch and all([await consumer.position(tp) >= ends[tp] for tp in parts]):
                 return
     finally:

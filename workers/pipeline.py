@@ -174,19 +174,24 @@ class Pipeline:
 
         A record over the limit would fail at the broker, or at the next stage,
         every time: it is dead-lettered here, with its original. The clean stage
-        keeps room for what tagging and summarizing add (``max_cleaned_bytes``),
-        so that an article too long to finish fails at once, not after minutes
-        of tagging.
+        keeps room for what tagging and summarizing add (as much again as the
+        text), so that an article too long to finish fails at once, not after
+        minutes of tagging.
         """
         value = codec.encode(record)
-        limit = (self.settings.max_cleaned_bytes if stage == "clean"
-                 else self.settings.max_record_bytes)
-        if len(value) <= limit:
+        limit = self.settings.max_record_bytes
+        size = len(value)
+        if stage == "clean":
+            # room for the tags and summary the text gains: at most about its own size
+            size += len(record.text.encode("utf-8"))
+        if size <= limit:
             return Forward(key=record.id, record=record, value=value)
-        why = (" (half of ENRICH_MAX_RECORD_BYTES: room for the tags and summary it gains)"
-               if stage == "clean" else " (ENRICH_MAX_RECORD_BYTES)")
-        error = DecodeError(f"the {stage} stage's output is {len(value)} bytes, over the "
-                            f"{limit}-byte limit{why}", code="too_large")
+        what = (f"the clean stage's output is {len(value)} bytes, and with the tags and "
+                f"summary it would gain (up to its text's size again) it would pass"
+                if stage == "clean" else f"the {stage} stage's output is {len(value)} bytes, "
+                "over")
+        error = DecodeError(f"{what} the {limit}-byte limit (ENRICH_MAX_RECORD_BYTES)",
+                            code="too_large")
         return self.dead_letter_for(msg, stage, error, record.id, now)
 
     def dead_letter_for(self, msg: Message, stage: Stage, error: EnrichError,

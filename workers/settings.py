@@ -196,13 +196,6 @@ class Settings(BaseSettings):
         return self.max_record_bytes * 2 + 1024 * 1024
 
     @property
-    def max_cleaned_bytes(self) -> int:
-        """Largest cleaned record the clean stage forwards: tags, the entity list and the
-        summary make a record grow by about a third, and the enriched record must still
-        fit ``max_record_bytes``; a larger one is dead-lettered at the first stage."""
-        return self.max_record_bytes // 2
-
-    @property
     def max_original_bytes(self) -> int:
         """Largest original value a dead letter keeps whole: base64 (4/3 of it) must
         still fit one request. Values up to 1.5 times the record limit stay

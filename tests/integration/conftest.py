@@ -66,7 +66,13 @@ class Stack:
         return proc.returncode
 
     def logs(self) -> str:
+        """The end of each worker's log, for a failure message."""
         return "\n".join(p.read_text(errors="replace")[-4000:]
+                         for p in sorted(self.logdir.glob("*.log")))
+
+    def full_logs(self) -> str:
+        """Every worker's whole log, for assertions on what was logged."""
+        return "\n".join(p.read_text(errors="replace")
                          for p in sorted(self.logdir.glob("*.log")))
 
     def cli(self, *args: str, timeout: float = 120, **env: str) -> (

@@ -130,3 +130,32 @@ class Collector:
                 assert without_timestamps(other) == first, f"{key!r} differs on redelivery"
             extra += len(copies) - 1
         return extra
+
+
+async def scrape(port: int, path: str = "/metrics") -> tuple[int, str] | None:
+    """(status, body) of a worker's HTTP endpoint on this host; None when it does not answer."""
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession() as session, session.get(
+                f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            return resp.status, await resp.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+
+
+async def wait_for_metric(port: int, sample: str, value: float, timeout: float) -> None:
+    """Until the worker's ``sample`` (a name with labels) reads ``value``; bounded."""
+    import re
+
+    deadline = time.monotonic() + timeout
+    seen = "no answer"
+    while time.monotonic() < deadline:
+        answer = await scrape(port)
+        if answer is not None:
+            match = re.search(rf"^{re.escape(sample)} (\S+)$", answer[1], re.MULTILINE)
+            seen = match.group(1) if match else "absent"
+            if match and float(match.group(1)) == value:
+                return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{sample} is {seen}, not {value}, after {timeout}s")

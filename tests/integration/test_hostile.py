@@ -109,8 +109,8 @@ async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
         await seen.wait_for(5, timeout=120)
         await kafka.produce(stack.settings, BAD_JSON)
         await assert_stops_at_the_limit(stack, worker)
-        assert "dead-letter limit reached: 20 records in a row" in stack.logs()
-        assert "invalid_json x20" in stack.logs()
+        assert "dead-letter limit reached: 20 records in a row" in stack.full_logs()
+        assert "invalid_json x20" in stack.full_logs()
         await asyncio.sleep(2)
         assert len(seen.dead) < 20  # stopped before 20 bad records reached the DLQ
 

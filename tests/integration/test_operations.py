@@ -95,9 +95,9 @@ async def test_secrets_never_appear_in_logs_or_config(stack: Stack) -> None:
     stack.workers.remove(worker)
 
     for output in (config.stdout, config.stderr, check.stdout, check.stderr,
-                   stack.logs().encode()):
+                   stack.full_logs().encode()):
         assert secret.encode() not in output
-    assert "svc" in stack.logs() or b"svc" in config.stdout
+    assert "svc" in stack.full_logs() or b"svc" in config.stdout
 
 
 def test_config_shows_sources_and_rejects_bad_values_in_one_line(stack: Stack) -> None:

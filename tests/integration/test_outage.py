@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Stack
-from tests.integration.helpers import Collector, articles
+from tests.integration.helpers import Collector, articles, wait_for_metric
 from tests.integration.proxy import Proxy
 from workers import kafka
 from workers.app import EXIT_BROKER_LOST
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 
 def problem_lines(stack: Stack) -> list[str]:
-    return [line for line in stack.logs().splitlines()
+    return [line for line in stack.full_logs().splitlines()
             if re.search(r"\"level\":\"(WARNING|ERROR|CRITICAL)\"", line)]
 
 
@@ -66,21 +66,26 @@ async def test_worker_started_before_the_broker_waits_for_it(stack: Stack,
 
 async def test_worker_rides_out_a_short_outage(own_broker: tuple[Stack, Proxy]) -> None:
     stack, proxy = own_broker
-    worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S="60")
+    port = free_port()
+    worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S="60", ENRICH_HTTP_PORT=str(port))
     before, after = articles(50, "before"), articles(50, "after")
     async with Collector(stack.settings) as seen:
         await kafka.produce(stack.settings, before)
         await seen.wait_for(50, timeout=120)
     proxy.cut()
-    await asyncio.sleep(12)  # longer than the session timeout: the group must re-form
+    cut_at = time.monotonic()
+    await wait_for_metric(port, "enrich_broker_reachable", 0, timeout=60)  # it noticed
+    # hold the outage past the session timeout, so that the group must re-form
+    await asyncio.sleep(max(0.0, 12 - (time.monotonic() - cut_at)))
     assert worker.poll() is None, stack.logs()
     proxy.start()
+    await wait_for_metric(port, "enrich_broker_reachable", 1, timeout=60)
     async with Collector(stack.settings) as seen:
         await kafka.produce(stack.settings, after)
         await seen.wait_for(100, timeout=120)
     assert seen.done == {key for key, _ in before + after}
     assert worker.poll() is None
-    logs = stack.logs()
+    logs = stack.full_logs()
     assert "unreachable" in logs and "is back" in logs
     assert len(problem_lines(stack)) < 40, "\n".join(problem_lines(stack))
 

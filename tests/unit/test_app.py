@@ -57,3 +57,38 @@ async def test_marks_and_lag_follow_the_current_assignment() -> None:
     assert agents.next_offset == {(raw, 0): 41}
     assert agents.observer.lag == {}
     assert agents.observer.partitions == {(raw, 0)}
+
+
+async def test_a_record_refused_for_good_is_dead_lettered_not_retried() -> None:
+    from aiokafka.errors import MessageSizeTooLargeError, RequestTimedOutError
+
+    from workers.pipeline import Dead, Forward
+
+    settings = Settings(broker="127.0.0.1:9", stages="clean", produce_deadline_s=30)
+    app = create_app(settings)
+    agents = StageAgents(app, settings, Pipeline(settings))
+    sent: list[tuple[str, bytes]] = []
+    flaky = {"left": 1}
+
+    async def send(topic: object, key: bytes, value: bytes) -> None:
+        name = topic.get_topic_name()  # type: ignore[attr-defined]
+        if len(value) > 1000:
+            raise MessageSizeTooLargeError("too big")
+        if key == b"flaky" and flaky["left"]:
+            flaky["left"] -= 1
+            raise RequestTimedOutError()
+        sent.append((name, key))
+
+    agents._send = send  # type: ignore[method-assign]
+    msgs = [Message(settings.topic_raw, 0, i, k, b"{}") for i, k in
+            enumerate([b"small", b"huge", b"flaky"])]
+    outcomes = [Forward(key="small", record=None, value=b"x"),  # type: ignore[arg-type]
+                Forward(key="huge", record=None, value=b"x" * 5000),  # type: ignore[arg-type]
+                Forward(key="flaky", record=None, value=b"y")]  # type: ignore[arg-type]
+    final = await agents.publish("clean", msgs, outcomes)
+    assert isinstance(final[1], Dead)
+    assert final[1].record.code == "too_large" and "refused" in final[1].record.message
+    assert final[1].record.source.offset == 1
+    assert sorted(sent) == sorted([(settings.topic_cleaned, b"small"),
+                                   (settings.topic_dlq, b"huge"),
+                                   (settings.topic_cleaned, b"flaky")])

@@ -49,9 +49,22 @@ def test_oversized_value_keeps_a_prefix_and_its_identity() -> None:
     assert data.startswith(kept) and len(kept) == 100  # not cut inside a character
 
 
-def test_tombstone() -> None:
+def test_tombstone_stays_a_tombstone() -> None:
     rec = _dl(None)
-    assert rec.original.size == 0 and original_bytes(rec) == b""
+    assert rec.original.size == 0 and rec.original.tombstone
+    assert original_bytes(rec) is None  # replayed as null, not as an empty value
+    empty = _dl(b"")
+    assert not empty.original.tombstone and original_bytes(empty) == b""
+
+
+def test_replay_markers_name_the_dead_letter_they_replayed() -> None:
+    from workers.dlq import MARKER_HEADER, REPLAYED, replay_marker, replayed_position
+
+    key, value = replay_marker(2, 41, to="articles.raw", now="2026-01-01T00:00:00Z")
+    assert key == b"replayed:2:41"
+    assert replayed_position([(MARKER_HEADER, REPLAYED)], value) == (2, 41)
+    assert replayed_position([], value) is None  # only with the marker header
+    assert replayed_position([(MARKER_HEADER, REPLAYED)], b"{junk") is None
 
 
 def test_original_key_round_trips() -> None:
