@@ -1,0 +1,44 @@
+"""The ``enrich`` console entry point: signals are handled from the first instant.
+
+Importing the command line and loading the model take seconds; a worker told to
+stop (SIGTERM) in that time must still exit 0, as it does once running, and not
+die by the signal (exit 143). Any other command stopped by SIGTERM before its
+own handling exits 143, as a killed command should.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+_GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--broker", "--log-level"})
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (global options may come first)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def main() -> int:
+    worker = command_of(sys.argv[1:]) == "worker"
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0 if worker else 128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    from workers.cli import main as cli_main
+
+    return cli_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
