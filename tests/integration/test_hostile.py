@@ -129,3 +129,47 @@ async def test_a_stop_by_the_dead_letter_limit_loses_nothing_in_flight(stack: St
         await seen.wait_for(len(good) + len(BAD_JSON), timeout=120)
     assert set(seen.enriched) == {k for k, _ in good}
     assert set(seen.dead) == {k for k, _ in BAD_JSON}
+
+
+async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worker(
+        stack: Stack) -> None:
+    """An article of 1.2 MB of prose, one naming 10,000 people, and one whose tags would
+    make it larger than a record may be: each ends enriched within its budget or
+    dead-lettered with a code, while the other records keep flowing."""
+    from tests.generators import dense_entities, many_names, prose, raw
+
+    limit = 3 * 1024 * 1024
+    worker = stack.start_worker(ENRICH_MAX_RECORD_BYTES=str(limit), **NO_LIMIT)
+    hostile = [raw("hostile-prose", prose(1_200_000)), raw("hostile-names", many_names(10_000)),
+               raw("hostile-dense", dense_entities(130_000))]
+    assert all(len(value) < limit for _, value in hostile)
+    before, after = articles(20, "before"), articles(20, "after")
+    sent: dict[bytes, float] = {}
+    latency: dict[bytes, float] = {}
+    async with Collector(stack.settings) as seen:
+        for batch in (before, hostile, after):
+            await kafka.produce(stack.settings, batch)
+            now = asyncio.get_running_loop().time()
+            sent.update((key, now) for key, _ in batch)
+
+        def arrived() -> bool:
+            now = asyncio.get_running_loop().time()
+            for key in seen.done - latency.keys():
+                latency[key] = now - sent[key]
+            return len(seen.done) >= len(sent)
+
+        await seen.wait_until(arrived, 300, lambda: f"{len(seen.done)} of {len(sent)} done")
+        assert worker.poll() is None, stack.logs()
+
+    prose_out = seen.enriched[b"hostile-prose"][0]
+    assert 0 < prose_out["tagging"]["truncated_at"] <= stack.settings.max_tag_chars
+    assert prose_out["entities"] and prose_out["summary"]
+    names_out = seen.enriched[b"hostile-names"][0]
+    assert len(names_out["entity_list"]) > 1000
+    [dense_dead] = seen.dead[b"hostile-dense"]
+    assert (dense_dead["stage"], dense_dead["code"]) == ("tag", "too_large")
+    assert not dense_dead["original"]["truncated"]  # replayable once the limit is raised
+    normal = {key for key, _ in before + after}
+    assert normal <= set(seen.enriched)
+    # bounded: the hostile articles cost seconds each, not minutes
+    assert max(latency[key] for key in normal) < 120, sorted(latency.values())
