@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.generators import (  # noqa: E402
+from tests.generators import (
     dense_entities,
     many_names,
     new_vocabulary_article,
@@ -65,8 +65,7 @@ def rss_mib() -> float:
 
 
 def vocabulary(articles: int) -> None:
-    from workers.cli import build_pipeline
-    from workers.pipeline import Message
+    from workers.pipeline import Message, build_pipeline
     from workers.settings import Settings
 
     pipeline = build_pipeline(Settings())

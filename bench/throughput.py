@@ -41,12 +41,12 @@ from typing import Any
 import orjson
 
 from schemas import RawArticle
-from workers import kafka
-from workers.broker import EmbeddedBroker, free_port
 from workers.settings import Settings
 from workers.stages.clean import clean
 from workers.stages.summarize import word_count
 from workers.stages.tag import load_model
+from workers.stream import clients
+from workers.stream.embedded_broker import EmbeddedBroker, free_port
 
 
 def corpus(data_dir: Path) -> list[str]:
@@ -176,7 +176,7 @@ async def drain(settings: Settings, keys: set[bytes], on_record: Any = None,
     waiting = set(keys)
 
     async def read() -> None:
-        async for rec in kafka.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
+        async for rec in clients.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
             if rec.key in waiting:
                 waiting.discard(rec.key)
                 if on_record:
@@ -201,7 +201,7 @@ async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[s
     reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))
     await asyncio.sleep(1.0)  # the reader is positioned
     started = time.perf_counter()
-    await kafka.produce(w.settings, batch)
+    await clients.produce(w.settings, batch)
     await reader
     elapsed = time.perf_counter() - started
     rss_at["late"] = w.rss_mib()
@@ -231,7 +231,7 @@ async def latency_run(w: Workers, bodies: list[str], rate: float, seconds: float
 
     reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))
     await asyncio.sleep(1.0)
-    producer = kafka.producer(w.settings)
+    producer = clients.producer(w.settings)
     await producer.start()
     try:
         started = time.perf_counter()
@@ -273,7 +273,7 @@ async def main_async(args: argparse.Namespace) -> None:
         for count in args.workers:
             w = Workers(broker.bootstrap, count, args.partitions, logdir,
                         {"ENRICH_BATCH_WAIT_S": str(args.batch_wait)} if args.batch_wait else None)
-            await kafka.create_topics(w.settings)
+            await clients.create_topics(w.settings)
             w.start()
             try:
                 w.wait_balanced()

@@ -18,13 +18,14 @@ carries ``schema_version``.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 2  # 2: authors, summary_sentences, entity_list, keywords
 
 Stage = Literal["clean", "tag", "summarize"]
+STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)  # in pipeline order
 
 
 class _Strict(BaseModel):

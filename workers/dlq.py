@@ -6,14 +6,16 @@ import base64
 import hashlib
 import re
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
 from schemas.models import DeadLetter, Original, Source, Stage
 from workers import __version__
-from workers.codec import text_or_base64
+from workers.codec import Message, text_or_base64, utc_now
+from workers.settings import Settings
 
 
 def dead_letter(
@@ -209,10 +211,91 @@ def matches(record: DeadLetter, *, code: str | None = None, stage: str | None = 
     return True
 
 
-def describe(record: DeadLetter) -> str:
+def one_line(record: DeadLetter) -> str:
     """One readable line for a dead letter."""
     src = record.source
     size = f"{record.original.size} bytes" + (", truncated" if record.original.truncated else "")
     return (f"{record.failed_at}  {record.stage:<9} {record.code:<16} "
             f"id={record.id or '-'}  {src.topic}:{src.partition}:{src.offset}  "
             f"{record.message} ({size})")
+
+
+# -- operating the topic: read and replay ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A dead letter as found in the DLQ topic, with its place there."""
+
+    partition: int
+    offset: int
+    record: DeadLetter
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    code: str | None = None
+    stage: str | None = None
+    since: datetime | None = None
+
+
+async def read_letters(settings: Settings, filters: Filters,
+                       skipped: Callable[[Message], None] | None = None) -> list[Letter]:
+    """The DLQ's dead letters that pass ``filters``, oldest first, each marked when a
+    replay already published it. A value that is neither a dead letter nor a replay
+    marker (someone else wrote to the topic) goes to ``skipped``."""
+    from pydantic import ValidationError
+
+    from workers.stream import clients
+
+    found: list[tuple[int, int, DeadLetter]] = []
+    replayed: set[tuple[int, int]] = set()
+    async for rec in clients.read_to_end(settings, settings.topic_dlq):
+        marked = replayed_position(rec.headers, rec.value)
+        if marked is not None:
+            replayed.add(marked)
+            continue
+        try:
+            record = DeadLetter.model_validate_json(rec.value or b"")
+        except ValidationError:
+            if skipped is not None:
+                skipped(rec)
+            continue
+        if matches(record, code=filters.code, stage=filters.stage, since=filters.since):
+            found.append((rec.partition, rec.offset, record))
+    found.sort(key=lambda f: (f[2].failed_at, f[0], f[1]))
+    return [Letter(p, o, r, (p, o) in replayed) for p, o, r in found]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What a replay did (or, dry, would do)."""
+
+    sent: dict[str, int]  # per source topic, originals published
+    matching: int  # letters that matched and were not replayed before
+    before: int  # letters that matched but were replayed before
+    truncated: int  # letters whose original was kept only in part
+
+
+async def replay(settings: Settings, letters: Sequence[Letter], *, dry_run: bool = False
+                 ) -> Replay:
+    """Publish each not-yet-replayed letter's original, under its original key, to the
+    topic it was read from, then mark it replayed in the DLQ (a tombstone stays one)."""
+    from workers.stream import clients
+
+    fresh = [letter for letter in letters if not letter.replayed]
+    whole = [letter for letter in fresh if not letter.record.original.truncated]
+    sent = Counter(letter.record.source.topic for letter in whole)
+    if not dry_run:
+        for topic in sent:
+            batch = [letter for letter in whole if letter.record.source.topic == topic]
+            await clients.produce(settings, [(original_key(x.record), original_bytes(x.record))
+                                             for x in batch], topic=topic)
+            now = utc_now()
+            await clients.produce(
+                settings, [replay_marker(x.partition, x.offset, to=topic, now=now)
+                           for x in batch],
+                topic=settings.topic_dlq, headers=[(MARKER_HEADER, REPLAYED)])
+    return Replay(sent=dict(sent), matching=len(fresh), before=len(letters) - len(fresh),
+                  truncated=len(fresh) - len(whole))

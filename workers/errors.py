@@ -17,11 +17,27 @@
     │         empty_text             nothing left after cleaning
     │         stage_failed           an unexpected error inside a stage
     └── TransientError               the world is broken, not the record: retry
+
+``ExitCode`` is what a command or a worker exits with; the README's table of exit
+codes is checked against it.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """Exit codes of ``enrich`` commands and workers (sysexits.h names where they fit)."""
+
+    OK = 0  # success; a worker stopped by SIGTERM/SIGINT included
+    ERROR = 1  # a command failed (the message says why)
+    BROKER_UNAVAILABLE = 69  # EX_UNAVAILABLE: broker unreachable at start, or lost too long
+    DLQ_LIMIT = 70  # EX_SOFTWARE: nearly everything fails; a human should look
+    PRODUCE_FAILED = 75  # EX_TEMPFAIL: output could not be published; restart me
+    CONFIG = 78  # EX_CONFIG: an invalid setting or argument
+    INTERRUPTED = 130  # a command (not a worker) stopped by Ctrl-C
 
 
 class EnrichError(Exception):

@@ -1,7 +1,8 @@
 """The pipeline: stage functions applied to batches of messages. No Kafka here.
 
 A ``Message`` is one record as read (from a topic, or a line of a file); each
-stage turns a batch of messages into one ``Outcome`` per message, in order:
+stage of the table ``STAGES`` turns a batch of messages into one ``Outcome`` per
+message, in order:
 a ``Forward`` (the next record, keyed by article id) or a ``Dead`` (its
 dead-letter record). The Faust agents and the offline ``enrich file`` mode
 call the very same functions, so both give the same records.
@@ -31,6 +32,7 @@ from schemas.models import (
     TaggedArticle,
 )
 from workers import codec
+from workers.codec import Message
 from workers.dlq import dead_letter
 from workers.errors import DecodeError, EnrichError, PermanentError, StageFailed
 from workers.settings import Settings
@@ -38,20 +40,12 @@ from workers.stages.clean import clean
 from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger
 
+__all__ = ["STAGE", "STAGES", "Dead", "Forward", "Message", "Outcome", "Pipeline", "StageSpec",
+           "build_pipeline", "enrich"]
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One record as read: where from, its key and its value bytes."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,12 +211,9 @@ class Pipeline:
         )
         return Dead(record=record, value=codec.encode(record))
 
-    def run_stage(self, stage: str, messages: Sequence[Message]) -> list[Outcome]:
-        return {
-            "clean": self.clean_batch,
-            "tag": self.tag_batch,
-            "summarize": self.summarize_batch,
-        }[stage](messages)
+    def run_stage(self, stage: Stage, messages: Sequence[Message]) -> list[Outcome]:
+        """One outcome per message, in order, from the named stage."""
+        return STAGE[stage].run(self, messages)
 
     # -- composition -------------------------------------------------------
 
@@ -237,8 +228,8 @@ class Pipeline:
             finals: list[Outcome | None] = [None] * len(batch)
             pending = list(range(len(batch)))
             msgs = batch
-            for stage in ("clean", "tag", "summarize"):
-                outcomes = self.run_stage(stage, msgs)
+            for spec in STAGES:
+                outcomes = spec.run(self, msgs)
                 for idx, outcome in zip(pending, outcomes, strict=True):
                     finals[idx] = outcome
                 pending = [i for i, o in zip(pending, outcomes, strict=True)
@@ -249,6 +240,46 @@ class Pipeline:
                                 finals[i].key.encode(), finals[i].value)  # type: ignore[union-attr]
                         for i in pending]
             yield from (f for f in finals if f is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """One step of the pipeline: the topic kinds it reads and writes (keys of
+    ``Settings.topics``), the record it reads, and how a batch runs through it."""
+
+    name: Stage
+    source: str
+    dest: str
+    reads: type[BaseModel]
+    run: Callable[[Pipeline, Sequence[Message]], list[Outcome]]
+
+
+#: The pipeline, in order. Settings validation, topic routing, the Faust agents,
+#: ``Pipeline.run`` and the command line all read this table.
+STAGES: tuple[StageSpec, ...] = (
+    StageSpec("clean", "raw", "cleaned", RawArticle, Pipeline.clean_batch),
+    StageSpec("tag", "cleaned", "tagged", CleanedArticle, Pipeline.tag_batch),
+    StageSpec("summarize", "tagged", "enriched", TaggedArticle, Pipeline.summarize_batch),
+)
+STAGE: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The pipeline for this process's stages; the spaCy model is loaded only to tag."""
+    from workers.stages.tag import load_model
+
+    tagger = None
+    if "tag" in settings.stage_list:
+        tagger = Tagger(
+            load_model(settings.model),
+            language=settings.model_language,
+            labels=settings.label_set,
+            batch_size=settings.nlp_batch_size,
+            chunk_chars=settings.nlp_chunk_chars,
+            batch_chars=settings.nlp_batch_chars,
+            max_chars=settings.max_tag_chars,
+        )
+    return Pipeline(settings, tagger)
 
 
 def _batched(items: Iterable[T], n: int) -> Iterator[list[T]]:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.models import Stage
+from schemas.models import STAGE_NAMES, Stage
 from workers.errors import ConfigError
-
-STAGES: tuple[str, ...] = ("clean", "tag", "summarize")
 
 DEFAULT_ENTITY_LABELS = (
     "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE"
@@ -151,9 +149,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_stages(cls, value: str) -> str:
         names = [s.strip() for s in value.split(",") if s.strip()]
-        unknown = [s for s in names if s not in STAGES]
+        unknown = [s for s in names if s not in STAGE_NAMES]
         if unknown or not names:
-            raise ValueError(f"unknown stage(s) {unknown or value!r}; choose from {STAGES}")
+            raise ValueError(f"unknown stage(s) {unknown or value!r}; "
+                             f"choose from {','.join(STAGE_NAMES)}")
         return ",".join(names)
 
     @field_validator("broker")
@@ -205,13 +204,13 @@ class Settings(BaseSettings):
     @property
     def stage_list(self) -> tuple[Stage, ...]:
         chosen = self.stages.split(",")
-        return tuple(cast(Stage, s) for s in STAGES if s in chosen)
+        return tuple(s for s in STAGE_NAMES if s in chosen)
 
     @property
     def app_id(self) -> str:
         """The consumer group of this worker: ``group_id`` for all stages, else
         suffixed by its stages, so that each stage set scales in a group of its own."""
-        if self.stage_list == STAGES:
+        if self.stage_list == STAGE_NAMES:
             return self.group_id
         return "-".join((self.group_id, *self.stage_list))
 
@@ -250,7 +249,7 @@ def load_settings(**overrides: Any) -> Settings:
 SECRETS = frozenset({"ssl_key_password", "sasl_password"})
 
 
-def describe(settings: Settings, overrides: dict[str, Any] | None = None,
+def effective(settings: Settings, overrides: dict[str, Any] | None = None,
              environ: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """(variable, value, source) of every setting; secrets masked.
 

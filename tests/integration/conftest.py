@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from workers import kafka
-from workers.broker import EmbeddedBroker
 from workers.settings import Settings
+from workers.stream import clients
+from workers.stream.embedded_broker import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ async def stack(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Stack]:
          for kind in ("raw", "cleaned", "tagged", "enriched", "dlq")}
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | env
     settings = Settings(**{k.removeprefix("ENRICH_").lower(): v for k, v in env.items()})
-    await kafka.create_topics(settings)
+    await clients.create_topics(settings)
     running = Stack(settings=settings, env=full_env, logdir=tmp_path)
     yield running
     codes = [running.stop_worker(p) for p in running.workers]

@@ -9,8 +9,8 @@ from typing import Any, Self
 
 import orjson
 
-from workers import kafka
 from workers.settings import Settings
+from workers.stream import clients
 
 
 async def collect(settings: Settings, count: int, timeout: float = 90.0
@@ -24,7 +24,7 @@ async def collect(settings: Settings, count: int, timeout: float = 90.0
     dead: list[tuple[bytes | None, dict[str, Any]]] = []
 
     async def read() -> None:
-        async for rec in kafka.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
+        async for rec in clients.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
             target = dead if rec.topic == settings.topic_dlq else enriched
             target.append((rec.key, orjson.loads(rec.value or b"null")))
             if len(enriched) + len(dead) >= count:
@@ -97,7 +97,7 @@ class Collector:
 
     async def _read(self) -> None:
         topics = [self.settings.topic_enriched, self.settings.topic_dlq]
-        async for rec in kafka.consume(self.settings, topics):
+        async for rec in clients.consume(self.settings, topics):
             target = self.dead if rec.topic == self.settings.topic_dlq else self.enriched
             target.setdefault(rec.key or b"", []).append(orjson.loads(rec.value or b"null"))
 

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from workers import kafka
-from workers.broker import free_port
 from workers.settings import Settings
+from workers.stream import clients
+from workers.stream.embedded_broker import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,9 @@ async def test_broker_command_serves_until_sigterm() -> None:
         first = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=30)
         assert f"127.0.0.1:{port}".encode() in first
         settings = Settings(broker=f"127.0.0.1:{port}", topic_raw="cli.raw")
-        await kafka.wait_for_broker(settings, timeout=20)
-        assert "cli.raw" in await kafka.create_topics(settings, partitions=1)
-        assert await kafka.produce(settings, [(b"k", b"v")], topic="cli.raw") == 1
+        await clients.wait_for_broker(settings, timeout=20)
+        assert "cli.raw" in await clients.create_topics(settings, partitions=1)
+        assert await clients.produce(settings, [(b"k", b"v")], topic="cli.raw") == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=15)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers import kafka
+from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -35,7 +35,7 @@ async def test_kill_9_mid_run_loses_nothing(stack: Stack) -> None:
     records = articles(N, "crash")
     worker = stack.start_worker()
     async with Collector(stack.settings) as seen:
-        await kafka.produce(stack.settings, records)
+        await clients.produce(stack.settings, records)
         await seen.wait_for(N // 5, timeout=180)
         kill(stack, worker)
         assert len(seen.done) < N, "the worker finished before it could be killed"
@@ -54,7 +54,7 @@ async def test_graceful_stop_mid_run_is_prompt_and_loses_nothing(
     records = articles(N, f"stop{signum}")
     worker = stack.start_worker()
     async with Collector(stack.settings) as seen:
-        await kafka.produce(stack.settings, records)
+        await clients.produce(stack.settings, records)
         await seen.wait_for(N // 5, timeout=180)
         started = time.monotonic()
         worker.send_signal(signum)
@@ -76,7 +76,7 @@ async def test_rebalance_when_a_worker_dies_and_another_joins(stack: Stack) -> N
     first = stack.start_worker()
     stack.start_worker()
     async with Collector(stack.settings) as seen:
-        await kafka.produce(stack.settings, records)
+        await clients.produce(stack.settings, records)
         await seen.wait_for(N // 5, timeout=180)
         kill(stack, first)  # the survivor takes its partitions
         await seen.wait_for(N // 2, timeout=180)

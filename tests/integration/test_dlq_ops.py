@@ -7,7 +7,7 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers import kafka
+from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -18,7 +18,7 @@ async def test_list_then_replay_once_the_cause_is_fixed(stack: Stack) -> None:
     long_ones = [(f"long-{i}".encode(), orjson.dumps({"id": f"long-{i}", "text": (
         f"Story {i}. " + "The council met again on Friday to discuss the harbour. " * 80)}))
         for i in range(2)]
-    await kafka.produce(stack.settings,
+    await clients.produce(stack.settings,
                         articles(2, "short") + long_ones + [(b"junk", b"{junk")])
     async with Collector(stack.settings) as seen:
         await seen.wait_for(5, timeout=120)
@@ -61,7 +61,7 @@ async def test_list_then_replay_once_the_cause_is_fixed(stack: Stack) -> None:
 async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(
         stack: Stack) -> None:
     stack.start_worker(stages="clean")
-    await kafka.produce(stack.settings, [(b"tomb", None), (b"junk", b"{junk")])
+    await clients.produce(stack.settings, [(b"tomb", None), (b"junk", b"{junk")])
     async with Collector(stack.settings) as seen:
         await seen.wait_until(lambda: len(seen.dead.get(b"tomb", [])) == 1
                               and len(seen.dead.get(b"junk", [])) == 1, 120)
@@ -81,7 +81,7 @@ async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(
     listed = stack.cli("dlq", "list")
     assert b"8 dead-lettered records" in listed.stderr  # 2 + 3 rounds of 2
     assert b"6 of them replayed already" in listed.stderr
-    tomb = [rec.value async for rec in kafka.read_to_end(stack.settings,
+    tomb = [rec.value async for rec in clients.read_to_end(stack.settings,
                                                          stack.settings.topic_raw)
             if rec.key == b"tomb"]
     assert tomb == [None] * 4  # the original and three replays, all tombstones

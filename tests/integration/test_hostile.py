@@ -13,9 +13,8 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers import kafka
-from workers.app import EXIT_DLQ_LIMIT
-from workers.errors import ERROR_CODES
+from workers.errors import ERROR_CODES, ExitCode
+from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -56,7 +55,7 @@ async def test_random_input_is_enriched_or_dead_lettered_and_memory_stays_flat(
         for round_ in range(3):
             records = hostile_records(240, seed=round_, prefix=f"h{round_}")
             records += articles(60, f"ok{round_}")
-            await kafka.produce(stack.settings, records)
+            await clients.produce(stack.settings, records)
             await seen.wait_for(300 * (round_ + 1), timeout=180)
             rss.append(rss_kib(worker.pid))
     assert all(rec[0]["code"] in ERROR_CODES for rec in seen.dead.values())
@@ -69,10 +68,10 @@ async def test_random_input_is_enriched_or_dead_lettered_and_memory_stays_flat(
 async def test_poison_at_every_stage_is_dead_lettered_with_its_stage(stack: Stack) -> None:
     stack.start_worker()
     s = stack.settings
-    await kafka.produce(s, [(b"p-clean", b"{not json")], topic=s.topic_raw)
-    await kafka.produce(s, [(b"p-tag", b'{"id": "p-tag", "text": "no schema"}')],
+    await clients.produce(s, [(b"p-clean", b"{not json")], topic=s.topic_raw)
+    await clients.produce(s, [(b"p-tag", b'{"id": "p-tag", "text": "no schema"}')],
                         topic=s.topic_cleaned)
-    await kafka.produce(s, [(b"p-summarize", b"\xff\xfe")], topic=s.topic_tagged)
+    await clients.produce(s, [(b"p-summarize", b"\xff\xfe")], topic=s.topic_tagged)
     async with Collector(s) as seen:
         await seen.wait_for(3, timeout=120)
     got = {key: (recs[0]["stage"], recs[0]["code"], recs[0]["source"]["topic"])
@@ -97,7 +96,7 @@ async def assert_stops_at_the_limit(stack: Stack, worker: subprocess.Popen[bytes
     except subprocess.TimeoutExpired:
         raise AssertionError("the worker kept draining bad records") from None
     stack.workers.remove(worker)
-    assert code == EXIT_DLQ_LIMIT
+    assert code == ExitCode.DLQ_LIMIT
 
 
 async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
@@ -105,9 +104,9 @@ async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
     worker = start_limited_worker(stack)
     async with Collector(stack.settings) as seen:
         # good records first, all done: every bad record after them extends one run
-        await kafka.produce(stack.settings, articles(5, "first"))
+        await clients.produce(stack.settings, articles(5, "first"))
         await seen.wait_for(5, timeout=120)
-        await kafka.produce(stack.settings, BAD_JSON)
+        await clients.produce(stack.settings, BAD_JSON)
         await assert_stops_at_the_limit(stack, worker)
         assert "dead-letter limit reached: 20 records in a row" in stack.full_logs()
         assert "invalid_json x20" in stack.full_logs()
@@ -121,7 +120,7 @@ async def test_a_stop_by_the_dead_letter_limit_loses_nothing_in_flight(stack: St
     a worker without the limit finishes them and dead-letters every bad record."""
     worker = start_limited_worker(stack)
     good = articles(5, "first")
-    await kafka.produce(stack.settings, good + BAD_JSON)
+    await clients.produce(stack.settings, good + BAD_JSON)
     await assert_stops_at_the_limit(stack, worker)
 
     async with Collector(stack.settings) as seen:
@@ -148,7 +147,7 @@ async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worke
     latency: dict[bytes, float] = {}
     async with Collector(stack.settings) as seen:
         for batch in (before, hostile, after):
-            await kafka.produce(stack.settings, batch)
+            await clients.produce(stack.settings, batch)
             now = asyncio.get_running_loop().time()
             sent.update((key, now) for key, _ in batch)
 

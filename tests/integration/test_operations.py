@@ -13,8 +13,8 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers import kafka
-from workers.broker import free_port
+from workers.stream import clients
+from workers.stream.embedded_broker import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -58,7 +58,7 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
 
         records = articles(30, "m") + [(b"m-bad", b"{oops")]
         async with Collector(stack.settings) as seen:
-            await kafka.produce(stack.settings, records)
+            await clients.produce(stack.settings, records)
             await seen.wait_for(len(records), timeout=120)
         await asyncio.sleep(2.5)  # one lag sample
         _, after = await get(session, f"{base}/metrics")

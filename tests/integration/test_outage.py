@@ -15,9 +15,9 @@ import pytest
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles, wait_for_metric
 from tests.integration.proxy import Proxy
-from workers import kafka
-from workers.app import EXIT_BROKER_LOST
-from workers.broker import EmbeddedBroker, free_port
+from workers.errors import ExitCode
+from workers.stream import clients
+from workers.stream.embedded_broker import EmbeddedBroker, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -36,7 +36,7 @@ async def own_broker(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Stack,
         proxy.start()
         stack.settings = stack.settings.model_copy(update={"broker": broker.bootstrap})
         stack.env["ENRICH_BROKER"] = broker.bootstrap
-        await kafka.create_topics(stack.settings)
+        await clients.create_topics(stack.settings)
         try:
             yield stack, proxy
         finally:
@@ -55,10 +55,10 @@ async def test_worker_started_before_the_broker_waits_for_it(stack: Stack,
     await asyncio.sleep(4)
     assert worker.poll() is None, stack.logs()
     with EmbeddedBroker(port=port, log_path=tmp_path / "late.log"):
-        await kafka.create_topics(stack.settings)
+        await clients.create_topics(stack.settings)
         records = articles(20, "late")
         async with Collector(stack.settings) as seen:
-            await kafka.produce(stack.settings, records)
+            await clients.produce(stack.settings, records)
             await seen.wait_for(len(records), timeout=120)
         assert stack.stop_worker(worker) == 0
         stack.workers.remove(worker)
@@ -70,7 +70,7 @@ async def test_worker_rides_out_a_short_outage(own_broker: tuple[Stack, Proxy]) 
     worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S="60", ENRICH_HTTP_PORT=str(port))
     before, after = articles(50, "before"), articles(50, "after")
     async with Collector(stack.settings) as seen:
-        await kafka.produce(stack.settings, before)
+        await clients.produce(stack.settings, before)
         await seen.wait_for(50, timeout=120)
     proxy.cut()
     cut_at = time.monotonic()
@@ -81,7 +81,7 @@ async def test_worker_rides_out_a_short_outage(own_broker: tuple[Stack, Proxy]) 
     proxy.start()
     await wait_for_metric(port, "enrich_broker_reachable", 1, timeout=60)
     async with Collector(stack.settings) as seen:
-        await kafka.produce(stack.settings, after)
+        await clients.produce(stack.settings, after)
         await seen.wait_for(100, timeout=120)
     assert seen.done == {key for key, _ in before + after}
     assert worker.poll() is None
@@ -96,7 +96,7 @@ async def test_worker_exits_non_zero_when_the_broker_stays_away(
     lost_exit_s = 6.0
     worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S=str(lost_exit_s))
     async with Collector(stack.settings) as seen:
-        await kafka.produce(stack.settings, articles(10, "gone"))
+        await clients.produce(stack.settings, articles(10, "gone"))
         await seen.wait_for(10, timeout=120)
     proxy.cut()
     started = time.monotonic()
@@ -106,7 +106,7 @@ async def test_worker_exits_non_zero_when_the_broker_stays_away(
     except subprocess.TimeoutExpired:
         raise AssertionError(f"worker still running {bound}s after the broker left") from None
     stack.workers.remove(worker)
-    assert code == EXIT_BROKER_LOST
+    assert code == ExitCode.BROKER_UNAVAILABLE
     assert time.monotonic() - started >= lost_exit_s
     problems = problem_lines(stack)
     assert any("unreachable for" in line for line in problems)

@@ -12,8 +12,8 @@ from schemas import load_schema
 from tests.integration.conftest import Stack
 from tests.integration.helpers import collect, without_timestamps
 from tests.unit.test_pipeline import BAD, GOOD
-from workers import kafka
 from workers.inputs import sample_path
+from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -52,7 +52,7 @@ async def test_bad_inputs_land_in_dlq_while_good_ones_are_enriched(stack: Stack)
     for i, value in enumerate(BAD.values()):
         records.append((f"g{i}".encode(), orjson.dumps(GOOD | {"id": f"g{i}"})))
         records.append((None, value))
-    await kafka.produce(stack.settings, records)
+    await clients.produce(stack.settings, records)
 
     enriched, dead = await collect(stack.settings, len(records))
     # the count rule: every record in is enriched or dead-lettered, once
@@ -76,7 +76,7 @@ async def test_bad_inputs_land_in_dlq_while_good_ones_are_enriched(stack: Stack)
 async def test_stages_in_separate_worker_processes(stack: Stack) -> None:
     stack.start_worker(stages="clean")
     stack.start_worker(stages="tag,summarize")
-    await kafka.produce(stack.settings, [(b"split-1", orjson.dumps(GOOD | {"id": "split-1"}))])
+    await clients.produce(stack.settings, [(b"split-1", orjson.dumps(GOOD | {"id": "split-1"}))])
     enriched, dead = await collect(stack.settings, 1)
     assert dead == [] and enriched[0][1]["id"] == "split-1"
     assert set(enriched[0][1]["pipeline"]) == {"clean", "tag", "model", "summarize"}

@@ -51,8 +51,8 @@ def test_health_probes_the_workers_http_port(capsys: pytest.CaptureFixture[str])
     import asyncio
     import threading
 
-    from workers.broker import free_port
-    from workers.observe import Observer, serve
+    from workers.stream.embedded_broker import free_port
+    from workers.stream.observe import Observer, serve
 
     port = free_port()
     started, stop = threading.Event(), threading.Event()
@@ -83,8 +83,11 @@ def test_health_probes_the_workers_http_port(capsys: pytest.CaptureFixture[str])
 
 
 def test_broker_advertise_is_host_or_host_port() -> None:
-    assert cli._advertised("kafka:9092") == ("kafka", 9092)
-    assert cli._advertised("kafka") == ("kafka", None)
-    assert cli._advertised(None) == (None, None)
-    with pytest.raises(cli.ConfigError):
-        cli._advertised("kafka:port")
+    from workers.cli.broker import advertised
+    from workers.errors import ConfigError
+
+    assert advertised("kafka:9092") == ("kafka", 9092)
+    assert advertised("kafka") == ("kafka", None)
+    assert advertised(None) == (None, None)
+    with pytest.raises(ConfigError):
+        advertised("kafka:port")

@@ -8,8 +8,8 @@ import pytest
 from workers.dlq import (
     DeadLetterLimit,
     dead_letter,
-    describe,
     matches,
+    one_line,
     original_bytes,
     original_key,
     parse_since,
@@ -134,8 +134,8 @@ def test_filters() -> None:
     assert not matches(rec, since=NOW - timedelta(minutes=30))
 
 
-def test_describe_is_one_readable_line() -> None:
-    line = describe(_dl(b'{"broken'))
+def test_one_line_is_readable() -> None:
+    line = one_line(_dl(b'{"broken'))
     assert "\n" not in line
     for part in ("clean", "invalid_json", "articles.raw:2:17", "bad", "8 bytes"):
         assert part in line

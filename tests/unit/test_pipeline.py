@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import jsonschema
 import orjson
@@ -149,3 +150,19 @@ def test_dead_letter_key_falls_back_to_source_position() -> None:
                      "sha256": ""},
         "failed_at": "t", "worker_version": "0"})
     assert Dead(d, b"").key == "t:1:5"
+
+
+def test_the_stage_table_is_the_one_list_of_stages() -> None:
+    from schemas.models import STAGE_NAMES
+    from workers.cli import build_parser
+    from workers.pipeline import STAGES
+
+    assert tuple(spec.name for spec in STAGES) == STAGE_NAMES
+    for before, after in pairwise(STAGES):
+        assert before.dest == after.source  # each stage reads what the one before wrote
+    topics = Settings().topics
+    assert {kind for spec in STAGES for kind in (spec.source, spec.dest)} <= set(topics)
+    with pytest.raises(Exception, match="choose from clean,tag,summarize"):
+        Settings(stages="clean,paint")
+    dlq_list = build_parser().parse_args(["dlq", "list", "--stage", "summarize"])
+    assert dlq_list.stage == "summarize"

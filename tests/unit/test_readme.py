@@ -17,3 +17,12 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_error_code_is_documented() -> None:
     assert [c for c in sorted(ERROR_CODES) if f"`{c}`" not in README] == []
+
+
+def test_exit_code_table_matches_the_enum() -> None:
+    import re
+
+    from workers.errors import ExitCode
+
+    rows = re.findall(r"^\| (\d+) \| `([A-Z_]+)` \|", README, re.MULTILINE)
+    assert [(int(code), name) for code, name in rows] == [(c.value, c.name) for c in ExitCode]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from workers.errors import ConfigError
-from workers.settings import Settings, describe, load_settings
+from workers.settings import Settings, effective, load_settings
 
 
 def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,10 +77,10 @@ def test_sasl_needs_a_user_and_a_password_which_may_come_from_a_file(tmp_path: P
         load_settings(ssl_certfile=str(secret))
 
 
-def test_describe_masks_secrets_and_names_sources() -> None:
+def test_effective_masks_secrets_and_names_sources() -> None:
     s = Settings(broker="b:1", security_protocol="SASL_PLAINTEXT", sasl_username="svc",
                  sasl_password="hunter2-secret")  # type: ignore[arg-type]
-    rows = {var: (value, source) for var, value, source in describe(
+    rows = {var: (value, source) for var, value, source in effective(
         s, {"broker": "b:1"}, environ={"ENRICH_SASL_PASSWORD": "x", "ENRICH_SASL_USERNAME": "svc"})}
     assert rows["ENRICH_SASL_PASSWORD"] == ("********", "environment")
     assert rows["ENRICH_BROKER"] == ("b:1", "command line")
@@ -116,7 +116,7 @@ def test_data_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_faust_data_directory_is_under_data_dir(tmp_path: Path) -> None:
-    from workers.app import create_app
+    from workers.stream.app import create_app
 
     settings = Settings(data_dir=tmp_path / "deep" / "data", stages="tag")
     app = create_app(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.stages import boilerplate
+from workers.stages.clean import boilerplate, rules
 
 BODY = [
     "The regional council voted on Tuesday to extend the coastal tram line by four stations.",
@@ -180,8 +180,8 @@ def test_a_short_caption_between_parts_of_an_article_does_not_cut_it() -> None:
 
 def test_a_headline_closed_by_a_count_is_not_a_sentence() -> None:
     headline = "NFL says the quarterback did not appear at the workout (122)"
-    assert boilerplate.classify(headline) is boilerplate.Kind.OTHER
-    assert boilerplate.classify(headline.removesuffix(" (122)") + ".") is boilerplate.Kind.PROSE
+    assert rules.classify(headline) is rules.Kind.OTHER
+    assert rules.classify(headline.removesuffix(" (122)") + ".") is rules.Kind.PROSE
 
 
 def test_a_list_the_last_paragraph_introduces_is_kept() -> None:
@@ -194,7 +194,7 @@ def test_a_list_the_last_paragraph_introduces_is_kept() -> None:
 def test_a_tag_cloud_is_not_prose() -> None:
     cloud = ("Agriculture Budget Buses Careers Council Culture Education Elections Environment "
              "Harbour Health Housing Libraries Parks Planning Police Roads Schools Sport Trams")
-    assert boilerplate.classify(cloud) is boilerplate.Kind.OTHER
+    assert rules.classify(cloud) is rules.Kind.OTHER
     text = _page("Topics", cloud, cloud.lower(), "Archive", *BODY)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY)
 
@@ -206,7 +206,7 @@ def test_a_tag_cloud_is_not_prose() -> None:
     "และใช้เวลาประมาณสองปี ตามที่ เจ้าหน้าที่ ของ สภา กล่าว ไว้ ใน วันนี้ ด้วย ความ มั่นใจ"),
 ])
 def test_long_lines_in_scripts_without_latin_punctuation_are_prose(line: str) -> None:
-    assert boilerplate.classify(line) is boilerplate.Kind.PROSE
+    assert rules.classify(line) is rules.Kind.PROSE
 
 
 @pytest.mark.parametrize("marker", ["DON'T MISS", "Also read:"])
@@ -261,7 +261,7 @@ def test_a_list_with_a_long_item_is_kept_to_its_end() -> None:
              ("June 14 - Old Town Amphitheatre, the open-air stage by the river next to the "
              "bridge and the old customs house"),
              "June 17 - Airport Arena", "June 19 - North Quay"]
-    assert boilerplate.classify(dates[2]) is boilerplate.Kind.PROSE
+    assert rules.classify(dates[2]) is rules.Kind.PROSE
     text = _page(*BODY, *MORE_BODY, "", "Tour dates", *dates, "", "Terms of Use", "Contact")
     out = boilerplate.clean_text(text)
     assert out.endswith("June 19 - North Quay")

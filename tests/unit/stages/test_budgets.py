@@ -15,8 +15,8 @@ from tests.generators import many_names, new_vocabulary_article
 from tests.unit.stages.test_tag import NOW, _article
 from workers.pipeline import Message, Pipeline
 from workers.settings import Settings
-from workers.stages import entities, keywords
-from workers.stages.tag import Tagger
+from workers.stages.summarize.keywords import _NameParts
+from workers.stages.tag import Tagger, entities
 
 
 def test_text_past_the_budget_gets_sentences_but_no_entities() -> None:
@@ -114,7 +114,7 @@ def test_person_names_resolve_in_linear_work(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_keyword_name_check_does_not_grow_with_the_entity_count() -> None:
     names = [tuple(f"name{i} surname{i}".split()) for i in range(20_000)]
-    parts = keywords._NameParts(names)
+    parts = _NameParts(names)
     assert parts(("director", "name7"))  # holds part of a name
     assert not parts(("name7", "surname7"))  # the whole name
     assert not parts(("harbour", "front"))  # no name at all

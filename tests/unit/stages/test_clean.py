@@ -6,7 +6,7 @@ from schemas import RawArticle
 from workers.errors import StageFailed
 from workers.inputs import sample_path
 from workers.stages.clean import clean
-from workers.stages.html import split_authors
+from workers.stages.clean.html import split_authors
 
 NOW = "2026-01-01T00:00:00.000Z"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.stages.entities import RawMention, resolve, strip_titles, trim
+from workers.stages.tag.entities import RawMention, resolve, strip_titles, trim
 
 
 def _find(text: str, surface: str, label: str, nth: int = 0) -> RawMention:

@@ -15,7 +15,7 @@ from schemas import RawArticle
 from workers.errors import PermanentError, StageFailed
 from workers.inputs import read_records
 from workers.stages.clean import clean
-from workers.stages.html import plain_text
+from workers.stages.clean.html import plain_text
 
 STORY = ("<p>The harbour authority approved the new ferry terminal on Monday after a "
          "year of consultation with residents and fishermen.</p>"

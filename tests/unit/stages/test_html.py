@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from workers.stages.html import extract, pick_text
+from workers.stages.clean.html import extract, pick_text
 
 SENTENCES = [
     ("The regional council voted on Tuesday to extend the coastal tram line by four stations, "

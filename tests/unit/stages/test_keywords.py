@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.stages.keywords import keywords, stop_words
+from workers.stages.summarize.keywords import keywords, stop_words
 
 TEXT = (
     "The Port of Halden opened a solar-powered ferry terminal on Saturday. "

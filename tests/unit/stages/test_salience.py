@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas import Mention, Sentence
-from workers.stages.salience import entity_list
+from workers.stages.summarize.salience import entity_list
 
 TEXT = ("Xi Jinping met Vladimir Putin in Moscow. Xi praised the talks. "
         "Later, Xi flew home while Putin stayed. A Kremlin aide spoke to reporters.")

@@ -22,109 +22,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from enum import Enum
 
 import ftfy
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-
-_BOILERPLATE = re.compile(
-    r"""^(
-        (share|share\ this|share\ on|share\ article|share\ this\ article|share\ via)\b.{0,40}
-      | (tweet|email|print|whatsapp|facebook|twitter|linkedin|telegram|pinterest|reddit|copy\ link)
-      | (join|follow|subscribe\ to)\b.{0,80}\b(group|channel|us|newsletter|whatsapp|telegram|page)\b.{0,40}
-      | follow\ us\b.{0,60}
-      | (sign\ up|subscribe)\b.{0,60}(newsletter|updates|inbox|alerts)\b.{0,40}
-      | (download|get)\ (our|the)\ .{0,30}\bapp\b.{0,40}
-      | .{0,80}\b(uses|use)\ cookies\b.*
-      | (accept|reject)\ (all\ )?cookies.*
-      | (\d+\s*)?(comments?|post\ comment|leave\ a\ comment|view\ comments)\b.{0,20}
-      | (photo|image|picture|file\ photo|photograph)\s*(credit)?s?\s*[:\-|/].{0,80}
-      | (advertisement|sponsored|promoted|ad)
-      | (home|news)\s*(>|»|/|›)\s*.{0,80}
-      | (skip\ to\ (main\ )?content|back\ to\ top|scroll\ to\ top|log\ ?in|sign\ in|register|menu|search|close)
-      | (all\ rights\ reserved|copyright|©).{0,120}
-      | .{0,80}\ball\ rights\ reserved\b.{0,40}
-      | (click\ here|tap\ here)\b.{0,80}
-      | click\ to\ (share|email|print|tweet|pin|post)\b.{0,80}
-      | .{0,80}\(opens\ in\ (a\ )?new\ window\)
-      | (first\ published|last\ updated|updated|published)\s*(on|:)?\s*:?.{0,60}\d{4}.{0,20}
-    )\s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-_END_MARKER = re.compile(
-    r"""^(
-        related(\ news|\ stories|\ articles|\ posts|\ tags|\ topics|\ coverage|\ content)?
-      | (also\ read|read\ also|read\ more|more\ from|more\ stories|more\ news|you\ may\ also\ like
-         |you\ might\ also\ like|recommended(\ for\ you|\ stories)?|trending(\ now|\ news)?
-         |most\ (read|popular|viewed)|popular\ (stories|now)|latest\ news|top\ stories
-         |don'?t\ miss|what\ to\ read\ next|tags|topics)
-    )\s*[:\-–—]?\s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-# end markers that also introduce a promo in the middle of an article
-_INLINE_PROMO = re.compile(
-    r"^(also\ read|read\ also|read\ more|don'?t\ miss)\s*[:\-–—]?\s*$",
-    re.IGNORECASE | re.VERBOSE,
-)
-_INLINE_READ_MORE = re.compile(
-    r"^(also\ read|read\ also|read\ more|related|see\ also|watch)\s*[:\-–—|]\s*\S.{0,200}$",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-_TERMINAL = ('.', '!', '?', '"', '”', '’', "'", '…', ':', ')', '»', '。', '！', '？', '」', '』')
-
-# Lines that mark a comment thread: "Jane on May 1, 2019 at 4:47 pm said:",
-# "thelastfan says:" (a dated line, or a name of up to four words and "says:";
-# "Mr Smith said:" before a quote is the article's),
-# "2 days ago at 07:47 am", "Rating: 36 Votes", "Reply".
-_COMMENT_META = re.compile(
-    r"""^(
-        .{1,60}\b(\d{1,2}:\d\d|\d{4})\b.{0,30}\b(said|says|wrote|replied)\s*:
-      | (?!(the|a|an|he|she|they|it|we|i|his|her|their|our|this|that|one)\b)
-        \S+(\ \S+){0,3}\ says\s*:
-      | (about\ )?\d+\ (seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\ ago\b.{0,40}
-      | rating:?\ [-+]?\d+\ votes?
-      | [-+]?\d+\ (votes?|likes?|points?)
-      | (reply|report|quote|like|upvote|downvote|flag|permalink|report\ abuse)(\ \d+)?
-      | (leave\ a\ (reply|comment)|join\ the\ (conversation|discussion)|add\ a\ comment)\b.{0,40}
-    )\s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_COMMENTS_HEADING = re.compile(
-    r"^(\d+\s+)?(comments?|responses?|replies)(\s*\(\d+\))?\s*:?$"
-    r"|^(\d+|one)\s+(comments?|responses?|replies|thoughts)\s+(to|on)\s"
-    r"|^(leave\ a\ (reply|comment)|join\ the\ (conversation|discussion)"
-    r"|(show|view|load|read)\ (all\ |more\ )?comments?)\b",
-    re.IGNORECASE | re.VERBOSE,
-)
-# "Week 12 power rankings (133)": a count closing a headline is not a sentence end
-_COUNT = re.compile(r"\(\d[\d,.]*\)$")
-# A long line with no punctuation at all is a tag cloud or a menu, not a sentence;
-# Thai, Lao and Khmer text is written without it, so there the rule does not apply.
-_PUNCT = re.compile("[.,;:!?\u0589\u060c\u061b\u061f\u06d4\u0964\u0965\u104b\u1362"
-                    "\u3001\u3002\uff0c\uff0e\uff01\uff1f\uff1b]|[\u0e00-\u0eff\u1780-\u17ff]")
-# what a sentence glued to a heading starts with: a capital, a digit or a quote,
-# then at least three more words
-_GLUED_START = re.compile(r"[\"“‘'(]?[A-Z0-9][^ ]*( +\S+){3}")
-_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,60}$")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
-class Kind(Enum):
-    BOILERPLATE = "boilerplate"
-    END_MARKER = "end_marker"
-    PROSE = "prose"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    text: str
-    kind: Kind
+from workers.stages.clean import rules
+from workers.stages.clean.rules import Kind, classify
 
 
 def normalize(text: str) -> str:
@@ -133,9 +35,9 @@ def normalize(text: str) -> str:
     Paragraph breaks (blank lines) are kept as a single blank line.
     """
     text = ftfy.fix_text(text, normalization="NFC")
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = unicodedata.normalize("NFC", text).translate(rules.INVISIBLE)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [rules.SPACES.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
@@ -143,31 +45,6 @@ def normalize(text: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out)
-
-
-def classify(line: str) -> Kind:
-    if _END_MARKER.match(line):
-        return Kind.END_MARKER
-    if _BOILERPLATE.match(line) or _INLINE_READ_MORE.match(line) or _COMMENT_META.match(line):
-        return Kind.BOILERPLATE
-    if _COMMENTS_HEADING.match(line):
-        return Kind.OTHER  # "12 thoughts on “Title”" reads like a sentence
-    words = _word_count(line)
-    digits = sum(ch.isdigit() for ch in line)
-    if digits > 0.3 * len(line):
-        return Kind.OTHER  # dates, scores, archive lists
-    if (words >= 15 and _PUNCT.search(line)) or (
-            words >= 7 and line.endswith(_TERMINAL) and not _COUNT.search(line)):
-        return Kind.PROSE
-    return Kind.OTHER
-
-
-def _word_count(line: str) -> int:
-    """Words, counting two CJK characters as one (those scripts use no spaces)."""
-    cjk = len(_CJK.findall(line))
-    if not cjk:
-        return len(line.split())
-    return len(_CJK.sub(" ", line).split()) + cjk // 2
 
 
 def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3
@@ -182,8 +59,8 @@ def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3
     broken = False  # a comments heading ends a cluster: the article stops there
     for i, kind in enumerate(kinds):
         if kind is not Kind.PROSE:
-            broken = broken or (bool(_COMMENTS_HEADING.match(lines[i])) and any(
-                _COMMENT_META.match(line) for line in lines[i + 1:i + 7]))
+            broken = broken or (bool(rules.COMMENTS_HEADING.match(lines[i])) and any(
+                rules.COMMENT_META.match(line) for line in lines[i + 1:i + 7]))
             continue
         if start < 0 or _filled(lines, last + 1, i) > max_gap or broken:
             broken = False
@@ -220,7 +97,7 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
         return (0, -1)
     # a cluster studded with comment metadata is a comment thread, not the article
     articles = [c for c in found
-                if sum(1 for line in lines[c[0]:c[1] + 1] if _COMMENT_META.match(line)) < 2]
+                if sum(1 for line in lines[c[0]:c[1] + 1] if rules.COMMENT_META.match(line)) < 2]
     found = articles or found
     # a list or table a cluster introduces ("Final standings:") is its text too
     found = [(s, e, chars + sum(len(line) for line in lines[e + 1:_list_end(
@@ -250,7 +127,7 @@ def _list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
     """
     j = end + 1
     introduces = lines[end].endswith(":")
-    in_a_run = (not lines[end].endswith(_TERMINAL) and end > 0 and bool(lines[end - 1])
+    in_a_run = (not lines[end].endswith(rules.PROSE_END) and end > 0 and bool(lines[end - 1])
                 and j < len(lines) and bool(lines[j]))
     if not (introduces or in_a_run):
         return end
@@ -271,9 +148,9 @@ def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before:
     the article an end marker is an inline "Related stories" box: an end
     marker ends an article, it does not start one."""
     return _filled(lines, lo, hi) <= max_gap and all(
-        (before or kinds[i] is not Kind.END_MARKER or _INLINE_PROMO.match(lines[i]))
+        (before or kinds[i] is not Kind.END_MARKER or rules.INLINE_PROMO.match(lines[i]))
         and kinds[i] is not Kind.BOILERPLATE
-        and not _COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
+        and not rules.COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
 
 
 def _unglue(lines: list[str], title: str | None) -> list[str]:
@@ -296,14 +173,14 @@ def _unglue(lines: list[str], title: str | None) -> list[str]:
     out: list[str] = []
     for line in lines:
         head = next((h for h in heads.get(line[:8], ()) if len(line) > len(h)
-                     and line.startswith(h) and _GLUED_START.match(line, len(h))), None)
+                     and line.startswith(h) and rules.GLUED_START.match(line, len(h))), None)
         if head:
             out += [head, "", line[len(head):]]
             continue
         out.append(line)
         if len(line) <= 200:
             remember(line)
-            remember(_SITE_SUFFIX.sub("", line))  # "Title | Site" at the top of a page
+            remember(rules.SITE_SUFFIX.sub("", line))  # "Title | Site" at the top of a page
     return out
 
 
@@ -315,7 +192,7 @@ def _mid_sentence_join(lines: list[str]) -> list[str]:
             out
             and out[-1]
             and line
-            and not out[-1].endswith(_TERMINAL)
+            and not out[-1].endswith(rules.PROSE_END)
             and line[0].islower()
             and len(out[-1].split()) >= 4
         ):

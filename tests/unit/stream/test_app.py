@@ -6,9 +6,9 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-from workers.app import StageAgents, create_app
 from workers.pipeline import Message, Pipeline
 from workers.settings import Settings
+from workers.stream.app import StageAgents, create_app
 
 
 def message(topic: str, partition: int, offset: int) -> ConsumerMessage:

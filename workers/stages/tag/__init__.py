@@ -37,7 +37,7 @@ from schemas.models import (
     Tagging,
     TagProvenance,
 )
-from workers.stages import entities
+from workers.stages.tag import entities
 
 VERSION = "1.0.0"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.models import CleanedArticle, CleanProvenance, RawArticle, StageRun
 from workers.errors import StageFailed
-from workers.stages import boilerplate, html, language
+from workers.stages.clean import boilerplate, html, language
 
 VERSION = "1.0.0"
 

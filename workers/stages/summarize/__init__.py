@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 
 from schemas.models import EnrichedArticle, EnrichProvenance, Sentence, StageRun, TaggedArticle
-from workers.stages.keywords import keywords
-from workers.stages.salience import entity_list
+from workers.stages.clean.rules import SENTENCE_END
+from workers.stages.summarize.keywords import keywords
+from workers.stages.summarize.salience import entity_list
 
 VERSION = "1.1.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_ENDS_SENTENCE = ('.', '!', '?', '"', '”', '’', "'", '…', ')')
 
 
 def word_count(text: str) -> int:
@@ -26,7 +26,7 @@ def word_count(text: str) -> int:
 
 def _reads_as_sentence(text: str) -> bool:
     words = text.split()
-    if len(words) < 5 or not text.rstrip().endswith(_ENDS_SENTENCE):
+    if len(words) < 5 or not text.rstrip().endswith(SENTENCE_END):
         return False
     letters = [ch for ch in text if ch.isalpha()]
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6

@@ -6,7 +6,7 @@ import logging
 
 import orjson
 
-from workers.logs import JsonFormatter, RepeatFilter
+from workers.stream.logs import JsonFormatter, RepeatFilter
 
 
 def _record(name: str, level: int, msg: str, **extra: object) -> logging.LogRecord:

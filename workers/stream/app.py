@@ -14,29 +14,24 @@ import asyncio
 import logging
 import os
 import signal
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
 from aiokafka import errors
-from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from schemas.models import Stage
-from workers import kafka, logs
+from workers.codec import Message
 from workers.dlq import DeadLetterLimit
-from workers.errors import DecodeError, EnrichError, StageFailed
-from workers.observe import Observer, serve
-from workers.pipeline import Dead, Message, Outcome, Pipeline
+from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
+from workers.pipeline import STAGE, Dead, Outcome, Pipeline
 from workers.settings import Settings
+from workers.stream import clients, faust_compat
+from workers.stream.observe import Observer, serve
 
 log = logging.getLogger(__name__)
-
-EXIT_BROKER_LOST = 69  # EX_UNAVAILABLE
-EXIT_DLQ_LIMIT = 70  # EX_SOFTWARE: nearly everything fails, a human should look
-EXIT_PRODUCE_FAILED = 75  # EX_TEMPFAIL: an orchestrator should restart us
 
 # Publish errors that no retry can cure: the record itself is refused.
 SIZE_ERRORS = (errors.MessageSizeTooLargeError, errors.RecordTooLargeError,
@@ -46,8 +41,6 @@ REFUSED_FOR_GOOD = (*SIZE_ERRORS, errors.CorruptRecordException,
 SHORT_ORIGINAL_BYTES = 4096  # what a refused dead letter keeps of its original
 SMALL_RECORD_BYTES = 64 * 1024  # a broker that refuses this little refuses everything
 
-SOURCE_TOPIC = {"clean": "raw", "tag": "cleaned", "summarize": "tagged"}
-DEST_TOPIC = {"clean": "cleaned", "tag": "tagged", "summarize": "enriched"}
 
 
 def create_app(settings: Settings, **overrides: Any) -> faust.App:
@@ -78,66 +71,14 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
-    credentials = broker_credentials(settings)
+    credentials = clients.faust_credentials(settings)
     if credentials is not None:
         conf["broker_credentials"] = credentials
     conf.update(overrides)
+    faust_compat.apply()
     app = faust.App(settings.app_id, **conf)
-    app.enrich_fetch_max_wait_ms = settings.fetch_max_wait_ms  # type: ignore[attr-defined]
+    faust_compat.set_fetch_wait(app, settings.fetch_max_wait_ms)
     return app
-
-
-def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    """Faust's stream consumer, with the fetch wait from the settings.
-
-    Faust hard-codes ``fetch_max_wait_ms=1500``. Kafka answers a waiting fetch
-    as soon as records arrive, but some Kafka-compatible brokers (Tansu among
-    them) hold a fetch over many partitions for the whole wait, which put
-    about half a second on every hop between stages.
-    """
-    consumer = _faust_create_worker_consumer(self, transport)
-    wait = getattr(self.app, "enrich_fetch_max_wait_ms", None)
-    if wait is not None:
-        consumer._fetch_max_wait_ms = wait
-    return consumer
-
-
-_faust_create_worker_consumer = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
-faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
-    _create_worker_consumer)
-
-
-def _ack(self: Any, message: Any) -> bool:
-    """Faust's ack, refused for a record whose outputs are not published yet.
-
-    Faust acks records that no agent finished: at a stop, once ``take_events``
-    has ended, its stream goes on reading and acks each record it reads; during
-    a rebalance it acks the records it skips. Its commit then takes the first
-    run of acked offsets even when unacked ones come before it (nothing
-    committed yet, or a gap of one), so such a stop committed, and lost,
-    records that no stage had published.
-    """
-    published = getattr(self.app, "enrich_published", None)
-    if published is not None and not published(message.topic, message.partition,
-                                                message.offset):
-        return False
-    return bool(_faust_ack(self, message))
-
-
-_faust_ack = faust_aiokafka.Consumer.ack
-faust_aiokafka.Consumer.ack = _ack  # type: ignore[method-assign]
-
-
-def broker_credentials(settings: Settings) -> Any:
-    """Faust's credentials for the TLS and SASL settings (None for PLAINTEXT)."""
-    context = kafka.ssl_context(settings)
-    if settings.security_protocol.startswith("SASL"):
-        return faust.SASLCredentials(
-            username=settings.sasl_username, password=settings.secret("sasl_password"),
-            ssl_context=context, mechanism=settings.sasl_mechanism)
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
@@ -157,11 +98,11 @@ class StageAgents:
         self.observer = Observer(
             stages=settings.stage_list, model=pipeline.model,
             stall_timeout_s=settings.stall_timeout_s,
-            sources={settings.topics[SOURCE_TOPIC[s]]: s for s in settings.stage_list})
+            sources={settings.topics[STAGE[s].source]: s for s in settings.stage_list})
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
-        self.sources = {settings.topics[SOURCE_TOPIC[stage]] for stage in settings.stage_list}
-        app.enrich_published = self.published  # type: ignore[attr-defined]
+        self.sources = {settings.topics[STAGE[stage].source] for stage in settings.stage_list}
+        faust_compat.guard_acks(app, self.published)
         for stage in settings.stage_list:
             self._register(stage)
         app.task(self._watch_broker)
@@ -194,12 +135,12 @@ class StageAgents:
             os.kill(os.getpid(), signal.SIGTERM)
 
     def _register(self, stage: Stage) -> None:
-        source = self.topics[SOURCE_TOPIC[stage]]
+        spec = STAGE[stage]
+        source = self.topics[spec.source]
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"enrich-{stage}")
         self.executors[stage] = executor
-        run: Callable[[Sequence[Message]], list[Outcome]] = (
-            lambda msgs: self.pipeline.run_stage(stage, msgs)
-        )
+        def run(messages: Sequence[Message]) -> list[Outcome]:
+            return spec.run(self.pipeline, messages)
 
         limit = DeadLetterLimit(window=self.settings.dlq_window,
                                 max_ratio=self.settings.dlq_max_ratio,
@@ -236,7 +177,7 @@ class StageAgents:
             codes = [o.record.code if isinstance(o, Dead) else None for o in outcomes]
             tripped = limit.observe(codes)
             if tripped:
-                self.fail(EXIT_DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
+                self.fail(ExitCode.DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
                 return False
             outcomes = await self.publish(stage, messages, outcomes)
             self.mark_published(messages)
@@ -263,7 +204,7 @@ class StageAgents:
         unpublished.
         """
         final = list(outcomes)
-        dest, dlq = self.topics[DEST_TOPIC[stage]], self.topics["dlq"]
+        dest, dlq = self.topics[STAGE[stage].dest], self.topics["dlq"]
         pending = list(range(len(final)))
         deadline = time.monotonic() + self.settings.produce_deadline_s
         delay = 0.2
@@ -298,7 +239,7 @@ class StageAgents:
                 log.critical("%s: cannot publish for %.0fs (%r); exiting so that the batch "
                              "is redelivered after a restart", stage,
                              self.settings.produce_deadline_s, errors[0])
-                os._exit(EXIT_PRODUCE_FAILED)
+                os._exit(ExitCode.PRODUCE_FAILED)
             if not warned:
                 log.warning("%s: publishing %d records failed (%r); retrying", stage,
                             len(failed), errors[0])
@@ -349,7 +290,7 @@ class StageAgents:
         lost_since: float | None = None
         while True:
             await asyncio.sleep(interval)
-            reachable = await kafka.ping(self.settings, timeout=interval)
+            reachable = await clients.ping(self.settings, timeout=interval)
             self.observer.broker_check(reachable)
             if reachable:
                 if lost_since is not None:
@@ -363,7 +304,7 @@ class StageAgents:
                 log.warning("broker %s unreachable; waiting up to %.0fs for it",
                             self.settings.broker, self.settings.broker_lost_exit_s)
             elif now - lost_since >= self.settings.broker_lost_exit_s:
-                self.fail(EXIT_BROKER_LOST, f"broker {self.settings.broker} unreachable for "
+                self.fail(ExitCode.BROKER_UNAVAILABLE, f"broker {self.settings.broker} unreachable for "
                           f"{now - lost_since:.0f}s")
                 return
 
@@ -417,32 +358,36 @@ class StageAgents:
             executor.shutdown(wait=False, cancel_futures=True)
 
 
-class EnrichWorker(faust.Worker):
-    """A Faust worker whose stop after SIGTERM/SIGINT is bounded in time.
+_FAUST_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "warn",
+                 "ERROR": "error", "CRITICAL": "crit"}
 
-    Past ``stop_timeout`` the process exits at once: the batch in hand is
-    abandoned uncommitted and will be read again after a restart.
+
+def run(settings: Settings, pipeline: Pipeline, *,
+        task: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        loglevel: str | None = None) -> int:
+    """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code.
+
+    ``task`` runs beside the agents (the demo drives its articles from there).
     """
-
-    def __init__(self, *args: Any, stop_timeout: float, agents: StageAgents,
-                 log_format: str = "json", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.log_format = log_format
-        self.stop_timeout = stop_timeout
-        self.agents = agents
-
-    def _setup_logging(self) -> None:
-        super()._setup_logging()
-        logs.apply(self.log_format)
-
-    def _schedule_shutdown(self, signal: signal.Signals) -> None:
-        if not self._signal_stop_time:
-            timer = threading.Timer(self.stop_timeout, self._abandon)
-            timer.daemon = True
-            timer.start()
-        super()._schedule_shutdown(signal)
-
-    def _abandon(self) -> None:
-        log.warning("stop took over %.0fs; exiting without finishing", self.stop_timeout)
-        logging.shutdown()
-        os._exit(self.agents.exit_code)
+    app = create_app(settings)
+    agents = StageAgents(app, settings, pipeline)
+    if task is not None:
+        app.task(task)
+    worker = faust_compat.Worker(
+        app,
+        loglevel=_FAUST_LEVELS.get((loglevel or settings.log_level).upper(), "info"),
+        redirect_stdouts=False,
+        quiet=True,
+        stop_timeout=settings.stop_timeout_s,
+        exit_code=lambda: agents.exit_code,
+        log_format=settings.log_format,
+    )
+    worker.spinner = None  # a progress spinner mangles piped output
+    code = 0
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        agents.close()
+    return agents.exit_code or code

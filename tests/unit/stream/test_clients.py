@@ -6,15 +6,14 @@ import ssl
 
 import faust
 
-from workers.app import broker_credentials
-from workers.kafka import client_options
 from workers.settings import Settings
+from workers.stream.clients import client_options, faust_credentials
 
 
 def test_plaintext_by_default() -> None:
     s = Settings(broker="k:9092")
     assert client_options(s) == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
-    assert broker_credentials(s) is None
+    assert faust_credentials(s) is None
 
 
 def test_sasl_scram_over_tls() -> None:
@@ -27,7 +26,7 @@ def test_sasl_scram_over_tls() -> None:
     assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("svc", "pw")
     assert isinstance(opts["ssl_context"], ssl.SSLContext)
     assert opts["ssl_context"].check_hostname is False
-    creds = broker_credentials(s)
+    creds = faust_credentials(s)
     assert isinstance(creds, faust.SASLCredentials)
     assert creds.mechanism.value == "SCRAM-SHA-512"
     assert creds.protocol.value == "SASL_SSL"
@@ -36,4 +35,4 @@ def test_sasl_scram_over_tls() -> None:
 def test_tls_only() -> None:
     s = Settings(security_protocol="SSL")
     assert client_options(s)["security_protocol"] == "SSL"
-    assert isinstance(broker_credentials(s), faust.SSLCredentials)
+    assert isinstance(faust_credentials(s), faust.SSLCredentials)

@@ -1,0 +1,84 @@
+"""Each change to Faust's behaviour, tested on Faust's own objects (no broker).
+
+Every test here fails when its patch in workers.stream.faust_compat is removed.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import pytest
+from faust.types import TP
+from faust.types.tuples import ConsumerMessage
+
+from workers.settings import Settings
+from workers.stream import faust_compat
+from workers.stream.app import create_app
+
+
+def message(topic: str, partition: int, offset: int) -> ConsumerMessage:
+    return ConsumerMessage(topic, partition, offset, 0.0, 0, None, b"k", b"v", None)
+
+
+def test_version_guard() -> None:
+    faust_compat.check_version("0.15.3")
+    faust_compat.check_version("0.11.0")
+    for unsupported in ("0.16.0", "0.10.9", "1.0.0"):
+        with pytest.raises(faust_compat.UnsupportedFaust, match="written for"):
+            faust_compat.check_version(unsupported)
+
+
+def test_ack_guard_refuses_acks_for_unpublished_records() -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    app.topics.acking_topics.add("t")
+    done = {("t", 0, 0)}
+    faust_compat.guard_acks(app, lambda topic, part, off: (topic, part, off) in done)
+    consumer = app.consumer
+    assert not consumer.ack(message("t", 0, 1))
+    assert consumer.ack(message("t", 0, 0))
+    assert consumer._new_offset(TP("t", 0)) == 1
+
+
+def test_an_app_without_a_guard_acks_as_faust_does() -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="tag"))
+    app.topics.acking_topics.add("t")
+    assert app.consumer.ack(message("t", 0, 3))
+
+
+async def test_fetch_wait_reaches_the_stream_consumer() -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean", fetch_max_wait_ms=123))
+    thread = app.consumer._thread
+    consumer = thread._create_worker_consumer(app.transport)
+    assert consumer._fetch_max_wait_ms == 123  # Faust alone: 1500
+
+
+def test_worker_stop_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    worker = faust_compat.Worker(app, stop_timeout=0.05, exit_code=lambda: 70,
+                                 loop=None, quiet=True, redirect_stdouts=False)
+    exited = threading.Event()
+    codes: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        codes.append(code)
+        exited.set()
+
+    monkeypatch.setattr(faust_compat.os, "_exit", fake_exit)
+    monkeypatch.setattr(type(worker).__mro__[1], "_schedule_shutdown",
+                        lambda self, sig: None)  # Faust's own stop, not under test here
+    worker._schedule_shutdown(signal.SIGTERM)
+    assert exited.wait(5), "the stop was not bounded"
+    assert codes == [70]
+
+
+def test_worker_keeps_our_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    worker = faust_compat.Worker(app, stop_timeout=1, exit_code=lambda: 0, log_format="json",
+                                 quiet=True, redirect_stdouts=False)
+    applied: list[Any] = []
+    monkeypatch.setattr(type(worker).__mro__[1], "_setup_logging", lambda self: None)
+    monkeypatch.setattr(faust_compat.logs, "apply", applied.append)
+    worker._setup_logging()
+    assert applied == ["json"]

@@ -1,0 +1,80 @@
+"""The dead-letter topic: ``enrich dlq list`` and ``enrich dlq replay``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from schemas.models import STAGE_NAMES
+from workers import dlq
+from workers.cli.common import against_broker
+from workers.codec import Message
+from workers.errors import ConfigError, ExitCode
+from workers.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("dlq", help="inspect and replay dead-lettered records")
+    dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, func, text in (
+        ("list", list_letters, "show dead-lettered records, oldest first"),
+        ("replay", replay, "re-publish original values to their source topics, each once"),
+    ):
+        d = dsub.add_parser(name, help=text)
+        d.add_argument("--code", help="only records with this error code")
+        d.add_argument("--stage", choices=STAGE_NAMES, help="only records from this stage")
+        d.add_argument("--since", help="only records failed since TIME (ISO 8601, or 30m, 2h, 1d)")
+        d.set_defaults(func=func)
+        if name == "list":
+            d.add_argument("--limit", type=int, help="show only the last N")
+            d.add_argument("--json", action="store_true", help="print whole records as JSON Lines")
+        else:
+            d.add_argument("--dry-run", action="store_true",
+                           help="count what would be replayed; publish nothing")
+
+
+def _letters(args: argparse.Namespace, settings: Settings) -> list[dlq.Letter]:
+    try:
+        since = dlq.parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise ConfigError(f"--since: {exc}") from None
+
+    def skipped(rec: Message) -> None:
+        print(f"enrich: skipping {rec.topic}:{rec.partition}:{rec.offset}: "
+              "not a dead-letter record", file=sys.stderr)
+
+    filters = dlq.Filters(code=args.code, stage=args.stage, since=since)
+    return against_broker(settings, lambda: dlq.read_letters(settings, filters, skipped))
+
+
+def list_letters(args: argparse.Namespace, settings: Settings) -> int:
+    letters = _letters(args, settings)
+    shown = letters[-args.limit:] if args.limit else letters
+    for letter in shown:
+        if args.json:
+            sys.stdout.buffer.write(letter.record.model_dump_json().encode() + b"\n")
+        else:
+            print(dlq.one_line(letter.record) + ("  (replayed)" if letter.replayed else ""))
+    sys.stdout.flush()
+    more = f" (showing the last {len(shown)})" if len(shown) < len(letters) else ""
+    done = sum(letter.replayed for letter in letters)
+    again = f"; {done} of them replayed already" if done else ""
+    print(f"{len(letters)} dead-lettered records in {settings.topic_dlq}{more}{again}",
+          file=sys.stderr)
+    return ExitCode.OK
+
+
+def replay(args: argparse.Namespace, settings: Settings) -> int:
+    letters = _letters(args, settings)
+    report = against_broker(settings, lambda: dlq.replay(settings, letters,
+                                                         dry_run=args.dry_run))
+    verb = "would replay" if args.dry_run else "replayed"
+    where = ", ".join(f"{n} to {t}" for t, n in sorted(report.sent.items())) or "nothing"
+    print(f"{verb} {sum(report.sent.values())} of {report.matching} matching records ({where})")
+    if report.before:
+        print(f"skipped {report.before} matching records replayed before (each is replayed "
+              "once; one that failed again is a new dead letter)", file=sys.stderr)
+    if report.truncated:
+        print(f"skipped {report.truncated} records whose original value was over the size "
+              "limit and kept only in part; read them at their source offsets", file=sys.stderr)
+    return ExitCode.OK

@@ -1,0 +1,72 @@
+"""Running stages: ``enrich worker``, and ``enrich health`` that probes one."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+
+from workers.cli.common import against_broker
+from workers.errors import ExitCode
+from workers.settings import Settings
+
+log = logging.getLogger("workers")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("worker", help="run a long-lived worker for some or all stages")
+    p.add_argument("--stages", help="comma-separated: clean,tag,summarize (ENRICH_STAGES)")
+    p.add_argument("--group-id", help="consumer group (ENRICH_GROUP_ID)")
+    p.add_argument("--batch-size", type=int, help="records per batch (ENRICH_BATCH_SIZE)")
+    p.set_defaults(func=worker)
+
+    p = sub.add_parser("health", help="exit 0 when this host's worker answers /health "
+                       "(the container healthcheck)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
+    p.set_defaults(func=health)
+
+
+def worker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.pipeline import build_pipeline
+    from workers.stream import app
+
+    against_broker(settings, _nothing)
+    log.info("starting worker for stages %s on %s", ",".join(settings.stage_list),
+             settings.broker)
+    code = app.run(settings, build_pipeline(settings))
+    # Exit now: a batch abandoned by the stop may still be running in its thread,
+    # and the interpreter would wait for it. Its offsets were not committed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+async def _nothing() -> None:
+    return None
+
+
+def health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the worker on this host answers ``/health`` with 200."""
+    if not settings.http_port:
+        print("enrich: ENRICH_HTTP_PORT is 0, so the worker serves no /health to probe",
+              file=sys.stderr)
+        return ExitCode.ERROR
+    wildcard = settings.http_host in ("0.0.0.0", "::", "")
+    host = "127.0.0.1" if wildcard else settings.http_host
+    url = f"http://{host}:{settings.http_port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            body = response.read(2000).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(2000).decode("utf-8", "replace")
+        print(f"enrich: unhealthy ({exc.code}): {detail}", file=sys.stderr)
+        return ExitCode.ERROR
+    except OSError as exc:
+        print(f"enrich: no answer from {url}: {exc}", file=sys.stderr)
+        return ExitCode.ERROR
+    print(body)
+    return ExitCode.OK

@@ -1,0 +1,150 @@
+"""Every change this project makes to Faust's behaviour, in one place.
+
+Faust (faust-streaming) is the stream framework the workers are built on. Three
+of its behaviours do not fit a worker that must never commit an unpublished
+record, and it offers no setting for them, so they are patched here:
+
+1. **Acks for unpublished records** (``Consumer.ack``). Faust acks records no
+   agent finished: at a stop, once ``take_events`` has ended, its stream goes on
+   reading and acks each record it reads; in a rebalance it acks the records it
+   skips. Its commit then takes the first run of acked offsets even when unacked
+   ones come before it. Upstream: faust-streaming/faust#606 (open), fix proposed
+   in faust-streaming/faust#707 (unmerged). The patch counts an ack only for a
+   record whose outputs the broker has acknowledged (``guard_acks``).
+2. **The fetch wait** (``AIOKafkaConsumerThread._create_worker_consumer``).
+   Faust hard-codes ``fetch_max_wait_ms=1500``; some Kafka-compatible brokers
+   (Tansu among them) hold a fetch over many partitions for the whole wait,
+   which put about half a second on every hop between stages
+   (``set_fetch_wait``).
+3. **Stopping and logging** (``Worker._schedule_shutdown``,
+   ``Worker._setup_logging``): a stop after SIGTERM/SIGINT is bounded in time,
+   and our log format survives Faust's own logging set-up (``Worker``).
+
+``apply()`` checks the installed faust-streaming against the versions these
+patches were written for and installs them, once per process; ``create_app``
+calls it. Nothing is patched by importing this module. Each patch has a unit
+test that fails without it (tests/unit/stream/test_faust_compat.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from importlib.metadata import version
+from signal import Signals
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from workers.stream import logs
+
+log = logging.getLogger(__name__)
+
+#: faust-streaming releases these patches were written and tested for: [low, high).
+SUPPORTED = ((0, 11), (0, 16))
+
+Published = Callable[[str, int, int], bool]
+
+_published: WeakKeyDictionary[faust.App, Published] = WeakKeyDictionary()
+_fetch_wait_ms: WeakKeyDictionary[faust.App, int] = WeakKeyDictionary()
+_applied = False
+
+
+class UnsupportedFaust(RuntimeError):
+    """The installed faust-streaming is not one these patches were written for."""
+
+
+def check_version(installed: str | None = None) -> None:
+    """Raise UnsupportedFaust unless faust-streaming is within ``SUPPORTED``."""
+    found = installed or version("faust-streaming")
+    parts = tuple(int(p) for p in found.split(".")[:2] if p.isdigit())
+    low, high = SUPPORTED
+    if not low <= parts < high:
+        raise UnsupportedFaust(
+            f"faust-streaming {found} is installed, but workers.stream.faust_compat "
+            f"patches Faust internals written for {'.'.join(map(str, low))} up to "
+            f"{'.'.join(map(str, high))} (exclusive); check each patch against that "
+            "release before widening SUPPORTED and the dependency pin")
+    for owner, name in ((faust_aiokafka.Consumer, "ack"),
+                        (faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
+                        (faust.Worker, "_schedule_shutdown"),
+                        (faust.Worker, "_setup_logging")):
+        if not callable(getattr(owner, name, None)):
+            raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
+
+
+def apply() -> None:
+    """Check the Faust version and install the patches (once per process)."""
+    global _applied
+    if _applied:
+        return
+    check_version()
+    original_ack = faust_aiokafka.Consumer.ack
+    original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
+
+    def ack(self: Any, message: Any) -> bool:
+        published = _published.get(self.app)
+        if published is not None and not published(message.topic, message.partition,
+                                                   message.offset):
+            return False
+        return bool(original_ack(self, message))
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = original_create(self, transport)
+        wait = _fetch_wait_ms.get(self.app)
+        if wait is not None:
+            consumer._fetch_max_wait_ms = wait
+        return consumer
+
+    faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
+    faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
+        create_worker_consumer)
+    _applied = True
+
+
+def guard_acks(app: faust.App, published: Published) -> None:
+    """Count an ack on ``app``'s consumer only where ``published(topic, partition,
+    offset)`` says the record's outputs are published (patch 1)."""
+    _published[app] = published
+
+
+def set_fetch_wait(app: faust.App, wait_ms: int) -> None:
+    """The longest a fetch of ``app``'s stream consumer waits at the broker (patch 2)."""
+    _fetch_wait_ms[app] = wait_ms
+
+
+class Worker(faust.Worker):
+    """A Faust worker whose stop is bounded in time and which keeps our log format
+    (patch 3).
+
+    Past ``stop_timeout`` after SIGTERM/SIGINT the process exits at once with
+    ``exit_code()``: the batch in hand is abandoned uncommitted and will be read
+    again after a restart.
+    """
+
+    def __init__(self, *args: Any, stop_timeout: float, exit_code: Callable[[], int],
+                 log_format: str = "json", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log_format = log_format
+        self.stop_timeout = stop_timeout
+        self.exit_code = exit_code
+
+    def _setup_logging(self) -> None:
+        super()._setup_logging()
+        logs.apply(self.log_format)
+
+    def _schedule_shutdown(self, signal: Signals) -> None:
+        if not self._signal_stop_time:
+            timer = threading.Timer(self.stop_timeout, self._abandon)
+            timer.daemon = True
+            timer.start()
+        super()._schedule_shutdown(signal)
+
+    def _abandon(self) -> None:
+        log.warning("stop took over %.0fs; exiting without finishing", self.stop_timeout)
+        logging.shutdown()
+        os._exit(self.exit_code())
