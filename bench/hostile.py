@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.generators import (
+from tests.generators import (  # noqa: E402 - after the path set-up above
     dense_entities,
     many_names,
     new_vocabulary_article,

@@ -33,8 +33,8 @@ def read_records(path: Path) -> Iterator[tuple[int, bytes | None, bytes]]:
         yield 0, None, orjson.dumps({field: content, "source": path.name})
         return
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            line = line.rstrip(b"\r\n")
+        for number, raw_line in enumerate(fh, start=1):
+            line = raw_line.rstrip(b"\r\n")
             if not line.strip():
                 continue
             yield number, _key_of(line), line

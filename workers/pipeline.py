@@ -301,5 +301,6 @@ def enrich(raw: RawArticle | dict[str, object], tagger: Tagger, settings: Settin
     outcome = next(pipeline.run([Message("library", 0, 0, None, value)]))
     if isinstance(outcome, Dead):
         raise PermanentError(outcome.record.message, code=outcome.record.code)
-    assert isinstance(outcome.record, EnrichedArticle)
+    if not isinstance(outcome.record, EnrichedArticle):  # the last stage forwards these only
+        raise TypeError(f"expected an enriched record, got {type(outcome.record).__name__}")
     return outcome.record

@@ -137,7 +137,10 @@ class Settings(BaseSettings):
         default=0, ge=0, le=65535,
         description="Port of /metrics, /health and /ready (0: no HTTP server)",
     )
-    http_host: str = Field(default="0.0.0.0", description="Address the HTTP server binds")
+    # metrics and probes only, no article content: all interfaces, so that a scraper in
+    # another container or pod reaches them
+    http_host: str = Field(default="0.0.0.0",  # noqa: S104
+                           description="Address the HTTP server binds")
     stall_timeout_s: float = Field(
         default=300.0, gt=0, description="Unhealthy when lag > 0 and nothing moves this long"
     )

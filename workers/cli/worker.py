@@ -55,7 +55,7 @@ def health(args: argparse.Namespace, settings: Settings) -> int:
         print("enrich: ENRICH_HTTP_PORT is 0, so the worker serves no /health to probe",
               file=sys.stderr)
         return ExitCode.ERROR
-    wildcard = settings.http_host in ("0.0.0.0", "::", "")
+    wildcard = settings.http_host in ("0.0.0.0", "::", "")  # noqa: S104 - compared, not bound
     host = "127.0.0.1" if wildcard else settings.http_host
     url = f"http://{host}:{settings.http_port}/health"
     try:

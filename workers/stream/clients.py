@@ -7,6 +7,7 @@ directly for everything that is not a stream processor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -127,14 +128,12 @@ async def create_topics(settings: Settings, *, partitions: int | None = None) ->
         wanted = [t for t in settings.topics.values() if t not in existing]
         if not wanted:
             return []
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):  # another process was quicker
             await admin.create_topics([
                 NewTopic(name=t, num_partitions=count,
                          replication_factor=settings.replication_factor)
                 for t in wanted
             ])
-        except TopicAlreadyExistsError:
-            pass
         await _wait_for_metadata(admin, wanted)
         return wanted
     finally:

@@ -97,9 +97,9 @@ class EmbeddedBroker:
                                  f"{self.host} is already in use")
         url = f"tcp://{self.host}:{self.port}"
         advertised = f"tcp://{self.advertised_host}:{self.advertised_port}"
-        probe = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        probe = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
-        self._proc = subprocess.Popen(
+        self._proc = subprocess.Popen(  # noqa: S603 - our own broker binary, no shell
             [str(tansu_binary()), "broker", "--listener-url", url,
              "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
             stdout=self._log or subprocess.DEVNULL,

@@ -79,7 +79,7 @@ def check_version(installed: str | None = None) -> None:
 
 def apply() -> None:
     """Check the Faust version and install the patches (once per process)."""
-    global _applied
+    global _applied  # noqa: PLW0603 - the patches are process-wide by nature
     if _applied:
         return
     check_version()
