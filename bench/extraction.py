@@ -96,25 +96,37 @@ def main() -> None:
     t_traf: list[float] = []
     for pid in ids:
         html = gzip.decompress((aeb / "html" / f"{pid}.html.gz").read_bytes()).decode(
-            "utf-8", errors="replace")
+            "utf-8", errors="replace"
+        )
         gold = truth[pid]["articleBody"]
         raw = RawArticle(id=pid, html=html)
         html_ours.append((timed(lambda raw=raw: ours(raw), t_ours), gold))  # type: ignore[misc]
         html_traf.append((timed(lambda h=html: trafilatura.extract(h) or "", t_traf), gold))  # type: ignore[misc]
         html_fallback.append((visible_text_article(html), gold))
 
-    rows = [json.loads(line) for line in
-            (args.data / "aeb-fulltext-noisy-vs-clean.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (args.data / "aeb-fulltext-noisy-vs-clean.jsonl").read_text().splitlines()
+    ]
     rows = rows[: args.limit or None]
     t_text: list[float] = []
-    text_ours = [(timed(lambda r=r: ours(RawArticle(id="x", text=r["noisy"])), t_text),  # type: ignore[misc]
-                  r["clean"]) for r in rows]
+    text_ours = [
+        (
+            timed(lambda r=r: ours(RawArticle(id="x", text=r["noisy"])), t_text),  # type: ignore[misc]
+            r["clean"],
+        )
+        for r in rows
+    ]
     text_raw = [(r["noisy"], r["clean"]) for r in rows]
     # the same pages copied by scrapers that lay lines out differently
-    text_dense = [(ours(RawArticle(id="x", text=re.sub(r"\n\s*\n", "\n", r["noisy"]))),
-                   r["clean"]) for r in rows]
-    text_spaced = [(ours(RawArticle(id="x", text=re.sub(r"\n+", "\n\n", r["noisy"]))),
-                    r["clean"]) for r in rows]
+    text_dense = [
+        (ours(RawArticle(id="x", text=re.sub(r"\n\s*\n", "\n", r["noisy"]))), r["clean"])
+        for r in rows
+    ]
+    text_spaced = [
+        (ours(RawArticle(id="x", text=re.sub(r"\n+", "\n\n", r["noisy"]))), r["clean"])
+        for r in rows
+    ]
 
     print(f"{'input':<8} {'extractor':<24} {'docs':>5} {'P':>7} {'R':>7} {'F1':>7}")
     for label, name, pairs in (
@@ -130,10 +142,15 @@ def main() -> None:
         print(f"{label:<8} {name:<24} {len(pairs):>5} {p:>7.3f} {r:>7.3f} {f:>7.3f}")
     f_ours, f_traf = score(html_ours)[2], score(html_traf)[2]
     print(f"\nHTML F1 ratio enrich/trafilatura: {f_ours / max(f_traf, 1e-9):.3f}")
-    for name, times in (("clean stage, html", t_ours), ("trafilatura, html", t_traf),
-                        ("clean stage, text", t_text)):
-        print(f"time per article, {name:<18} p50 {statistics.median(times) * 1000:7.1f} ms  "
-              f"p99 {percentile(times, 0.99) * 1000:7.1f} ms  max {max(times) * 1000:7.1f} ms")
+    for name, times in (
+        ("clean stage, html", t_ours),
+        ("trafilatura, html", t_traf),
+        ("clean stage, text", t_text),
+    ):
+        print(
+            f"time per article, {name:<18} p50 {statistics.median(times) * 1000:7.1f} ms  "
+            f"p99 {percentile(times, 0.99) * 1000:7.1f} ms  max {max(times) * 1000:7.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -45,16 +45,30 @@ def run_case(name: str, value: bytes, workdir: Path, enrich: str) -> None:
     src = workdir / "in.jsonl"
     src.write_bytes(value + b"\n")
     started = time.perf_counter()
-    proc = subprocess.Popen([enrich, "--log-level", "ERROR", "file", str(src),
-                             "-o", str(workdir / "out.jsonl"), "--dlq", str(workdir / "dlq.jsonl")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            enrich,
+            "--log-level",
+            "ERROR",
+            "file",
+            str(src),
+            "-o",
+            str(workdir / "out.jsonl"),
+            "--dlq",
+            str(workdir / "dlq.jsonl"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     out = (workdir / "out.jsonl").read_bytes()
     dead = (workdir / "dlq.jsonl").read_bytes()
     result = "enriched" if out.strip() else "dead-lettered" if dead.strip() else "nothing"
-    print(f"{name:<24} {len(value) / 1e6:5.2f} MB in  {seconds:6.1f} s  "
-          f"peak RSS {usage.ru_maxrss / 1024:6.0f} MiB  {result}  (exit {status >> 8})")
+    print(
+        f"{name:<24} {len(value) / 1e6:5.2f} MB in  {seconds:6.1f} s  "
+        f"peak RSS {usage.ru_maxrss / 1024:6.0f} MiB  {result}  (exit {status >> 8})"
+    )
 
 
 def rss_mib() -> float:
@@ -73,14 +87,18 @@ def vocabulary(articles: int) -> None:
     print(f"new vocabulary, 65 new words per article, RSS every {step} articles:")
     first = None
     for start in range(0, articles, step):
-        batch = (Message("bench", 0, i, None, new_vocabulary_article(i))
-                 for i in range(start, start + step))
+        batch = (
+            Message("bench", 0, i, None, new_vocabulary_article(i))
+            for i in range(start, start + step)
+        )
         for _ in pipeline.run(batch):
             pass
         now = rss_mib()
         first = first or now
-        print(f"  {start + step:6d} articles: RSS {now:6.0f} MiB ({now / first - 1:+.1%} "
-              "against 1,000)")
+        print(
+            f"  {start + step:6d} articles: RSS {now:6.0f} MiB ({now / first - 1:+.1%} "
+            "against 1,000)"
+        )
 
 
 def main() -> None:
@@ -92,8 +110,10 @@ def main() -> None:
         for name, value in cases().items():
             run_case(name, value, Path(tmp), enrich)
     vocabulary(args.vocabulary_articles)
-    print(f"(this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
-          " MiB)")
+    print(
+        f"(this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
+        " MiB)"
+    )
 
 
 if __name__ == "__main__":

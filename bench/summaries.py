@@ -35,20 +35,28 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings()
-    rows = [json.loads(line) for line in args.path.read_text(encoding="utf-8").splitlines()
-            if line.strip()][: args.limit or None]
+    rows = [
+        json.loads(line)
+        for line in args.path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ][: args.limit or None]
     tagger = Tagger(load_model(settings.model), labels=settings.label_set)
-    cleaned = [clean(RawArticle(id=str(i), text=row["article"]), now="")
-               for i, row in enumerate(rows)]
+    cleaned = [
+        clean(RawArticle(id=str(i), text=row["article"]), now="") for i, row in enumerate(rows)
+    ]
     tagged = tagger.tag_batch(cleaned, now="")
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
     scores: dict[str, dict[str, list[float]]] = {"enrich": {}, "lead-3": {}}
     for row, article in zip(rows, tagged, strict=True):
         sents = list(article.sentences)
         candidates = {
-            "enrich": summarize(article, now="", count=settings.summary_sentences,
-                                max_chars=settings.summary_max_chars).summary,
-            "lead-3": " ".join(article.text[s.start:s.end] for s in sents[:3]),
+            "enrich": summarize(
+                article,
+                now="",
+                count=settings.summary_sentences,
+                max_chars=settings.summary_max_chars,
+            ).summary,
+            "lead-3": " ".join(article.text[s.start : s.end] for s in sents[:3]),
         }
         for system, summary in candidates.items():
             result = scorer.score(row["reference"], summary)
@@ -59,8 +67,10 @@ def main() -> None:
     for system, by_metric in scores.items():
         means = [statistics.fmean(by_metric[m]) for m in METRICS]
         print(f"{system:<10} {len(rows):>5} " + " ".join(f"{v:>8.2f}" for v in means))
-    ratios = [statistics.fmean(scores["enrich"][m]) / statistics.fmean(scores["lead-3"][m])
-              for m in METRICS]
+    ratios = [
+        statistics.fmean(scores["enrich"][m]) / statistics.fmean(scores["lead-3"][m])
+        for m in METRICS
+    ]
     print("ratio enrich/lead-3   " + " ".join(f"{r:>8.3f}" for r in ratios))
 
 

@@ -88,24 +88,45 @@ def records(bodies: list[str], n: int, prefix: str) -> list[tuple[bytes, bytes]]
     out = []
     for i in range(n):
         article_id = f"{prefix}-{i:06d}"
-        out.append((article_id.encode(),
-                    orjson.dumps({"id": article_id, "text": bodies[i % len(bodies)]})))
+        out.append(
+            (article_id.encode(), orjson.dumps({"id": article_id, "text": bodies[i % len(bodies)]}))
+        )
     return out
 
 
 class Workers:
     """``enrich worker`` processes on fresh topics, each with its HTTP port."""
 
-    def __init__(self, broker: str, count: int, partitions: int, logdir: Path,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        broker: str,
+        count: int,
+        partitions: int,
+        logdir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         prefix = f"bench{uuid.uuid4().hex[:8]}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | {
-            "ENRICH_BROKER": broker, "ENRICH_GROUP_ID": f"{prefix}-group",
-            "ENRICH_PARTITIONS": str(partitions), "ENRICH_LOG_LEVEL": "WARNING",
-        } | {f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}"
-             for k in ("raw", "cleaned", "tagged", "enriched", "dlq")} | (extra_env or {})
-        self.settings = Settings(**{k.removeprefix("ENRICH_").lower(): v
-                                    for k, v in self.env.items() if k.startswith("ENRICH_")})
+        self.env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
+            | {
+                "ENRICH_BROKER": broker,
+                "ENRICH_GROUP_ID": f"{prefix}-group",
+                "ENRICH_PARTITIONS": str(partitions),
+                "ENRICH_LOG_LEVEL": "WARNING",
+            }
+            | {
+                f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}"
+                for k in ("raw", "cleaned", "tagged", "enriched", "dlq")
+            }
+            | (extra_env or {})
+        )
+        self.settings = Settings(
+            **{
+                k.removeprefix("ENRICH_").lower(): v
+                for k, v in self.env.items()
+                if k.startswith("ENRICH_")
+            }
+        )
         self.ports = [free_port() for _ in range(count)]
         self.logdir = logdir
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -113,10 +134,14 @@ class Workers:
     def start(self) -> None:
         for port in self.ports:
             log = open(self.logdir / f"worker-{port}.log", "wb")  # noqa: SIM115
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "workers.cli", "worker"],
-                env=self.env | {"ENRICH_HTTP_PORT": str(port), "ENRICH_HTTP_HOST": "127.0.0.1"},
-                stdout=log, stderr=subprocess.STDOUT))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "workers.cli", "worker"],
+                    env=self.env | {"ENRICH_HTTP_PORT": str(port), "ENRICH_HTTP_HOST": "127.0.0.1"},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
 
     def metrics(self) -> list[str]:
         out = []
@@ -131,9 +156,11 @@ class Workers:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if sum(sample(m, "enrich_assigned_partitions") for m in self.metrics()) == want \
-                        and all(sample(m, "enrich_assigned_partitions") > 0
-                                for m in self.metrics()):
+                if sum(
+                    sample(m, "enrich_assigned_partitions") for m in self.metrics()
+                ) == want and all(
+                    sample(m, "enrich_assigned_partitions") > 0 for m in self.metrics()
+                ):
                     return
             except OSError:
                 pass
@@ -170,8 +197,9 @@ def sample(text: str, name: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-async def drain(settings: Settings, keys: set[bytes], on_record: Any = None,
-                timeout: float = 3600) -> None:
+async def drain(
+    settings: Settings, keys: set[bytes], on_record: Any = None, timeout: float = 3600
+) -> None:
     """Until every key in ``keys`` was enriched or dead-lettered."""
     waiting = set(keys)
 
@@ -218,8 +246,7 @@ async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[s
     }
 
 
-async def latency_run(w: Workers, bodies: list[str], rate: float, seconds: float
-                      ) -> list[float]:
+async def latency_run(w: Workers, bodies: list[str], rate: float, seconds: float) -> list[float]:
     count = max(int(rate * seconds), 20)
     batch = records(bodies, count, "lat")
     sent: dict[bytes, float] = {}
@@ -256,14 +283,21 @@ async def main_async(args: argparse.Namespace) -> None:
     bodies = corpus(args.data_dir)
     texts = clean_texts(bodies)
     words = statistics.fmean(word_count(t) for t in texts)
-    print(f"corpus: {len(bodies)} articles, {words:.0f} words each on average after cleaning; "
-          f"{os.cpu_count()} CPUs", flush=True)
+    print(
+        f"corpus: {len(bodies)} articles, {words:.0f} words each on average after cleaning; "
+        f"{os.cpu_count()} CPUs",
+        flush=True,
+    )
 
     rates = model_rates(texts, Settings().model)
-    print(f"reference (tok2vec+senter+ner, nlp.pipe batch 64): {rates['reference']:.1f} "
-          f"articles/s", flush=True)
-    print(f"naive (full pipeline, nlp(text) per text):        {rates['naive']:.1f} "
-          f"articles/s", flush=True)
+    print(
+        f"reference (tok2vec+senter+ner, nlp.pipe batch 64): {rates['reference']:.1f} articles/s",
+        flush=True,
+    )
+    print(
+        f"naive (full pipeline, nlp(text) per text):        {rates['naive']:.1f} articles/s",
+        flush=True,
+    )
 
     results: dict[int, dict[str, Any]] = {}
     latencies: list[float] = []
@@ -271,32 +305,46 @@ async def main_async(args: argparse.Namespace) -> None:
     logdir.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
         for count in args.workers:
-            w = Workers(broker.bootstrap, count, args.partitions, logdir,
-                        {"ENRICH_BATCH_WAIT_S": str(args.batch_wait)} if args.batch_wait else None)
+            w = Workers(
+                broker.bootstrap,
+                count,
+                args.partitions,
+                logdir,
+                {"ENRICH_BATCH_WAIT_S": str(args.batch_wait)} if args.batch_wait else None,
+            )
             await clients.create_topics(w.settings)
             w.start()
             try:
                 w.wait_balanced()
                 results[count] = await throughput_run(
-                    w, records(bodies, args.articles, f"w{count}"))
+                    w, records(bodies, args.articles, f"w{count}")
+                )
                 r = results[count]
-                print(f"{count} worker(s): {r['rate']:.1f} articles/s, "
-                      f"{r['rate'] * words:.0f} words/s over {args.articles} articles "
-                      f"({r['elapsed']:.1f} s); peak RSS "
-                      f"{', '.join(f'{v:.0f}' for v in r['peak_rss'])} MiB; "
-                      f"worst event-loop lag {r['loop_lag_max']:.3f} s; "
-                      f"rebalances during the run: {r['rebalances']:.0f}", flush=True)
+                print(
+                    f"{count} worker(s): {r['rate']:.1f} articles/s, "
+                    f"{r['rate'] * words:.0f} words/s over {args.articles} articles "
+                    f"({r['elapsed']:.1f} s); peak RSS "
+                    f"{', '.join(f'{v:.0f}' for v in r['peak_rss'])} MiB; "
+                    f"worst event-loop lag {r['loop_lag_max']:.3f} s; "
+                    f"rebalances during the run: {r['rebalances']:.0f}",
+                    flush=True,
+                )
                 if r["rss_early"]:
-                    print(f"  RSS after the first {min(1000, args.articles // 2)} articles: "
-                          f"{', '.join(f'{v:.0f}' for v in r['rss_early'])} MiB; at the end: "
-                          f"{', '.join(f'{v:.0f}' for v in r['rss_late'])} MiB", flush=True)
+                    print(
+                        f"  RSS after the first {min(1000, args.articles // 2)} articles: "
+                        f"{', '.join(f'{v:.0f}' for v in r['rss_early'])} MiB; at the end: "
+                        f"{', '.join(f'{v:.0f}' for v in r['rss_late'])} MiB",
+                        flush=True,
+                    )
                 if count == args.workers[0] and args.latency_seconds > 0:
                     rate = r["rate"] / 2
                     latencies = await latency_run(w, bodies, rate, args.latency_seconds)
-                    print(f"latency at {rate:.1f} articles/s (half the maximum), "
-                          f"{len(latencies)} articles: p50 {pct(latencies, 50):.2f} s, "
-                          f"p95 {pct(latencies, 95):.2f} s, p99 {pct(latencies, 99):.2f} s",
-                          flush=True)
+                    print(
+                        f"latency at {rate:.1f} articles/s (half the maximum), "
+                        f"{len(latencies)} articles: p50 {pct(latencies, 50):.2f} s, "
+                        f"p95 {pct(latencies, 95):.2f} s, p99 {pct(latencies, 99):.2f} s",
+                        flush=True,
+                    )
             finally:
                 w.stop()
 
@@ -305,8 +353,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"  worker / reference: {one / rates['reference']:.2f}   (goal >= 0.85)")
     print(f"  worker / naive:     {one / rates['naive']:.2f}   (goal >= 1.5)")
     for count in args.workers[1:]:
-        print(f"  {count} workers / {args.workers[0]}: "
-              f"{results[count]['rate'] / one:.2f}   (goal for 2 on 2 cores >= 1.7)")
+        print(
+            f"  {count} workers / {args.workers[0]}: "
+            f"{results[count]['rate'] / one:.2f}   (goal for 2 on 2 cores >= 1.7)"
+        )
 
 
 def main() -> None:
@@ -314,12 +364,21 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path, help="the shared data folder")
     parser.add_argument("--articles", type=int, default=2000, help="articles per run")
     parser.add_argument("--partitions", type=int, default=6, help="partitions per topic")
-    parser.add_argument("--workers", default="1,2",
-                        help="worker counts to run, comma-separated (default 1,2)")
-    parser.add_argument("--latency-seconds", type=float, default=30.0,
-                        help="length of the fixed-rate latency run (0: skip)")
-    parser.add_argument("--batch-wait", type=float, default=0.0,
-                        help="ENRICH_BATCH_WAIT_S for the workers (default: the setting's)")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts to run, comma-separated (default 1,2)"
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=30.0,
+        help="length of the fixed-rate latency run (0: skip)",
+    )
+    parser.add_argument(
+        "--batch-wait",
+        type=float,
+        default=0.0,
+        help="ENRICH_BATCH_WAIT_S for the workers (default: the setting's)",
+    )
     parser.add_argument("--logdir", default="bench-logs", help="where worker logs go")
     args = parser.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]

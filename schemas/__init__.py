@@ -38,8 +38,10 @@ def load_schema(name: str) -> dict[str, Any]:
     """The shipped JSON Schema of a record kind (``raw_article``, ``dead_letter``, ...)."""
     if name not in RECORD_MODELS:
         raise KeyError(f"unknown record kind {name!r}; known: {sorted(RECORD_MODELS)}")
-    text = resources.files("schemas").joinpath(f"{name}.v{SCHEMA_VERSION}.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("schemas")
+        .joinpath(f"{name}.v{SCHEMA_VERSION}.json")
+        .read_text(encoding="utf-8")
     )
     result: dict[str, Any] = json.loads(text)
     return result

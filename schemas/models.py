@@ -40,12 +40,11 @@ class RawArticle(BaseModel):
     article is identified by a stable hash of its ``url``, else of its content.
     """
 
-    model_config = ConfigDict(
-        extra="ignore", frozen=True, strict=True, title="RawArticle"
-    )
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, title="RawArticle")
 
     schema_version: int | None = Field(
-        default=None, description="Optional; 1 or 2 if given (the raw shape is the same)")
+        default=None, description="Optional; 1 or 2 if given (the raw shape is the same)"
+    )
     id: str | None = Field(default=None, description="Article id; used as the record key")
     url: str | None = None
     source: str | None = Field(default=None, description="Publisher or feed name")
@@ -97,7 +96,8 @@ class CleanedArticle(_Strict):
     title: str | None
     published_at: str | None
     authors: list[str] = Field(
-        default_factory=list, description="Bylines: as given, else found in the page")
+        default_factory=list, description="Bylines: as given, else found in the page"
+    )
     language: str | None = Field(description="ISO 639-1 code, detected unless given")
     language_confidence: float = Field(ge=0.0, le=1.0)
     text: str = Field(min_length=1, description="The clean article body")
@@ -128,7 +128,8 @@ class Tagging(_Strict):
         default=None, description="Why entity tagging was skipped (not an error)"
     )
     truncated_at: int | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Set when the text was longer than the tagging budget "
         "(ENRICH_MAX_TAG_CHARS): entities were tagged in text[:truncated_at] only, "
         "and sentences after it were found by punctuation",
@@ -152,15 +153,20 @@ class TaggedArticle(CleanedArticle):
         size = len(self.text)
         for i, sent in enumerate(self.sentences):
             if not sent.start < sent.end <= size:
-                raise ValueError(f"sentences[{i}]: span {sent.start}:{sent.end} is not "
-                                 f"inside the text of {size} characters")
+                raise ValueError(
+                    f"sentences[{i}]: span {sent.start}:{sent.end} is not "
+                    f"inside the text of {size} characters"
+                )
         for i, ment in enumerate(self.entities):
             if not ment.start < ment.end <= size:
-                raise ValueError(f"entities[{i}]: span {ment.start}:{ment.end} is not "
-                                 f"inside the text of {size} characters")
-            if self.text[ment.start:ment.end] != ment.text:
-                raise ValueError(f"entities[{i}]: {ment.text!r} is not the text at "
-                                 f"{ment.start}:{ment.end}")
+                raise ValueError(
+                    f"entities[{i}]: span {ment.start}:{ment.end} is not "
+                    f"inside the text of {size} characters"
+                )
+            if self.text[ment.start : ment.end] != ment.text:
+                raise ValueError(
+                    f"entities[{i}]: {ment.text!r} is not the text at {ment.start}:{ment.end}"
+                )
         return self
 
 
@@ -172,9 +178,10 @@ class Entity(_Strict):
     mentions: int = Field(ge=1, description="Number of mentions in the text")
     first_offset: int = Field(ge=0, description="Start of the first mention in the text")
     salience: float = Field(
-        ge=0.0, le=1.0,
+        ge=0.0,
+        le=1.0,
         description="0..1 from frequency (0.4), first position (0.25), presence in the "
-                    "title (0.15) and in the summary (0.2)",
+        "title (0.15) and in the summary (0.2)",
     )
 
 
@@ -186,9 +193,11 @@ class EnrichedArticle(TaggedArticle):
     word_count: int = Field(ge=0)
     summary: str = Field(description="Whole sentences of the text, in their order")
     summary_sentences: list[Sentence] = Field(
-        description="The summary's sentences as offsets into text")
+        description="The summary's sentences as offsets into text"
+    )
     entity_list: list[Entity] = Field(
-        description="One row per canonical entity, most salient first")
+        description="One row per canonical entity, most salient first"
+    )
     keywords: list[str] = Field(description="Key phrases of the article, best first")
     pipeline: EnrichProvenance
 
@@ -212,8 +221,10 @@ class Original(_Strict):
     truncated: bool = Field(description="True when only a prefix is kept (oversized value)")
     sha256: str
     tombstone: bool = Field(
-        default=False, description="True when the original value was null (a tombstone); "
-        "a replay publishes it as null again")
+        default=False,
+        description="True when the original value was null (a tombstone); "
+        "a replay publishes it as null again",
+    )
 
 
 class DeadLetter(_Strict):

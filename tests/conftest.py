@@ -44,8 +44,9 @@ def fixed_clock() -> Callable[[], str]:
     return lambda: "2026-01-01T00:00:00.000Z"
 
 
-def raw_message(obj: Any = None, *, value: bytes | None = None, offset: int = 0,
-                topic: str = "articles.raw") -> Message:
+def raw_message(
+    obj: Any = None, *, value: bytes | None = None, offset: int = 0, topic: str = "articles.raw"
+) -> Message:
     """A message as read from the raw topic."""
     data = value if value is not None else orjson.dumps(obj)
     return Message(topic, 0, offset, None, data)

@@ -8,11 +8,37 @@ import random
 
 import orjson
 
-_SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vi", "dor", "el", "sun", "bra", "quin", "zet",
-              "ar", "nol", "pe", "fis", "gru", "hal", "jo", "wen", "ox", "ulm", "yas", "cer"]
-_VOCABULARY = ("the council said on Tuesday that a new ferry terminal would open next spring "
-          "after years of delays and rising costs while residents asked for more buses "
-          "and the port authority promised cleaner air along the harbour front")
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "tas",
+    "vi",
+    "dor",
+    "el",
+    "sun",
+    "bra",
+    "quin",
+    "zet",
+    "ar",
+    "nol",
+    "pe",
+    "fis",
+    "gru",
+    "hal",
+    "jo",
+    "wen",
+    "ox",
+    "ulm",
+    "yas",
+    "cer",
+]
+_VOCABULARY = (
+    "the council said on Tuesday that a new ferry terminal would open next spring "
+    "after years of delays and rising costs while residents asked for more buses "
+    "and the port authority promised cleaner air along the harbour front"
+)
 _WORDS = _VOCABULARY.split()
 
 
@@ -43,8 +69,9 @@ def dense_entities(sentences: int) -> str:
     """One long form and its acronym, then many tiny sentences naming it: tagging
     makes this record several times larger than its input."""
     body = " ".join("SCO met. SCO won." for _ in range(sentences // 2))
-    return ("The Shanghai Cooperation Organization (SCO) held a summit in Astana on Monday.\n\n"
-            + body)
+    return (
+        "The Shanghai Cooperation Organization (SCO) held a summit in Astana on Monday.\n\n" + body
+    )
 
 
 def many_names(count: int, seed: int = 0) -> str:
@@ -52,8 +79,10 @@ def many_names(count: int, seed: int = 0) -> str:
     rng = random.Random(seed)
     names = sorted({made_up_name(rng) for _ in range(count * 2)})[:count]
     rng.shuffle(names)
-    sentences = [f"{a} met {b} and {c} in the city hall on Tuesday."
-                 for a, b, c in zip(names[::3], names[1::3], names[2::3], strict=False)]
+    sentences = [
+        f"{a} met {b} and {c} in the city hall on Tuesday."
+        for a, b, c in zip(names[::3], names[1::3], names[2::3], strict=False)
+    ]
     return "The list of delegates was published on Monday.\n\n" + "\n".join(sentences)
 
 
@@ -61,13 +90,16 @@ def new_vocabulary_article(index: int, new_words: int = 65) -> bytes:
     """A raw record whose text brings ``new_words`` words never seen before."""
     rng = random.Random(index)
     novel = [made_up_word(rng, 4) + str(index) for _ in range(new_words)]
-    text = (f"Maria Lindqvist said on Tuesday that the port of Halden would test "
-            f"{' '.join(novel[:20])}. The council agreed. "
-            f"Officials listed {', '.join(novel[20:])} as the next steps.")
+    text = (
+        f"Maria Lindqvist said on Tuesday that the port of Halden would test "
+        f"{' '.join(novel[:20])}. The council agreed. "
+        f"Officials listed {', '.join(novel[20:])} as the next steps."
+    )
     return orjson.dumps({"id": f"vocab-{index:06d}", "title": "Port test", "text": text})
 
 
 def raw(article_id: str, text: str) -> tuple[bytes, bytes]:
     """(key, value) of a raw text record."""
     return article_id.encode(), orjson.dumps(
-        {"id": article_id, "title": "Hostile", "language": "en", "text": text})
+        {"id": article_id, "title": "Hostile", "language": "en", "text": text}
+    )

@@ -76,9 +76,7 @@ def decode_raw(value: bytes | None, *, max_bytes: int) -> RawArticle:
     """Decode a raw article, filling in its id; raises DecodeError or InvalidRecord."""
     obj = decode_object(value, max_bytes=max_bytes)
     if obj.get("html") is None and obj.get("text") is None:
-        raise InvalidRecord(
-            "raw article has neither 'html' nor 'text'", code="missing_content"
-        )
+        raise InvalidRecord("raw article has neither 'html' nor 'text'", code="missing_content")
     try:
         raw = RawArticle.model_validate(obj)
     except ValidationError as exc:
@@ -99,9 +97,7 @@ def decode_model(value: bytes | None, model: type[M], *, max_bytes: int) -> M:
     try:
         return model.model_validate(obj)
     except ValidationError as exc:
-        raise InvalidRecord(
-            f"{model.__name__}: {_describe(exc)}", code="invalid_record"
-        ) from None
+        raise InvalidRecord(f"{model.__name__}: {_describe(exc)}", code="invalid_record") from None
 
 
 def article_id(raw: RawArticle) -> str:

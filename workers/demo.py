@@ -32,16 +32,24 @@ class DemoResult:
     exit_code: int = 0
 
 
-def run_demo(settings: Settings, records: list[tuple[bytes | None, bytes]], *,
-             timeout: float, show: Callable[[Message, bool], None]) -> DemoResult:
+def run_demo(
+    settings: Settings,
+    records: list[tuple[bytes | None, bytes]],
+    *,
+    timeout: float,
+    show: Callable[[Message, bool], None],
+) -> DemoResult:
     """Run the pipeline over ``records`` on a fresh embedded broker until each has an
     outcome (or ``timeout`` seconds passed); ``show(record, dead)`` sees each outcome."""
     result = DemoResult()
     with EmbeddedBroker() as broker:
-        settings = settings.model_copy(update={
-            "broker": broker.bootstrap, "stages": "clean,tag,summarize",
-            "group_id": "enrich-demo",
-        })
+        settings = settings.model_copy(
+            update={
+                "broker": broker.bootstrap,
+                "stages": "clean,tag,summarize",
+                "group_id": "enrich-demo",
+            }
+        )
 
         async def prepare() -> None:
             await clients.wait_for_broker(settings, timeout=30)
@@ -56,13 +64,16 @@ def run_demo(settings: Settings, records: list[tuple[bytes | None, bytes]], *,
             finally:
                 os.kill(os.getpid(), signal.SIGTERM)  # stop the way an operator would
 
-        result.exit_code = app.run(settings, build_pipeline(settings), task=drive,
-                                   loglevel="ERROR")
+        result.exit_code = app.run(settings, build_pipeline(settings), task=drive, loglevel="ERROR")
     return result
 
 
-async def _drive(settings: Settings, records: list[tuple[bytes | None, bytes]],
-                 result: DemoResult, show: Callable[[Message, bool], None]) -> None:
+async def _drive(
+    settings: Settings,
+    records: list[tuple[bytes | None, bytes]],
+    result: DemoResult,
+    show: Callable[[Message, bool], None],
+) -> None:
     await clients.produce(settings, records)
     async for rec in clients.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
         dead = rec.topic == settings.topic_dlq
@@ -79,19 +90,24 @@ def render(value: bytes | None, *, dead: bool) -> str:
     """A readable view of an enriched or dead-lettered record."""
     rec = orjson.loads(value or b"{}")
     if dead:
-        return (f"\n✗ dead-lettered at {rec['stage']}: [{rec['code']}] {rec['message']} "
-                f"(from {rec['source']['topic']}:{rec['source']['partition']}"
-                f":{rec['source']['offset']})")
+        return (
+            f"\n✗ dead-lettered at {rec['stage']}: [{rec['code']}] {rec['message']} "
+            f"(from {rec['source']['topic']}:{rec['source']['partition']}"
+            f":{rec['source']['offset']})"
+        )
     lines = [
         "",
         f"■ {rec.get('title') or '(untitled)'}",
-        (f"  id {rec['id']} · {rec.get('source') or 'unknown source'} · "
-         f"language {rec.get('language')} · {rec['word_count']} words"),
+        (
+            f"  id {rec['id']} · {rec.get('source') or 'unknown source'} · "
+            f"language {rec.get('language')} · {rec['word_count']} words"
+        ),
         f"  summary: {rec['summary']}",
     ]
     if rec["entity_list"]:
-        shown = ", ".join(f"{e['name']} ({e['label']}, {e['salience']:.2f})"
-                          for e in rec["entity_list"][:10])
+        shown = ", ".join(
+            f"{e['name']} ({e['label']}, {e['salience']:.2f})" for e in rec["entity_list"][:10]
+        )
         lines.append(f"  entities: {shown}")
     if rec["keywords"]:
         lines.append(f"  keywords: {', '.join(rec['keywords'])}")

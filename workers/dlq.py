@@ -58,7 +58,10 @@ def dead_letter(
         code=code,
         message=message,
         source=Source(
-            topic=topic, partition=partition, offset=offset, key=key_text,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key_text,
             key_encoding=key_encoding,  # type: ignore[arg-type]
         ),
         original=Original(
@@ -96,16 +99,17 @@ MARKER_HEADER = "enrich-marker"
 REPLAYED = b"replayed"
 
 
-def replay_marker(partition: int, offset: int, *, to: str, now: str
-                  ) -> tuple[bytes, bytes]:
+def replay_marker(partition: int, offset: int, *, to: str, now: str) -> tuple[bytes, bytes]:
     """(key, value) of the marker saying the dead letter at partition:offset was replayed."""
-    return (f"replayed:{partition}:{offset}".encode(),
-            orjson.dumps({"replayed": {"partition": partition, "offset": offset},
-                          "to": to, "at": now}))
+    return (
+        f"replayed:{partition}:{offset}".encode(),
+        orjson.dumps({"replayed": {"partition": partition, "offset": offset}, "to": to, "at": now}),
+    )
 
 
-def replayed_position(headers: Sequence[tuple[str, bytes]], value: bytes | None
-                      ) -> tuple[int, int] | None:
+def replayed_position(
+    headers: Sequence[tuple[str, bytes]], value: bytes | None
+) -> tuple[int, int] | None:
     """The (partition, offset) a replay marker names; None for any other record."""
     if (MARKER_HEADER, REPLAYED) not in list(headers) or value is None:
         return None
@@ -170,8 +174,10 @@ class DeadLetterLimit:
         if self.window and len(self._recent) == self.window:
             failed = Counter(c for c in self._recent if c is not None)
             if failed.total() / self.window >= self.max_ratio:
-                return (f"{failed.total()} of the last {self.window} records dead-lettered "
-                        f"({_top(failed)})")
+                return (
+                    f"{failed.total()} of the last {self.window} records dead-lettered "
+                    f"({_top(failed)})"
+                )
         return None
 
 
@@ -192,13 +198,19 @@ def parse_since(value: str, *, now: datetime | None = None) -> datetime:
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"expected an ISO 8601 time or an age like 30m, 2h, 1d; "
-                         f"got {value!r}") from None
+        raise ValueError(
+            f"expected an ISO 8601 time or an age like 30m, 2h, 1d; got {value!r}"
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def matches(record: DeadLetter, *, code: str | None = None, stage: str | None = None,
-            since: datetime | None = None) -> bool:
+def matches(
+    record: DeadLetter,
+    *,
+    code: str | None = None,
+    stage: str | None = None,
+    since: datetime | None = None,
+) -> bool:
     """Whether a dead letter passes the ``dlq list``/``dlq replay`` filters."""
     if code is not None and record.code != code:
         return False
@@ -215,9 +227,11 @@ def one_line(record: DeadLetter) -> str:
     """One readable line for a dead letter."""
     src = record.source
     size = f"{record.original.size} bytes" + (", truncated" if record.original.truncated else "")
-    return (f"{record.failed_at}  {record.stage:<9} {record.code:<16} "
-            f"id={record.id or '-'}  {src.topic}:{src.partition}:{src.offset}  "
-            f"{record.message} ({size})")
+    return (
+        f"{record.failed_at}  {record.stage:<9} {record.code:<16} "
+        f"id={record.id or '-'}  {src.topic}:{src.partition}:{src.offset}  "
+        f"{record.message} ({size})"
+    )
 
 
 # -- operating the topic: read and replay ------------------------------------------
@@ -240,8 +254,9 @@ class Filters:
     since: datetime | None = None
 
 
-async def read_letters(settings: Settings, filters: Filters,
-                       skipped: Callable[[Message], None] | None = None) -> list[Letter]:
+async def read_letters(
+    settings: Settings, filters: Filters, skipped: Callable[[Message], None] | None = None
+) -> list[Letter]:
     """The DLQ's dead letters that pass ``filters``, oldest first, each marked when a
     replay already published it. A value that is neither a dead letter nor a replay
     marker (someone else wrote to the topic) goes to ``skipped``."""
@@ -278,8 +293,7 @@ class Replay:
     truncated: int  # letters whose original was kept only in part
 
 
-async def replay(settings: Settings, letters: Sequence[Letter], *, dry_run: bool = False
-                 ) -> Replay:
+async def replay(settings: Settings, letters: Sequence[Letter], *, dry_run: bool = False) -> Replay:
     """Publish each not-yet-replayed letter's original, under its original key, to the
     topic it was read from, then mark it replayed in the DLQ (a tombstone stays one)."""
     from workers.stream import clients
@@ -290,12 +304,21 @@ async def replay(settings: Settings, letters: Sequence[Letter], *, dry_run: bool
     if not dry_run:
         for topic in sent:
             batch = [letter for letter in whole if letter.record.source.topic == topic]
-            await clients.produce(settings, [(original_key(x.record), original_bytes(x.record))
-                                             for x in batch], topic=topic)
+            await clients.produce(
+                settings,
+                [(original_key(x.record), original_bytes(x.record)) for x in batch],
+                topic=topic,
+            )
             now = utc_now()
             await clients.produce(
-                settings, [replay_marker(x.partition, x.offset, to=topic, now=now)
-                           for x in batch],
-                topic=settings.topic_dlq, headers=[(MARKER_HEADER, REPLAYED)])
-    return Replay(sent=dict(sent), matching=len(fresh), before=len(letters) - len(fresh),
-                  truncated=len(fresh) - len(whole))
+                settings,
+                [replay_marker(x.partition, x.offset, to=topic, now=now) for x in batch],
+                topic=settings.topic_dlq,
+                headers=[(MARKER_HEADER, REPLAYED)],
+            )
+    return Replay(
+        sent=dict(sent),
+        matching=len(fresh),
+        before=len(letters) - len(fresh),
+        truncated=len(fresh) - len(whole),
+    )

@@ -90,6 +90,4 @@ class ConfigError(EnrichError):
     code = "config"
 
 
-ERROR_CODES: frozenset[str] = (
-    DecodeError.codes | InvalidRecord.codes | StageFailed.codes
-)
+ERROR_CODES: frozenset[str] = DecodeError.codes | InvalidRecord.codes | StageFailed.codes

@@ -40,8 +40,18 @@ from workers.stages.clean import clean
 from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger
 
-__all__ = ["STAGE", "STAGES", "Dead", "Forward", "Message", "Outcome", "Pipeline", "StageSpec",
-           "build_pipeline", "enrich"]
+__all__ = [
+    "STAGE",
+    "STAGES",
+    "Dead",
+    "Forward",
+    "Message",
+    "Outcome",
+    "Pipeline",
+    "StageSpec",
+    "build_pipeline",
+    "enrich",
+]
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +135,14 @@ class Pipeline:
         good: list[tuple[int, CleanedArticle]] = []
         for i, msg in enumerate(messages):
             try:
-                good.append((i, codec.decode_model(
-                    msg.value, CleanedArticle, max_bytes=self.settings.max_record_bytes)))
+                good.append(
+                    (
+                        i,
+                        codec.decode_model(
+                            msg.value, CleanedArticle, max_bytes=self.settings.max_record_bytes
+                        ),
+                    )
+                )
             except EnrichError as exc:
                 outcomes[i] = self.dead_letter_for(msg, "tag", exc, None, now)
         try:
@@ -138,10 +154,12 @@ class Pipeline:
             for i, article in good:
                 try:
                     outcomes[i] = self._forward(
-                        "tag", messages[i], self.tagger.tag_batch([article], now=now)[0], now)
+                        "tag", messages[i], self.tagger.tag_batch([article], now=now)[0], now
+                    )
                 except Exception as exc:  # noqa: BLE001
-                    outcomes[i] = self.dead_letter_for(messages[i], "tag", _unexpected(exc), article.id,
-                                             now)
+                    outcomes[i] = self.dead_letter_for(
+                        messages[i], "tag", _unexpected(exc), article.id, now
+                    )
         return [o for o in outcomes if o is not None]
 
     def summarize_batch(self, messages: Sequence[Message]) -> list[Outcome]:
@@ -152,18 +170,26 @@ class Pipeline:
         article_id: str | None = None
         try:
             tagged = codec.decode_model(
-                msg.value, TaggedArticle, max_bytes=self.settings.max_record_bytes)
+                msg.value, TaggedArticle, max_bytes=self.settings.max_record_bytes
+            )
             article_id = tagged.id
-            return self._forward("summarize", msg, summarize(
-                tagged, now=now, count=self.settings.summary_sentences,
-                max_chars=self.settings.summary_max_chars), now)
+            return self._forward(
+                "summarize",
+                msg,
+                summarize(
+                    tagged,
+                    now=now,
+                    count=self.settings.summary_sentences,
+                    max_chars=self.settings.summary_max_chars,
+                ),
+                now,
+            )
         except EnrichError as exc:
             return self.dead_letter_for(msg, "summarize", exc, article_id, now)
         except Exception as exc:  # noqa: BLE001
             return self.dead_letter_for(msg, "summarize", _unexpected(exc), article_id, now)
 
-    def _forward(self, stage: Stage, msg: Message, record: CleanedArticle, now: str
-                 ) -> Outcome:
+    def _forward(self, stage: Stage, msg: Message, record: CleanedArticle, now: str) -> Outcome:
         """The stage's output, or a ``too_large`` dead letter when it could not be published.
 
         A record over the limit would fail at the broker, or at the next stage,
@@ -180,34 +206,65 @@ class Pipeline:
             size += len(record.text.encode("utf-8"))
         if size <= limit:
             return Forward(key=record.id, record=record, value=value)
-        what = (f"the clean stage's output is {len(value)} bytes, and with the tags and "
-                f"summary it would gain (up to its text's size again) it would pass"
-                if stage == "clean" else f"the {stage} stage's output is {len(value)} bytes, "
-                "over")
-        error = DecodeError(f"{what} the {limit}-byte limit (ENRICH_MAX_RECORD_BYTES)",
-                            code="too_large")
+        what = (
+            f"the clean stage's output is {len(value)} bytes, and with the tags and "
+            f"summary it would gain (up to its text's size again) it would pass"
+            if stage == "clean"
+            else f"the {stage} stage's output is {len(value)} bytes, over"
+        )
+        error = DecodeError(
+            f"{what} the {limit}-byte limit (ENRICH_MAX_RECORD_BYTES)", code="too_large"
+        )
         return self.dead_letter_for(msg, stage, error, record.id, now)
 
-    def dead_letter_for(self, msg: Message, stage: Stage, error: EnrichError,
-                        article_id: str | None, now: str,
-                        max_original_bytes: int | None = None) -> Dead:
+    def dead_letter_for(
+        self,
+        msg: Message,
+        stage: Stage,
+        error: EnrichError,
+        article_id: str | None,
+        now: str,
+        max_original_bytes: int | None = None,
+    ) -> Dead:
         """The dead-letter outcome of a message that ``stage`` could not process.
 
         The original is kept whole up to ``max_original_bytes`` (by default what
         still fits one request; see Settings.max_original_bytes)."""
-        context = {"stage": stage, "topic": msg.topic, "partition": msg.partition,
-                   "offset": msg.offset, "article_id": article_id}
+        context = {
+            "stage": stage,
+            "topic": msg.topic,
+            "partition": msg.partition,
+            "offset": msg.offset,
+            "article_id": article_id,
+        }
         if isinstance(error, PermanentError) and error.code != "stage_failed":
             log.info("dead-lettered [%s] %s", error.code, error.message, extra=context)
         else:
-            log.error("unexpected %s failure at %s:%d:%d: %s", stage, msg.topic, msg.partition,
-                      msg.offset, error, extra=context)
+            log.error(
+                "unexpected %s failure at %s:%d:%d: %s",
+                stage,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                error,
+                extra=context,
+            )
         record = dead_letter(
-            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
-            value=msg.value, stage=stage, code=error.code, message=error.message,
-            article_id=article_id, now=now,
-            max_original_bytes=(self.settings.max_original_bytes if max_original_bytes is None
-                                else max_original_bytes),
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+            value=msg.value,
+            stage=stage,
+            code=error.code,
+            message=error.message,
+            article_id=article_id,
+            now=now,
+            max_original_bytes=(
+                self.settings.max_original_bytes
+                if max_original_bytes is None
+                else max_original_bytes
+            ),
         )
         return Dead(record=record, value=codec.encode(record))
 
@@ -232,13 +289,21 @@ class Pipeline:
                 outcomes = spec.run(self, msgs)
                 for idx, outcome in zip(pending, outcomes, strict=True):
                     finals[idx] = outcome
-                pending = [i for i, o in zip(pending, outcomes, strict=True)
-                           if isinstance(o, Forward)]
+                pending = [
+                    i for i, o in zip(pending, outcomes, strict=True) if isinstance(o, Forward)
+                ]
                 # the next stage reads the output as it would from its topic; a
                 # failure there still names the original source position
-                msgs = [Message(batch[i].topic, batch[i].partition, batch[i].offset,
-                                finals[i].key.encode(), finals[i].value)  # type: ignore[union-attr]
-                        for i in pending]
+                msgs = [
+                    Message(
+                        batch[i].topic,
+                        batch[i].partition,
+                        batch[i].offset,
+                        finals[i].key.encode(),
+                        finals[i].value,
+                    )  # type: ignore[union-attr]
+                    for i in pending
+                ]
             yield from (f for f in finals if f is not None)
 
 
@@ -288,8 +353,11 @@ def _batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def enrich(raw: RawArticle | dict[str, object], tagger: Tagger, settings: Settings | None = None,
-           ) -> EnrichedArticle:
+def enrich(
+    raw: RawArticle | dict[str, object],
+    tagger: Tagger,
+    settings: Settings | None = None,
+) -> EnrichedArticle:
     """One raw article to its enriched record, raising the stage's error if any.
 
     The library entry point; streams and files use ``Pipeline`` instead.

@@ -18,9 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.models import STAGE_NAMES, Stage
 from workers.errors import ConfigError
 
-DEFAULT_ENTITY_LABELS = (
-    "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE"
-)
+DEFAULT_ENTITY_LABELS = "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE"
 
 
 def _writable(path: Path) -> bool:
@@ -65,8 +63,11 @@ class Settings(BaseSettings):
     rebalance_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
     fetch_max_wait_ms: int = Field(
-        default=100, ge=1, le=30000,
-        description="Longest a fetch waits at the broker for new records")
+        default=100,
+        ge=1,
+        le=30000,
+        description="Longest a fetch waits at the broker for new records",
+    )
     produce_deadline_s: float = Field(
         default=60.0, gt=0, description="Exit non-zero when output cannot be published this long"
     )
@@ -81,7 +82,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,
-        description="Directory for the stream framework's local data (one folder per group)")
+        description="Directory for the stream framework's local data (one folder per group)",
+    )
 
     # Dead letters
     dlq_window: int = Field(
@@ -96,19 +98,22 @@ class Settings(BaseSettings):
 
     # Kafka security (TLS and SASL), for the workers and every command
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        default="PLAINTEXT", description="How clients talk to the broker")
+        default="PLAINTEXT", description="How clients talk to the broker"
+    )
     ssl_cafile: Path | None = Field(default=None, description="CA bundle to verify the broker")
     ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS)")
     ssl_keyfile: Path | None = Field(default=None, description="Client private key")
     ssl_key_password: SecretStr | None = Field(default=None, description="Client key password")
     ssl_key_password_file: Path | None = Field(
-        default=None, description="File holding the client key password")
+        default=None, description="File holding the client key password"
+    )
     ssl_check_hostname: bool = Field(default=True, description="Verify the broker's hostname")
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = Field(default=None, description="SASL password")
     sasl_password_file: Path | None = Field(
-        default=None, description="File holding the SASL password")
+        default=None, description="File holding the SASL password"
+    )
 
     # Records
     max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -122,31 +127,40 @@ class Settings(BaseSettings):
     entity_labels: str = Field(default=DEFAULT_ENTITY_LABELS, description="Labels kept")
     nlp_batch_size: int = Field(default=64, ge=1, description="Most texts per nlp.pipe batch")
     nlp_batch_chars: int = Field(
-        default=100_000, ge=1000,
-        description="Most characters per nlp.pipe batch: peak memory follows it")
+        default=100_000,
+        ge=1000,
+        description="Most characters per nlp.pipe batch: peak memory follows it",
+    )
     nlp_chunk_chars: int = Field(default=100_000, ge=1000, description="Longest text per parse")
     max_tag_chars: int = Field(
-        default=300_000, ge=0,
+        default=300_000,
+        ge=0,
         description="Characters of an article tagged for entities; the rest gets sentences "
-        "by punctuation and tagging.truncated_at says where tagging stopped (0: no budget)")
+        "by punctuation and tagging.truncated_at says where tagging stopped (0: no budget)",
+    )
     summary_sentences: int = Field(default=3, ge=1)
     summary_max_chars: int = Field(default=0, ge=0, description="0: no character budget")
 
     # Operations
     http_port: int = Field(
-        default=0, ge=0, le=65535,
+        default=0,
+        ge=0,
+        le=65535,
         description="Port of /metrics, /health and /ready (0: no HTTP server)",
     )
     # metrics and probes only, no article content: all interfaces, so that a scraper in
     # another container or pod reaches them
-    http_host: str = Field(default="0.0.0.0",  # noqa: S104
-                           description="Address the HTTP server binds")
+    http_host: str = Field(
+        default="0.0.0.0",  # noqa: S104
+        description="Address the HTTP server binds",
+    )
     stall_timeout_s: float = Field(
         default=300.0, gt=0, description="Unhealthy when lag > 0 and nothing moves this long"
     )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one object per line; text: for a terminal")
+        default="json", description="json: one object per line; text: for a terminal"
+    )
 
     @field_validator("stages")
     @classmethod
@@ -154,8 +168,9 @@ class Settings(BaseSettings):
         names = [s.strip() for s in value.split(",") if s.strip()]
         unknown = [s for s in names if s not in STAGE_NAMES]
         if unknown or not names:
-            raise ValueError(f"unknown stage(s) {unknown or value!r}; "
-                             f"choose from {','.join(STAGE_NAMES)}")
+            raise ValueError(
+                f"unknown stage(s) {unknown or value!r}; choose from {','.join(STAGE_NAMES)}"
+            )
         return ",".join(names)
 
     @field_validator("broker")
@@ -170,13 +185,21 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _security_complete(self) -> Settings:
         if self.security_protocol.startswith("SASL") and (
-                not self.sasl_username or self.secret("sasl_password") is None):
-            raise ValueError(f"security_protocol {self.security_protocol} needs "
-                             "ENRICH_SASL_USERNAME and ENRICH_SASL_PASSWORD (or _FILE)")
+            not self.sasl_username or self.secret("sasl_password") is None
+        ):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs "
+                "ENRICH_SASL_USERNAME and ENRICH_SASL_PASSWORD (or _FILE)"
+            )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("ENRICH_SSL_CERTFILE and ENRICH_SSL_KEYFILE go together")
-        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_key_password_file",
-                     "sasl_password_file"):
+        for name in (
+            "ssl_cafile",
+            "ssl_certfile",
+            "ssl_keyfile",
+            "ssl_key_password_file",
+            "sasl_password_file",
+        ):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"ENRICH_{name.upper()}: no such file: {path}")
@@ -252,8 +275,11 @@ def load_settings(**overrides: Any) -> Settings:
 SECRETS = frozenset({"ssl_key_password", "sasl_password"})
 
 
-def effective(settings: Settings, overrides: dict[str, Any] | None = None,
-             environ: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+def effective(
+    settings: Settings,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> list[tuple[str, str, str]]:
     """(variable, value, source) of every setting; secrets masked.
 
     The source is ``command line``, ``environment`` or ``default``.
@@ -270,7 +296,6 @@ def effective(settings: Settings, overrides: dict[str, Any] | None = None,
             shown = "(not set)"
         else:
             shown = str(value)
-        source = ("command line" if name in given else "environment" if var in env
-                  else "default")
+        source = "command line" if name in given else "environment" if var in env else "default"
         rows.append((var, shown, source))
     return rows

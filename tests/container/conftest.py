@@ -33,21 +33,31 @@ class Engine:
 
     name: str  # "docker" or "podman"
 
-    def run(self, *args: str, timeout: float = 120, check: bool = True
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``<engine> args...``; fails the test on a non-zero exit when ``check``."""
-        proc = subprocess.run([self.name, *args], capture_output=True, text=True,
-                              timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [self.name, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"{self.name} {shlex.join(args)} exited {proc.returncode}:\n"
-                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise AssertionError(
+                f"{self.name} {shlex.join(args)} exited {proc.returncode}:\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     def compose(self) -> list[str] | None:
         """The compose command that drives this engine, if one runs here."""
         if self.name == "docker":
-            probe = subprocess.run(["docker", "compose", "version"], capture_output=True,
-                                   check=False)
+            probe = subprocess.run(
+                ["docker", "compose", "version"], capture_output=True, check=False
+            )
             if probe.returncode == 0:
                 return ["docker", "compose"]
             found = shutil.which("docker-compose")
@@ -63,12 +73,15 @@ def _find_engine() -> tuple[Engine | None, str]:
         if shutil.which(name) is None:
             reasons.append(f"no {name} command")
             continue
-        probe = subprocess.run([name, "info"], capture_output=True, text=True, check=False,
-                               timeout=60)
+        probe = subprocess.run(
+            [name, "info"], capture_output=True, text=True, check=False, timeout=60
+        )
         if probe.returncode == 0:
             return Engine(name), ""
-        reasons.append(f"{name} cannot reach a container engine: "
-                       f"{(probe.stderr or probe.stdout).strip()[-200:]}")
+        reasons.append(
+            f"{name} cannot reach a container engine: "
+            f"{(probe.stderr or probe.stdout).strip()[-200:]}"
+        )
     return None, "; ".join(reasons)
 
 
@@ -89,8 +102,7 @@ def image(engine: Engine) -> str:
     opts = shlex.split(os.environ.get("CONTAINER_BUILD_OPTS", ""))
     # podman drops HEALTHCHECK from OCI-format images; the docker format keeps it
     fmt = ["--format", "docker"] if engine.name == "podman" else []
-    engine.run("build", *fmt, "--network", "host", *opts, "-t", IMAGE, str(ROOT),
-               timeout=900)
+    engine.run("build", *fmt, "--network", "host", *opts, "-t", IMAGE, str(ROOT), timeout=900)
     return IMAGE
 
 

@@ -110,8 +110,10 @@ def wait_healthy(engine: Engine, name: str, test: list[str], timeout: float) -> 
         if proc.returncode == 0:
             return proc.stdout
         if time.monotonic() > deadline:
-            raise AssertionError(f"{name}: healthcheck {test[1:]} still failing after "
-                                 f"{timeout}s: {proc.stdout} {proc.stderr}")
+            raise AssertionError(
+                f"{name}: healthcheck {test[1:]} still failing after "
+                f"{timeout}s: {proc.stdout} {proc.stderr}"
+            )
         time.sleep(1)
 
 
@@ -126,20 +128,39 @@ def test_compose_file_hardens_every_enrich_service() -> None:
 
 
 def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
-        engine: Engine, image: str, network: str, containers: Containers,
-        tmp_path: Path) -> None:
+    engine: Engine, image: str, network: str, containers: Containers, tmp_path: Path
+) -> None:
     kafka = EMBEDDED["services"]["kafka"]
-    containers.start("kafka", "--network", network, "--network-alias", "kafka",
-                     "--read-only", "--tmpfs", "/tmp", image, *kafka["command"])
-    engine.run("run", "--rm", *service_args("topics", network), image,
-               *SERVICES["topics"]["command"], timeout=180)
+    containers.start(
+        "kafka",
+        "--network",
+        network,
+        "--network-alias",
+        "kafka",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        image,
+        *kafka["command"],
+    )
+    engine.run(
+        "run",
+        "--rm",
+        *service_args("topics", network),
+        image,
+        *SERVICES["topics"]["command"],
+        timeout=180,
+    )
 
     workers = {}
     for service, replicas in (("cleaner", 1), ("tagger", 2), ("summarizer", 1)):
         for n in range(1, replicas + 1):
             workers[f"{service}-{n}"] = containers.start(
-                f"{service}-{n}", *service_args(service, network), image,
-                *SERVICES[service]["command"])
+                f"{service}-{n}",
+                *service_args(service, network),
+                image,
+                *SERVICES[service]["command"],
+            )
 
     # non-root, and nothing outside /tmp is writable
     some = workers["tagger-1"]
@@ -152,20 +173,56 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
     bad.write_bytes(b"\n".join(BAD_LINES.values()) + b"\n")
     bad.chmod(0o644)
     produce = engine.run(
-        "run", "--rm", *service_args("topics", network),
-        "-v", f"{sample_path()}:/input/samples.jsonl:ro", "-v", f"{bad}:/input/bad.jsonl:ro",
-        image, "produce", "/input/samples.jsonl", "/input/bad.jsonl", timeout=180)
+        "run",
+        "--rm",
+        *service_args("topics", network),
+        "-v",
+        f"{sample_path()}:/input/samples.jsonl:ro",
+        "-v",
+        f"{bad}:/input/bad.jsonl:ro",
+        image,
+        "produce",
+        "/input/samples.jsonl",
+        "/input/bad.jsonl",
+        timeout=180,
+    )
     assert f"published {3 + len(BAD_LINES)} records" in produce.stderr
 
     try:
-        enriched = json_lines(engine.run(
-            "run", "--rm", *service_args("topics", network), image, "tail",
-            "--topic", WORKER_ENV.get("ENRICH_TOPIC_ENRICHED", "articles.enriched"),
-            "--from-beginning", "--limit", "3", "--timeout", "240", timeout=300).stdout)
-        dead = json_lines(engine.run(
-            "run", "--rm", *service_args("topics", network), image, "tail",
-            "--topic", "articles.dlq", "--from-beginning", "--limit", str(len(BAD_LINES)),
-            "--timeout", "120", timeout=180).stdout)
+        enriched = json_lines(
+            engine.run(
+                "run",
+                "--rm",
+                *service_args("topics", network),
+                image,
+                "tail",
+                "--topic",
+                WORKER_ENV.get("ENRICH_TOPIC_ENRICHED", "articles.enriched"),
+                "--from-beginning",
+                "--limit",
+                "3",
+                "--timeout",
+                "240",
+                timeout=300,
+            ).stdout
+        )
+        dead = json_lines(
+            engine.run(
+                "run",
+                "--rm",
+                *service_args("topics", network),
+                image,
+                "tail",
+                "--topic",
+                "articles.dlq",
+                "--from-beginning",
+                "--limit",
+                str(len(BAD_LINES)),
+                "--timeout",
+                "120",
+                timeout=180,
+            ).stdout
+        )
         assert {r["title"] for r in enriched} == SAMPLE_TITLES
         for record in enriched:
             assert record["entity_list"] and record["summary"], record["id"]
@@ -191,42 +248,92 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
         assert took < grace, f"{name} took {took:.1f}s to stop"
 
 
-def test_compose_embedded_stack_runs_the_enrich_services(engine: Engine, image: str,
-                                                         tmp_path: Path) -> None:
+def test_compose_embedded_stack_runs_the_enrich_services(
+    engine: Engine, image: str, tmp_path: Path
+) -> None:
     tool = engine.compose()
     if tool is None:
         pytest.skip(f"no compose tool for {engine.name} here")
     project = f"enrichtest{uuid.uuid4().hex[:8]}"
-    compose = [*tool, "-p", project, "-f", str(ROOT / "docker-compose.yml"),
-               "-f", str(ROOT / "compose.embedded.yml")]
+    compose = [
+        *tool,
+        "-p",
+        project,
+        "-f",
+        str(ROOT / "docker-compose.yml"),
+        "-f",
+        str(ROOT / "compose.embedded.yml"),
+    ]
 
     def run(*args: str, timeout: float = 180) -> str:
         import subprocess
 
-        proc = subprocess.run([*compose, *args], capture_output=True, text=True,
-                              timeout=timeout, check=False, cwd=ROOT,
-                              stdin=subprocess.DEVNULL)
-        assert proc.returncode == 0, (f"compose {' '.join(args)} exited {proc.returncode}:\n"
-                                      f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        proc = subprocess.run(
+            [*compose, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 0, (
+            f"compose {' '.join(args)} exited {proc.returncode}:\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
         return proc.stdout
 
     def containers_of(service: str) -> list[str]:
-        return engine.run("ps", "--filter", f"label=com.docker.compose.project={project}",
-                          "--filter", f"label=com.docker.compose.service={service}",
-                          "--format", "{{.Names}}").stdout.split()
+        return engine.run(
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+            "--format",
+            "{{.Names}}",
+        ).stdout.split()
 
     # Started service by service, without dependencies: podman 4.3 cannot start a
     # container whose dependency has a dependency of its own (topics on kafka).
     try:
         run("up", "-d", "--no-build", "kafka")
         run("run", "--rm", "--no-deps", "topics")
-        run("up", "-d", "--no-build", "--no-deps", "--scale", "tagger=2",
-            "cleaner", "tagger", "summarizer")
+        run(
+            "up",
+            "-d",
+            "--no-build",
+            "--no-deps",
+            "--scale",
+            "tagger=2",
+            "cleaner",
+            "tagger",
+            "summarizer",
+        )
         assert len(containers_of("tagger")) == 2
-        run("run", "--rm", "--no-deps", "-v", f"{sample_path()}:/input/samples.jsonl:ro",
-            "topics", "produce", "/input/samples.jsonl")
-        out = run("run", "--rm", "--no-deps", "topics", "tail", "--from-beginning",
-                  "--limit", "3", "--timeout", "240", timeout=300)
+        run(
+            "run",
+            "--rm",
+            "--no-deps",
+            "-v",
+            f"{sample_path()}:/input/samples.jsonl:ro",
+            "topics",
+            "produce",
+            "/input/samples.jsonl",
+        )
+        out = run(
+            "run",
+            "--rm",
+            "--no-deps",
+            "topics",
+            "tail",
+            "--from-beginning",
+            "--limit",
+            "3",
+            "--timeout",
+            "240",
+            timeout=300,
+        )
         assert {r["title"] for r in json_lines(out)} == SAMPLE_TITLES
         [cleaner] = containers_of("cleaner")
         test = COMPOSE["x-enrich"]["healthcheck"]["test"]

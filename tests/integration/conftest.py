@@ -43,13 +43,16 @@ class Stack:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     started: int = 0  # workers started, also those since removed: each has its own log
 
-    def start_worker(self, stages: str = "clean,tag,summarize", **env: str) -> (
-            subprocess.Popen[bytes]):
+    def start_worker(
+        self, stages: str = "clean,tag,summarize", **env: str
+    ) -> subprocess.Popen[bytes]:
         log = open(self.logdir / f"worker-{self.started}.log", "wb")  # noqa: SIM115
         self.started += 1
         proc = subprocess.Popen(
             [sys.executable, "-m", "workers.cli", "worker", "--stages", stages],
-            env=self.env | env, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.workers.append(proc)
         return proc
@@ -67,19 +70,24 @@ class Stack:
 
     def logs(self) -> str:
         """The end of each worker's log, for a failure message."""
-        return "\n".join(p.read_text(errors="replace")[-4000:]
-                         for p in sorted(self.logdir.glob("*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-4000:] for p in sorted(self.logdir.glob("*.log"))
+        )
 
     def full_logs(self) -> str:
         """Every worker's whole log, for assertions on what was logged."""
-        return "\n".join(p.read_text(errors="replace")
-                         for p in sorted(self.logdir.glob("*.log")))
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))
 
-    def cli(self, *args: str, timeout: float = 120, **env: str) -> (
-            subprocess.CompletedProcess[bytes]):
-        return subprocess.run([sys.executable, "-m", "workers.cli", *args],
-                              env=self.env | env, capture_output=True, timeout=timeout,
-                              check=False)
+    def cli(
+        self, *args: str, timeout: float = 120, **env: str
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "workers.cli", *args],
+            env=self.env | env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 @pytest.fixture
@@ -91,8 +99,10 @@ async def stack(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Stack]:
         "ENRICH_PARTITIONS": "3",
         "ENRICH_LOG_LEVEL": "INFO",
         "ENRICH_BATCH_WAIT_S": "0.1",
-    } | {f"ENRICH_TOPIC_{kind.upper()}": f"{prefix}.articles.{kind}"
-         for kind in ("raw", "cleaned", "tagged", "enriched", "dlq")}
+    } | {
+        f"ENRICH_TOPIC_{kind.upper()}": f"{prefix}.articles.{kind}"
+        for kind in ("raw", "cleaned", "tagged", "enriched", "dlq")
+    }
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | env
     settings = Settings(**{k.removeprefix("ENRICH_").lower(): v for k, v in env.items()})
     await clients.create_topics(settings)

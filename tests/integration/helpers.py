@@ -13,9 +13,9 @@ from workers.settings import Settings
 from workers.stream import clients
 
 
-async def collect(settings: Settings, count: int, timeout: float = 90.0
-                  ) -> tuple[list[tuple[bytes | None, dict[str, Any]]],
-                             list[tuple[bytes | None, dict[str, Any]]]]:
+async def collect(
+    settings: Settings, count: int, timeout: float = 90.0
+) -> tuple[list[tuple[bytes | None, dict[str, Any]]], list[tuple[bytes | None, dict[str, Any]]]]:
     """(enriched, dead) records as (key, record), once ``count`` arrived in all.
 
     Fails the test when they do not arrive within ``timeout`` seconds.
@@ -34,8 +34,8 @@ async def collect(settings: Settings, count: int, timeout: float = 90.0
         await asyncio.wait_for(read(), timeout=timeout)
     except TimeoutError:
         raise AssertionError(
-            f"only {len(enriched)} enriched + {len(dead)} dead of {count} "
-            f"after {timeout}s") from None
+            f"only {len(enriched)} enriched + {len(dead)} dead of {count} after {timeout}s"
+        ) from None
     return enriched, dead
 
 
@@ -43,18 +43,35 @@ def without_timestamps(record: dict[str, Any]) -> dict[str, Any]:
     """The record with the per-stage timestamps blanked (they differ run to run)."""
     out = dict(record)
     out["pipeline"] = {
-        name: ({k: v for k, v in stage.items() if k != "finished_at"}
-               if isinstance(stage, dict) else stage)
+        name: (
+            {k: v for k, v in stage.items() if k != "finished_at"}
+            if isinstance(stage, dict)
+            else stage
+        )
         for name, stage in record["pipeline"].items()
     }
     return out
 
 
-_PEOPLE = ["Maria Lindqvist", "Omar Haddad", "Chen Wei", "Grace Okafor", "Tomas Novak",
-           "Aisha Rahman", "Lucas Moreau", "Yuki Tanaka"]
+_PEOPLE = [
+    "Maria Lindqvist",
+    "Omar Haddad",
+    "Chen Wei",
+    "Grace Okafor",
+    "Tomas Novak",
+    "Aisha Rahman",
+    "Lucas Moreau",
+    "Yuki Tanaka",
+]
 _PLACES = ["Oslo", "Nairobi", "Lisbon", "Jakarta", "Toronto", "Warsaw", "Lima", "Seoul"]
-_BODIES = ["Harbour Authority", "Ministry of Transport", "Nordic Rail Company",
-           "City Council", "European Commission", "World Health Organization"]
+_BODIES = [
+    "Harbour Authority",
+    "Ministry of Transport",
+    "Nordic Rail Company",
+    "City Council",
+    "European Commission",
+    "World Health Organization",
+]
 
 
 def articles(n: int, prefix: str = "a") -> list[tuple[bytes, bytes]]:
@@ -72,8 +89,14 @@ def articles(n: int, prefix: str = "a") -> list[tuple[bytes, bytes]]:
             f"from the {body} board in a vote expected on {1 + i % 28} June."
         )
         article_id = f"{prefix}-{i:05d}"
-        out.append((article_id.encode(), orjson.dumps(
-            {"id": article_id, "title": f"{body} expands to {place}", "text": text})))
+        out.append(
+            (
+                article_id.encode(),
+                orjson.dumps(
+                    {"id": article_id, "title": f"{body} expands to {place}", "text": text}
+                ),
+            )
+        )
     return out
 
 
@@ -108,11 +131,18 @@ class Collector:
     async def wait_for(self, count: int, timeout: float) -> None:
         """Until ``count`` distinct keys are enriched or dead-lettered; fails the test past
         ``timeout`` seconds."""
-        await self.wait_until(lambda: len(self.done) >= count, timeout,
-                              lambda: f"only {len(self.done)} of {count} records arrived")
+        await self.wait_until(
+            lambda: len(self.done) >= count,
+            timeout,
+            lambda: f"only {len(self.done)} of {count} records arrived",
+        )
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float,
-                         what: Callable[[], str] = lambda: "condition not met") -> None:
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float,
+        what: Callable[[], str] = lambda: "condition not met",
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if self._task is not None and self._task.done():
@@ -137,8 +167,12 @@ async def scrape(port: int, path: str = "/metrics") -> tuple[int, str] | None:
     import aiohttp
 
     try:
-        async with aiohttp.ClientSession() as session, session.get(
-                f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=5)
+            ) as resp,
+        ):
             return resp.status, await resp.text()
     except (aiohttp.ClientError, TimeoutError):
         return None

@@ -43,8 +43,9 @@ class Proxy:
         self._thread.join(timeout=5)
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.listen_port,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.listen_port, reuse_address=True
+        )
 
     async def _cut(self) -> None:
         if self._server is not None:

@@ -20,7 +20,8 @@ async def test_broker_command_serves_until_sigterm() -> None:
     port = free_port()
     proc = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
         [sys.executable, "-m", "workers.cli", "broker", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
@@ -43,8 +44,13 @@ def test_broker_command_fails_on_a_port_in_use() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "workers.cli", "broker", "--port", str(port)],
-                             capture_output=True, text=True, timeout=60, check=False)
+        out = subprocess.run(
+            [sys.executable, "-m", "workers.cli", "broker", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert out.returncode == 69
     assert f"port {port}" in out.stderr and "already in use" in out.stderr
     assert "listening" not in out.stdout
@@ -52,13 +58,18 @@ def test_broker_command_fails_on_a_port_in_use() -> None:
 
 def test_broker_command_exits_non_zero_when_the_broker_dies() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "workers.cli", "broker", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "broker", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         assert "listening" in proc.stdout.readline()
-        broker_pids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                     text=True, check=False).stdout.split()
+        broker_pids = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
         assert len(broker_pids) == 1
         import os
 

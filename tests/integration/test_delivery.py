@@ -50,7 +50,8 @@ async def test_kill_9_mid_run_loses_nothing(stack: Stack) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_graceful_stop_mid_run_is_prompt_and_loses_nothing(
-        stack: Stack, signum: signal.Signals) -> None:
+    stack: Stack, signum: signal.Signals
+) -> None:
     records = articles(N, f"stop{signum}")
     worker = stack.start_worker()
     async with Collector(stack.settings) as seen:

@@ -18,13 +18,21 @@ def test_demo_prints_enriched_samples_and_exits_zero(tmp_path: Path) -> None:
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this source tree
     here = tmp_path / "cwd"
     here.mkdir()
-    out = subprocess.run([sys.executable, "-m", "workers.cli", "demo"], env=env, cwd=here,
-                         capture_output=True, timeout=240, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "demo"],
+        env=env,
+        cwd=here,
+        capture_output=True,
+        timeout=240,
+        check=False,
+    )
     text = out.stdout.decode()
     assert out.returncode == 0, text + out.stderr.decode()
-    for title in ("Port of Halden opens solar-powered ferry terminal",
-                  "City council approves night bus network for Marrow Bay",
-                  "Westbrook library reopens after flood repairs"):
+    for title in (
+        "Port of Halden opens solar-powered ferry terminal",
+        "City council approves night bus network for Marrow Bay",
+        "Westbrook library reopens after flood repairs",
+    ):
         assert title in text
     assert "summary: " in text and "entities: " in text
     assert "3 enriched, 0 dead-lettered" in text

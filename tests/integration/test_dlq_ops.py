@@ -15,11 +15,22 @@ pytestmark = [pytest.mark.integration, pytest.mark.model]
 async def test_list_then_replay_once_the_cause_is_fixed(stack: Stack) -> None:
     # a limit set too low dead-letters two long articles
     first = stack.start_worker(ENRICH_MAX_RECORD_BYTES="4096")
-    long_ones = [(f"long-{i}".encode(), orjson.dumps({"id": f"long-{i}", "text": (
-        f"Story {i}. " + "The council met again on Friday to discuss the harbour. " * 80)}))
-        for i in range(2)]
-    await clients.produce(stack.settings,
-                        articles(2, "short") + long_ones + [(b"junk", b"{junk")])
+    long_ones = [
+        (
+            f"long-{i}".encode(),
+            orjson.dumps(
+                {
+                    "id": f"long-{i}",
+                    "text": (
+                        f"Story {i}. "
+                        + "The council met again on Friday to discuss the harbour. " * 80
+                    ),
+                }
+            ),
+        )
+        for i in range(2)
+    ]
+    await clients.produce(stack.settings, articles(2, "short") + long_ones + [(b"junk", b"{junk")])
     async with Collector(stack.settings) as seen:
         await seen.wait_for(5, timeout=120)
     assert set(seen.dead) == {b"long-0", b"long-1", b"junk"}
@@ -50,21 +61,24 @@ async def test_list_then_replay_once_the_cause_is_fixed(stack: Stack) -> None:
     stack.start_worker()
     replayed = stack.cli("dlq", "replay", "--code", "too_large", "--since", "1h")
     assert replayed.returncode == 0, replayed.stderr.decode()
-    assert f"replayed 2 of 2 matching records (2 to {stack.settings.topic_raw})".encode() \
+    assert (
+        f"replayed 2 of 2 matching records (2 to {stack.settings.topic_raw})".encode()
         in replayed.stdout
+    )
     async with Collector(stack.settings) as seen:
         await seen.wait_until(lambda: {b"long-0", b"long-1"} <= set(seen.enriched), 120)
         for key in (b"long-0", b"long-1"):
             assert seen.enriched[key][0]["text"].startswith("Story")
 
 
-async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(
-        stack: Stack) -> None:
+async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(stack: Stack) -> None:
     stack.start_worker(stages="clean")
     await clients.produce(stack.settings, [(b"tomb", None), (b"junk", b"{junk")])
     async with Collector(stack.settings) as seen:
-        await seen.wait_until(lambda: len(seen.dead.get(b"tomb", [])) == 1
-                              and len(seen.dead.get(b"junk", [])) == 1, 120)
+        await seen.wait_until(
+            lambda: len(seen.dead.get(b"tomb", [])) == 1 and len(seen.dead.get(b"junk", [])) == 1,
+            120,
+        )
         assert seen.dead[b"tomb"][0]["original"]["tombstone"] is True
         for round_ in (1, 2, 3):
             out = stack.cli("dlq", "replay")
@@ -72,16 +86,23 @@ async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(
             # each run replays only what failed since the last one: 2, not 2, 4, 8
             assert b"replayed 2 of 2 matching records" in out.stdout, out.stdout
             if round_ > 1:
-                assert f"skipped {2 * (round_ - 1)} matching records replayed before".encode() \
+                assert (
+                    f"skipped {2 * (round_ - 1)} matching records replayed before".encode()
                     in out.stderr
+                )
             await seen.wait_until(
-                lambda n=round_: all(len(seen.dead.get(k, [])) == n + 1
-                                     for k in (b"tomb", b"junk")), 120,
-                lambda: f"dead letters per key: { {k: len(v) for k, v in seen.dead.items()} }")
+                lambda n=round_: all(
+                    len(seen.dead.get(k, [])) == n + 1 for k in (b"tomb", b"junk")
+                ),
+                120,
+                lambda: f"dead letters per key: { {k: len(v) for k, v in seen.dead.items()} }",
+            )
     listed = stack.cli("dlq", "list")
     assert b"8 dead-lettered records" in listed.stderr  # 2 + 3 rounds of 2
     assert b"6 of them replayed already" in listed.stderr
-    tomb = [rec.value async for rec in clients.read_to_end(stack.settings,
-                                                         stack.settings.topic_raw)
-            if rec.key == b"tomb"]
+    tomb = [
+        rec.value
+        async for rec in clients.read_to_end(stack.settings, stack.settings.topic_raw)
+        if rec.key == b"tomb"
+    ]
     assert tomb == [None] * 4  # the original and three replays, all tombstones

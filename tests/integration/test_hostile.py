@@ -31,7 +31,9 @@ def hostile_records(n: int, seed: int, prefix: str) -> list[tuple[bytes, bytes]]
         if kind == 0:
             value = rnd.randbytes(rnd.randint(0, 4096))
         elif kind == 1:
-            value = orjson.dumps({"id": key, "text": "".join(rnd.choices(soup, k=rnd.randint(0, 200)))})
+            value = orjson.dumps(
+                {"id": key, "text": "".join(rnd.choices(soup, k=rnd.randint(0, 200)))}
+            )
         elif kind == 2:
             value = orjson.dumps({"id": key, "html": "<p>" * rnd.randint(1, 5000) + "news"})
         else:
@@ -48,7 +50,8 @@ def rss_kib(pid: int) -> int:
 
 
 async def test_random_input_is_enriched_or_dead_lettered_and_memory_stays_flat(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     worker = stack.start_worker(**NO_LIMIT)
     rss = []
     async with Collector(stack.settings) as seen:
@@ -69,13 +72,16 @@ async def test_poison_at_every_stage_is_dead_lettered_with_its_stage(stack: Stac
     stack.start_worker()
     s = stack.settings
     await clients.produce(s, [(b"p-clean", b"{not json")], topic=s.topic_raw)
-    await clients.produce(s, [(b"p-tag", b'{"id": "p-tag", "text": "no schema"}')],
-                        topic=s.topic_cleaned)
+    await clients.produce(
+        s, [(b"p-tag", b'{"id": "p-tag", "text": "no schema"}')], topic=s.topic_cleaned
+    )
     await clients.produce(s, [(b"p-summarize", b"\xff\xfe")], topic=s.topic_tagged)
     async with Collector(s) as seen:
         await seen.wait_for(3, timeout=120)
-    got = {key: (recs[0]["stage"], recs[0]["code"], recs[0]["source"]["topic"])
-           for key, recs in seen.dead.items()}
+    got = {
+        key: (recs[0]["stage"], recs[0]["code"], recs[0]["source"]["topic"])
+        for key, recs in seen.dead.items()
+    }
     assert got == {
         b"p-clean": ("clean", "invalid_json", s.topic_raw),
         b"p-tag": ("tag", "invalid_record", s.topic_cleaned),
@@ -99,8 +105,7 @@ async def assert_stops_at_the_limit(stack: Stack, worker: subprocess.Popen[bytes
     assert code == ExitCode.DLQ_LIMIT
 
 
-async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(
-        stack: Stack) -> None:
+async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(stack: Stack) -> None:
     worker = start_limited_worker(stack)
     async with Collector(stack.settings) as seen:
         # good records first, all done: every bad record after them extends one run
@@ -131,7 +136,8 @@ async def test_a_stop_by_the_dead_letter_limit_loses_nothing_in_flight(stack: St
 
 
 async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worker(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     """An article of 1.2 MB of prose, one naming 10,000 people, and one whose tags would
     make it larger than a record may be: each ends enriched within its budget or
     dead-lettered with a code, while the other records keep flowing."""
@@ -139,8 +145,11 @@ async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worke
 
     limit = 3 * 1024 * 1024
     worker = stack.start_worker(ENRICH_MAX_RECORD_BYTES=str(limit), **NO_LIMIT)
-    hostile = [raw("hostile-prose", prose(1_200_000)), raw("hostile-names", many_names(10_000)),
-               raw("hostile-dense", dense_entities(130_000))]
+    hostile = [
+        raw("hostile-prose", prose(1_200_000)),
+        raw("hostile-names", many_names(10_000)),
+        raw("hostile-dense", dense_entities(130_000)),
+    ]
     assert all(len(value) < limit for _, value in hostile)
     before, after = articles(20, "before"), articles(20, "after")
     sent: dict[bytes, float] = {}

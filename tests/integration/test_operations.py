@@ -79,9 +79,13 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
 
 async def test_secrets_never_appear_in_logs_or_config(stack: Stack) -> None:
     secret = f"s3cr3t-{uuid.uuid4().hex}"
-    env = {"ENRICH_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "ENRICH_SASL_USERNAME": "svc",
-           "ENRICH_SASL_PASSWORD": secret, "ENRICH_LOG_LEVEL": "DEBUG",
-           "ENRICH_BROKER_WAIT_S": "5"}
+    env = {
+        "ENRICH_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "ENRICH_SASL_USERNAME": "svc",
+        "ENRICH_SASL_PASSWORD": secret,
+        "ENRICH_LOG_LEVEL": "DEBUG",
+        "ENRICH_BROKER_WAIT_S": "5",
+    }
 
     config = stack.cli("config", **env)
     assert config.returncode == 0, config.stderr.decode()
@@ -94,8 +98,13 @@ async def test_secrets_never_appear_in_logs_or_config(stack: Stack) -> None:
         stack.stop_worker(worker)
     stack.workers.remove(worker)
 
-    for output in (config.stdout, config.stderr, check.stdout, check.stderr,
-                   stack.full_logs().encode()):
+    for output in (
+        config.stdout,
+        config.stderr,
+        check.stdout,
+        check.stderr,
+        stack.full_logs().encode(),
+    ):
         assert secret.encode() not in output
     assert "svc" in stack.full_logs() or b"svc" in config.stdout
 

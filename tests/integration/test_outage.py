@@ -23,8 +23,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 
 def problem_lines(stack: Stack) -> list[str]:
-    return [line for line in stack.full_logs().splitlines()
-            if re.search(r"\"level\":\"(WARNING|ERROR|CRITICAL)\"", line)]
+    return [
+        line
+        for line in stack.full_logs().splitlines()
+        if re.search(r"\"level\":\"(WARNING|ERROR|CRITICAL)\"", line)
+    ]
 
 
 @pytest.fixture
@@ -45,8 +48,7 @@ async def own_broker(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Stack,
             proxy.close()
 
 
-async def test_worker_started_before_the_broker_waits_for_it(stack: Stack,
-                                                             tmp_path: Path) -> None:
+async def test_worker_started_before_the_broker_waits_for_it(stack: Stack, tmp_path: Path) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
     stack.settings = stack.settings.model_copy(update={"broker": address})
@@ -91,7 +93,8 @@ async def test_worker_rides_out_a_short_outage(own_broker: tuple[Stack, Proxy]) 
 
 
 async def test_worker_exits_non_zero_when_the_broker_stays_away(
-        own_broker: tuple[Stack, Proxy]) -> None:
+    own_broker: tuple[Stack, Proxy],
+) -> None:
     stack, proxy = own_broker
     lost_exit_s = 6.0
     worker = stack.start_worker(ENRICH_BROKER_LOST_EXIT_S=str(lost_exit_s))

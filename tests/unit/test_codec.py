@@ -56,11 +56,20 @@ def test_given_id_and_unknown_fields() -> None:
 
 
 def test_strict_record_rejects_unknown_fields() -> None:
-    value = orjson.dumps({
-        "id": "a", "url": None, "source": None, "title": None, "published_at": None,
-        "language": "en", "language_confidence": 1.0, "text": "x",
-        "pipeline": {"clean": {"version": "1", "finished_at": "t"}}, "surprise": 1,
-    })
+    value = orjson.dumps(
+        {
+            "id": "a",
+            "url": None,
+            "source": None,
+            "title": None,
+            "published_at": None,
+            "language": "en",
+            "language_confidence": 1.0,
+            "text": "x",
+            "pipeline": {"clean": {"version": "1", "finished_at": "t"}},
+            "surprise": 1,
+        }
+    )
     with pytest.raises(InvalidRecord) as info:
         codec.decode_model(value, CleanedArticle, max_bytes=MAX)
     assert info.value.code == "invalid_record"

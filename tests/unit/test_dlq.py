@@ -17,9 +17,19 @@ from workers.dlq import (
 
 
 def _dl(value: bytes | None, key: bytes | None = None, max_bytes: int = 1024):
-    return dead_letter(topic="articles.raw", partition=2, offset=17, key=key, value=value,
-                       stage="clean", code="invalid_json", message="bad",
-                       article_id=None, max_original_bytes=max_bytes, now="t")
+    return dead_letter(
+        topic="articles.raw",
+        partition=2,
+        offset=17,
+        key=key,
+        value=value,
+        stage="clean",
+        code="invalid_json",
+        message="bad",
+        article_id=None,
+        max_original_bytes=max_bytes,
+        now="t",
+    )
 
 
 def test_text_value_kept_as_text() -> None:
@@ -108,14 +118,17 @@ def test_limit_off() -> None:
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("30m", NOW - timedelta(minutes=30)),
-    ("2h", NOW - timedelta(hours=2)),
-    ("1.5d", NOW - timedelta(hours=36)),
-    ("2026-04-30T08:00:00Z", datetime(2026, 4, 30, 8, tzinfo=UTC)),
-    ("2026-04-30T08:00:00", datetime(2026, 4, 30, 8, tzinfo=UTC)),  # naive: UTC
-    ("2026-04-30T10:00:00+02:00", datetime(2026, 4, 30, 8, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", NOW - timedelta(minutes=30)),
+        ("2h", NOW - timedelta(hours=2)),
+        ("1.5d", NOW - timedelta(hours=36)),
+        ("2026-04-30T08:00:00Z", datetime(2026, 4, 30, 8, tzinfo=UTC)),
+        ("2026-04-30T08:00:00", datetime(2026, 4, 30, 8, tzinfo=UTC)),  # naive: UTC
+        ("2026-04-30T10:00:00+02:00", datetime(2026, 4, 30, 8, tzinfo=UTC)),
+    ],
+)
 def test_parse_since(text: str, expected: datetime) -> None:
     assert parse_since(text, now=NOW) == expected
 

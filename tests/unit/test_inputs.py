@@ -11,7 +11,10 @@ def test_jsonl_lines_pass_through_as_bytes(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(b'{"id": "a", "text": "x"}\n\n{broken\n{"text": "y"}\n')
     assert list(read_records(path)) == [
-        (1, b"a", b'{"id": "a", "text": "x"}'), (3, None, b"{broken"), (4, None, b'{"text": "y"}')]
+        (1, b"a", b'{"id": "a", "text": "x"}'),
+        (3, None, b"{broken"),
+        (4, None, b'{"text": "y"}'),
+    ]
 
 
 def test_html_and_text_files_are_one_article(tmp_path: Path) -> None:

@@ -15,10 +15,15 @@ from workers.pipeline import Dead, Forward, Message, Pipeline, enrich
 from workers.settings import Settings
 from workers.stages.tag import Tagger
 
-GOOD = {"id": "good-1", "title": "Leaders meet", "text": (
-    "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday for talks.\n"
-    "Share:\nXi said the Shanghai Cooperation Organization (SCO) would meet in China. "
-    "Putin agreed that the SCO summit should go ahead in the autumn as planned.")}
+GOOD = {
+    "id": "good-1",
+    "title": "Leaders meet",
+    "text": (
+        "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday for talks.\n"
+        "Share:\nXi said the Shanghai Cooperation Organization (SCO) would meet in China. "
+        "Putin agreed that the SCO summit should go ahead in the autumn as planned."
+    ),
+}
 
 BAD: dict[str, bytes] = {
     "invalid_encoding": b"\xc3\x28 not utf-8",
@@ -52,7 +57,8 @@ def test_good_record_is_enriched(pipeline: Pipeline) -> None:
 
 
 def test_each_bad_input_is_dead_lettered_with_its_code_between_good_ones(
-        pipeline: Pipeline) -> None:
+    pipeline: Pipeline,
+) -> None:
     messages = []
     for i, value in enumerate(BAD.values()):
         messages.append(raw_message(GOOD | {"id": f"g{i}"}, offset=2 * i))
@@ -71,6 +77,7 @@ def test_each_bad_input_is_dead_lettered_with_its_code_between_good_ones(
         assert d.record.message
         if d.record.code != "too_large":
             from workers.dlq import original_bytes
+
             assert original_bytes(d.record) == value
 
 
@@ -88,8 +95,15 @@ def test_tag_failure_is_isolated_to_its_record(fixed_clock: Callable[[], str]) -
     tagger = _Poisoned(base.nlp)
     pipeline = Pipeline(Settings(), tagger, clock=fixed_clock)
     poison = {"id": "p", "text": "This POISON article breaks the model every single time."}
-    outcomes = list(pipeline.run([raw_message(GOOD), raw_message(poison, offset=1),
-                                  raw_message(GOOD | {"id": "g2"}, offset=2)]))
+    outcomes = list(
+        pipeline.run(
+            [
+                raw_message(GOOD),
+                raw_message(poison, offset=1),
+                raw_message(GOOD | {"id": "g2"}, offset=2),
+            ]
+        )
+    )
     assert [type(o).__name__ for o in outcomes] == ["Forward", "Dead", "Forward"]
     dead = outcomes[1]
     assert isinstance(dead, Dead)
@@ -105,14 +119,18 @@ def test_invalid_intermediate_record_is_dead_lettered_by_its_stage(pipeline: Pip
     assert out.key == "x" or out.key == "k"
 
 
-@pytest.mark.parametrize(("where", "change"), [
-    ("entities", {"start": 10_000, "end": 10_005}),  # past the text
-    ("entities", {"start": 9, "end": 4}),  # start after end
-    ("entities", {"text": "Someone else"}),  # not the text at its offsets
-    ("sentences", {"end": 10_000}),
-])
+@pytest.mark.parametrize(
+    ("where", "change"),
+    [
+        ("entities", {"start": 10_000, "end": 10_005}),  # past the text
+        ("entities", {"start": 9, "end": 4}),  # start after end
+        ("entities", {"text": "Someone else"}),  # not the text at its offsets
+        ("sentences", {"end": 10_000}),
+    ],
+)
 def test_summarize_dead_letters_offsets_that_do_not_fit_the_text(
-        pipeline: Pipeline, where: str, change: dict[str, object]) -> None:
+    pipeline: Pipeline, where: str, change: dict[str, object]
+) -> None:
     [cleaned] = pipeline.clean_batch([raw_message(GOOD)])
     [tagged] = pipeline.tag_batch([Message("c", 0, 0, b"good-1", cleaned.value)])
     record = orjson.loads(tagged.value)
@@ -143,12 +161,30 @@ def test_enrich_library_call(tagger: Tagger) -> None:
 
 
 def test_dead_letter_key_falls_back_to_source_position() -> None:
-    d = DeadLetter.model_validate({
-        "id": None, "stage": "clean", "code": "invalid_json", "message": "m",
-        "source": {"topic": "t", "partition": 1, "offset": 5, "key": None, "key_encoding": None},
-        "original": {"encoding": "utf-8", "value": "", "size": 0, "truncated": False,
-                     "sha256": ""},
-        "failed_at": "t", "worker_version": "0"})
+    d = DeadLetter.model_validate(
+        {
+            "id": None,
+            "stage": "clean",
+            "code": "invalid_json",
+            "message": "m",
+            "source": {
+                "topic": "t",
+                "partition": 1,
+                "offset": 5,
+                "key": None,
+                "key_encoding": None,
+            },
+            "original": {
+                "encoding": "utf-8",
+                "value": "",
+                "size": 0,
+                "truncated": False,
+                "sha256": "",
+            },
+            "failed_at": "t",
+            "worker_version": "0",
+        }
+    )
     assert Dead(d, b"").key == "t:1:5"
 
 

@@ -15,8 +15,7 @@ from workers.pipeline import Dead, Forward, Message, Pipeline
 from workers.settings import Settings
 
 PIPELINE = Pipeline(Settings(max_record_bytes=16 * 1024), blank_tagger())
-PROPS = settings(max_examples=150, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -24,16 +23,41 @@ json_values = st.recursive(
     max_leaves=12,
 )
 markup = st.lists(
-    st.sampled_from(["<p>", "</p>", "<div>", "</div>", "<script>", "</script>", "&amp;",
-                     "&#0;", "&#x110000;", "<!--", "-->", "<html>", "<br>", "Xi Jinping",
-                     "\x00", "\u202e", "\r\n", " "]) | st.text(max_size=20),
+    st.sampled_from(
+        [
+            "<p>",
+            "</p>",
+            "<div>",
+            "</div>",
+            "<script>",
+            "</script>",
+            "&amp;",
+            "&#0;",
+            "&#x110000;",
+            "<!--",
+            "-->",
+            "<html>",
+            "<br>",
+            "Xi Jinping",
+            "\x00",
+            "\u202e",
+            "\r\n",
+            " ",
+        ]
+    )
+    | st.text(max_size=20),
     max_size=40,
 ).map("".join)
 articles = st.fixed_dictionaries(
     {},
-    optional={"id": st.text(max_size=20), "title": st.text(max_size=40) | st.none(),
-              "url": st.text(max_size=30), "language": st.text(max_size=5) | st.none(),
-              "text": st.text() | markup, "html": markup | st.text()},
+    optional={
+        "id": st.text(max_size=20),
+        "title": st.text(max_size=40) | st.none(),
+        "url": st.text(max_size=30),
+        "language": st.text(max_size=5) | st.none(),
+        "text": st.text() | markup,
+        "html": markup | st.text(),
+    },
 )
 
 
@@ -50,7 +74,7 @@ def check(messages: list[Message]) -> None:
             assert isinstance(record, EnrichedArticle)
             assert record.text.strip()
             for m in record.entities:
-                assert record.text[m.start:m.end] == m.text
+                assert record.text[m.start : m.end] == m.text
             for s in record.sentences:
                 assert 0 <= s.start < s.end <= len(record.text)
 
@@ -58,8 +82,14 @@ def check(messages: list[Message]) -> None:
 @PROPS
 @given(st.lists(st.binary(max_size=2048) | st.none(), min_size=1, max_size=5))
 def test_any_bytes(values: list[bytes | None]) -> None:
-    check([raw_message(value=v, offset=i) if v is not None else
-           Message("articles.raw", 0, i, None, None) for i, v in enumerate(values)])
+    check(
+        [
+            raw_message(value=v, offset=i)
+            if v is not None
+            else Message("articles.raw", 0, i, None, None)
+            for i, v in enumerate(values)
+        ]
+    )
 
 
 @PROPS

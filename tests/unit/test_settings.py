@@ -25,8 +25,11 @@ def test_overrides_win_and_none_is_ignored(monkeypatch: pytest.MonkeyPatch) -> N
 def test_defaults() -> None:
     s = Settings()
     assert s.topics == {
-        "raw": "articles.raw", "cleaned": "articles.cleaned", "tagged": "articles.tagged",
-        "enriched": "articles.enriched", "dlq": "articles.dlq",
+        "raw": "articles.raw",
+        "cleaned": "articles.cleaned",
+        "tagged": "articles.tagged",
+        "enriched": "articles.enriched",
+        "dlq": "articles.dlq",
     }
     assert s.max_record_bytes == 10 * 1024 * 1024
     assert s.stage_list == ("clean", "tag", "summarize")
@@ -68,8 +71,9 @@ def test_sasl_needs_a_user_and_a_password_which_may_come_from_a_file(tmp_path: P
         load_settings(security_protocol="SASL_SSL")
     secret = tmp_path / "password"
     secret.write_text("from-a-file\n")
-    s = load_settings(security_protocol="SASL_PLAINTEXT", sasl_username="svc",
-                      sasl_password_file=str(secret))
+    s = load_settings(
+        security_protocol="SASL_PLAINTEXT", sasl_username="svc", sasl_password_file=str(secret)
+    )
     assert s.secret("sasl_password") == "from-a-file"
     with pytest.raises(ConfigError, match="no such file"):
         load_settings(ssl_cafile=str(tmp_path / "missing.pem"))
@@ -78,10 +82,20 @@ def test_sasl_needs_a_user_and_a_password_which_may_come_from_a_file(tmp_path: P
 
 
 def test_effective_masks_secrets_and_names_sources() -> None:
-    s = Settings(broker="b:1", security_protocol="SASL_PLAINTEXT", sasl_username="svc",
-                 sasl_password="hunter2-secret")  # type: ignore[arg-type]
-    rows = {var: (value, source) for var, value, source in effective(
-        s, {"broker": "b:1"}, environ={"ENRICH_SASL_PASSWORD": "x", "ENRICH_SASL_USERNAME": "svc"})}
+    s = Settings(
+        broker="b:1",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_username="svc",
+        sasl_password="hunter2-secret",
+    )  # type: ignore[arg-type]
+    rows = {
+        var: (value, source)
+        for var, value, source in effective(
+            s,
+            {"broker": "b:1"},
+            environ={"ENRICH_SASL_PASSWORD": "x", "ENRICH_SASL_USERNAME": "svc"},
+        )
+    }
     assert rows["ENRICH_SASL_PASSWORD"] == ("********", "environment")
     assert rows["ENRICH_BROKER"] == ("b:1", "command line")
     assert rows["ENRICH_TOPIC_RAW"] == ("articles.raw", "default")
@@ -90,14 +104,16 @@ def test_effective_masks_secrets_and_names_sources() -> None:
     assert len(rows) == len(Settings.model_fields)
 
 
-def test_data_dir_defaults_to_the_user_cache(monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: Path) -> None:
+def test_data_dir_defaults_to_the_user_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert Settings().data_dir == tmp_path / "cache" / "article-enrich"
 
 
 def test_data_dir_falls_back_to_temp_when_the_cache_is_read_only(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import tempfile
 
     locked = tmp_path / "locked"

@@ -13,14 +13,23 @@ from workers.stream import clients
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("broker", help="run the embedded broker in the foreground "
-                       "(development only: no transactions, no librdkafka clients)")
+    p = sub.add_parser(
+        "broker",
+        help="run the embedded broker in the foreground "
+        "(development only: no transactions, no librdkafka clients)",
+    )
     p.add_argument("--port", type=int, help="port to listen on (default: a free one)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
-    p.add_argument("--advertise", metavar="HOST[:PORT]",
-                   help="address clients are told to use (default: HOST:PORT), "
-                   "for example kafka:9092 in a compose network")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)",
+    )
+    p.add_argument(
+        "--advertise",
+        metavar="HOST[:PORT]",
+        help="address clients are told to use (default: HOST:PORT), "
+        "for example kafka:9092 in a compose network",
+    )
     p.set_defaults(func=broker)
 
     p = sub.add_parser("topics", help="manage the pipeline's topics")
@@ -51,11 +60,15 @@ def broker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.stream.embedded_broker import LIMITS, EmbeddedBroker
 
     host, port = advertised(args.advertise)
-    embedded = EmbeddedBroker(port=args.port, host=args.host, advertised_host=host,
-                              advertised_port=port)
+    embedded = EmbeddedBroker(
+        port=args.port, host=args.host, advertised_host=host, advertised_port=port
+    )
     with embedded:
-        print(f"embedded broker listening on {args.host}:{embedded.port}; "
-              f"bootstrap servers: {embedded.bootstrap}", flush=True)
+        print(
+            f"embedded broker listening on {args.host}:{embedded.port}; "
+            f"bootstrap servers: {embedded.bootstrap}",
+            flush=True,
+        )
         print(LIMITS, flush=True)
         print("press Ctrl-C to stop", flush=True)
         try:
@@ -69,18 +82,21 @@ def broker(args: argparse.Namespace, settings: Settings) -> int:
 
 def topics_create(args: argparse.Namespace, settings: Settings) -> int:
     created = against_broker(
-        settings, lambda: clients.create_topics(settings, partitions=args.partitions))
+        settings, lambda: clients.create_topics(settings, partitions=args.partitions)
+    )
     for name in settings.topics.values():
         print(f"{name}\t{'created' if name in created else 'exists'}")
     return ExitCode.OK
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    missing = against_broker(settings, lambda: clients.missing_topics(settings),
-                             wait_s=args.timeout)
+    missing = against_broker(
+        settings, lambda: clients.missing_topics(settings), wait_s=args.timeout
+    )
     if missing:
-        print(f"broker {settings.broker} is up; missing topics: {', '.join(missing)}",
-              file=sys.stderr)
+        print(
+            f"broker {settings.broker} is up; missing topics: {', '.join(missing)}", file=sys.stderr
+        )
         return ExitCode.BROKER_UNAVAILABLE
     print(f"broker {settings.broker} is up; all {len(settings.topics)} topics exist")
     return ExitCode.OK

@@ -24,13 +24,15 @@ OVERRIDES = ("broker", "log_level", "stages", "group_id", "batch_size")
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def against_broker(settings: Settings, work: Callable[[], Awaitable[T]], *,
-                   wait_s: float | None = None) -> T:
+def against_broker(
+    settings: Settings, work: Callable[[], Awaitable[T]], *, wait_s: float | None = None
+) -> T:
     """Wait (bounded) for the broker, then run ``work`` on one event loop; its result."""
 
     async def go() -> T:
-        await clients.wait_for_broker(settings,
-                                      timeout=settings.broker_wait_s if wait_s is None else wait_s)
+        await clients.wait_for_broker(
+            settings, timeout=settings.broker_wait_s if wait_s is None else wait_s
+        )
         return await work()
 
     return asyncio.run(go())

@@ -28,8 +28,10 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     records = records_from([path])
     if not records:
         raise ConfigError(f"{path} holds no records")
-    print(f"enrich demo: starting the embedded broker, {len(records)} articles from {path}",
-          flush=True)
+    print(
+        f"enrich demo: starting the embedded broker, {len(records)} articles from {path}",
+        flush=True,
+    )
     print(f"enrich demo: {LIMITS}", flush=True)
 
     def show(rec: Message, dead: bool) -> None:

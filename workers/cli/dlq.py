@@ -29,8 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             d.add_argument("--limit", type=int, help="show only the last N")
             d.add_argument("--json", action="store_true", help="print whole records as JSON Lines")
         else:
-            d.add_argument("--dry-run", action="store_true",
-                           help="count what would be replayed; publish nothing")
+            d.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="count what would be replayed; publish nothing",
+            )
 
 
 def _letters(args: argparse.Namespace, settings: Settings) -> list[dlq.Letter]:
@@ -40,8 +43,10 @@ def _letters(args: argparse.Namespace, settings: Settings) -> list[dlq.Letter]:
         raise ConfigError(f"--since: {exc}") from None
 
     def skipped(rec: Message) -> None:
-        print(f"enrich: skipping {rec.topic}:{rec.partition}:{rec.offset}: "
-              "not a dead-letter record", file=sys.stderr)
+        print(
+            f"enrich: skipping {rec.topic}:{rec.partition}:{rec.offset}: not a dead-letter record",
+            file=sys.stderr,
+        )
 
     filters = dlq.Filters(code=args.code, stage=args.stage, since=since)
     return against_broker(settings, lambda: dlq.read_letters(settings, filters, skipped))
@@ -49,7 +54,7 @@ def _letters(args: argparse.Namespace, settings: Settings) -> list[dlq.Letter]:
 
 def list_letters(args: argparse.Namespace, settings: Settings) -> int:
     letters = _letters(args, settings)
-    shown = letters[-args.limit:] if args.limit else letters
+    shown = letters[-args.limit :] if args.limit else letters
     for letter in shown:
         if args.json:
             sys.stdout.buffer.write(letter.record.model_dump_json().encode() + b"\n")
@@ -59,22 +64,29 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
     more = f" (showing the last {len(shown)})" if len(shown) < len(letters) else ""
     done = sum(letter.replayed for letter in letters)
     again = f"; {done} of them replayed already" if done else ""
-    print(f"{len(letters)} dead-lettered records in {settings.topic_dlq}{more}{again}",
-          file=sys.stderr)
+    print(
+        f"{len(letters)} dead-lettered records in {settings.topic_dlq}{more}{again}",
+        file=sys.stderr,
+    )
     return ExitCode.OK
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
     letters = _letters(args, settings)
-    report = against_broker(settings, lambda: dlq.replay(settings, letters,
-                                                         dry_run=args.dry_run))
+    report = against_broker(settings, lambda: dlq.replay(settings, letters, dry_run=args.dry_run))
     verb = "would replay" if args.dry_run else "replayed"
     where = ", ".join(f"{n} to {t}" for t, n in sorted(report.sent.items())) or "nothing"
     print(f"{verb} {sum(report.sent.values())} of {report.matching} matching records ({where})")
     if report.before:
-        print(f"skipped {report.before} matching records replayed before (each is replayed "
-              "once; one that failed again is a new dead letter)", file=sys.stderr)
+        print(
+            f"skipped {report.before} matching records replayed before (each is replayed "
+            "once; one that failed again is a new dead letter)",
+            file=sys.stderr,
+        )
     if report.truncated:
-        print(f"skipped {report.truncated} records whose original value was over the size "
-              "limit and kept only in part; read them at their source offsets", file=sys.stderr)
+        print(
+            f"skipped {report.truncated} records whose original value was over the size "
+            "limit and kept only in part; read them at their source offsets",
+            file=sys.stderr,
+        )
     return ExitCode.OK

@@ -47,8 +47,9 @@ def tail(args: argparse.Namespace, settings: Settings) -> int:
 
     async def read() -> None:
         count = 0
-        async for rec in clients.consume(settings, [topic], from_beginning=args.from_beginning,
-                                         timeout=args.timeout):
+        async for rec in clients.consume(
+            settings, [topic], from_beginning=args.from_beginning, timeout=args.timeout
+        ):
             sys.stdout.buffer.write(format_value(rec.value) + b"\n")
             sys.stdout.flush()
             count += 1
@@ -65,8 +66,10 @@ def file(args: argparse.Namespace, settings: Settings) -> int:
     if not args.input.exists():
         raise ConfigError(f"no such file: {args.input}")
     pipeline = build_pipeline(settings.model_copy(update={"stages": "clean,tag,summarize"}))
-    messages = (Message(str(args.input), 0, number, key, value)
-                for number, key, value in read_records(args.input))
+    messages = (
+        Message(str(args.input), 0, number, key, value)
+        for number, key, value in read_records(args.input)
+    )
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
     dlq: BinaryIO = open(args.dlq, "wb") if args.dlq else sys.stderr.buffer  # noqa: SIM115
     enriched = dead = 0

@@ -23,8 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--batch-size", type=int, help="records per batch (ENRICH_BATCH_SIZE)")
     p.set_defaults(func=worker)
 
-    p = sub.add_parser("health", help="exit 0 when this host's worker answers /health "
-                       "(the container healthcheck)")
+    p = sub.add_parser(
+        "health", help="exit 0 when this host's worker answers /health (the container healthcheck)"
+    )
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
     p.set_defaults(func=health)
 
@@ -34,8 +35,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.stream import app
 
     against_broker(settings, _nothing)
-    log.info("starting worker for stages %s on %s", ",".join(settings.stage_list),
-             settings.broker)
+    log.info("starting worker for stages %s on %s", ",".join(settings.stage_list), settings.broker)
     code = app.run(settings, build_pipeline(settings))
     # Exit now: a batch abandoned by the stop may still be running in its thread,
     # and the interpreter would wait for it. Its offsets were not committed.
@@ -52,8 +52,10 @@ async def _nothing() -> None:
 def health(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the worker on this host answers ``/health`` with 200."""
     if not settings.http_port:
-        print("enrich: ENRICH_HTTP_PORT is 0, so the worker serves no /health to probe",
-              file=sys.stderr)
+        print(
+            "enrich: ENRICH_HTTP_PORT is 0, so the worker serves no /health to probe",
+            file=sys.stderr,
+        )
         return ExitCode.ERROR
     wildcard = settings.http_host in ("0.0.0.0", "::", "")  # noqa: S104 - compared, not bound
     host = "127.0.0.1" if wildcard else settings.http_host

@@ -34,13 +34,18 @@ from workers.stream.observe import Observer, serve
 log = logging.getLogger(__name__)
 
 # Publish errors that no retry can cure: the record itself is refused.
-SIZE_ERRORS = (errors.MessageSizeTooLargeError, errors.RecordTooLargeError,
-               errors.RecordListTooLargeError)
-REFUSED_FOR_GOOD = (*SIZE_ERRORS, errors.CorruptRecordException,
-                    errors.UnsupportedForMessageFormatError)
+SIZE_ERRORS = (
+    errors.MessageSizeTooLargeError,
+    errors.RecordTooLargeError,
+    errors.RecordListTooLargeError,
+)
+REFUSED_FOR_GOOD = (
+    *SIZE_ERRORS,
+    errors.CorruptRecordException,
+    errors.UnsupportedForMessageFormatError,
+)
 SHORT_ORIGINAL_BYTES = 4096  # what a refused dead letter keeps of its original
 SMALL_RECORD_BYTES = 64 * 1024  # a broker that refuses this little refuses everything
-
 
 
 def create_app(settings: Settings, **overrides: Any) -> faust.App:
@@ -96,9 +101,11 @@ class StageAgents:
         self.executors: dict[str, ThreadPoolExecutor] = {}
         self.exit_code = 0  # set when the worker stops itself on a fatal condition
         self.observer = Observer(
-            stages=settings.stage_list, model=pipeline.model,
+            stages=settings.stage_list,
+            model=pipeline.model,
             stall_timeout_s=settings.stall_timeout_s,
-            sources={settings.topics[STAGE[s].source]: s for s in settings.stage_list})
+            sources={settings.topics[STAGE[s].source]: s for s in settings.stage_list},
+        )
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
         self.sources = {settings.topics[STAGE[stage].source] for stage in settings.stage_list}
@@ -139,12 +146,15 @@ class StageAgents:
         source = self.topics[spec.source]
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"enrich-{stage}")
         self.executors[stage] = executor
+
         def run(messages: Sequence[Message]) -> list[Outcome]:
             return spec.run(self.pipeline, messages)
 
-        limit = DeadLetterLimit(window=self.settings.dlq_window,
-                                max_ratio=self.settings.dlq_max_ratio,
-                                max_consecutive=self.settings.dlq_max_consecutive)
+        limit = DeadLetterLimit(
+            window=self.settings.dlq_window,
+            max_ratio=self.settings.dlq_max_ratio,
+            max_consecutive=self.settings.dlq_max_consecutive,
+        )
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
             async for events in stream.take_events(  # type: ignore[attr-defined]
@@ -158,8 +168,13 @@ class StageAgents:
             """Run and publish one batch; False when it must not count as done."""
             loop = asyncio.get_running_loop()
             messages = [
-                Message(e.message.topic, e.message.partition, e.message.offset,
-                        e.message.key, e.message.value)
+                Message(
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value,
+                )
                 for e in events
             ]
             started = time.perf_counter()
@@ -170,8 +185,12 @@ class StageAgents:
                 log.exception("%s batch failed outside the pipeline", stage)
                 outcomes = [
                     self.pipeline.dead_letter_for(
-                        m, stage, StageFailed(str(exc), code="stage_failed"), None,
-                        self.pipeline.clock())
+                        m,
+                        stage,
+                        StageFailed(str(exc), code="stage_failed"),
+                        None,
+                        self.pipeline.clock(),
+                    )
                     for m in messages
                 ]
             codes = [o.record.code if isinstance(o, Dead) else None for o in outcomes]
@@ -183,8 +202,9 @@ class StageAgents:
             self.mark_published(messages)
             seconds = time.perf_counter() - started
             dead_codes = [o.record.code for o in outcomes if isinstance(o, Dead)]
-            self.observer.batch_done(stage, len(messages), len(outcomes) - len(dead_codes),
-                                     dead_codes, seconds)
+            self.observer.batch_done(
+                stage, len(messages), len(outcomes) - len(dead_codes), dead_codes, seconds
+            )
             log.debug("%s: %d records in %.3fs", stage, len(messages), seconds)
             return True
 
@@ -192,8 +212,9 @@ class StageAgents:
         agent.__qualname__ = agent.__name__
         self.app.agent(source, name=f"enrich.{stage}", concurrency=1)(agent)
 
-    async def publish(self, stage: Stage, messages: Sequence[Message],
-                      outcomes: Sequence[Outcome]) -> list[Outcome]:
+    async def publish(
+        self, stage: Stage, messages: Sequence[Message], outcomes: Sequence[Outcome]
+    ) -> list[Outcome]:
         """Send every outcome and wait for the broker's acks; the outcomes as published.
 
         A record the broker or client refuses for good (too large, invalid) is
@@ -211,8 +232,14 @@ class StageAgents:
         warned = False
         while pending:
             results = await asyncio.gather(
-                *[self._send(dlq if isinstance(final[i], Dead) else dest,
-                             final[i].key.encode("utf-8"), final[i].value) for i in pending],
+                *[
+                    self._send(
+                        dlq if isinstance(final[i], Dead) else dest,
+                        final[i].key.encode("utf-8"),
+                        final[i].value,
+                    )
+                    for i in pending
+                ],
                 return_exceptions=True,
             )
             replaced: list[int] = []
@@ -236,21 +263,27 @@ class StageAgents:
                 pending = replaced  # the dead letters that stand in for refused records
                 continue
             if time.monotonic() + delay > deadline:
-                log.critical("%s: cannot publish for %.0fs (%r); exiting so that the batch "
-                             "is redelivered after a restart", stage,
-                             self.settings.produce_deadline_s, errors[0])
+                log.critical(
+                    "%s: cannot publish for %.0fs (%r); exiting so that the batch "
+                    "is redelivered after a restart",
+                    stage,
+                    self.settings.produce_deadline_s,
+                    errors[0],
+                )
                 os._exit(ExitCode.PRODUCE_FAILED)
             if not warned:
-                log.warning("%s: publishing %d records failed (%r); retrying", stage,
-                            len(failed), errors[0])
+                log.warning(
+                    "%s: publishing %d records failed (%r); retrying", stage, len(failed), errors[0]
+                )
                 warned = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             pending = failed + replaced
         return final
 
-    def _refused(self, stage: Stage, message: Message, outcome: Outcome,
-                 error: BaseException) -> Dead | None:
+    def _refused(
+        self, stage: Stage, message: Message, outcome: Outcome, error: BaseException
+    ) -> Dead | None:
         """The dead letter that stands in for a record refused for good.
 
         A refused output becomes a dead letter with its original. A refused
@@ -262,22 +295,31 @@ class StageAgents:
         size = isinstance(error, SIZE_ERRORS)
         if isinstance(outcome, Dead):
             if len(outcome.value) <= SMALL_RECORD_BYTES:
-                log.critical("%s: the broker refused the dead letter of %s:%d:%d even "
-                             "with its original cut short (%r)", stage, message.topic,
-                             message.partition, message.offset, error)
+                log.critical(
+                    "%s: the broker refused the dead letter of %s:%d:%d even "
+                    "with its original cut short (%r)",
+                    stage,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    error,
+                )
                 return None
             text = f"{outcome.record.message}; its dead letter was refused: {error}"
             article_id = outcome.record.id
             keep = SHORT_ORIGINAL_BYTES
         else:
-            text = (f"the broker refused the {stage} stage's output "
-                    f"({type(error).__name__}: {error})")
+            text = (
+                f"the broker refused the {stage} stage's output ({type(error).__name__}: {error})"
+            )
             article_id = outcome.key
             keep = None
-        failure: EnrichError = (DecodeError(text, code="too_large") if size
-                                else StageFailed(text, code="stage_failed"))
-        return self.pipeline.dead_letter_for(message, stage, failure, article_id,
-                                             self.pipeline.clock(), max_original_bytes=keep)
+        failure: EnrichError = (
+            DecodeError(text, code="too_large") if size else StageFailed(text, code="stage_failed")
+        )
+        return self.pipeline.dead_letter_for(
+            message, stage, failure, article_id, self.pipeline.clock(), max_original_bytes=keep
+        )
 
     @staticmethod
     async def _send(topic: faust.TopicT, key: bytes, value: bytes) -> Any:
@@ -294,18 +336,26 @@ class StageAgents:
             self.observer.broker_check(reachable)
             if reachable:
                 if lost_since is not None:
-                    log.warning("broker %s is back after %.0fs", self.settings.broker,
-                                time.monotonic() - lost_since)
+                    log.warning(
+                        "broker %s is back after %.0fs",
+                        self.settings.broker,
+                        time.monotonic() - lost_since,
+                    )
                     lost_since = None
                 continue
             now = time.monotonic()
             if lost_since is None:
                 lost_since = now
-                log.warning("broker %s unreachable; waiting up to %.0fs for it",
-                            self.settings.broker, self.settings.broker_lost_exit_s)
+                log.warning(
+                    "broker %s unreachable; waiting up to %.0fs for it",
+                    self.settings.broker,
+                    self.settings.broker_lost_exit_s,
+                )
             elif now - lost_since >= self.settings.broker_lost_exit_s:
-                self.fail(ExitCode.BROKER_UNAVAILABLE, f"broker {self.settings.broker} unreachable for "
-                          f"{now - lost_since:.0f}s")
+                self.fail(
+                    ExitCode.BROKER_UNAVAILABLE,
+                    f"broker {self.settings.broker} unreachable for {now - lost_since:.0f}s",
+                )
                 return
 
     async def _watch_loop(self) -> None:
@@ -320,8 +370,7 @@ class StageAgents:
                 log.warning("event loop blocked for %.2fs", lag)
             self.observer.loop_lag_sample(lag)
 
-    async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None,
-                           **__: Any) -> None:
+    async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None, **__: Any) -> None:
         """Lag and published marks follow the current assignment only: a partition that
         comes back after another worker read it starts from its committed offset, not
         from this worker's old mark (which showed as phantom lag)."""
@@ -358,13 +407,23 @@ class StageAgents:
             executor.shutdown(wait=False, cancel_futures=True)
 
 
-_FAUST_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "warn",
-                 "ERROR": "error", "CRITICAL": "crit"}
+_FAUST_LEVELS = {
+    "DEBUG": "debug",
+    "INFO": "info",
+    "WARNING": "warn",
+    "WARN": "warn",
+    "ERROR": "error",
+    "CRITICAL": "crit",
+}
 
 
-def run(settings: Settings, pipeline: Pipeline, *,
-        task: Callable[[], Coroutine[Any, Any, None]] | None = None,
-        loglevel: str | None = None) -> int:
+def run(
+    settings: Settings,
+    pipeline: Pipeline,
+    *,
+    task: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    loglevel: str | None = None,
+) -> int:
     """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code.
 
     ``task`` runs beside the agents (the demo drives its articles from there).

@@ -66,8 +66,11 @@ def faust_credentials(settings: Settings) -> Any:
     context = options.get("ssl_context")
     if settings.security_protocol.startswith("SASL"):
         return faust.SASLCredentials(
-            username=options["sasl_plain_username"], password=options["sasl_plain_password"],
-            ssl_context=context, mechanism=options["sasl_mechanism"])
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            ssl_context=context,
+            mechanism=options["sasl_mechanism"],
+        )
     if context is not None:
         return faust.SSLCredentials(context)
     return None
@@ -129,19 +132,23 @@ async def create_topics(settings: Settings, *, partitions: int | None = None) ->
         if not wanted:
             return []
         with contextlib.suppress(TopicAlreadyExistsError):  # another process was quicker
-            await admin.create_topics([
-                NewTopic(name=t, num_partitions=count,
-                         replication_factor=settings.replication_factor)
-                for t in wanted
-            ])
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name=t, num_partitions=count, replication_factor=settings.replication_factor
+                    )
+                    for t in wanted
+                ]
+            )
         await _wait_for_metadata(admin, wanted)
         return wanted
     finally:
         await admin.close()
 
 
-async def _wait_for_metadata(admin: AIOKafkaAdminClient, topics: list[str],
-                             timeout: float = 10.0) -> None:
+async def _wait_for_metadata(
+    admin: AIOKafkaAdminClient, topics: list[str], timeout: float = 10.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if set(topics) <= set(await admin.list_topics()):
@@ -159,9 +166,12 @@ def producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-async def produce(settings: Settings, records: Iterable[tuple[bytes | None, bytes | None]],
-                  topic: str | None = None,
-                  headers: Sequence[tuple[str, bytes]] | None = None) -> int:
+async def produce(
+    settings: Settings,
+    records: Iterable[tuple[bytes | None, bytes | None]],
+    topic: str | None = None,
+    headers: Sequence[tuple[str, bytes]] | None = None,
+) -> int:
     """Publish (key, value) records and wait until the broker has them all.
 
     A None value is published as a tombstone; ``headers`` go on every record."""
@@ -171,8 +181,14 @@ async def produce(settings: Settings, records: Iterable[tuple[bytes | None, byte
     try:
         futures = []
         for key, value in records:
-            futures.append(await prod.send(topic or settings.topic_raw, key=key, value=value,
-                                           headers=list(headers) if headers else None))
+            futures.append(
+                await prod.send(
+                    topic or settings.topic_raw,
+                    key=key,
+                    value=value,
+                    headers=list(headers) if headers else None,
+                )
+            )
             sent += 1
         await asyncio.gather(*futures)
     finally:
@@ -192,8 +208,9 @@ def _reader(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str,
-                      timeout: float = 10.0) -> list[TopicPartition]:
+async def _partitions(
+    consumer: AIOKafkaConsumer, topic: str, timeout: float = 10.0
+) -> list[TopicPartition]:
     parts = consumer.partitions_for_topic(topic)
     deadline = time.monotonic() + timeout
     while not parts and time.monotonic() < deadline:
@@ -206,8 +223,13 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str,
     return [TopicPartition(topic, p) for p in sorted(parts)]
 
 
-async def consume(settings: Settings, topics: list[str], *, from_beginning: bool = True,
-                  timeout: float | None = None) -> AsyncIterator[Message]:
+async def consume(
+    settings: Settings,
+    topics: list[str],
+    *,
+    from_beginning: bool = True,
+    timeout: float | None = None,
+) -> AsyncIterator[Message]:
     """Read topics without a consumer group (every partition, no commits).
 
     Stops after ``timeout`` seconds with no new record when given.
@@ -233,8 +255,9 @@ async def consume(settings: Settings, topics: list[str], *, from_beginning: bool
             idle_since = time.monotonic()
             for tp, msgs in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
                 for m in msgs:
-                    yield Message(tp.topic, tp.partition, m.offset, m.key, m.value,
-                                   tuple(m.headers or ()))
+                    yield Message(
+                        tp.topic, tp.partition, m.offset, m.key, m.value, tuple(m.headers or ())
+                    )
     finally:
         await consumer.stop()
 
@@ -257,8 +280,9 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
             batch = await consumer.getmany(timeout_ms=500)
             for tp, msgs in sorted(batch.items(), key=lambda kv: kv[0].partition):
                 for m in msgs:
-                    yield Message(tp.topic, tp.partition, m.offset, m.key, m.value,
-                                   tuple(m.headers or ()))
+                    yield Message(
+                        tp.topic, tp.partition, m.offset, m.key, m.value, tuple(m.headers or ())
+                    )
             if not batch and all([await consumer.position(tp) >= ends[tp] for tp in parts]):
                 return
     finally:

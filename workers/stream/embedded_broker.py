@@ -18,7 +18,8 @@ from workers.errors import TransientError
 
 LIMITS = (
     "embedded broker (Tansu, in-memory storage): for development and tests; it has no "
-    "Kafka transactions, and librdkafka clients (kcat, confluent-kafka) cannot connect to it")
+    "Kafka transactions, and librdkafka clients (kcat, confluent-kafka) cannot connect to it"
+)
 
 
 def tansu_binary() -> Path:
@@ -76,9 +77,14 @@ class EmbeddedBroker:
     port behind a proxy).
     """
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1",
-                 log_path: Path | None = None, advertised_port: int | None = None,
-                 advertised_host: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_path: Path | None = None,
+        advertised_port: int | None = None,
+        advertised_host: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.advertised_host = advertised_host or host
@@ -93,15 +99,25 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 20.0) -> Self:
         if port_in_use(self.host, self.port):
-            raise TransientError(f"cannot start the embedded broker: port {self.port} on "
-                                 f"{self.host} is already in use")
+            raise TransientError(
+                f"cannot start the embedded broker: port {self.port} on "
+                f"{self.host} is already in use"
+            )
         url = f"tcp://{self.host}:{self.port}"
         advertised = f"tcp://{self.advertised_host}:{self.advertised_port}"
         probe = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         self._proc = subprocess.Popen(  # noqa: S603 - our own broker binary, no shell
-            [str(tansu_binary()), "broker", "--listener-url", url,
-             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
+            [
+                str(tansu_binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                advertised,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -111,7 +127,8 @@ class EmbeddedBroker:
             while True:
                 if self._proc.poll() is not None:
                     raise TransientError(
-                        f"embedded broker exited with code {self._proc.returncode}")
+                        f"embedded broker exited with code {self._proc.returncode}"
+                    )
                 try:
                     wait_for_port(probe, self.port, timeout=0.2)
                     return self
@@ -144,6 +161,10 @@ class EmbeddedBroker:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

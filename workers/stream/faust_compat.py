@@ -68,11 +68,14 @@ def check_version(installed: str | None = None) -> None:
             f"faust-streaming {found} is installed, but workers.stream.faust_compat "
             f"patches Faust internals written for {'.'.join(map(str, low))} up to "
             f"{'.'.join(map(str, high))} (exclusive); check each patch against that "
-            "release before widening SUPPORTED and the dependency pin")
-    for owner, name in ((faust_aiokafka.Consumer, "ack"),
-                        (faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
-                        (faust.Worker, "_schedule_shutdown"),
-                        (faust.Worker, "_setup_logging")):
+            "release before widening SUPPORTED and the dependency pin"
+        )
+    for owner, name in (
+        (faust_aiokafka.Consumer, "ack"),
+        (faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
+        (faust.Worker, "_schedule_shutdown"),
+        (faust.Worker, "_setup_logging"),
+    ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
 
@@ -88,8 +91,9 @@ def apply() -> None:
 
     def ack(self: Any, message: Any) -> bool:
         published = _published.get(self.app)
-        if published is not None and not published(message.topic, message.partition,
-                                                   message.offset):
+        if published is not None and not published(
+            message.topic, message.partition, message.offset
+        ):
             return False
         return bool(original_ack(self, message))
 
@@ -102,7 +106,8 @@ def apply() -> None:
 
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
     faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
-        create_worker_consumer)
+        create_worker_consumer
+    )
     _applied = True
 
 
@@ -126,8 +131,14 @@ class Worker(faust.Worker):
     again after a restart.
     """
 
-    def __init__(self, *args: Any, stop_timeout: float, exit_code: Callable[[], int],
-                 log_format: str = "json", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stop_timeout: float,
+        exit_code: Callable[[], int],
+        log_format: str = "json",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.log_format = log_format
         self.stop_timeout = stop_timeout

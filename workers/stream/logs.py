@@ -24,8 +24,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds").replace("+00:00", "Z"),
+            "ts": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage().strip(),
@@ -73,8 +74,12 @@ class RepeatFilter(logging.Filter):
     says how many were dropped. Only loggers under ``prefixes`` are limited.
     """
 
-    def __init__(self, window_s: float = 60.0, prefixes: tuple[str, ...] = ("aiokafka",),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        window_s: float = 60.0,
+        prefixes: tuple[str, ...] = ("aiokafka",),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.window_s = window_s
         self.prefixes = prefixes
@@ -94,4 +99,3 @@ class RepeatFilter(logging.Filter):
             record.msg = f"{record.msg} ({last[1]} similar messages suppressed)"
         self._seen[key] = (now, 0)
         return True
-

@@ -28,42 +28,81 @@ SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 class Observer:
     """The worker's metrics and probe state."""
 
-    def __init__(self, *, stages: Iterable[str], model: ModelInfo | None,
-                 stall_timeout_s: float, clock: Any = time.monotonic,
-                 sources: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stages: Iterable[str],
+        model: ModelInfo | None,
+        stall_timeout_s: float,
+        clock: Any = time.monotonic,
+        sources: dict[str, str] | None = None,
+    ) -> None:
         """``sources`` maps each source topic to the stage that reads it, so that a
         stage's health counts only its own partitions' lag (without it, all lag
         counts for every stage)."""
         self.registry = CollectorRegistry()
         r = self.registry
-        self.records_in = Counter("enrich_records_in", "Records read, per stage",
-                                  ["stage"], registry=r)
-        self.records_out = Counter("enrich_records_out", "Records published to the next "
-                                   "topic, per stage", ["stage"], registry=r)
-        self.dead_letters = Counter("enrich_dead_letters", "Records dead-lettered, per stage "
-                                    "and error code", ["stage", "code"], registry=r)
-        self.batch_seconds = Histogram("enrich_stage_batch_seconds", "Time to run and publish "
-                                       "one batch, per stage", ["stage"],
-                                       buckets=SECONDS_BUCKETS, registry=r)
-        self.batch_size = Histogram("enrich_batch_size", "Records per batch, per stage",
-                                    ["stage"], buckets=BATCH_BUCKETS, registry=r)
-        self.loop_lag = Gauge("enrich_event_loop_lag_seconds",
-                              "How late the event loop woke up at the last check", registry=r)
-        self.loop_lag_max = Gauge("enrich_event_loop_lag_max_seconds",
-                                  "Worst event loop lag since start", registry=r)
-        self.consumer_lag = Gauge("enrich_consumer_lag", "Records behind the end of each "
-                                  "assigned partition", ["topic", "partition"], registry=r)
-        self.assigned = Gauge("enrich_assigned_partitions", "Partitions assigned to this "
-                              "worker", registry=r)
-        self.rebalances = Counter("enrich_rebalances", "Partition assignments received "
-                                  "after the first", registry=r)
-        self.broker_up = Gauge("enrich_broker_reachable", "1 when the broker answered the "
-                               "last check", registry=r)
+        self.records_in = Counter(
+            "enrich_records_in", "Records read, per stage", ["stage"], registry=r
+        )
+        self.records_out = Counter(
+            "enrich_records_out",
+            "Records published to the next topic, per stage",
+            ["stage"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "enrich_dead_letters",
+            "Records dead-lettered, per stage and error code",
+            ["stage", "code"],
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "enrich_stage_batch_seconds",
+            "Time to run and publish one batch, per stage",
+            ["stage"],
+            buckets=SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "enrich_batch_size",
+            "Records per batch, per stage",
+            ["stage"],
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag = Gauge(
+            "enrich_event_loop_lag_seconds",
+            "How late the event loop woke up at the last check",
+            registry=r,
+        )
+        self.loop_lag_max = Gauge(
+            "enrich_event_loop_lag_max_seconds", "Worst event loop lag since start", registry=r
+        )
+        self.consumer_lag = Gauge(
+            "enrich_consumer_lag",
+            "Records behind the end of each assigned partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.assigned = Gauge(
+            "enrich_assigned_partitions", "Partitions assigned to this worker", registry=r
+        )
+        self.rebalances = Counter(
+            "enrich_rebalances", "Partition assignments received after the first", registry=r
+        )
+        self.broker_up = Gauge(
+            "enrich_broker_reachable", "1 when the broker answered the last check", registry=r
+        )
         info = Info("enrich_build", "Worker version and model", registry=r)
-        info.info({"version": __version__,
-                   "model": model.name if model else "",
-                   "model_version": model.version if model else "",
-                   "model_language": model.language if model else ""})
+        info.info(
+            {
+                "version": __version__,
+                "model": model.name if model else "",
+                "model_version": model.version if model else "",
+                "model_language": model.language if model else "",
+            }
+        )
         stages = list(stages)
         for stage in stages:  # export zeros before the first record
             self.records_in.labels(stage)
@@ -85,8 +124,9 @@ class Observer:
     def batch_started(self, stage: str) -> None:
         self.running[stage] = self.clock()
 
-    def batch_done(self, stage: str, size: int, forwarded: int, dead_codes: list[str],
-                   seconds: float) -> None:
+    def batch_done(
+        self, stage: str, size: int, forwarded: int, dead_codes: list[str], seconds: float
+    ) -> None:
         self.records_in.labels(stage).inc(size)
         self.records_out.labels(stage).inc(forwarded)
         for code in dead_codes:
@@ -132,21 +172,31 @@ class Observer:
         stages: dict[str, dict[str, Any]] = {}
         stalled: dict[str, str] = {}
         for stage, last in self.progress.items():
-            behind = sum(lag for (topic, _), lag in self.lag.items()
-                         if self.sources.get(topic, stage) == stage)
+            behind = sum(
+                lag
+                for (topic, _), lag in self.lag.items()
+                if self.sources.get(topic, stage) == stage
+            )
             idle = now - last
             busy = now - self.running[stage] if stage in self.running else 0.0
-            stages[stage] = {"lag": behind, "seconds_since_progress": round(idle, 1),
-                             "batch_running_s": round(busy, 1)}
+            stages[stage] = {
+                "lag": behind,
+                "seconds_since_progress": round(idle, 1),
+                "batch_running_s": round(busy, 1),
+            }
             if busy > self.stall_timeout_s:
                 stalled[stage] = f"one batch has run for {busy:.0f}s"
             elif behind > 0 and idle > self.stall_timeout_s:
                 stalled[stage] = f"{behind} records wait and none moved for {idle:.0f}s"
-        body = {"status": "stalled" if stalled else "ok", "lag": sum(self.lag.values()),
-                "seconds_since_progress": round(min(
-                    (s["seconds_since_progress"] for s in stages.values()), default=0.0), 1),
-                "event_loop_lag_max_s": round(self.loop_lag_max_s, 3),
-                "stages": stages}
+        body = {
+            "status": "stalled" if stalled else "ok",
+            "lag": sum(self.lag.values()),
+            "seconds_since_progress": round(
+                min((s["seconds_since_progress"] for s in stages.values()), default=0.0), 1
+            ),
+            "event_loop_lag_max_s": round(self.loop_lag_max_s, 3),
+            "stages": stages,
+        }
         if stalled:
             body["stalled"] = stalled
         return not stalled, body
@@ -154,10 +204,14 @@ class Observer:
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Ready once it joined its group and the broker answers."""
         ok = self.joined and self.broker_reachable
-        reason = ("ok" if ok else "not joined to the consumer group yet" if not self.joined
-                  else "broker unreachable")
-        return ok, {"status": reason,
-                    "partitions": sorted(f"{t}:{p}" for t, p in self.partitions)}
+        reason = (
+            "ok"
+            if ok
+            else "not joined to the consumer group yet"
+            if not self.joined
+            else "broker unreachable"
+        )
+        return ok, {"status": reason, "partitions": sorted(f"{t}:{p}" for t, p in self.partitions)}
 
     def metrics_text(self) -> bytes:
         return generate_latest(self.registry)
@@ -167,13 +221,15 @@ async def serve(observer: Observer, host: str, port: int) -> web.AppRunner:
     """Start the HTTP server for /metrics, /health and /ready; returns its runner."""
 
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=observer.metrics_text(),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=observer.metrics_text(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     def probe(check: Any) -> Any:
         async def handler(_: web.Request) -> web.Response:
             ok, body = check()
             return web.json_response(body, status=200 if ok else 503)
+
         return handler
 
     app = web.Application()
@@ -185,4 +241,3 @@ async def serve(observer: Observer, host: str, port: int) -> web.AppRunner:
     await web.TCPSite(runner, host, port).start()
     log.info("serving /metrics, /health and /ready on %s:%d", host, port)
     return runner
-

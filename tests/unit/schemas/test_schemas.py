@@ -37,11 +37,14 @@ def test_every_record_but_raw_carries_schema_version() -> None:
 
 def test_model_dump_validates_against_json_file() -> None:
     record = schemas.DeadLetter(
-        id=None, stage="clean", code="invalid_json", message="value is not JSON",
+        id=None,
+        stage="clean",
+        code="invalid_json",
+        message="value is not JSON",
         source={"topic": "t", "partition": 0, "offset": 3, "key": None, "key_encoding": None},
-        original={"encoding": "utf-8", "value": "x", "size": 1, "truncated": False,
-                  "sha256": "00"},
-        failed_at="2026-01-01T00:00:00.000Z", worker_version="0",
+        original={"encoding": "utf-8", "value": "x", "size": 1, "truncated": False, "sha256": "00"},
+        failed_at="2026-01-01T00:00:00.000Z",
+        worker_version="0",
     )
     jsonschema.validate(record.model_dump(mode="json"), load_schema("dead_letter"))
     broken = record.model_dump(mode="json") | {"code": 5}

@@ -49,9 +49,16 @@ def test_noise_line_inside_article_is_removed(noise: str) -> None:
 
 def test_title_twice_and_related_list() -> None:
     title = "Council extends tram line"
-    text = _page(title, title, "Share:", *BODY, "Related News",
-                 "Harbour bridge closed for repairs", "Schools to get new labs",
-                 "Mayor announces budget hearings")
+    text = _page(
+        title,
+        title,
+        "Share:",
+        *BODY,
+        "Related News",
+        "Harbour bridge closed for repairs",
+        "Schools to get new labs",
+        "Mayor announces budget hearings",
+    )
     assert boilerplate.clean_text(text, title=title) == "\n\n".join(BODY)
 
 
@@ -62,8 +69,12 @@ def test_menus_before_and_footer_after_are_dropped() -> None:
 
 
 def test_line_broken_mid_sentence_is_joined() -> None:
-    text = _page("The regional council voted on Tuesday to extend the coastal",
-                 "tram line by four stations after a long debate in the chamber.", BODY[1], BODY[2])
+    text = _page(
+        "The regional council voted on Tuesday to extend the coastal",
+        "tram line by four stations after a long debate in the chamber.",
+        BODY[1],
+        BODY[2],
+    )
     out = boilerplate.clean_text(text)
     assert out.split("\n\n")[0] == (
         "The regional council voted on Tuesday to extend the coastal tram line by four "
@@ -78,7 +89,10 @@ def test_subheading_between_paragraphs_is_kept() -> None:
 
 def test_whitespace_unicode_and_mojibake_are_repaired() -> None:
     text = "  The  caf\u00c3\u00a9 in the\u00a0old town\u200b reopened on Monday after a long renovation.  \r\n"
-    assert boilerplate.normalize(text) == "The café in the old town reopened on Monday after a long renovation."
+    assert (
+        boilerplate.normalize(text)
+        == "The café in the old town reopened on Monday after a long renovation."
+    )
     decomposed = "Cafe\u0301 owners said the street had been quiet for months before the works."
     assert "Café" in boilerplate.normalize(decomposed)
 
@@ -93,35 +107,55 @@ def test_boilerplate_only_is_empty() -> None:
 
 COMMENTS = [
     "Maria K. on May 3, 2026 at 4:47 pm said:",
-    ("I have taken that tram every day for ten years and it is always late in winter, "
-    "so I am not sure four more stations will help anyone at all really."),
+    (
+        "I have taken that tram every day for ten years and it is always late in winter, "
+        "so I am not sure four more stations will help anyone at all really."
+    ),
     "Reply",
     "Tom B. on May 3, 2026 at 5:02 pm said:",
-    ("The buses in the north are worse, and nobody on the council seems to care about the "
-    "villages up there, which have waited for a decent service since the nineties."),
+    (
+        "The buses in the north are worse, and nobody on the council seems to care about the "
+        "villages up there, which have waited for a decent service since the nineties."
+    ),
     "Reply",
     "Ann L. on May 4, 2026 at 9:13 am said:",
-    ("Four stations for that price is a scandal and the council should publish the whole "
-    "contract, every page of it, before a single rail is laid on the coastal road."),
+    (
+        "Four stations for that price is a scandal and the council should publish the whole "
+        "contract, every page of it, before a single rail is laid on the coastal road."
+    ),
     "Reply",
 ]
 
 
-@pytest.mark.parametrize("heading", [
-    "3 Comments",
-    "3 thoughts on \u201cCouncil extends tram line\u201d",
-    "3 responses to \u201cCouncil extends tram line\u201d",
-])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "3 Comments",
+        "3 thoughts on \u201cCouncil extends tram line\u201d",
+        "3 responses to \u201cCouncil extends tram line\u201d",
+    ],
+)
 def test_a_longer_comment_thread_does_not_replace_the_article(heading: str) -> None:
     text = _page("Council extends tram line", *BODY, heading, *COMMENTS)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY)
 
 
 def test_an_article_broken_by_a_list_is_kept_whole() -> None:
-    items = ["Station Harbour", "Station Market", "Station Old Town", "Station Airport",
-             "Station North"]
-    text = _page("Menu", "Sport", *BODY[:2], *items, BODY[2],
-                 "The council will publish the timetable in the autumn, officials said.")
+    items = [
+        "Station Harbour",
+        "Station Market",
+        "Station Old Town",
+        "Station Airport",
+        "Station North",
+    ]
+    text = _page(
+        "Menu",
+        "Sport",
+        *BODY[:2],
+        *items,
+        BODY[2],
+        "The council will publish the timetable in the autumn, officials said.",
+    )
     out = boilerplate.clean_text(text)
     assert out.startswith(BODY[0]) and out.endswith("officials said.")
     assert "Station Market" in out and "Menu" not in out
@@ -138,17 +172,33 @@ def test_cjk_article_is_prose_and_archive_lists_are_not() -> None:
 
 
 MORE_BODY = [
-    ("The new stations will serve the harbour, the market, the old town and the airport, "
-    "which has had no rail link since the branch line closed in 1974."),
-    ("A council spokesperson said the timetable would be published in the autumn, after a "
-    "consultation with residents of the four districts along the route."),
+    (
+        "The new stations will serve the harbour, the market, the old town and the airport, "
+        "which has had no rail link since the branch line closed in 1974."
+    ),
+    (
+        "A council spokesperson said the timetable would be published in the autumn, after a "
+        "consultation with residents of the four districts along the route."
+    ),
 ]
 
 
 def test_an_article_split_by_a_gallery_is_kept_whole() -> None:
-    captions = [f"The {place} stop, as drawn by the architects" for place in (
-        "harbour", "market", "old town", "airport", "depot", "north quay", "bridge",
-        "hospital", "university", "stadium")]
+    captions = [
+        f"The {place} stop, as drawn by the architects"
+        for place in (
+            "harbour",
+            "market",
+            "old town",
+            "airport",
+            "depot",
+            "north quay",
+            "bridge",
+            "hospital",
+            "university",
+            "stadium",
+        )
+    ]
     out = boilerplate.clean_text(_page("Menu", *BODY, *captions, *MORE_BODY))
     assert out.startswith(BODY[0])
     assert out.endswith(MORE_BODY[1])
@@ -157,21 +207,35 @@ def test_an_article_split_by_a_gallery_is_kept_whole() -> None:
 
 def test_prose_past_page_furniture_is_not_joined_to_the_article() -> None:
     teasers = [
-        ("Bus drivers announce a strike over pay and conditions at the northern depots, "
-        "the union said on Monday after talks with the operator broke down."),
-        ("The council approves a new budget for road repairs across the region after a long "
-        "debate in which the opposition walked out twice."),
+        (
+            "Bus drivers announce a strike over pay and conditions at the northern depots, "
+            "the union said on Monday after talks with the operator broke down."
+        ),
+        (
+            "The council approves a new budget for road repairs across the region after a long "
+            "debate in which the opposition walked out twice."
+        ),
     ]
-    text = _page(*BODY, *MORE_BODY, "Share this article", "Bus strike called",
-                 "Road budget passed", "Ferry fares to rise", "Library reopens", *teasers)
+    text = _page(
+        *BODY,
+        *MORE_BODY,
+        "Share this article",
+        "Bus strike called",
+        "Road budget passed",
+        "Ferry fares to rise",
+        "Library reopens",
+        *teasers,
+    )
     assert boilerplate.clean_text(text) == "\n\n".join(BODY + MORE_BODY)
 
 
 def test_a_short_caption_between_parts_of_an_article_does_not_cut_it() -> None:
     photos = ["Harbour", "Market", "Old Town", "Airport"]
     caption = "The harbour stop at dusk, drawn by architects."
-    tail = ("Officials said the first trams would run on the extended line in 2029, "
-            "a year later than the council had promised before the election.")
+    tail = (
+        "Officials said the first trams would run on the extended line in 2029, "
+        "a year later than the council had promised before the election."
+    )
     out = boilerplate.clean_text(_page(*BODY, *MORE_BODY, *photos, caption, *photos, tail))
     assert out.startswith(BODY[0])
     assert out.endswith(tail)
@@ -192,19 +256,26 @@ def test_a_list_the_last_paragraph_introduces_is_kept() -> None:
 
 
 def test_a_tag_cloud_is_not_prose() -> None:
-    cloud = ("Agriculture Budget Buses Careers Council Culture Education Elections Environment "
-             "Harbour Health Housing Libraries Parks Planning Police Roads Schools Sport Trams")
+    cloud = (
+        "Agriculture Budget Buses Careers Council Culture Education Elections Environment "
+        "Harbour Health Housing Libraries Parks Planning Police Roads Schools Sport Trams"
+    )
     assert rules.classify(cloud) is rules.Kind.OTHER
     text = _page("Topics", cloud, cloud.lower(), "Archive", *BODY)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY)
 
 
-@pytest.mark.parametrize("line", [
-    # Hindi ends sentences with a danda, Thai with a space
-    "नगर परिषद ने मंगलवार को तटीय ट्राम लाइन को चार स्टेशनों तक बढ़ाने का फैसला किया और काम अगले वसंत में शुरू होगा।",
-    ("สภาเมืองลงมติเมื่อวันอังคาร ให้ขยายเส้นทางรถรางชายฝั่ง อีกสี่สถานี การก่อสร้างจะเริ่มในฤดูใบไม้ผลิหน้า "
-    "และใช้เวลาประมาณสองปี ตามที่ เจ้าหน้าที่ ของ สภา กล่าว ไว้ ใน วันนี้ ด้วย ความ มั่นใจ"),
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Hindi ends sentences with a danda, Thai with a space
+        "नगर परिषद ने मंगलवार को तटीय ट्राम लाइन को चार स्टेशनों तक बढ़ाने का फैसला किया और काम अगले वसंत में शुरू होगा।",
+        (
+            "สภาเมืองลงมติเมื่อวันอังคาร ให้ขยายเส้นทางรถรางชายฝั่ง อีกสี่สถานี การก่อสร้างจะเริ่มในฤดูใบไม้ผลิหน้า "
+            "และใช้เวลาประมาณสองปี ตามที่ เจ้าหน้าที่ ของ สภา กล่าว ไว้ ใน วันนี้ ด้วย ความ มั่นใจ"
+        ),
+    ],
+)
 def test_long_lines_in_scripts_without_latin_punctuation_are_prose(line: str) -> None:
     assert rules.classify(line) is rules.Kind.PROSE
 
@@ -218,10 +289,14 @@ def test_a_promo_inside_the_article_does_not_end_it(marker: str) -> None:
 
 def test_related_stories_still_end_the_article() -> None:
     teasers = [
-        ("Bus drivers announce a strike over pay and conditions at the northern depots, "
-         "the union said on Monday after talks with the operator broke down."),
-        ("The council approves a new budget for road repairs across the region after a long "
-         "debate in which the opposition walked out twice."),
+        (
+            "Bus drivers announce a strike over pay and conditions at the northern depots, "
+            "the union said on Monday after talks with the operator broke down."
+        ),
+        (
+            "The council approves a new budget for road repairs across the region after a long "
+            "debate in which the opposition walked out twice."
+        ),
     ]
     promos = ["Bus strike called", "Road budget passed", "Ferry fares to rise", "Library reopens"]
     text = _page(*BODY, *MORE_BODY, "Related Stories", *promos, *teasers)
@@ -230,37 +305,59 @@ def test_related_stories_still_end_the_article() -> None:
 
 def test_a_related_box_before_the_longer_part_of_the_article_does_not_split_it() -> None:
     promos = ["Bus strike called", "Road budget passed", "Ferry fares to rise"]
-    later = [*MORE_BODY,
-             ("Engineers expect the line to carry about twelve thousand passengers a day once "
-              "all four stations are open, twice as many as the buses it replaces."),
-             ("The contract for the rails and the overhead wires will be tendered in January, "
-              "and the council hopes to sign it before the summer holidays.")]
+    later = [
+        *MORE_BODY,
+        (
+            "Engineers expect the line to carry about twelve thousand passengers a day once "
+            "all four stations are open, twice as many as the buses it replaces."
+        ),
+        (
+            "The contract for the rails and the overhead wires will be tendered in January, "
+            "and the council hopes to sign it before the summer holidays."
+        ),
+    ]
     text = _page("Menu", *BODY, "Related Stories", *promos, *later)
     assert boilerplate.clean_text(text) == "\n\n".join(BODY + later)
 
 
 def test_a_table_the_article_introduces_counts_as_its_text() -> None:
-    intro = ["The regional cycling league ended on Sunday with a sprint finish in the harbour.",
-             "These are the final standings of the league after all 36 races:"]
-    table = [f"{rank} Rider {chr(64 + rank)} {5100 - 37 * rank} {rank % 4} {rank % 3}"
-             for rank in range(1, 26)]
+    intro = [
+        "The regional cycling league ended on Sunday with a sprint finish in the harbour.",
+        "These are the final standings of the league after all 36 races:",
+    ]
+    table = [
+        f"{rank} Rider {chr(64 + rank)} {5100 - 37 * rank} {rank % 4} {rank % 3}"
+        for rank in range(1, 26)
+    ]
     teasers = [
-        ("Bus drivers announce a strike over pay and conditions at the northern depots, "
-         "the union said on Monday after talks with the operator broke down."),
-        ("The council approves a new budget for road repairs across the region after a long "
-         "debate in which the opposition walked out twice."),
-        ("A new library opens in the old post office building next month, with a reading room "
-         "for children and longer opening hours at weekends."),
+        (
+            "Bus drivers announce a strike over pay and conditions at the northern depots, "
+            "the union said on Monday after talks with the operator broke down."
+        ),
+        (
+            "The council approves a new budget for road repairs across the region after a long "
+            "debate in which the opposition walked out twice."
+        ),
+        (
+            "A new library opens in the old post office building next month, with a reading room "
+            "for children and longer opening hours at weekends."
+        ),
     ]
     text = _page("Menu", *intro, *table, "More stories", *teasers)
     assert boilerplate.clean_text(text) == "\n\n".join(intro + table)
 
 
 def test_a_list_with_a_long_item_is_kept_to_its_end() -> None:
-    dates = ["June 9 - Harbour Hall", "June 10 - Market Square",
-             ("June 14 - Old Town Amphitheatre, the open-air stage by the river next to the "
-             "bridge and the old customs house"),
-             "June 17 - Airport Arena", "June 19 - North Quay"]
+    dates = [
+        "June 9 - Harbour Hall",
+        "June 10 - Market Square",
+        (
+            "June 14 - Old Town Amphitheatre, the open-air stage by the river next to the "
+            "bridge and the old customs house"
+        ),
+        "June 17 - Airport Arena",
+        "June 19 - North Quay",
+    ]
     assert rules.classify(dates[2]) is rules.Kind.PROSE
     text = _page(*BODY, *MORE_BODY, "", "Tour dates", *dates, "", "Terms of Use", "Contact")
     out = boilerplate.clean_text(text)
@@ -277,17 +374,23 @@ def test_a_heading_glued_to_the_first_sentence_is_split() -> None:
 
 
 def test_names_with_inner_capitals_are_not_split() -> None:
-    body = ["Shares in WeWork fell after the company said it would cut 4,000 jobs this year.",
-            "Analysts at McDonald Partners said the cuts were deeper than the market expected."]
+    body = [
+        "Shares in WeWork fell after the company said it would cut 4,000 jobs this year.",
+        "Analysts at McDonald Partners said the cuts were deeper than the market expected.",
+    ]
     text = _page("WeWork to cut jobs", *body)
     assert boilerplate.clean_text(text) == "\n\n".join(body)
 
 
-@pytest.mark.parametrize("lead_in", ["A police spokesman said:", "Mr Johnson said:",
-                                     "In a statement, the ministry said:"])
+@pytest.mark.parametrize(
+    "lead_in",
+    ["A police spokesman said:", "Mr Johnson said:", "In a statement, the ministry said:"],
+)
 def test_a_line_introducing_a_quote_is_the_articles(lead_in: str) -> None:
-    quote = ("\u201cWe will look at every option before the line opens, and we will listen to "
-             "the residents of the northern villages.\u201d")
+    quote = (
+        "\u201cWe will look at every option before the line opens, and we will listen to "
+        "the residents of the northern villages.\u201d"
+    )
     text = _page(BODY[0], BODY[1], lead_in, quote, BODY[2])
     out = boilerplate.clean_text(text)
     assert lead_in in out and out.endswith(BODY[2])

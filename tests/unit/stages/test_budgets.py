@@ -29,7 +29,7 @@ def test_text_past_the_budget_gets_sentences_but_no_entities() -> None:
     assert text[:cut].endswith("\n\n")  # cut at a paragraph break
     assert out.entities and all(m.end <= cut for m in out.entities)
     assert out.sentences[-1].end == len(text)  # the rest still has its sentences
-    assert all(text[s.start:s.end].endswith(".") for s in out.sentences)
+    assert all(text[s.start : s.end].endswith(".") for s in out.sentences)
     assert out.pipeline.model is not None
 
 
@@ -64,7 +64,8 @@ def test_batches_are_bounded_by_characters_not_by_count() -> None:
     for call in seen.calls:
         assert len(call) == 1 or sum(map(len, call)) <= 3000
     assert sum(len(c) for c in seen.calls) == len(
-        [p for c in seen.calls for p in c])  # every chunk tagged once
+        [p for c in seen.calls for p in c]
+    )  # every chunk tagged once
 
 
 def test_vocabulary_stays_flat_over_new_words() -> None:
@@ -73,8 +74,11 @@ def test_vocabulary_stays_flat_over_new_words() -> None:
     pipeline = Pipeline(Settings(), tagger)
 
     def run(first: int, last: int) -> None:
-        list(pipeline.run(Message("t", 0, i, None, new_vocabulary_article(i))
-                          for i in range(first, last)))
+        list(
+            pipeline.run(
+                Message("t", 0, i, None, new_vocabulary_article(i)) for i in range(first, last)
+            )
+        )
 
     run(0, 50)
     before = len(tagger.nlp.vocab.strings)
@@ -99,9 +103,13 @@ class _CountingTokens:
 def test_person_names_resolve_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def work(count: int) -> int:
         names = many_names(count).split("\n", 2)[2].replace(" and ", ", ")
-        people = [n.strip() for line in names.splitlines()
-                  for n in line.removesuffix(" in the city hall on Tuesday.").replace(
-                      " met ", ", ").split(",")]
+        people = [
+            n.strip()
+            for line in names.splitlines()
+            for n in line.removesuffix(" in the city hall on Tuesday.")
+            .replace(" met ", ", ")
+            .split(",")
+        ]
         people += [p.split()[-1] for p in people]  # and each one's surname alone
         counter = _CountingTokens(monkeypatch)
         mapping = entities._person_canonical(people)
@@ -119,8 +127,12 @@ def test_keyword_name_check_does_not_grow_with_the_entity_count() -> None:
     assert not parts(("name7", "surname7"))  # the whole name
     assert not parts(("harbour", "front"))  # no name at all
     # the same answers as comparing with every name
-    for key in [("director", "name7"), ("name7", "surname7"), ("harbour",),
-                ("surname3", "name3", "port")]:
+    for key in [
+        ("director", "name7"),
+        ("name7", "surname7"),
+        ("harbour",),
+        ("surname3", "name3", "port"),
+    ]:
         slow = any(bool(set(key) & set(n)) and not set(n) <= set(key) for n in names)
         assert parts(key) == slow
 
@@ -131,8 +143,11 @@ def test_an_output_over_the_limit_is_dead_lettered_not_published() -> None:
     dense = "The Shanghai Cooperation Organization (SCO) met.\n\n" + "SCO met. " * 2500
     import orjson
 
-    [out] = list(pipeline.run([Message("raw", 0, 7, b"d", orjson.dumps(
-        {"id": "d", "text": dense, "language": "en"}))]))
+    [out] = list(
+        pipeline.run(
+            [Message("raw", 0, 7, b"d", orjson.dumps({"id": "d", "text": dense, "language": "en"}))]
+        )
+    )
     assert 2 * len(dense) < settings.max_record_bytes  # the input passed the clean stage
     record = out.record
     assert record.code == "too_large" and record.stage == "tag"  # type: ignore[attr-defined]
@@ -145,7 +160,10 @@ def test_clean_stage_refuses_what_the_last_stage_could_not_publish() -> None:
 
     settings = Settings(max_record_bytes=64 * 1024)
     text = "The council met on Tuesday and agreed a plan for the port. " * 600  # ~36 KB
-    [out] = list(Pipeline(settings, blank_tagger()).run(
-        [Message("raw", 0, 0, None, orjson.dumps({"id": "long", "text": text}))]))
+    [out] = list(
+        Pipeline(settings, blank_tagger()).run(
+            [Message("raw", 0, 0, None, orjson.dumps({"id": "long", "text": text}))]
+        )
+    )
     assert out.record.code == "too_large"  # type: ignore[attr-defined]
     assert out.record.stage == "clean"  # type: ignore[attr-defined]

@@ -38,24 +38,30 @@ def test_html_to_text_and_metadata() -> None:
 
 
 def test_given_metadata_wins() -> None:
-    out = clean(RawArticle(id="a", html=HTML, title="Given", language="EN",
-                           authors=["A. Writer"]), now=NOW)
+    out = clean(
+        RawArticle(id="a", html=HTML, title="Given", language="EN", authors=["A. Writer"]), now=NOW
+    )
     assert out.title == "Given"
     assert out.authors == ["A. Writer"]
     assert (out.language, out.language_confidence) == ("en", 1.0)
 
 
 def test_non_english_language_is_detected() -> None:
-    text = ("Der Stadtrat hat am Dienstag beschlossen, die Straßenbahnlinie an der Küste um vier "
-            "Haltestellen zu verlängern. Die Bauarbeiten sollen im nächsten Frühjahr beginnen.")
+    text = (
+        "Der Stadtrat hat am Dienstag beschlossen, die Straßenbahnlinie an der Küste um vier "
+        "Haltestellen zu verlängern. Die Bauarbeiten sollen im nächsten Frühjahr beginnen."
+    )
     assert clean(RawArticle(id="a", text=text), now=NOW).language == "de"
 
 
-@pytest.mark.parametrize("raw", [
-    RawArticle(id="a", text="   \n  "),
-    RawArticle(id="a", html="<html><body><script>var x = 1;</script></body></html>"),
-    RawArticle(id="a", text="Share:\nFollow us on Twitter"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        RawArticle(id="a", text="   \n  "),
+        RawArticle(id="a", html="<html><body><script>var x = 1;</script></body></html>"),
+        RawArticle(id="a", text="Share:\nFollow us on Twitter"),
+    ],
+)
 def test_empty_after_cleaning(raw: RawArticle) -> None:
     with pytest.raises(StageFailed) as info:
         clean(raw, now=NOW)
@@ -68,17 +74,26 @@ def test_shipped_html_sample_loses_its_page_furniture() -> None:
     rows = [orjson.loads(line) for line in sample_path().read_bytes().splitlines()]
     page = next(r for r in rows if "html" in r)
     out = clean(RawArticle.model_validate(page), now=NOW)
-    for noise in ("Sign in", "Related stories", "Fishing quotas", "All rights reserved",
-                  "uses cookies", "Share:"):
+    for noise in (
+        "Sign in",
+        "Related stories",
+        "Fishing quotas",
+        "All rights reserved",
+        "uses cookies",
+        "Share:",
+    ):
         assert noise not in out.text
     assert "Lindqvist said the port expects the last diesel vessel" in out.text
 
 
-@pytest.mark.parametrize(("byline", "authors"), [
-    ("By Jane Roe", ["Jane Roe"]),
-    ("Jane Roe; John Doe", ["Jane Roe", "John Doe"]),
-    ("Jane Roe & John Doe | Jane Roe", ["Jane Roe", "John Doe"]),
-    (None, []),
-])
+@pytest.mark.parametrize(
+    ("byline", "authors"),
+    [
+        ("By Jane Roe", ["Jane Roe"]),
+        ("Jane Roe; John Doe", ["Jane Roe", "John Doe"]),
+        ("Jane Roe & John Doe | Jane Roe", ["Jane Roe", "John Doe"]),
+        (None, []),
+    ],
+)
 def test_bylines_split_into_authors(byline: str | None, authors: list[str]) -> None:
     assert split_authors(byline) == authors

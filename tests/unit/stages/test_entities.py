@@ -26,7 +26,7 @@ def test_unbalanced_parenthesis_is_cut() -> None:
     text = "the Shanghai Cooperation Organization (SCO said"
     start = text.index("Shanghai")
     span = trim(text, start, text.index(" said"))
-    assert span is not None and text[span[0]:span[1]] == "Shanghai Cooperation Organization"
+    assert span is not None and text[span[0] : span[1]] == "Shanghai Cooperation Organization"
 
 
 def test_titles_are_stripped() -> None:
@@ -36,12 +36,17 @@ def test_titles_are_stripped() -> None:
 
 
 def test_surnames_and_short_forms_map_to_full_name() -> None:
-    text = ("Xi Jinping met Vladimir Putin. President Xi said Putin agreed. "
-            "Analyst Mark N. Katz doubted it, and Katz said so.")
+    text = (
+        "Xi Jinping met Vladimir Putin. President Xi said Putin agreed. "
+        "Analyst Mark N. Katz doubted it, and Katz said so."
+    )
     raw = [
-        _find(text, "Xi Jinping", "PERSON"), _find(text, "Vladimir Putin", "PERSON"),
-        _find(text, "President Xi", "PERSON"), _find(text, "Putin", "PERSON", 1),
-        _find(text, "Mark N. Katz", "PERSON"), _find(text, "Katz", "ORG", 1),
+        _find(text, "Xi Jinping", "PERSON"),
+        _find(text, "Vladimir Putin", "PERSON"),
+        _find(text, "President Xi", "PERSON"),
+        _find(text, "Putin", "PERSON", 1),
+        _find(text, "Mark N. Katz", "PERSON"),
+        _find(text, "Katz", "ORG", 1),
     ]
     got = {(m.text, m.canonical, m.label) for m in resolve(text, raw)}
     assert ("President Xi", "Xi Jinping", "PERSON") in got
@@ -61,13 +66,19 @@ def test_demonym_is_not_merged_into_country() -> None:
     text = "Chinese officials visited China."
     raw = [_find(text, "Chinese", "NORP"), _find(text, "China", "GPE")]
     assert [(m.canonical, m.label) for m in resolve(text, raw)] == [
-        ("Chinese", "NORP"), ("China", "GPE")]
+        ("Chinese", "NORP"),
+        ("China", "GPE"),
+    ]
 
 
 def test_majority_label_wins() -> None:
     text = "Ada Lovelace wrote. Lovelace said. Lovelace left. Lovelace won."
-    raw = [_find(text, "Ada Lovelace", "PERSON"), _find(text, "Lovelace", "PERSON", 1),
-           _find(text, "Lovelace", "ORG", 2), _find(text, "Lovelace", "PERSON", 3)]
+    raw = [
+        _find(text, "Ada Lovelace", "PERSON"),
+        _find(text, "Lovelace", "PERSON", 1),
+        _find(text, "Lovelace", "ORG", 2),
+        _find(text, "Lovelace", "PERSON", 3),
+    ]
     assert {m.label for m in resolve(text, raw)} == {"PERSON"}
 
 
@@ -75,5 +86,5 @@ def test_offsets_always_match_text() -> None:
     text = "“Xi Jinping’s” plan, said (Putin)."
     raw = [RawMention(0, 15, "PERSON"), RawMention(26, 33, "PERSON")]
     for m in resolve(text, raw):
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
         assert "\n" not in m.text

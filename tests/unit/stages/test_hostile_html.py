@@ -17,10 +17,12 @@ from workers.inputs import read_records
 from workers.stages.clean import clean
 from workers.stages.clean.html import plain_text
 
-STORY = ("<p>The harbour authority approved the new ferry terminal on Monday after a "
-         "year of consultation with residents and fishermen.</p>"
-         "<p>Construction starts in spring and should take eighteen months, the "
-         "authority said in a statement on its website.</p>")
+STORY = (
+    "<p>The harbour authority approved the new ferry terminal on Monday after a "
+    "year of consultation with residents and fishermen.</p>"
+    "<p>Construction starts in spring and should take eighteen months, the "
+    "authority said in a statement on its website.</p>"
+)
 
 
 def _clean(html: str) -> str:
@@ -35,10 +37,12 @@ def _clean_or_error(html: str) -> str | PermanentError:
 
 
 def test_malformed_html_still_gives_the_text() -> None:
-    page = ("<html><body><div><p>The harbour authority approved the new ferry terminal "
-            "on Monday after a year of consultation<b> with residents <i>and fishermen."
-            "</div></p><p>Construction starts in spring and should take eighteen months, "
-            "the authority said.<table><tr><td></body>")
+    page = (
+        "<html><body><div><p>The harbour authority approved the new ferry terminal "
+        "on Monday after a year of consultation<b> with residents <i>and fishermen."
+        "</div></p><p>Construction starts in spring and should take eighteen months, "
+        "the authority said.<table><tr><td></body>"
+    )
     text = _clean(page)
     assert "approved the new ferry terminal" in text
     assert "Construction starts in spring" in text
@@ -62,11 +66,11 @@ def test_a_page_that_is_all_script_is_empty_text() -> None:
 
 @pytest.mark.timeout(60)
 def test_entity_bomb_does_not_expand() -> None:
-    levels = "".join(
-        f'<!ENTITY e{i} "{("&e" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
-    page = (f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY e0 "boom">{levels}]>'
-            f"<html><body>{STORY}<p>&e9;&e9;&e9;</p>" + "&amp;&lt;&#x41;" * 100_000
-            + "</body></html>")
+    levels = "".join(f'<!ENTITY e{i} "{("&e" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    page = (
+        f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY e0 "boom">{levels}]>'
+        f"<html><body>{STORY}<p>&e9;&e9;&e9;</p>" + "&amp;&lt;&#x41;" * 100_000 + "</body></html>"
+    )
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = _clean_or_error(page)
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
@@ -77,8 +81,10 @@ def test_entity_bomb_does_not_expand() -> None:
 
 @pytest.mark.timeout(180)
 def test_a_9_mib_page() -> None:
-    paragraph = ("<p>Paragraph {i}: the council met again to discuss the harbour, the ferry "
-                 "terminal and the new bus routes that residents asked for last year.</p>")
+    paragraph = (
+        "<p>Paragraph {i}: the council met again to discuss the harbour, the ferry "
+        "terminal and the new bus routes that residents asked for last year.</p>"
+    )
     body = "".join(paragraph.format(i=i) for i in range(70_000))
     page = f"<html><body><nav><a href='/'>Home</a></nav><article>{body}</article></body></html>"
     assert len(page.encode()) > 9 * 1024 * 1024
@@ -87,16 +93,22 @@ def test_a_9_mib_page() -> None:
     assert "Home" not in text
 
 
-@pytest.mark.parametrize(("charset", "codec", "words"), [
-    ("windows-1251", "cp1251", "Порт Халдена открыл новый паромный терминал"),
-    ("GB2312", "gb2312", "哈尔登港开设了新的渡轮码头"),
-    ("ISO-8859-1", "latin-1", "Le port de Halden a ouvert un terminal à ferries"),
-])
-def test_charset_declared_in_a_meta_tag(tmp_path: Path, charset: str, codec: str,
-                                        words: str) -> None:
-    page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; '
-            f'charset={charset}"></head><body><article><p>{words}.</p><p>{words}, '
-            f"2026.</p></article></body></html>")
+@pytest.mark.parametrize(
+    ("charset", "codec", "words"),
+    [
+        ("windows-1251", "cp1251", "Порт Халдена открыл новый паромный терминал"),
+        ("GB2312", "gb2312", "哈尔登港开设了新的渡轮码头"),
+        ("ISO-8859-1", "latin-1", "Le port de Halden a ouvert un terminal à ferries"),
+    ],
+)
+def test_charset_declared_in_a_meta_tag(
+    tmp_path: Path, charset: str, codec: str, words: str
+) -> None:
+    page = (
+        f'<html><head><meta http-equiv="Content-Type" content="text/html; '
+        f'charset={charset}"></head><body><article><p>{words}.</p><p>{words}, '
+        f"2026.</p></article></body></html>"
+    )
     path = tmp_path / "page.html"
     path.write_bytes(page.encode(codec))
     [(_, _, value)] = read_records(path)
@@ -105,6 +117,8 @@ def test_charset_declared_in_a_meta_tag(tmp_path: Path, charset: str, codec: str
 
 
 def test_plain_text_skips_scripts_and_breaks_lines_at_blocks() -> None:
-    page = ("<html><head><title>T</title><style>p{}</style></head><body><p>One &amp; two"
-            "</p><script>var a='<p>no</p>';</script><div>Three<br>Four</div></body></html>")
+    page = (
+        "<html><head><title>T</title><style>p{}</style></head><body><p>One &amp; two"
+        "</p><script>var a='<p>no</p>';</script><div>Three<br>Four</div></body></html>"
+    )
     assert plain_text(page) == "One & two\nThree\nFour"

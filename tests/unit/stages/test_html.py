@@ -3,14 +3,22 @@ from __future__ import annotations
 from workers.stages.clean.html import extract, pick_text
 
 SENTENCES = [
-    ("The regional council voted on Tuesday to extend the coastal tram line by four stations, "
-    "the first extension in twenty years."),
-    ("Construction is expected to start next spring and to last about two years, according to "
-    "the council's transport office."),
-    ("Opponents said the money would be better spent on buses serving the northern villages, "
-    "where no tram will ever run."),
-    ("The council's leader said the vote showed that the region was serious about cutting "
-    "traffic on the coast road."),
+    (
+        "The regional council voted on Tuesday to extend the coastal tram line by four stations, "
+        "the first extension in twenty years."
+    ),
+    (
+        "Construction is expected to start next spring and to last about two years, according to "
+        "the council's transport office."
+    ),
+    (
+        "Opponents said the money would be better spent on buses serving the northern villages, "
+        "where no tram will ever run."
+    ),
+    (
+        "The council's leader said the vote showed that the region was serious about cutting "
+        "traffic on the coast road."
+    ),
 ]
 TEASERS = [
     "Council approves new budget for road repairs across the region after long debate",

@@ -15,8 +15,11 @@ TEXT = (
 
 
 def test_five_to_ten_phrases_entities_first() -> None:
-    got = keywords(TEXT, title="Halden opens solar-powered ferry terminal",
-                   entities=["Port of Halden", "Halden"])
+    got = keywords(
+        TEXT,
+        title="Halden opens solar-powered ferry terminal",
+        entities=["Port of Halden", "Halden"],
+    )
     assert 5 <= len(got) <= 10
     assert got[0] == "Port of Halden"
     assert "Halden" not in got[1:]  # overlaps a name already chosen
@@ -33,7 +36,7 @@ def test_no_stop_words_alone_and_no_near_duplicates() -> None:
         words = phrase.lower().split()
         assert words[0] not in stops and words[-1] not in stops
     for i, a in enumerate(got):
-        for b in got[i + 1:]:
+        for b in got[i + 1 :]:
             assert not set(a.lower().split()) <= set(b.lower().split())
 
 
@@ -44,8 +47,10 @@ def test_limit_and_empty_text() -> None:
 
 
 def test_other_languages_use_their_stop_words() -> None:
-    text = ("Der Hafen von Halden hat ein neues Fährterminal eröffnet. Das neue "
-            "Fährterminal lädt zwei Fähren zugleich. Die Fähren fahren jede Stunde.")
+    text = (
+        "Der Hafen von Halden hat ein neues Fährterminal eröffnet. Das neue "
+        "Fährterminal lädt zwei Fähren zugleich. Die Fähren fahren jede Stunde."
+    )
     got = [k.lower() for k in keywords(text, language="de")]
     assert any("fährterminal" in k for k in got)
     assert not any(k in {"der", "das", "die", "von"} for k in got)

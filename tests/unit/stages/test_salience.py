@@ -5,22 +5,28 @@ from __future__ import annotations
 from schemas import Mention, Sentence
 from workers.stages.summarize.salience import entity_list
 
-TEXT = ("Xi Jinping met Vladimir Putin in Moscow. Xi praised the talks. "
-        "Later, Xi flew home while Putin stayed. A Kremlin aide spoke to reporters.")
+TEXT = (
+    "Xi Jinping met Vladimir Putin in Moscow. Xi praised the talks. "
+    "Later, Xi flew home while Putin stayed. A Kremlin aide spoke to reporters."
+)
 
 
 def _m(surface: str, canonical: str, label: str, nth: int = 0) -> Mention:
     start = -1
     for _ in range(nth + 1):
         start = TEXT.index(surface, start + 1)
-    return Mention(text=surface, label=label, start=start, end=start + len(surface),
-                   canonical=canonical)
+    return Mention(
+        text=surface, label=label, start=start, end=start + len(surface), canonical=canonical
+    )
 
 
 MENTIONS = [
-    _m("Xi Jinping", "Xi Jinping", "PERSON"), _m("Vladimir Putin", "Vladimir Putin", "PERSON"),
-    _m("Moscow", "Moscow", "GPE"), _m("Xi", "Xi Jinping", "PERSON", 1),
-    _m("Xi", "Xi Jinping", "PERSON", 2), _m("Putin", "Vladimir Putin", "PERSON", 1),
+    _m("Xi Jinping", "Xi Jinping", "PERSON"),
+    _m("Vladimir Putin", "Vladimir Putin", "PERSON"),
+    _m("Moscow", "Moscow", "GPE"),
+    _m("Xi", "Xi Jinping", "PERSON", 1),
+    _m("Xi", "Xi Jinping", "PERSON", 2),
+    _m("Putin", "Vladimir Putin", "PERSON", 1),
     _m("Kremlin", "Kremlin", "ORG"),
 ]
 
@@ -41,8 +47,12 @@ def test_sorted_by_salience_frequency_and_position_first() -> None:
 def test_title_and_summary_raise_salience() -> None:
     plain = {e.name: e.salience for e in entity_list(TEXT, MENTIONS)}
     kremlin_sentence = Sentence(start=TEXT.index("A Kremlin"), end=len(TEXT))
-    boosted = {e.name: e.salience for e in entity_list(
-        TEXT, MENTIONS, title="Kremlin hosts talks", summary=[kremlin_sentence])}
+    boosted = {
+        e.name: e.salience
+        for e in entity_list(
+            TEXT, MENTIONS, title="Kremlin hosts talks", summary=[kremlin_sentence]
+        )
+    }
     assert boosted["Kremlin"] > plain["Kremlin"] + 0.3
     assert boosted["Xi Jinping"] == plain["Xi Jinping"]
 

@@ -11,16 +11,20 @@ def _sents(text: str) -> list[Sentence]:
     return rule_sentences(text)
 
 
-TEXT = ("BREAKING NEWS\nThe council approved the budget on Monday after a long debate. "
-        "It includes money for three new schools in the north. Critics objected. "
-        "The mayor said more would come next year if revenues rise.")
+TEXT = (
+    "BREAKING NEWS\nThe council approved the budget on Monday after a long debate. "
+    "It includes money for three new schools in the north. Critics objected. "
+    "The mayor said more would come next year if revenues rise."
+)
 
 
 def test_up_to_three_whole_sentences_in_order_skipping_headings() -> None:
     out = select(TEXT, _sents(TEXT), count=3)
-    assert out == ("The council approved the budget on Monday after a long debate. "
-                   "It includes money for three new schools in the north. "
-                   "The mayor said more would come next year if revenues rise.")
+    assert out == (
+        "The council approved the budget on Monday after a long debate. "
+        "It includes money for three new schools in the north. "
+        "The mayor said more would come next year if revenues rise."
+    )
 
 
 def test_count_and_character_budget() -> None:
@@ -30,8 +34,10 @@ def test_count_and_character_budget() -> None:
 
 
 def test_one_sentence_article_and_never_empty() -> None:
-    assert select("Markets closed higher.", _sents("Markets closed higher."), count=3) == \
-        "Markets closed higher."
+    assert (
+        select("Markets closed higher.", _sents("Markets closed higher."), count=3)
+        == "Markets closed higher."
+    )
     assert select("SHORT HEADLINE", _sents("SHORT HEADLINE"), count=3) == "SHORT HEADLINE"
     long = "A " * 200 + "end."
     assert select(long, _sents(long), count=3, max_chars=10) == long.strip()
@@ -42,18 +48,26 @@ def test_word_count() -> None:
 
 
 def test_enriched_record_has_summary_offsets_entity_list_and_keywords(tagger: Tagger) -> None:
-    text = ("Xi Jinping met Vladimir Putin in Moscow on Monday for talks on trade. "
-            "Xi said the Shanghai Cooperation Organization (SCO) would meet in China. "
-            "Putin agreed that the SCO summit should go ahead in the autumn as planned. "
-            "Officials in Moscow said the trade talks would continue next month.")
+    text = (
+        "Xi Jinping met Vladimir Putin in Moscow on Monday for talks on trade. "
+        "Xi said the Shanghai Cooperation Organization (SCO) would meet in China. "
+        "Putin agreed that the SCO summit should go ahead in the autumn as planned. "
+        "Officials in Moscow said the trade talks would continue next month."
+    )
     cleaned = CleanedArticle(
-        id="a", url=None, source=None, title="Putin hosts Xi", published_at=None,
-        language="en", language_confidence=1.0, text=text,
+        id="a",
+        url=None,
+        source=None,
+        title="Putin hosts Xi",
+        published_at=None,
+        language="en",
+        language_confidence=1.0,
+        text=text,
         pipeline={"clean": {"version": "1", "finished_at": NOW}},  # type: ignore[arg-type]
     )
     tagged = tagger.tag_batch([cleaned], now=NOW)[0]
     out = summarize(tagged, now=NOW, count=2)
-    assert out.summary == " ".join(text[s.start:s.end] for s in out.summary_sentences)
+    assert out.summary == " ".join(text[s.start : s.end] for s in out.summary_sentences)
     assert len(out.summary_sentences) == 2
     names = [e.name for e in out.entity_list]
     assert names[:2] == ["Xi Jinping", "Vladimir Putin"]

@@ -11,8 +11,14 @@ NOW = "2026-01-01T00:00:00.000Z"
 
 def _article(text: str, language: str | None = "en", id: str = "a") -> CleanedArticle:
     return CleanedArticle(
-        id=id, url=None, source=None, title=None, published_at=None, language=language,
-        language_confidence=1.0, text=text,
+        id=id,
+        url=None,
+        source=None,
+        title=None,
+        published_at=None,
+        language=language,
+        language_confidence=1.0,
+        text=text,
         pipeline={"clean": {"version": "1", "finished_at": NOW}},  # type: ignore[arg-type]
     )
 
@@ -21,20 +27,26 @@ def test_offsets_sentences_and_canonical(tagger: Tagger) -> None:
     text = "Xi Jinping met Vladimir Putin in Moscow.\n\nXi's aides said Putin was pleased."
     out = tagger.tag_batch([_article(text)], now=NOW)[0]
     for m in out.entities:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
     assert [(m.text, m.canonical) for m in out.entities if m.label == "PERSON"] == [
-        ("Xi Jinping", "Xi Jinping"), ("Vladimir Putin", "Vladimir Putin"),
-        ("Xi", "Xi Jinping"), ("Putin", "Vladimir Putin")]
-    assert [text[s.start:s.end] for s in out.sentences] == [
-        "Xi Jinping met Vladimir Putin in Moscow.", "Xi's aides said Putin was pleased."]
+        ("Xi Jinping", "Xi Jinping"),
+        ("Vladimir Putin", "Vladimir Putin"),
+        ("Xi", "Xi Jinping"),
+        ("Putin", "Vladimir Putin"),
+    ]
+    assert [text[s.start : s.end] for s in out.sentences] == [
+        "Xi Jinping met Vladimir Putin in Moscow.",
+        "Xi's aides said Putin was pleased.",
+    ]
     assert out.pipeline.tag.finished_at == NOW
     assert out.tagging.skipped is None
 
 
 def test_batch_keeps_order_and_labels_filter() -> None:
     tagger = blank_tagger(labels=frozenset({"GPE"}))
-    out = tagger.tag_batch([_article("Putin in Moscow.", id="1"), _article("China.", id="2")],
-                           now=NOW)
+    out = tagger.tag_batch(
+        [_article("Putin in Moscow.", id="1"), _article("China.", id="2")], now=NOW
+    )
     assert [o.id for o in out] == ["1", "2"]
     assert [[m.text for m in o.entities] for o in out] == [["Moscow"], ["China"]]
 
@@ -54,9 +66,9 @@ def test_long_text_is_chunked_without_losing_offsets() -> None:
     out = tagger.tag_batch([_article(text)], now=NOW)[0]
     assert len(out.entities) == 30 * 10 * 3
     for m in out.entities:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
     for s in out.sentences:
-        assert text[s.start:s.end].endswith(".")
+        assert text[s.start : s.end].endswith(".")
 
 
 @pytest.mark.parametrize("size", [10, 999, 1000, 5000])
@@ -65,12 +77,12 @@ def test_chunk_text_covers_text(size: int) -> None:
     chunks = chunk_text(text, 1000)
     assert "".join(piece for _, piece in chunks) == text
     assert all(len(piece) <= 1000 for _, piece in chunks)
-    assert all(text[off:off + len(piece)] == piece for off, piece in chunks)
+    assert all(text[off : off + len(piece)] == piece for off, piece in chunks)
 
 
 def test_rule_sentences() -> None:
     text = "One. Two!\nThree"
-    assert [text[s.start:s.end] for s in rule_sentences(text)] == ["One.", "Two!", "Three"]
+    assert [text[s.start : s.end] for s in rule_sentences(text)] == ["One.", "Two!", "Three"]
 
 
 @pytest.mark.model
@@ -88,8 +100,10 @@ def test_trained_model_runs_only_needed_components() -> None:
 
 
 def test_truecase_keeps_length_and_uses_the_article_s_own_forms() -> None:
-    text = ("PUTIN MEETS XI IN MOSCOW AS NATO WATCHES\n"
-            "Vladimir Putin met Xi Jinping in Moscow. NATO said little.")
+    text = (
+        "PUTIN MEETS XI IN MOSCOW AS NATO WATCHES\n"
+        "Vladimir Putin met Xi Jinping in Moscow. NATO said little."
+    )
     cased = truecase(text)
     assert len(cased) == len(text)
     assert cased.splitlines()[0] == "Putin meets Xi in Moscow as NATO watches"
@@ -105,4 +119,4 @@ def test_all_caps_headline_does_not_wreck_tagging(tagger: Tagger) -> None:
     assert ("XI", "Xi Jinping", "PERSON") in got
     assert ("Vladimir Putin", "Vladimir Putin", "PERSON") in got
     for m in out.entities:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text

@@ -80,15 +80,23 @@ async def test_a_record_refused_for_good_is_dead_lettered_not_retried() -> None:
         sent.append((name, key))
 
     agents._send = send  # type: ignore[method-assign]
-    msgs = [Message(settings.topic_raw, 0, i, k, b"{}") for i, k in
-            enumerate([b"small", b"huge", b"flaky"])]
-    outcomes = [Forward(key="small", record=None, value=b"x"),  # type: ignore[arg-type]
-                Forward(key="huge", record=None, value=b"x" * 5000),  # type: ignore[arg-type]
-                Forward(key="flaky", record=None, value=b"y")]  # type: ignore[arg-type]
+    msgs = [
+        Message(settings.topic_raw, 0, i, k, b"{}")
+        for i, k in enumerate([b"small", b"huge", b"flaky"])
+    ]
+    outcomes = [
+        Forward(key="small", record=None, value=b"x"),  # type: ignore[arg-type]
+        Forward(key="huge", record=None, value=b"x" * 5000),  # type: ignore[arg-type]
+        Forward(key="flaky", record=None, value=b"y"),
+    ]  # type: ignore[arg-type]
     final = await agents.publish("clean", msgs, outcomes)
     assert isinstance(final[1], Dead)
     assert final[1].record.code == "too_large" and "refused" in final[1].record.message
     assert final[1].record.source.offset == 1
-    assert sorted(sent) == sorted([(settings.topic_cleaned, b"small"),
-                                   (settings.topic_dlq, b"huge"),
-                                   (settings.topic_cleaned, b"flaky")])
+    assert sorted(sent) == sorted(
+        [
+            (settings.topic_cleaned, b"small"),
+            (settings.topic_dlq, b"huge"),
+            (settings.topic_cleaned, b"flaky"),
+        ]
+    )

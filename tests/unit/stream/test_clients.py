@@ -17,9 +17,13 @@ def test_plaintext_by_default() -> None:
 
 
 def test_sasl_scram_over_tls() -> None:
-    s = Settings(security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512",
-                 sasl_username="svc", sasl_password="pw",  # type: ignore[arg-type]
-                 ssl_check_hostname=False)
+    s = Settings(
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="svc",
+        sasl_password="pw",  # type: ignore[arg-type]
+        ssl_check_hostname=False,
+    )
     opts = client_options(s)
     assert opts["security_protocol"] == "SASL_SSL"
     assert opts["sasl_mechanism"] == "SCRAM-SHA-512"

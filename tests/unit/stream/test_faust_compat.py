@@ -56,8 +56,9 @@ async def test_fetch_wait_reaches_the_stream_consumer() -> None:
 
 def test_worker_stop_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
-    worker = faust_compat.Worker(app, stop_timeout=0.05, exit_code=lambda: 70,
-                                 loop=None, quiet=True, redirect_stdouts=False)
+    worker = faust_compat.Worker(
+        app, stop_timeout=0.05, exit_code=lambda: 70, loop=None, quiet=True, redirect_stdouts=False
+    )
     exited = threading.Event()
     codes: list[int] = []
 
@@ -66,8 +67,9 @@ def test_worker_stop_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         exited.set()
 
     monkeypatch.setattr(faust_compat.os, "_exit", fake_exit)
-    monkeypatch.setattr(type(worker).__mro__[1], "_schedule_shutdown",
-                        lambda self, sig: None)  # Faust's own stop, not under test here
+    monkeypatch.setattr(
+        type(worker).__mro__[1], "_schedule_shutdown", lambda self, sig: None
+    )  # Faust's own stop, not under test here
     worker._schedule_shutdown(signal.SIGTERM)
     assert exited.wait(5), "the stop was not bounded"
     assert codes == [70]
@@ -75,8 +77,14 @@ def test_worker_stop_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_worker_keeps_our_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
-    worker = faust_compat.Worker(app, stop_timeout=1, exit_code=lambda: 0, log_format="json",
-                                 quiet=True, redirect_stdouts=False)
+    worker = faust_compat.Worker(
+        app,
+        stop_timeout=1,
+        exit_code=lambda: 0,
+        log_format="json",
+        quiet=True,
+        redirect_stdouts=False,
+    )
     applied: list[Any] = []
     monkeypatch.setattr(type(worker).__mro__[1], "_setup_logging", lambda self: None)
     monkeypatch.setattr(faust_compat.logs, "apply", applied.append)

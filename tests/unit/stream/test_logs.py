@@ -16,13 +16,27 @@ def _record(name: str, level: int, msg: str, **extra: object) -> logging.LogReco
 
 
 def test_json_line_with_context_fields() -> None:
-    line = JsonFormatter().format(_record(
-        "workers.pipeline", logging.ERROR, "failed", stage="tag", topic="articles.cleaned",
-        partition=2, offset=17, article_id="a-1"))
+    line = JsonFormatter().format(
+        _record(
+            "workers.pipeline",
+            logging.ERROR,
+            "failed",
+            stage="tag",
+            topic="articles.cleaned",
+            partition=2,
+            offset=17,
+            article_id="a-1",
+        )
+    )
     out = orjson.loads(line)
     assert out["level"] == "ERROR" and out["message"] == "failed"
     assert (out["stage"], out["topic"], out["partition"], out["offset"], out["article_id"]) == (
-        "tag", "articles.cleaned", 2, 17, "a-1")
+        "tag",
+        "articles.cleaned",
+        2,
+        17,
+        "a-1",
+    )
     assert out["ts"].endswith("Z") and "\n" not in line
 
 

@@ -51,11 +51,15 @@ def test_health_fails_only_when_records_wait_and_nothing_moves() -> None:
 
 def test_ready_after_joining_with_the_broker_reachable() -> None:
     obs = Observer(stages=["clean"], model=None, stall_timeout_s=60)
-    assert obs.ready() == (False, {"status": "not joined to the consumer group yet",
-                                   "partitions": []})
+    assert obs.ready() == (
+        False,
+        {"status": "not joined to the consumer group yet", "partitions": []},
+    )
     obs.assigned_partitions([("articles.raw", 1), ("articles.raw", 0)])
-    assert obs.ready() == (True, {"status": "ok",
-                                  "partitions": ["articles.raw:0", "articles.raw:1"]})
+    assert obs.ready() == (
+        True,
+        {"status": "ok", "partitions": ["articles.raw:0", "articles.raw:1"]},
+    )
     obs.broker_check(False)
     assert obs.ready()[1]["status"] == "broker unreachable"
     obs.assigned_partitions([("articles.raw", 0)])
@@ -64,8 +68,13 @@ def test_ready_after_joining_with_the_broker_reachable() -> None:
 
 def test_a_stuck_stage_fails_health_while_another_progresses() -> None:
     clock = Clock()
-    obs = Observer(stages=["clean", "tag"], model=None, stall_timeout_s=60, clock=clock,
-                   sources={"articles.raw": "clean", "articles.cleaned": "tag"})
+    obs = Observer(
+        stages=["clean", "tag"],
+        model=None,
+        stall_timeout_s=60,
+        clock=clock,
+        sources={"articles.raw": "clean", "articles.cleaned": "tag"},
+    )
     obs.partition_lag("articles.cleaned", 0, 589)
     obs.batch_started("tag")
     for _ in range(10):  # clean keeps moving; tag holds one batch
@@ -83,8 +92,13 @@ def test_a_stuck_stage_fails_health_while_another_progresses() -> None:
 
 def test_idle_stage_with_lag_elsewhere_is_healthy() -> None:
     clock = Clock()
-    obs = Observer(stages=["clean", "tag"], model=None, stall_timeout_s=60, clock=clock,
-                   sources={"articles.raw": "clean", "articles.cleaned": "tag"})
+    obs = Observer(
+        stages=["clean", "tag"],
+        model=None,
+        stall_timeout_s=60,
+        clock=clock,
+        sources={"articles.raw": "clean", "articles.cleaned": "tag"},
+    )
     obs.partition_lag("articles.cleaned", 0, 5)
     obs.batch_done("tag", 5, 5, [], 0.1)
     clock.now += 30

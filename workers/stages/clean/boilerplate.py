@@ -47,8 +47,7 @@ def normalize(text: str) -> str:
     return "\n".join(out)
 
 
-def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3
-              ) -> list[tuple[int, int, int]]:
+def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3) -> list[tuple[int, int, int]]:
     """(start, end, prose characters) of each cluster of prose lines; prose lines
     separated by more than ``max_gap`` non-blank, non-prose lines, or by the
     heading of a comment thread ("12 Comments" followed by "Jane ... said:"),
@@ -59,8 +58,10 @@ def _clusters(lines: list[str], kinds: list[Kind], max_gap: int = 3
     broken = False  # a comments heading ends a cluster: the article stops there
     for i, kind in enumerate(kinds):
         if kind is not Kind.PROSE:
-            broken = broken or (bool(rules.COMMENTS_HEADING.match(lines[i])) and any(
-                rules.COMMENT_META.match(line) for line in lines[i + 1:i + 7]))
+            broken = broken or (
+                bool(rules.COMMENTS_HEADING.match(lines[i]))
+                and any(rules.COMMENT_META.match(line) for line in lines[i + 1 : i + 7])
+            )
             continue
         if start < 0 or _filled(lines, last + 1, i) > max_gap or broken:
             broken = False
@@ -79,8 +80,9 @@ def _filled(lines: list[str], lo: int, hi: int) -> int:
     return sum(1 for line in lines[lo:hi] if line)
 
 
-def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
-                   min_share: float = 0.1) -> tuple[int, int]:
+def _article_block(
+    lines: list[str], kinds: list[Kind], share: float = 0.6, min_share: float = 0.1
+) -> tuple[int, int]:
     """Index range [start, end] of the article: the first cluster of prose holding at
     least ``share`` of the largest cluster's text, grown over its neighbours.
 
@@ -96,12 +98,17 @@ def _article_block(lines: list[str], kinds: list[Kind], share: float = 0.6,
     if not found:
         return (0, -1)
     # a cluster studded with comment metadata is a comment thread, not the article
-    articles = [c for c in found
-                if sum(1 for line in lines[c[0]:c[1] + 1] if rules.COMMENT_META.match(line)) < 2]
+    articles = [
+        c
+        for c in found
+        if sum(1 for line in lines[c[0] : c[1] + 1] if rules.COMMENT_META.match(line)) < 2
+    ]
     found = articles or found
     # a list or table a cluster introduces ("Final standings:") is its text too
-    found = [(s, e, chars + sum(len(line) for line in lines[e + 1:_list_end(
-        lines, kinds, e) + 1])) for s, e, chars in found]
+    found = [
+        (s, e, chars + sum(len(line) for line in lines[e + 1 : _list_end(lines, kinds, e) + 1]))
+        for s, e, chars in found
+    ]
     largest = max(chars for _, _, chars in found)
     k, (start, end, chars) = next((i, c) for i, c in enumerate(found) if c[2] >= share * largest)
     for step in (1, -1):
@@ -127,8 +134,13 @@ def _list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
     """
     j = end + 1
     introduces = lines[end].endswith(":")
-    in_a_run = (not lines[end].endswith(rules.PROSE_END) and end > 0 and bool(lines[end - 1])
-                and j < len(lines) and bool(lines[j]))
+    in_a_run = (
+        not lines[end].endswith(rules.PROSE_END)
+        and end > 0
+        and bool(lines[end - 1])
+        and j < len(lines)
+        and bool(lines[j])
+    )
     if not (introduces or in_a_run):
         return end
     if introduces and j < len(lines) and not lines[j]:
@@ -139,8 +151,9 @@ def _list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
     return end
 
 
-def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before: bool,
-               max_gap: int = 20) -> bool:
+def _clear_gap(
+    lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before: bool, max_gap: int = 20
+) -> bool:
     """Whether lines[lo:hi], between the article and a neighbouring prose cluster,
     could be inside an article: at most ``max_gap`` non-blank lines, no
     boilerplate line, no comment heading, and no end marker after the article
@@ -150,7 +163,9 @@ def _clear_gap(lines: list[str], kinds: list[Kind], lo: int, hi: int, *, before:
     return _filled(lines, lo, hi) <= max_gap and all(
         (before or kinds[i] is not Kind.END_MARKER or rules.INLINE_PROMO.match(lines[i]))
         and kinds[i] is not Kind.BOILERPLATE
-        and not rules.COMMENTS_HEADING.match(lines[i]) for i in range(lo, hi))
+        and not rules.COMMENTS_HEADING.match(lines[i])
+        for i in range(lo, hi)
+    )
 
 
 def _unglue(lines: list[str], title: str | None) -> list[str]:
@@ -172,10 +187,18 @@ def _unglue(lines: list[str], title: str | None) -> list[str]:
         remember(title)
     out: list[str] = []
     for line in lines:
-        head = next((h for h in heads.get(line[:8], ()) if len(line) > len(h)
-                     and line.startswith(h) and rules.GLUED_START.match(line, len(h))), None)
+        head = next(
+            (
+                h
+                for h in heads.get(line[:8], ())
+                if len(line) > len(h)
+                and line.startswith(h)
+                and rules.GLUED_START.match(line, len(h))
+            ),
+            None,
+        )
         if head:
-            out += [head, "", line[len(head):]]
+            out += [head, "", line[len(head) :]]
             continue
         out.append(line)
         if len(line) <= 200:
@@ -214,9 +237,7 @@ def clean_text(text: str, *, title: str | None = None, extracted: bool = False) 
     if Kind.PROSE not in kinds:
         # Short text (a brief or a one-liner): keep what is not boilerplate.
         keep = [
-            line
-            for line, kind in zip(lines, kinds, strict=True)
-            if line and kind is Kind.OTHER
+            line for line, kind in zip(lines, kinds, strict=True) if line and kind is Kind.OTHER
         ]
         return "\n\n".join(_drop_repeats(keep, title))
     start, end = (0, len(lines) - 1) if extracted else _article_block(lines, kinds)

@@ -20,12 +20,48 @@ from trafilatura.settings import Document
 # Past this size trafilatura takes tens of seconds; the streaming pass is linear.
 MAX_EXTRACT_CHARS = 2 * 1024 * 1024
 
-_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe",
-                   "object", "canvas"})
-_BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-                    "article", "section", "header", "footer", "nav", "aside", "main",
-                    "blockquote", "pre", "table", "tr", "td", "th", "figure", "figcaption",
-                    "dd", "dt", "dl", "form", "hr", "title", "body", "html"})
+_SKIP = frozenset(
+    {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas"}
+)
+_BLOCK = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "article",
+        "section",
+        "header",
+        "footer",
+        "nav",
+        "aside",
+        "main",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "figure",
+        "figcaption",
+        "dd",
+        "dt",
+        "dl",
+        "form",
+        "hr",
+        "title",
+        "body",
+        "html",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +160,9 @@ def pick_text(precise: str | None, full: str | None) -> str:
     return full if len(precise) < MIN_PRECISION_SHARE * len(full) else precise
 
 
-def _bare(html: str, url: str | None, *, favor_precision: bool, with_metadata: bool = True
-          ) -> Document | None:
+def _bare(
+    html: str, url: str | None, *, favor_precision: bool, with_metadata: bool = True
+) -> Document | None:
     doc = trafilatura.bare_extraction(
         html,
         url=url,

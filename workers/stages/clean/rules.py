@@ -59,9 +59,9 @@ INLINE_READ_MORE = re.compile(
 )
 
 # what a sentence ends with (a closing quote or bracket after the stop included)
-SENTENCE_END = ('.', '!', '?', '"', '”', '’', "'", '…', ')', '»', '。', '！', '？', '」', '』')
+SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", "…", ")", "»", "。", "！", "？", "」", "』")
 # a line of prose may also end with a colon: it introduces a quote or a list
-PROSE_END = (*SENTENCE_END, ':')
+PROSE_END = (*SENTENCE_END, ":")
 
 # Lines that mark a comment thread: "Jane on May 1, 2019 at 4:47 pm said:",
 # "thelastfan says:" (a dated line, or a name of up to four words and "says:";
@@ -91,8 +91,10 @@ COMMENTS_HEADING = re.compile(
 COUNT = re.compile(r"\(\d[\d,.]*\)$")
 # A long line with no punctuation at all is a tag cloud or a menu, not a sentence;
 # Thai, Lao and Khmer text is written without it, so there the rule does not apply.
-PUNCT = re.compile("[.,;:!?\u0589\u060c\u061b\u061f\u06d4\u0964\u0965\u104b\u1362"
-                    "\u3001\u3002\uff0c\uff0e\uff01\uff1f\uff1b]|[\u0e00-\u0eff\u1780-\u17ff]")
+PUNCT = re.compile(
+    "[.,;:!?\u0589\u060c\u061b\u061f\u06d4\u0964\u0965\u104b\u1362"
+    "\u3001\u3002\uff0c\uff0e\uff01\uff1f\uff1b]|[\u0e00-\u0eff\u1780-\u17ff]"
+)
 # what a sentence glued to a heading starts with: a capital, a digit or a quote,
 # then at least three more words
 GLUED_START = re.compile(r"[\"“‘'(]?[A-Z0-9][^ ]*( +\S+){3}")
@@ -119,7 +121,8 @@ def classify(line: str) -> Kind:
     if digits > 0.3 * len(line):
         return Kind.OTHER  # dates, scores, archive lists
     if (words >= 15 and PUNCT.search(line)) or (
-            words >= 7 and line.endswith(PROSE_END) and not COUNT.search(line)):
+        words >= 7 and line.endswith(PROSE_END) and not COUNT.search(line)
+    ):
         return Kind.PROSE
     return Kind.OTHER
 

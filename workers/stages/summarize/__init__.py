@@ -32,8 +32,9 @@ def _reads_as_sentence(text: str) -> bool:
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6
 
 
-def choose(text: str, sentences: list[Sentence], *, count: int,
-           max_chars: int = 0) -> list[Sentence]:
+def choose(
+    text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0
+) -> list[Sentence]:
     """Up to ``count`` whole sentences, in order, within ``max_chars`` when > 0.
 
     Never empty when ``text`` is not: falls back to the first sentence (or the
@@ -84,8 +85,9 @@ def summarize(
         summary=_joined(text, chosen),
         summary_sentences=chosen,
         entity_list=ranked,
-        keywords=keywords(text, title=article.title, language=article.language,
-                          entities=[e.name for e in ranked]),
+        keywords=keywords(
+            text, title=article.title, language=article.language, entities=[e.name for e in ranked]
+        ),
         pipeline=EnrichProvenance(
             **article.pipeline.model_dump(),
             summarize=StageRun(version=VERSION, finished_at=now),

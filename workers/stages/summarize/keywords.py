@@ -36,10 +36,37 @@ def stop_words(language: str | None) -> frozenset[str]:
     return frozenset(w.casefold() for w in words) | _EXTRA
 
 
-_EXTRA = frozenset({"said", "says", "told", "according", "also", "would", "could", "like",
-                    "year", "years", "day", "days", "week", "time", "people", "new",
-                    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                    "sunday", "mr", "mrs", "ms", "dr"})
+_EXTRA = frozenset(
+    {
+        "said",
+        "says",
+        "told",
+        "according",
+        "also",
+        "would",
+        "could",
+        "like",
+        "year",
+        "years",
+        "day",
+        "days",
+        "week",
+        "time",
+        "people",
+        "new",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+    }
+)
 
 
 def _candidates(text: str, stops: frozenset[str]) -> list[tuple[int, list[str]]]:
@@ -68,13 +95,20 @@ def _candidates(text: str, stops: frozenset[str]) -> list[tuple[int, list[str]]]
         if len(words) <= MAX_WORDS:
             split.append((offset, words))
         else:
-            split.extend((offset, words[i:i + MAX_WORDS])
-                         for i in range(len(words) - MAX_WORDS + 1))
+            split.extend(
+                (offset, words[i : i + MAX_WORDS]) for i in range(len(words) - MAX_WORDS + 1)
+            )
     return split
 
 
-def keywords(text: str, *, title: str | None = None, language: str | None = None,
-             entities: Sequence[str] = (), limit: int = 10) -> list[str]:
+def keywords(
+    text: str,
+    *,
+    title: str | None = None,
+    language: str | None = None,
+    entities: Sequence[str] = (),
+    limit: int = 10,
+) -> list[str]:
     """Up to ``limit`` key phrases, best first: up to half of them from ``entities``
     (names, most salient first), the rest phrases in their most frequent written form."""
     stops = stop_words(language)
@@ -118,8 +152,11 @@ def keywords(text: str, *, title: str | None = None, language: str | None = None
     for key in ranked:
         if len(out) >= limit:
             break
-        if len(key) == 1 and (seen[key] < 2 or _VERBISH.search(key[0])) \
-                and key[0] not in title_words:
+        if (
+            len(key) == 1
+            and (seen[key] < 2 or _VERBISH.search(key[0]))
+            and key[0] not in title_words
+        ):
             continue  # a lone word said once, or a lone verb form, is not a key phrase
         if len(set(key)) < len(key):
             continue  # "Muto Muto": a caption run, not a phrase
@@ -148,8 +185,7 @@ class _NameParts:
 
     def __call__(self, key: tuple[str, ...]) -> bool:
         words = sorted(set(key))
-        within = [frozenset(c) for r in range(1, len(words) + 1)
-                  for c in combinations(words, r)]
+        within = [frozenset(c) for r in range(1, len(words) + 1) for c in combinations(words, r)]
         for word in words:
             inside = sum(self.exact[s] for s in within if word in s)
             if self.with_word[word] > inside:

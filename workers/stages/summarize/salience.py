@@ -17,8 +17,13 @@ from schemas.models import Entity, Mention, Sentence
 WEIGHTS = {"frequency": 0.40, "position": 0.25, "title": 0.15, "summary": 0.20}
 
 
-def entity_list(text: str, mentions: Sequence[Mention], *, title: str | None = None,
-                summary: Sequence[Sentence] = ()) -> list[Entity]:
+def entity_list(
+    text: str,
+    mentions: Sequence[Mention],
+    *,
+    title: str | None = None,
+    summary: Sequence[Sentence] = (),
+) -> list[Entity]:
     """Entities by salience (highest first; ties by first mention)."""
     groups: dict[tuple[str, str], list[Mention]] = {}
     for m in mentions:
@@ -32,13 +37,23 @@ def entity_list(text: str, mentions: Sequence[Mention], *, title: str | None = N
     for (name, label), group in groups.items():
         first = min(m.start for m in group)
         in_title = bool(title_folded) and any(
-            form.casefold() in title_folded for form in {name, *(m.text for m in group)})
+            form.casefold() in title_folded for form in {name, *(m.text for m in group)}
+        )
         in_summary = any(s.start <= m.start and m.end <= s.end for m in group for s in summary)
-        score = (WEIGHTS["frequency"] * len(group) / most
-                 + WEIGHTS["position"] * (1 - first / length)
-                 + WEIGHTS["title"] * in_title
-                 + WEIGHTS["summary"] * in_summary)
-        rows.append(Entity(name=name, label=label, mentions=len(group), first_offset=first,
-                           salience=round(min(max(score, 0.0), 1.0), 4)))
+        score = (
+            WEIGHTS["frequency"] * len(group) / most
+            + WEIGHTS["position"] * (1 - first / length)
+            + WEIGHTS["title"] * in_title
+            + WEIGHTS["summary"] * in_summary
+        )
+        rows.append(
+            Entity(
+                name=name,
+                label=label,
+                mentions=len(group),
+                first_offset=first,
+                salience=round(min(max(score, 0.0), 1.0), 4),
+            )
+        )
     rows.sort(key=lambda e: (-e.salience, e.first_offset))
     return rows

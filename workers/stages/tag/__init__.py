@@ -104,7 +104,7 @@ def truecase(text: str) -> str:
                 if i == 0:
                     new = new[:1].upper() + new[1:]
             if len(new) == len(word):
-                out[m.start():m.end()] = new
+                out[m.start() : m.end()] = new
     return "".join(out)
 
 
@@ -180,20 +180,20 @@ class Tagger:
         """Tag a batch of articles through ``nlp.pipe``; order is kept."""
         chunks: list[Chunk] = []
         skipped = [self.skip_reason(a) for a in articles]
-        cuts = [None if why else self.budget(a.text) for a, why in zip(articles, skipped,
-                                                                       strict=True)]
+        cuts = [
+            None if why else self.budget(a.text) for a, why in zip(articles, skipped, strict=True)
+        ]
         # names are read from truecased text; only articles that are tagged need it
-        cased = [a.text if why else truecase(a.text) for a, why in zip(articles, skipped,
-                                                                       strict=True)]
+        cased = [
+            a.text if why else truecase(a.text) for a, why in zip(articles, skipped, strict=True)
+        ]
         for i, why in enumerate(skipped):
             if why is None:
                 chunks.extend(
                     Chunk(i, off, piece)
                     for off, piece in chunk_text(cased[i][: cuts[i]], self.chunk_chars)
                 )
-        found: list[tuple[list[Sentence], list[entities.RawMention]]] = [
-            ([], []) for _ in articles
-        ]
+        found: list[tuple[list[Sentence], list[entities.RawMention]]] = [([], []) for _ in articles]
         with self._memory_zone():
             for group in self._groups(chunks):
                 docs = self.nlp.pipe((c.text for c in group), batch_size=len(group))
@@ -206,8 +206,9 @@ class Tagger:
                 found[i][0].extend(rule_sentences(articles[i].text, start=cut))
         return [
             self._tagged(article, sents, ments, now, name_text, why, cut)
-            for article, (sents, ments), name_text, why, cut
-            in zip(articles, found, cased, skipped, cuts, strict=True)
+            for article, (sents, ments), name_text, why, cut in zip(
+                articles, found, cased, skipped, cuts, strict=True
+            )
         ]
 
     def _groups(self, chunks: list[Chunk]) -> Iterator[list[Chunk]]:
@@ -216,8 +217,9 @@ class Tagger:
         group: list[Chunk] = []
         size = 0
         for chunk in chunks:
-            if group and (size + len(chunk.text) > self.batch_chars
-                          or len(group) >= self.batch_size):
+            if group and (
+                size + len(chunk.text) > self.batch_chars or len(group) >= self.batch_size
+            ):
                 yield group
                 group, size = [], 0
             group.append(chunk)

@@ -28,14 +28,60 @@ class RawMention(NamedTuple):
 
 _TRAIL = re.compile(r"(?:['’]s|['’]|[\s.,;:!?\"”“)\]}(\[{-])+$")
 _LEAD = re.compile(r"^(?:the\s+|[\s\"“'‘(\[{-])+", re.IGNORECASE)
-_TITLES = frozenset({
-    "mr", "mrs", "ms", "miss", "dr", "prof", "president", "vice", "prime", "minister",
-    "chancellor", "king", "queen", "prince", "princess", "sen", "senator", "rep",
-    "representative", "gov", "governor", "gen", "general", "col", "colonel", "capt", "captain",
-    "lt", "sgt", "judge", "justice", "chairman", "chairwoman", "chair", "ceo", "secretary",
-    "pope", "sir", "lord", "lady", "mayor", "ambassador", "premier", "sheikh", "rev", "father",
-    "sister", "brother", "dame", "emperor",
-})
+_TITLES = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "president",
+        "vice",
+        "prime",
+        "minister",
+        "chancellor",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "sen",
+        "senator",
+        "rep",
+        "representative",
+        "gov",
+        "governor",
+        "gen",
+        "general",
+        "col",
+        "colonel",
+        "capt",
+        "captain",
+        "lt",
+        "sgt",
+        "judge",
+        "justice",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "ceo",
+        "secretary",
+        "pope",
+        "sir",
+        "lord",
+        "lady",
+        "mayor",
+        "ambassador",
+        "premier",
+        "sheikh",
+        "rev",
+        "father",
+        "sister",
+        "brother",
+        "dame",
+        "emperor",
+    }
+)
 _ACRONYM_DEF = re.compile(
     r"([A-Z][\w&.'’-]*(?:\s+(?:of|and|for|the|de|du|&)?\s*[A-Z][\w&.'’-]*)+)"
     r"\s+\(([A-Z][A-Z0-9&.]{1,9})\)"
@@ -104,8 +150,9 @@ def _person_canonical(names: list[str]) -> dict[str, str]:
     number of names, not with its square.
     """
     order = {n: i for i, n in reversed(list(enumerate(names)))}
-    full = sorted((n for n in order if len(_tokens(n)) >= 2),
-                  key=lambda n: (-len(_tokens(n)), order[n]))
+    full = sorted(
+        (n for n in order if len(_tokens(n)) >= 2), key=lambda n: (-len(_tokens(n)), order[n])
+    )
     owner: dict[tuple[str, ...], str] = {}
     for cand in full:
         ctoks = tuple(_tokens(cand))
@@ -115,8 +162,7 @@ def _person_canonical(names: list[str]) -> dict[str, str]:
     return {name: owner.get(tuple(_tokens(name)), name) for name in names}
 
 
-def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None
-            ) -> list[Mention]:
+def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None) -> list[Mention]:
     """Trim, canonicalise and relabel an article's mentions; sorted by offset.
 
     ``name_text`` (same length as ``text``) is where names are read for the
@@ -167,7 +213,6 @@ def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None
         return first[canon] if first[canon] in leaders else leaders[0]
 
     return [
-        Mention(text=text[s:e], label=final_label(label, canon), start=s, end=e,
-                canonical=canon)
+        Mention(text=text[s:e], label=final_label(label, canon), start=s, end=e, canonical=canon)
         for s, e, label, _, canon in resolved
     ]
