@@ -18,7 +18,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-COPY README.md ./
+COPY README.md LICENSE ./
 COPY schemas ./schemas
 COPY workers ./workers
 RUN pip install --no-deps . \

@@ -120,8 +120,8 @@ class Workers:
             }
             | (extra_env or {})
         )
-        self.settings = Settings(
-            **{
+        self.settings = Settings.model_validate(
+            {
                 k.removeprefix("ENRICH_").lower(): v
                 for k, v in self.env.items()
                 if k.startswith("ENRICH_")
@@ -226,7 +226,7 @@ async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[s
         if received == min(1000, len(batch) // 2):
             rss_at["early"] = w.rss_mib()
 
-    reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))
+    reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))  # noqa: RUF006 - awaited below
     await asyncio.sleep(1.0)  # the reader is positioned
     started = time.perf_counter()
     await clients.produce(w.settings, batch)
@@ -256,7 +256,7 @@ async def latency_run(w: Workers, bodies: list[str], rate: float, seconds: float
         if rec.key in sent:
             latencies.append(time.perf_counter() - sent[rec.key])
 
-    reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))
+    reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))  # noqa: RUF006 - awaited below
     await asyncio.sleep(1.0)
     producer = clients.producer(w.settings)
     await producer.start()
@@ -302,7 +302,7 @@ async def main_async(args: argparse.Namespace) -> None:
     results: dict[int, dict[str, Any]] = {}
     latencies: list[float] = []
     logdir = Path(args.logdir)
-    logdir.mkdir(parents=True, exist_ok=True)
+    logdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - set-up, before any work
     with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
         for count in args.workers:
             w = Workers(

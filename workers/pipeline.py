@@ -287,11 +287,12 @@ class Pipeline:
             msgs = batch
             for spec in STAGES:
                 outcomes = spec.run(self, msgs)
+                forwards: dict[int, Forward] = {}
                 for idx, outcome in zip(pending, outcomes, strict=True):
                     finals[idx] = outcome
-                pending = [
-                    i for i, o in zip(pending, outcomes, strict=True) if isinstance(o, Forward)
-                ]
+                    if isinstance(outcome, Forward):
+                        forwards[idx] = outcome
+                pending = list(forwards)
                 # the next stage reads the output as it would from its topic; a
                 # failure there still names the original source position
                 msgs = [
@@ -299,10 +300,10 @@ class Pipeline:
                         batch[i].topic,
                         batch[i].partition,
                         batch[i].offset,
-                        finals[i].key.encode(),
-                        finals[i].value,
-                    )  # type: ignore[union-attr]
-                    for i in pending
+                        out.key.encode(),
+                        out.value,
+                    )
+                    for i, out in forwards.items()
                 ]
             yield from (f for f in finals if f is not None)
 

@@ -104,7 +104,9 @@ async def stack(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Stack]:
         for kind in ("raw", "cleaned", "tagged", "enriched", "dlq")
     }
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | env
-    settings = Settings(**{k.removeprefix("ENRICH_").lower(): v for k, v in env.items()})
+    settings = Settings.model_validate(
+        {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}
+    )
     await clients.create_topics(settings)
     running = Stack(settings=settings, env=full_env, logdir=tmp_path)
     yield running

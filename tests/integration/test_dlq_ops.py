@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import orjson
 import pytest
 
@@ -91,8 +93,9 @@ async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(sta
                     in out.stderr
                 )
             await seen.wait_until(
-                lambda n=round_: all(
-                    len(seen.dead.get(k, [])) == n + 1 for k in (b"tomb", b"junk")
+                functools.partial(
+                    lambda n: all(len(seen.dead.get(k, [])) == n + 1 for k in (b"tomb", b"junk")),
+                    round_,
                 ),
                 120,
                 lambda: f"dead letters per key: { {k: len(v) for k, v in seen.dead.items()} }",

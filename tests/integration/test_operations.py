@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 import uuid
+from typing import Any
 
 import aiohttp
 import orjson
@@ -56,7 +57,7 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
         _, before = await get(session, f"{base}/metrics")
         assert sample(before, 'enrich_records_in_total{stage="clean"}') == 0
 
-        records = articles(30, "m") + [(b"m-bad", b"{oops")]
+        records = [*articles(30, "m"), (b"m-bad", b"{oops")]
         async with Collector(stack.settings) as seen:
             await clients.produce(stack.settings, records)
             await seen.wait_for(len(records), timeout=120)
@@ -79,7 +80,7 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
 
 async def test_secrets_never_appear_in_logs_or_config(stack: Stack) -> None:
     secret = f"s3cr3t-{uuid.uuid4().hex}"
-    env = {
+    env: dict[str, Any] = {
         "ENRICH_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
         "ENRICH_SASL_USERNAME": "svc",
         "ENRICH_SASL_PASSWORD": secret,

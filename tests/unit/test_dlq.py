@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from schemas.models import DeadLetter
 from workers.dlq import (
     DeadLetterLimit,
     dead_letter,
@@ -16,7 +17,7 @@ from workers.dlq import (
 )
 
 
-def _dl(value: bytes | None, key: bytes | None = None, max_bytes: int = 1024):
+def _dl(value: bytes | None, key: bytes | None = None, max_bytes: int = 1024) -> DeadLetter:
     return dead_letter(
         topic="articles.raw",
         partition=2,
@@ -56,6 +57,7 @@ def test_oversized_value_keeps_a_prefix_and_its_identity() -> None:
     assert rec.original.size == len(data)
     assert rec.original.sha256 == hashlib.sha256(data).hexdigest()
     kept = original_bytes(rec)
+    assert kept is not None
     assert data.startswith(kept) and len(kept) == 100  # not cut inside a character
 
 

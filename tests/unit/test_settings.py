@@ -37,7 +37,7 @@ def test_defaults() -> None:
 
 def test_frozen() -> None:
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
-        Settings().broker = "x:1"  # type: ignore[misc]
+        Settings().broker = "x:1"
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,8 @@ def test_effective_masks_secrets_and_names_sources() -> None:
         broker="b:1",
         security_protocol="SASL_PLAINTEXT",
         sasl_username="svc",
-        sasl_password="hunter2-secret",
-    )  # type: ignore[arg-type]
+        sasl_password="hunter2-secret",  # type: ignore[arg-type]
+    )
     rows = {
         var: (value, source)
         for var, value, source in effective(

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 import schemas
-from schemas import RECORD_MODELS, load_schema
+from schemas import RECORD_MODELS, load_schema, models
 from schemas.generate import SCHEMA_DIR, render, schema_filename
 
 
@@ -41,8 +41,8 @@ def test_model_dump_validates_against_json_file() -> None:
         stage="clean",
         code="invalid_json",
         message="value is not JSON",
-        source={"topic": "t", "partition": 0, "offset": 3, "key": None, "key_encoding": None},
-        original={"encoding": "utf-8", "value": "x", "size": 1, "truncated": False, "sha256": "00"},
+        source=models.Source(topic="t", partition=0, offset=3, key=None, key_encoding=None),
+        original=models.Original(encoding="utf-8", value="x", size=1, truncated=False, sha256="00"),
         failed_at="2026-01-01T00:00:00.000Z",
         worker_version="0",
     )

@@ -88,7 +88,7 @@ def test_subheading_between_paragraphs_is_kept() -> None:
 
 
 def test_whitespace_unicode_and_mojibake_are_repaired() -> None:
-    text = "  The  caf\u00c3\u00a9 in the\u00a0old town\u200b reopened on Monday after a long renovation.  \r\n"
+    text = "  The  caf\u00c3\u00a9 in the\u00a0old town\u200b reopened on Monday after a long renovation.  \r\n"  # noqa: E501
     assert (
         boilerplate.normalize(text)
         == "The café in the old town reopened on Monday after a long renovation."
@@ -269,7 +269,7 @@ def test_a_tag_cloud_is_not_prose() -> None:
     "line",
     [
         # Hindi ends sentences with a danda, Thai with a space
-        "नगर परिषद ने मंगलवार को तटीय ट्राम लाइन को चार स्टेशनों तक बढ़ाने का फैसला किया और काम अगले वसंत में शुरू होगा।",
+        "नगर परिषद ने मंगलवार को तटीय ट्राम लाइन को चार स्टेशनों तक बढ़ाने का फैसला किया और काम अगले वसंत में शुरू होगा।",  # noqa: E501
         (
             "สภาเมืองลงมติเมื่อวันอังคาร ให้ขยายเส้นทางรถรางชายฝั่ง อีกสี่สถานี การก่อสร้างจะเริ่มในฤดูใบไม้ผลิหน้า "
             "และใช้เวลาประมาณสองปี ตามที่ เจ้าหน้าที่ ของ สภา กล่าว ไว้ ใน วันนี้ ด้วย ความ มั่นใจ"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
@@ -19,7 +21,7 @@ async def test_a_record_counts_as_done_only_once_its_outputs_are_published() -> 
     settings = Settings(broker="127.0.0.1:9", stages="clean")
     app = create_app(settings)
     agents = StageAgents(app, settings, Pipeline(settings))
-    consumer = app.consumer
+    consumer: Any = app.consumer  # Faust's private offsets are what is under test
     raw = settings.topic_raw
     app.topics.acking_topics.add(raw)  # as subscribing the agent does
 
@@ -87,8 +89,8 @@ async def test_a_record_refused_for_good_is_dead_lettered_not_retried() -> None:
     outcomes = [
         Forward(key="small", record=None, value=b"x"),  # type: ignore[arg-type]
         Forward(key="huge", record=None, value=b"x" * 5000),  # type: ignore[arg-type]
-        Forward(key="flaky", record=None, value=b"y"),
-    ]  # type: ignore[arg-type]
+        Forward(key="flaky", record=None, value=b"y"),  # type: ignore[arg-type]
+    ]
     final = await agents.publish("clean", msgs, outcomes)
     assert isinstance(final[1], Dead)
     assert final[1].record.code == "too_large" and "refused" in final[1].record.message

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from faust.types import TP
@@ -35,7 +35,7 @@ def test_ack_guard_refuses_acks_for_unpublished_records() -> None:
     app.topics.acking_topics.add("t")
     done = {("t", 0, 0)}
     faust_compat.guard_acks(app, lambda topic, part, off: (topic, part, off) in done)
-    consumer = app.consumer
+    consumer: Any = app.consumer  # Faust's private offsets are what is under test
     assert not consumer.ack(message("t", 0, 1))
     assert consumer.ack(message("t", 0, 0))
     assert consumer._new_offset(TP("t", 0)) == 1
@@ -49,7 +49,7 @@ def test_an_app_without_a_guard_acks_as_faust_does() -> None:
 
 async def test_fetch_wait_reaches_the_stream_consumer() -> None:
     app = create_app(Settings(broker="127.0.0.1:9", stages="clean", fetch_max_wait_ms=123))
-    thread = app.consumer._thread
+    thread = cast(Any, app.consumer)._thread
     consumer = thread._create_worker_consumer(app.transport)
     assert consumer._fetch_max_wait_ms == 123  # Faust alone: 1500
 
@@ -66,7 +66,7 @@ def test_worker_stop_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         codes.append(code)
         exited.set()
 
-    monkeypatch.setattr(faust_compat.os, "_exit", fake_exit)
+    monkeypatch.setattr("workers.stream.faust_compat.os._exit", fake_exit)
     monkeypatch.setattr(
         type(worker).__mro__[1], "_schedule_shutdown", lambda self, sig: None
     )  # Faust's own stop, not under test here
@@ -87,6 +87,6 @@ def test_worker_keeps_our_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     applied: list[Any] = []
     monkeypatch.setattr(type(worker).__mro__[1], "_setup_logging", lambda self: None)
-    monkeypatch.setattr(faust_compat.logs, "apply", applied.append)
+    monkeypatch.setattr("workers.stream.logs.apply", applied.append)
     worker._setup_logging()
     assert applied == ["json"]

@@ -17,7 +17,8 @@ BOILERPLATE = re.compile(
     r"""^(
         (share|share\ this|share\ on|share\ article|share\ this\ article|share\ via)\b.{0,40}
       | (tweet|email|print|whatsapp|facebook|twitter|linkedin|telegram|pinterest|reddit|copy\ link)
-      | (join|follow|subscribe\ to)\b.{0,80}\b(group|channel|us|newsletter|whatsapp|telegram|page)\b.{0,40}
+      | (join|follow|subscribe\ to)\b.{0,80}
+        \b(group|channel|us|newsletter|whatsapp|telegram|page)\b.{0,40}
       | follow\ us\b.{0,60}
       | (sign\ up|subscribe)\b.{0,60}(newsletter|updates|inbox|alerts)\b.{0,40}
       | (download|get)\ (our|the)\ .{0,30}\bapp\b.{0,40}
@@ -27,7 +28,8 @@ BOILERPLATE = re.compile(
       | (photo|image|picture|file\ photo|photograph)\s*(credit)?s?\s*[:\-|/].{0,80}
       | (advertisement|sponsored|promoted|ad)
       | (home|news)\s*(>|»|/|›)\s*.{0,80}
-      | (skip\ to\ (main\ )?content|back\ to\ top|scroll\ to\ top|log\ ?in|sign\ in|register|menu|search|close)
+      | (skip\ to\ (main\ )?content|back\ to\ top|scroll\ to\ top|log\ ?in|sign\ in
+         |register|menu|search|close)
       | (all\ rights\ reserved|copyright|©).{0,120}
       | .{0,80}\ball\ rights\ reserved\b.{0,40}
       | (click\ here|tap\ here)\b.{0,80}
@@ -72,7 +74,8 @@ COMMENT_META = re.compile(
         .{1,60}\b(\d{1,2}:\d\d|\d{4})\b.{0,30}\b(said|says|wrote|replied)\s*:
       | (?!(the|a|an|he|she|they|it|we|i|his|her|their|our|this|that|one)\b)
         \S+(\ \S+){0,3}\ says\s*:
-      | (about\ )?\d+\ (seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\ ago\b.{0,40}
+      | (about\ )?\d+\ (seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)
+        \ ago\b.{0,40}
       | rating:?\ [-+]?\d+\ votes?
       | [-+]?\d+\ (votes?|likes?|points?)
       | (reply|report|quote|like|upvote|downvote|flag|permalink|report\ abuse)(\ \d+)?
