@@ -188,41 +188,28 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
     )
     assert f"published {3 + len(BAD_LINES)} records" in produce.stderr
 
+    def tail(topic: str, limit: int, idle_s: int) -> list[dict[str, Any]]:
+        """The first ``limit`` records of a topic, read by a container of the image."""
+        out = engine.run(
+            "run",
+            "--rm",
+            *service_args("topics", network),
+            image,
+            "tail",
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--limit",
+            str(limit),
+            "--timeout",
+            str(idle_s),
+            timeout=idle_s + 60,
+        )
+        return json_lines(out.stdout)
+
     try:
-        enriched = json_lines(
-            engine.run(
-                "run",
-                "--rm",
-                *service_args("topics", network),
-                image,
-                "tail",
-                "--topic",
-                WORKER_ENV.get("ENRICH_TOPIC_ENRICHED", "articles.enriched"),
-                "--from-beginning",
-                "--limit",
-                "3",
-                "--timeout",
-                "240",
-                timeout=300,
-            ).stdout
-        )
-        dead = json_lines(
-            engine.run(
-                "run",
-                "--rm",
-                *service_args("topics", network),
-                image,
-                "tail",
-                "--topic",
-                "articles.dlq",
-                "--from-beginning",
-                "--limit",
-                str(len(BAD_LINES)),
-                "--timeout",
-                "120",
-                timeout=180,
-            ).stdout
-        )
+        enriched = tail(WORKER_ENV.get("ENRICH_TOPIC_ENRICHED", "articles.enriched"), 3, 240)
+        dead = tail("articles.dlq", len(BAD_LINES), 120)
         assert {r["title"] for r in enriched} == SAMPLE_TITLES
         for record in enriched:
             assert record["entity_list"] and record["summary"], record["id"]

@@ -66,15 +66,19 @@ def test_ready_after_joining_with_the_broker_reachable() -> None:
     assert "enrich_rebalances_total 1.0" in obs.metrics_text().decode()
 
 
-def test_a_stuck_stage_fails_health_while_another_progresses() -> None:
-    clock = Clock()
-    obs = Observer(
+def two_stages(clock: Clock) -> Observer:
+    return Observer(
         stages=["clean", "tag"],
         model=None,
         stall_timeout_s=60,
         clock=clock,
         sources={"articles.raw": "clean", "articles.cleaned": "tag"},
     )
+
+
+def test_a_stuck_stage_fails_health_while_another_progresses() -> None:
+    clock = Clock()
+    obs = two_stages(clock)
     obs.partition_lag("articles.cleaned", 0, 589)
     obs.batch_started("tag")
     for _ in range(10):  # clean keeps moving; tag holds one batch
@@ -92,13 +96,7 @@ def test_a_stuck_stage_fails_health_while_another_progresses() -> None:
 
 def test_idle_stage_with_lag_elsewhere_is_healthy() -> None:
     clock = Clock()
-    obs = Observer(
-        stages=["clean", "tag"],
-        model=None,
-        stall_timeout_s=60,
-        clock=clock,
-        sources={"articles.raw": "clean", "articles.cleaned": "tag"},
-    )
+    obs = two_stages(clock)
     obs.partition_lag("articles.cleaned", 0, 5)
     obs.batch_done("tag", 5, 5, [], 0.1)
     clock.now += 30
