@@ -95,6 +95,11 @@ class CleanedArticle(_Strict):
     source: str | None
     title: str | None
     published_at: str | None
+    published_at_raw: str | None = Field(
+        default=None,
+        description="The publication time as given, when it could not be read as a date "
+        "(published_at is then null)",
+    )
     authors: list[str] = Field(
         default_factory=list, description="Bylines: as given, else found in the page"
     )

@@ -91,6 +91,19 @@ def decode_raw(value: bytes | None, *, max_bytes: int) -> RawArticle:
     return raw
 
 
+def id_of(value: bytes | None, *, max_bytes: int) -> str | None:
+    """The ``id`` of a record that failed before it was read as one, where the value
+    is a JSON object with a string id; None otherwise (never raises)."""
+    if not value or len(value) > max_bytes:
+        return None
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    found = obj.get("id") if isinstance(obj, dict) else None
+    return found if isinstance(found, str) and found.strip() else None
+
+
 def decode_model(value: bytes | None, model: type[M], *, max_bytes: int) -> M:
     """Decode a strict intermediate record; raises DecodeError or InvalidRecord."""
     obj = decode_object(value, max_bytes=max_bytes)

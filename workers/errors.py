@@ -16,7 +16,9 @@
     │   └── StageFailed              a stage could not handle this article
     │         empty_text             nothing left after cleaning
     │         stage_failed           an unexpected error inside a stage
-    └── TransientError               the world is broken, not the record: retry
+    ├── TransientError               the world is broken, not the record: retry
+    ├── ConfigError                  an invalid setting or argument
+    └── NotFound                     an input file, directory or topic does not exist
 
 ``ExitCode`` is what a command or a worker exits with; the README's table of exit
 codes is checked against it.
@@ -33,6 +35,7 @@ class ExitCode(IntEnum):
 
     OK = 0  # success; a worker stopped by SIGTERM/SIGINT included
     ERROR = 1  # a command failed (the message says why)
+    NO_INPUT = 66  # EX_NOINPUT: an input file, directory or topic does not exist
     BROKER_UNAVAILABLE = 69  # EX_UNAVAILABLE: broker unreachable at start, or lost too long
     DLQ_LIMIT = 70  # EX_SOFTWARE: nearly everything fails; a human should look
     PRODUCE_FAILED = 75  # EX_TEMPFAIL: output could not be published; restart me
@@ -88,6 +91,12 @@ class ConfigError(EnrichError):
     """An invalid setting; reported in one line at start."""
 
     code = "config"
+
+
+class NotFound(EnrichError):
+    """An input the command was given does not exist (a file, a directory, a topic)."""
+
+    code = "not_found"
 
 
 ERROR_CODES: frozenset[str] = DecodeError.codes | InvalidRecord.codes | StageFailed.codes

@@ -123,7 +123,13 @@ class Pipeline:
         try:
             raw = codec.decode_raw(msg.value, max_bytes=self.settings.max_record_bytes)
             article_id = raw.id
-            return self._forward("clean", msg, clean(raw, now=now), now)
+            cleaned = clean(
+                raw,
+                now=now,
+                fallback_language=self.settings.model_language,
+                min_language_confidence=self.settings.language_min_confidence,
+            )
+            return self._forward("clean", msg, cleaned, now)
         except EnrichError as exc:
             return self.dead_letter_for(msg, "clean", exc, article_id, now)
         except Exception as exc:  # noqa: BLE001 - one record must not stop the stream
@@ -230,6 +236,8 @@ class Pipeline:
 
         The original is kept whole up to ``max_original_bytes`` (by default what
         still fits one request; see Settings.max_original_bytes)."""
+        if article_id is None:  # it failed before it was read: an id it carries still counts
+            article_id = codec.id_of(msg.value, max_bytes=self.settings.max_record_bytes)
         context = {
             "stage": stage,
             "topic": msg.topic,

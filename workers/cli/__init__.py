@@ -9,13 +9,14 @@ option given on the command line wins. Exit codes are ``workers.errors.ExitCode`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from workers import __version__
 from workers.cli import broker, config, demo, dlq, records, worker
-from workers.cli.common import OVERRIDES, format_value
-from workers.errors import ConfigError, EnrichError, ExitCode, TransientError
+from workers.cli.common import OVERRIDES, add_global_options, format_value
+from workers.errors import ConfigError, EnrichError, ExitCode, NotFound, TransientError
 from workers.settings import load_settings
 from workers.stream import logs
 
@@ -30,8 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Clean, tag and summarize news articles flowing through Kafka.",
     )
     parser.add_argument("--version", action="version", version=f"enrich {__version__}")
-    parser.add_argument("--broker", help="bootstrap servers HOST:PORT (ENRICH_BROKER)")
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (ENRICH_LOG_LEVEL)")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(sub)
@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**{k: getattr(args, k, None) for k in OVERRIDES})
         logs.setup(settings.log_level, settings.log_format)
         return int(args.func(args, settings))
+    except NotFound as exc:
+        print(f"enrich: {exc}", file=sys.stderr)
+        return ExitCode.NO_INPUT
     except ConfigError as exc:
         print(f"enrich: {exc}", file=sys.stderr)
         return ExitCode.CONFIG
@@ -55,3 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.ERROR
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`enrich tail | head`): normal use, not an error; stdout
+        # goes to /dev/null so that the interpreter's last flush does not fail too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.OK

@@ -6,17 +6,20 @@ import argparse
 import signal
 import sys
 
-from workers.cli.common import against_broker
+from workers.cli.common import add_command, against_broker
 from workers.errors import ConfigError, ExitCode
 from workers.settings import Settings
 from workers.stream import clients
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "broker",
-        help="run the embedded broker in the foreground "
-        "(development only: no transactions, no librdkafka clients)",
+        "run the embedded broker in the foreground (development only: no transactions, "
+        "no librdkafka clients)",
+        "enrich broker --port 9092",
+        "enrich broker --host 0.0.0.0 --port 9092 --advertise kafka:9092   # in a container",
     )
     p.add_argument("--port", type=int, help="port to listen on (default: a free one)")
     p.add_argument(
@@ -32,13 +35,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(func=broker)
 
-    p = sub.add_parser("topics", help="manage the pipeline's topics")
+    p = add_command(sub, "topics", "manage the pipeline's topics", "enrich topics create")
     tsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    tc = tsub.add_parser("create", help="create the topics with the configured partitions")
+    tc = add_command(
+        tsub,
+        "create",
+        "create the pipeline's five topics where missing",
+        "enrich topics create --partitions 12",
+    )
     tc.add_argument("--partitions", type=int, help="partitions per topic (ENRICH_PARTITIONS)")
     tc.set_defaults(func=topics_create)
 
-    p = sub.add_parser("check", help="exit 0 when the broker answers and the topics exist")
+    p = add_command(
+        sub,
+        "check",
+        "exit 0 when the broker answers and the topics exist (69 otherwise)",
+        "enrich --broker kafka:9092 check --timeout 10",
+    )
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the broker")
     p.set_defaults(func=check)
 

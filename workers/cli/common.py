@@ -58,3 +58,34 @@ def records_from(paths: Sequence[Path]) -> list[tuple[bytes | None, bytes]]:
             raise ConfigError(f"no such file: {path}")
         records.extend((key, value) for _, key, value in read_records(path))
     return records
+
+
+def add_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    *examples: str,
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary, examples in its help, and the global
+    options (``--broker``, ``--log-level``), which work after the command too."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary[:1].upper() + summary[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_global_options(parser, default=argparse.SUPPRESS)
+    return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    parser.add_argument(
+        "--broker", default=default, help="bootstrap servers HOST:PORT (ENRICH_BROKER)"
+    )
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        help="DEBUG, INFO, WARNING, ERROR (ENRICH_LOG_LEVEL)",
+    )

@@ -6,16 +6,17 @@ import argparse
 
 import orjson
 
-from workers.cli.common import OVERRIDES
+from workers.cli.common import OVERRIDES, add_command
 from workers.settings import Settings, effective
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "config",
-        help="print the effective settings and their sources",
-        description="Print every setting, its value and where it came from "
-        "(command line, environment or default); secrets are masked.",
+        "print every setting, its value and where it came from; secrets masked",
+        "enrich config",
+        "ENRICH_BATCH_SIZE=64 enrich config --json",
     )
     p.add_argument("--json", action="store_true", help="as one JSON object")
     p.set_defaults(func=config)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from workers.cli.common import format_value, records_from
+from workers.cli.common import add_command, format_value, records_from
 from workers.codec import Message
 from workers.errors import ConfigError, ExitCode
 from workers.inputs import sample_path
@@ -14,7 +14,13 @@ from workers.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="run everything on an embedded broker with sample articles")
+    p = add_command(
+        sub,
+        "demo",
+        "run the whole pipeline on an embedded broker with the sample articles (or yours)",
+        "enrich demo",
+        "enrich demo --input my-articles.jsonl --json",
+    )
     p.add_argument("--input", type=Path, help="raw articles (JSON Lines, .html or .txt)")
     p.add_argument("--json", action="store_true", help="print records as JSON Lines")
     p.add_argument("--timeout", type=float, default=180.0, help="give up after S seconds")

@@ -7,21 +7,38 @@ import sys
 
 from schemas.models import STAGE_NAMES
 from workers import dlq
-from workers.cli.common import against_broker
+from workers.cli.common import add_command, against_broker
 from workers.codec import Message
-from workers.errors import ConfigError, ExitCode
+from workers.errors import ERROR_CODES, ConfigError, ExitCode
 from workers.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("dlq", help="inspect and replay dead-lettered records")
+    p = add_command(
+        sub, "dlq", "inspect and replay dead-lettered records", "enrich dlq list --since 2h"
+    )
     dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, func, text in (
-        ("list", list_letters, "show dead-lettered records, oldest first"),
-        ("replay", replay, "re-publish original values to their source topics, each once"),
+    for name, func, text, examples in (
+        (
+            "list",
+            list_letters,
+            "show dead-lettered records, oldest first",
+            ("enrich dlq list --code too_large --since 2h", "enrich dlq list --json | jq .code"),
+        ),
+        (
+            "replay",
+            replay,
+            "re-publish original values to their source topics, each dead letter once",
+            ("enrich dlq replay --code too_large --dry-run", "enrich dlq replay --stage tag"),
+        ),
     ):
-        d = dsub.add_parser(name, help=text)
-        d.add_argument("--code", help="only records with this error code")
+        d = add_command(dsub, name, text, *examples)
+        d.add_argument(
+            "--code",
+            choices=sorted(ERROR_CODES),
+            metavar="CODE",
+            help=f"only records with this error code: {', '.join(sorted(ERROR_CODES))}",
+        )
         d.add_argument("--stage", choices=STAGE_NAMES, help="only records from this stage")
         d.add_argument("--since", help="only records failed since TIME (ISO 8601, or 30m, 2h, 1d)")
         d.set_defaults(func=func)

@@ -3,42 +3,131 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from workers.cli.common import against_broker, format_value, records_from
+from workers.cli.common import add_command, against_broker, format_value
 from workers.codec import Message
-from workers.errors import ConfigError, ExitCode
-from workers.inputs import read_records
+from workers.errors import ExitCode
+from workers.inputs import expand, read_records
 from workers.settings import Settings
 from workers.stream import clients
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("produce", help="publish raw articles from files")
-    p.add_argument("files", nargs="+", type=Path, help="JSON Lines, .html or .txt files")
+    p = add_command(
+        sub,
+        "produce",
+        "publish raw articles from files, directories or standard input to the raw topic",
+        "enrich produce my-articles.jsonl",
+        "enrich produce pages/ archive.jsonl.gz",
+        "cat articles.jsonl | enrich produce -",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="JSON Lines (.jsonl, .jsonl.gz), .html or .txt files, directories of them, or -",
+    )
     p.add_argument("--topic", help="topic (default: the raw topic)")
     p.set_defaults(func=produce)
 
-    p = sub.add_parser("tail", help="print records of a topic as JSON Lines")
+    p = add_command(
+        sub,
+        "tail",
+        "print the records of a topic as they arrive, as JSON Lines or readable",
+        "enrich tail --pretty",
+        "enrich tail --topic articles.dlq --from-beginning --limit 10",
+    )
     p.add_argument("--topic", help="topic (default: the enriched topic)")
     p.add_argument("--from-beginning", action="store_true", help="start at the oldest record")
     p.add_argument("--limit", type=int, help="stop after N records")
     p.add_argument("--timeout", type=float, help="stop after S seconds without a record")
+    p.add_argument(
+        "--pretty",
+        action="store_true",
+        help="title, entities and summary for a person, instead of JSON",
+    )
     p.set_defaults(func=tail)
 
-    p = sub.add_parser("file", help="run the pipeline offline over a JSON Lines file")
-    p.add_argument("input", type=Path, help="raw articles (JSON Lines, .html or .txt)")
+    p = add_command(
+        sub,
+        "file",
+        "run the pipeline offline, with no broker, over files, directories or standard input",
+        "enrich file articles.jsonl -o enriched.jsonl --dlq dead.jsonl",
+        "enrich file pages/ --processes 4 > enriched.jsonl",
+        "zcat dump.jsonl.gz | enrich file - --fail-on-dead-letter",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="JSON Lines (.jsonl, .jsonl.gz), .html or .txt files, directories of them, or -",
+    )
     p.add_argument("-o", "--output", type=Path, help="enriched records (default: stdout)")
     p.add_argument("--dlq", type=Path, help="dead-letter records (default: stderr)")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes to run the pipeline in; the output order is the input order "
+        "(default: the CPU count)",
+    )
+    p.add_argument(
+        "--fail-on-dead-letter",
+        action="store_true",
+        help="exit 1 when any record was dead-lettered",
+    )
     p.set_defaults(func=file)
 
 
+def _records(inputs: list[Path]) -> Iterator[tuple[str, int, bytes | None, bytes]]:
+    """(source name, line or file number, key, value) of every record, streamed."""
+    for path in inputs:
+        for number, key, value in read_records(path):
+            yield str(path), number, key, value
+
+
+class Progress:
+    """A progress bar on stderr when a person watches it (a terminal); else nothing."""
+
+    def __init__(self, unit: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=f" {unit}", file=sys.stderr, dynamic_ncols=True, leave=True)
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def produce(args: argparse.Namespace, settings: Settings) -> int:
-    records = records_from(args.files)
-    sent = against_broker(settings, lambda: clients.produce(settings, records, topic=args.topic))
-    print(f"published {sent} records to {args.topic or settings.topic_raw}", file=sys.stderr)
+    inputs = expand(args.inputs)
+    topic = args.topic or settings.topic_raw
+    progress = Progress("articles")
+
+    def records() -> Iterable[tuple[bytes | None, bytes]]:
+        for _, _, key, value in _records(inputs):
+            progress.update()
+            yield key, value
+
+    try:
+        sent = against_broker(settings, lambda: clients.produce(settings, records(), topic=topic))
+    finally:
+        progress.close()
+    print(f"published {sent} records to {topic}", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -50,8 +139,13 @@ def tail(args: argparse.Namespace, settings: Settings) -> int:
         async for rec in clients.consume(
             settings, [topic], from_beginning=args.from_beginning, timeout=args.timeout
         ):
-            sys.stdout.buffer.write(format_value(rec.value) + b"\n")
-            sys.stdout.flush()
+            if args.pretty:
+                from workers.demo import render
+
+                print(render(rec.value, dead=topic == settings.topic_dlq), flush=True)
+            else:
+                sys.stdout.buffer.write(format_value(rec.value) + b"\n")
+                sys.stdout.flush()
             count += 1
             if args.limit and count >= args.limit:
                 return
@@ -61,30 +155,39 @@ def tail(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def file(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.pipeline import Dead, build_pipeline
+    from workers.offline import run_offline
 
-    if not args.input.exists():
-        raise ConfigError(f"no such file: {args.input}")
-    pipeline = build_pipeline(settings.model_copy(update={"stages": "clean,tag,summarize"}))
+    inputs = expand(args.inputs)  # before the model loads: a wrong path fails at once
+    if args.processes < 1:
+        from workers.errors import ConfigError
+
+        raise ConfigError(f"--processes: expected 1 or more, got {args.processes}")
+    # each dead letter is reported once, as its record, not also as a log line
+    logging.getLogger("workers.pipeline").setLevel(logging.WARNING)
     messages = (
-        Message(str(args.input), 0, number, key, value)
-        for number, key, value in read_records(args.input)
+        Message(source, 0, number, key, value) for source, number, key, value in _records(inputs)
     )
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
     dlq: BinaryIO = open(args.dlq, "wb") if args.dlq else sys.stderr.buffer  # noqa: SIM115
+    progress = Progress("articles")
     enriched = dead = 0
     try:
-        for outcome in pipeline.run(messages):
-            if isinstance(outcome, Dead):
+        for is_dead, value in run_offline(settings, messages, processes=args.processes):
+            if is_dead:
                 dead += 1
-                dlq.write(outcome.value + b"\n")
+                dlq.write(value + b"\n")
+                dlq.flush()
             else:
                 enriched += 1
-                out.write(outcome.value + b"\n")
+                out.write(value + b"\n")
+            progress.update()
     finally:
+        progress.close()
         if args.output:
             out.close()
+        else:
+            out.flush()
         if args.dlq:
             dlq.close()
     print(f"{enriched} enriched, {dead} dead-lettered", file=sys.stderr)
-    return ExitCode.OK
+    return ExitCode.ERROR if args.fail_on_dead_letter and dead else ExitCode.OK

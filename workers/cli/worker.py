@@ -9,7 +9,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from workers.cli.common import against_broker
+from workers.cli.common import add_command, against_broker
 from workers.errors import ExitCode
 from workers.settings import Settings
 
@@ -17,14 +17,23 @@ log = logging.getLogger("workers")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("worker", help="run a long-lived worker for some or all stages")
+    p = add_command(
+        sub,
+        "worker",
+        "run a long-lived worker for some or all stages until SIGTERM/SIGINT",
+        "enrich worker",
+        "enrich worker --stages tag --group-id enrich   # scale the tagger on its own",
+    )
     p.add_argument("--stages", help="comma-separated: clean,tag,summarize (ENRICH_STAGES)")
     p.add_argument("--group-id", help="consumer group (ENRICH_GROUP_ID)")
     p.add_argument("--batch-size", type=int, help="records per batch (ENRICH_BATCH_SIZE)")
     p.set_defaults(func=worker)
 
-    p = sub.add_parser(
-        "health", help="exit 0 when this host's worker answers /health (the container healthcheck)"
+    p = add_command(
+        sub,
+        "health",
+        "exit 0 when this host's worker answers /health (the container healthcheck)",
+        "ENRICH_HTTP_PORT=8000 enrich health",
     )
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
     p.set_defaults(func=health)

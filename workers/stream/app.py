@@ -11,6 +11,7 @@ offset is never committed before its outputs exist.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import signal
@@ -115,6 +116,8 @@ class StageAgents:
         app.task(self._watch_broker)
         app.task(self._watch_loop)
         app.task(self._watch_lag)
+        if settings.progress_interval_s:
+            app.task(self._report_progress)
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         if settings.http_port:
             app.task(self._serve_http)
@@ -377,7 +380,34 @@ class StageAgents:
         assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
         for key in [k for k in self.next_offset if k not in assigned]:
             del self.next_offset[key]
+        first = not self.observer.joined
         self.observer.assigned_partitions(assigned)
+        owned = _partition_list(assigned)
+        if first:
+            model = self.pipeline.model
+            log.info(
+                "worker ready: broker %s, group %s, stages %s, model %s, partitions %s",
+                self.settings.broker,
+                self.settings.app_id,
+                ",".join(self.settings.stage_list),
+                f"{model.name} {model.version}" if model else "none",
+                owned,
+            )
+        else:
+            log.info("partitions reassigned: %s", owned)
+
+    async def _report_progress(self) -> None:
+        """A progress line every ``progress_interval_s`` while records move or wait."""
+        interval = self.settings.progress_interval_s
+        since: dict[str, int] = {}
+        dead_since: collections.Counter[str] = collections.Counter()
+        while True:
+            await asyncio.sleep(interval)
+            moved = self.observer.done != since
+            if moved or any(self.observer.lag.values()):
+                log.info("%s", self.observer.report(since, dead_since, interval))
+            since = dict(self.observer.done)
+            dead_since = collections.Counter(self.observer.dead)
 
     async def _watch_lag(self) -> None:
         """Sample each assigned partition's lag: its end offset less the next to process."""
@@ -405,6 +435,14 @@ class StageAgents:
     def close(self) -> None:
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _partition_list(assigned: set[tuple[str, int]]) -> str:
+    """``articles.raw[0,1,2] articles.cleaned[0]``, or ``none`` (a standby)."""
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in sorted(assigned):
+        by_topic.setdefault(topic, []).append(partition)
+    return " ".join(f"{t}[{','.join(map(str, ps))}]" for t, ps in by_topic.items()) or "none"
 
 
 _FAUST_LEVELS = {

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 from aiokafka.helpers import create_ssl_context
 
 from workers.codec import Message
-from workers.errors import TransientError
+from workers.errors import NotFound, TransientError
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,24 +77,46 @@ def faust_credentials(settings: Settings) -> Any:
 
 
 async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
-    """Retry connecting with bounded backoff until the broker answers metadata."""
+    """Retry connecting with bounded backoff until the broker answers metadata.
+
+    Says at once, on the first failure, that it waits and for how long at most."""
     deadline = time.monotonic() + timeout
     delay = 0.1
-    while True:
-        admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except (KafkaConnectionError, KafkaError, OSError) as exc:
-            if time.monotonic() + delay > deadline:
-                raise TransientError(
-                    f"broker {settings.broker} unreachable after {timeout:.0f}s: {exc}"
-                ) from None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        finally:
-            await admin.close()
+    said = False
+    with _quiet("aiokafka"):  # its connection errors repeat what our one line says
+        while True:
+            admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
+            try:
+                await admin.start()
+                await admin.list_topics()
+                if said:
+                    log.warning("broker %s answers", settings.broker)
+                return
+            except (KafkaConnectionError, KafkaError, OSError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise TransientError(
+                        f"broker {settings.broker} unreachable after {timeout:.0f}s: {exc}"
+                    ) from None
+                if not said:
+                    log.warning("waiting for broker %s, up to %.0f s", settings.broker, timeout)
+                    said = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            finally:
+                await admin.close()
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """The logger's warnings and errors held back for the block (DEBUG shows them)."""
+    target = logging.getLogger(logger)
+    before = target.level
+    if logging.getLogger().level > logging.DEBUG:
+        target.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        target.setLevel(before)
 
 
 async def ping(settings: Settings, timeout: float = 5.0) -> bool:
@@ -211,15 +233,24 @@ def _reader(settings: Settings) -> AIOKafkaConsumer:
 async def _partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout: float = 10.0
 ) -> list[TopicPartition]:
+    """The partitions of ``topic``; NotFound, naming the topics there are, when it does
+    not exist. A topic just created may need a moment before its partitions show."""
     parts = consumer.partitions_for_topic(topic)
     deadline = time.monotonic() + timeout
-    while not parts and time.monotonic() < deadline:
-        await consumer.force_metadata_update()
+    while not parts:
+        existing = await consumer.topics()  # refreshes the metadata
         parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            await asyncio.sleep(0.2)
-    if not parts:
-        raise TransientError(f"topic {topic!r} does not exist")
+        if parts:
+            break
+        if topic not in existing:
+            names = ", ".join(sorted(t for t in existing if not t.startswith("__"))) or "none"
+            raise NotFound(
+                f"topic {topic!r} does not exist; existing topics: {names} "
+                "(create the pipeline's with `enrich topics create`)"
+            )
+        if time.monotonic() > deadline:
+            raise TransientError(f"topic {topic!r} has no partitions after {timeout:.0f}s")
+        await asyncio.sleep(0.2)
     return [TopicPartition(topic, p) for p in sorted(parts)]
 
 

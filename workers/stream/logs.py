@@ -41,6 +41,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def formatter(fmt: str) -> logging.Formatter:
+    """JSON or text; ``auto`` is text when stderr is a terminal (a person reads it), else
+    JSON (a log collector does)."""
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
     return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
 
 
@@ -57,7 +61,13 @@ def setup(level: str, fmt: str) -> None:
 
 
 def apply(fmt: str) -> None:
-    """Give every root handler our format and the repeat filter (after Faust set its own)."""
+    """Give every root handler our format and the repeat filter (after Faust set its own).
+
+    Below DEBUG, Faust's and mode's start-up chatter (some thirty "Starting..." lines)
+    is held back: the worker logs its own one-line summary when it is ready."""
+    if logging.getLogger().level > logging.DEBUG:
+        for name in ("faust", "mode"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     repeat = RepeatFilter()
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter(fmt))

@@ -7,6 +7,7 @@ event loop, so a loop too blocked to answer is a failed health probe.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections.abc import Iterable
@@ -117,6 +118,8 @@ class Observer:
         self.sources = dict(sources or {})
         self.progress = {stage: clock() for stage in stages}  # per stage, last batch done
         self.running: dict[str, float] = {}  # per stage, when the batch in hand started
+        self.done: dict[str, int] = {}  # per stage, records handled since start
+        self.dead: collections.Counter[str] = collections.Counter()  # codes since start
         self.loop_lag_max_s = 0.0
 
     # -- events from the worker ------------------------------------------
@@ -135,6 +138,8 @@ class Observer:
         self.batch_seconds.labels(stage).observe(seconds)
         self.running.pop(stage, None)
         self.progress[stage] = self.clock()
+        self.done[stage] = self.done.get(stage, 0) + size
+        self.dead.update(dead_codes)
 
     def assigned_partitions(self, partitions: Iterable[tuple[str, int]]) -> None:
         if self.joined:
@@ -212,6 +217,19 @@ class Observer:
             else "broker unreachable"
         )
         return ok, {"status": reason, "partitions": sorted(f"{t}:{p}" for t, p in self.partitions)}
+
+    def report(
+        self, since: dict[str, int], dead_since: collections.Counter[str], seconds: float
+    ) -> str:
+        """One progress line: records per second per stage since the last report, the
+        lag, and the dead letters since then by code."""
+        rates = ", ".join(
+            f"{stage} {(self.done.get(stage, 0) - since.get(stage, 0)) / seconds:.1f}/s"
+            for stage in self.progress
+        )
+        new = self.dead - dead_since
+        dead = ", ".join(f"{code} x{n}" for code, n in new.most_common(3)) if new else "none"
+        return f"progress: {rates}; lag {sum(self.lag.values())}; dead letters {dead}"
 
     def metrics_text(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from schemas.models import CleanedArticle, CleanProvenance, RawArticle, StageRun
 from workers.errors import StageFailed
-from workers.stages.clean import boilerplate, html, language
+from workers.stages.clean import boilerplate, dates, html, language
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def visible_text_article(page: str, *, title: str | None = None) -> str:
@@ -15,11 +15,21 @@ def visible_text_article(page: str, *, title: str | None = None) -> str:
     return boilerplate.clean_text(html.plain_text(page), title=title)
 
 
-def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
+def clean(
+    raw: RawArticle,
+    *,
+    now: str,
+    fallback_language: str | None = None,
+    min_language_confidence: float = 0.0,
+) -> CleanedArticle:
     """Extract, de-boilerplate and normalise the article; detect its language.
 
     ``raw.id`` must be set (the codec fills it in). Raises StageFailed with
-    code ``empty_text`` when no article text is left.
+    code ``empty_text`` when no article text is left. The language is the
+    producer's when given; else the detected one, unless detection is less sure
+    than ``min_language_confidence`` (short texts): then ``fallback_language``,
+    with the detector's confidence. ``published_at`` is ISO 8601 UTC (a date stays
+    a date); a value that cannot be read is kept in ``published_at_raw``.
     """
     if raw.id is None:
         raise ValueError("raw article without id; decode it with workers.codec.decode_raw")
@@ -28,7 +38,7 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
     if raw.html is not None and raw.html.strip():
         page = html.extract(raw.html, url=raw.url)
         title = title or page.title
-        published_at = published_at or page.published_at
+        published_at = published_at or dates.page_time(raw.html) or page.published_at
         authors = authors or page.authors
         source = source or page.source
         url = url or page.url
@@ -40,6 +50,7 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
         if not body and raw.text:
             body = boilerplate.clean_text(raw.text, title=title)
     else:
+        title = title or boilerplate.headline(raw.text or "")
         body = boilerplate.clean_text(raw.text or "", title=title)
     if not body.strip():
         raise StageFailed("no article text left after cleaning", code="empty_text")
@@ -48,12 +59,16 @@ def clean(raw: RawArticle, *, now: str) -> CleanedArticle:
         confidence = 1.0
     else:
         lang, confidence = language.detect(body)
+        if fallback_language and confidence < min_language_confidence:
+            lang = fallback_language
+    stated_at, unread_at = dates.normalize(published_at)
     return CleanedArticle(
         id=raw.id,
         url=url,
         source=source,
         title=boilerplate.normalize(title) if title else None,
-        published_at=published_at,
+        published_at=stated_at,
+        published_at_raw=unread_at,
         authors=authors,
         language=lang,
         language_confidence=confidence,

@@ -274,3 +274,42 @@ def _drop_repeats(lines: list[str], title: str | None) -> list[str]:
 
 def _key(line: str) -> str:
     return re.sub(r"\W+", " ", line.casefold()).strip()
+
+
+_BYLINE = re.compile(r"^(by|from|posted|written|words by|updated|published)\b", re.IGNORECASE)
+
+
+def headline(text: str, *, near: int = 8) -> str | None:
+    """The title of a pasted page when the paste starts with it: the first line, if it
+    reads as a headline and either repeats at once (the title twice) or reads as a
+    sentence-like headline with the article beginning within ``near`` lines after it.
+    None otherwise: a page that starts with its menu gets no title rather than a wrong
+    one.
+
+    A headline is 3 to 30 words, not prose, not page furniture, not a byline, and
+    does not end like a label (":", "|", "»").
+    """
+    lines = _mid_sentence_join(normalize(text).split("\n"))
+    kinds = [classify(line) if line else Kind.OTHER for line in lines]
+    if Kind.PROSE not in kinds:
+        return None
+    start, _ = _article_block(lines, kinds)
+    filled = [(i, line) for i, line in enumerate(lines) if line]
+    first_at, first = filled[0]
+    words = len(first.split())
+    if not (
+        3 <= words <= 30
+        and kinds[first_at] is Kind.OTHER
+        and not _BYLINE.match(first)
+        and not first.endswith((":", "|", "»", ">"))
+        and first[:1].isupper()
+    ):
+        return None
+    repeated = any(_key(line) == _key(first) for _, line in filled[1:3])
+    if repeated:
+        return first
+    # once only: it must read as a sentence-like headline, not a menu of capitalised
+    # section names ("Home News Sport World")
+    reads = any(w[:1].islower() for w in first.split()[1:]) or bool(re.search(r"[,'’]", first))
+    between = sum(1 for i, _ in filled if first_at < i < start)
+    return first if reads and between <= near else None

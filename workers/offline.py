@@ -1,0 +1,66 @@
+"""The pipeline over a stream of messages with no broker, in one process or several.
+
+``run_offline`` yields (dead, value) per input message, in input order, whatever
+the number of processes: batches go to a pool of processes, each with its own
+pipeline (and model), and come back in the order they were sent. The records
+are the same as one process gives, but for their timestamps.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
+from multiprocessing.pool import AsyncResult
+
+from workers.codec import Message
+from workers.pipeline import Dead, Pipeline, build_pipeline
+from workers.settings import Settings
+
+Result = tuple[bool, bytes]  # (dead-lettered, the record's bytes)
+
+_pipeline: Pipeline | None = None  # one per worker process
+
+
+def _start(settings: Settings) -> None:
+    global _pipeline  # noqa: PLW0603 - the process's pipeline, built once
+    _pipeline = build_pipeline(settings)
+
+
+def _run(batch: list[Message]) -> list[Result]:
+    assert _pipeline is not None, "worker process not started"  # noqa: S101
+    return [(isinstance(o, Dead), o.value) for o in _pipeline.run(batch)]
+
+
+def _batches(messages: Iterable[Message], size: int) -> Iterator[list[Message]]:
+    it = iter(messages)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def run_offline(
+    settings: Settings, messages: Iterable[Message], *, processes: int = 1
+) -> Iterator[Result]:
+    """(dead, value) for each message, in order, through all three stages."""
+    settings = settings.model_copy(update={"stages": "clean,tag,summarize"})
+    batches = _batches(messages, settings.batch_size)
+    first = next(batches, None)
+    if first is None:
+        return
+    second = next(batches, None)
+    if processes <= 1 or second is None:  # one batch: not worth starting processes
+        _start(settings)
+        for batch in chain([first], [second] if second else [], batches):
+            yield from _run(batch)
+        return
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
+    with context.Pool(processes, initializer=_start, initargs=(settings,)) as pool:
+        # at most two batches per process in flight: memory stays bounded on any input
+        pending: deque[AsyncResult[list[Result]]] = deque()
+        for batch in chain([first, second], batches):
+            pending.append(pool.apply_async(_run, (batch,)))
+            if len(pending) >= 2 * processes:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
