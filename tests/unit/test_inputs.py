@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from workers.inputs import read_records, sample_path
 
@@ -37,3 +38,33 @@ def test_samples_ship_with_the_package() -> None:
     rows = [orjson.loads(v) for _, _, v in read_records(sample_path())]
     assert len(rows) == 3
     assert any("html" in r for r in rows) and sum("text" in r for r in rows) == 2
+
+
+def test_directories_gzip_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+    import io
+    import sys
+
+    from workers.errors import NotFound
+    from workers.inputs import STDIN, expand
+
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "b.jsonl.gz").write_bytes(gzip.compress(b'{"id": "g", "text": "x"}\n'))
+    (tmp_path / "d" / "sub" / "a.txt").write_text("Hello")
+    (tmp_path / "d" / "readme.md").write_text("not an article")
+    files = expand([tmp_path / "d", STDIN])
+    assert [f.name for f in files] == ["b.jsonl.gz", "a.txt", "-"]
+    assert list(read_records(files[0])) == [(1, b"g", b'{"id": "g", "text": "x"}')]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"id": "s"}\n')))
+    assert [key for _, key, _ in read_records(STDIN)] == [b"s"]
+    with pytest.raises(NotFound, match="no such file"):
+        expand([tmp_path / "nope"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NotFound, match="holds no article files"):
+        expand([tmp_path / "empty"])
+
+
+def test_an_html_page_keeps_its_own_site_name(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text("<p>Hi</p>")
+    [(_, _, value)] = read_records(tmp_path / "page.html")
+    assert "source" not in orjson.loads(value)  # the page's og:site_name decides

@@ -97,3 +97,55 @@ def test_shipped_html_sample_loses_its_page_furniture() -> None:
 )
 def test_bylines_split_into_authors(byline: str | None, authors: list[str]) -> None:
     assert split_authors(byline) == authors
+
+
+def _raw(**fields: object) -> RawArticle:
+    return RawArticle.model_validate({"id": "x", **fields})
+
+
+def test_a_pasted_page_gets_the_headline_at_its_top_as_title() -> None:
+    text = (
+        "Harbour plan approved after long talks\n"
+        "Harbour plan approved after long talks\n"
+        "Share:\n"
+        "The council met on Monday and agreed a new plan for the harbour front after months "
+        "of talks with residents.\nThe work will start in spring and last two years, the "
+        "mayor said on Tuesday."
+    )
+    out = clean(_raw(text=text), now="now")
+    assert out.title == "Harbour plan approved after long talks"
+    assert "Harbour plan approved" not in out.text  # the title line is not the text's
+    menu = "Home News Sport World\n" + text.split("\n", 2)[2]
+    assert clean(_raw(text=menu), now="now").title is None  # a menu is not a title
+
+
+def test_published_at_is_iso_utc_and_an_unreadable_one_is_kept_raw() -> None:
+    text = "The council met on Monday and agreed a new plan for the harbour front today."
+    out = clean(_raw(text=text, published_at="Sat, 14 Mar 2026 09:30:00 +0100"), now="now")
+    assert (out.published_at, out.published_at_raw) == ("2026-03-14T08:30:00Z", None)
+    odd = clean(_raw(text=text, published_at="last Tuesday"), now="now")
+    assert (odd.published_at, odd.published_at_raw) == (None, "last Tuesday")
+
+
+def test_short_text_falls_back_to_the_model_language() -> None:
+    out = clean(
+        _raw(text="Match tonight"), now="now", fallback_language="en", min_language_confidence=0.5
+    )
+    assert out.language == "en" and out.language_confidence < 0.5
+    given = clean(
+        _raw(text="Match tonight", language="de"),
+        now="now",
+        fallback_language="en",
+        min_language_confidence=0.5,
+    )
+    assert given.language == "de"  # the producer's word wins
+    sure = clean(
+        _raw(
+            text="Der Stadtrat hat am Montag einen neuen Plan für den Hafen "
+            "beschlossen, nach monatelangen Gesprächen mit den Anwohnern."
+        ),
+        now="now",
+        fallback_language="en",
+        min_language_confidence=0.5,
+    )
+    assert sure.language == "de"
