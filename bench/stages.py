@@ -1,0 +1,152 @@
+"""Each stage alone: its throughput, CPU and memory with one worker at full load.
+
+    python bench/stages.py DATA_DIR [--articles 600]
+
+For clean, tag and summarize in turn: a worker running only that stage on the
+embedded broker, its source topic filled with N records made offline from the
+AEB article bodies (raw, cleaned or tagged, as the stage reads them), and the
+time until its destination topic holds N records. Printed per stage: articles
+per second, CPU used (cores, from /proc), RSS after warm-up and at the end, and
+peak RSS. These are the figures behind the Kubernetes requests, limits and KEDA
+lag thresholds (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import orjson
+
+from workers.codec import Message
+from workers.pipeline import STAGE, Forward, build_pipeline
+from workers.settings import Settings
+from workers.stream import clients
+from workers.stream.embedded_broker import EmbeddedBroker, free_port
+
+ENRICH = str(Path(sys.executable).parent / "enrich")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(rest.split()[0]) // 1024
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def inputs(data_dir: Path, count: int) -> dict[str, list[tuple[bytes | None, bytes]]]:
+    """The records each stage reads: raw, cleaned and tagged."""
+    truth = json.loads((data_dir / "extraction-aeb" / "ground-truth.json").read_text("utf-8"))
+    bodies = [v["articleBody"] for v in truth.values() if v.get("articleBody", "").strip()]
+    raw: list[tuple[bytes | None, bytes]] = [
+        (f"s-{i:05d}".encode(), orjson.dumps({"id": f"s-{i:05d}", "text": bodies[i % len(bodies)]}))
+        for i in range(count)
+    ]
+    pipeline = build_pipeline(Settings())
+    messages = [Message("raw", 0, i, k, v) for i, (k, v) in enumerate(raw)]
+    cleaned = [o for o in pipeline.clean_batch(messages) if isinstance(o, Forward)]
+    cleaned_msgs = [Message("c", 0, i, o.key.encode(), o.value) for i, o in enumerate(cleaned)]
+    tagged = [o for o in pipeline.tag_batch(cleaned_msgs) if isinstance(o, Forward)]
+    return {
+        "clean": raw,
+        "tag": [(o.key.encode(), o.value) for o in cleaned],
+        "summarize": [(o.key.encode(), o.value) for o in tagged],
+    }
+
+
+async def count_records(settings: Settings, topic: str, want: int, timeout: float) -> None:
+    seen = 0
+    async for _ in clients.consume(settings, [topic], timeout=timeout):
+        seen += 1
+        if seen >= want:
+            return
+    raise RuntimeError(f"only {seen} of {want} records in {topic}")
+
+
+def run_stage(bootstrap: str, stage: str, records: list[tuple[bytes | None, bytes]]) -> None:
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
+        | {
+            "ENRICH_BROKER": bootstrap,
+            "ENRICH_GROUP_ID": prefix,
+            "ENRICH_HTTP_PORT": str(free_port()),
+            "ENRICH_LOG_LEVEL": "WARNING",
+            "ENRICH_PARTITIONS": "6",
+        }
+        | {
+            f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}"
+            for k in ("raw", "cleaned", "tagged", "enriched", "dlq")
+        }
+    )
+    settings = Settings.model_validate(
+        {k.removeprefix("ENRICH_").lower(): v for k, v in env.items() if k.startswith("ENRICH_")}
+    )
+    asyncio.run(clients.create_topics(settings))
+    source, dest = settings.topics[STAGE[stage].source], settings.topics[STAGE[stage].dest]
+    worker = subprocess.Popen(
+        [ENRICH, "worker", "--stages", stage],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port = env["ENRICH_HTTP_PORT"]
+        deadline = time.monotonic() + 120
+        while True:  # ready: joined, model loaded
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{stage} worker not ready")
+            time.sleep(0.2)
+        warm = proc_status(worker.pid)["VmRSS"]
+        cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
+        asyncio.run(clients.produce(settings, records, topic=source))
+        asyncio.run(count_records(settings, dest, len(records), timeout=600))
+        wall = time.perf_counter() - t0
+        cpu = cpu_seconds(worker.pid) - cpu0
+        status = proc_status(worker.pid)
+        print(
+            f"{stage:<10} {len(records) / wall:7.1f} articles/s  CPU {cpu / wall:4.2f} cores  "
+            f"RSS {warm} MiB ready, {status['VmRSS']} MiB after {len(records)}, "
+            f"peak {status['VmHWM']} MiB",
+            flush=True,
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--articles", type=int, default=600)
+    args = parser.parse_args()
+    made = inputs(args.data_dir, args.articles)
+    with EmbeddedBroker() as broker:
+        for stage in STAGE:
+            run_stage(broker.bootstrap, stage, made[stage])
+
+
+if __name__ == "__main__":
+    main()
