@@ -26,6 +26,7 @@ _pipeline: Pipeline | None = None  # one per worker process
 def _start(settings: Settings) -> None:
     global _pipeline  # noqa: PLW0603 - the process's pipeline, built once
     _pipeline = build_pipeline(settings)
+    _pipeline.warm()
 
 
 def _run(batch: list[Message]) -> list[Result]:

@@ -112,6 +112,25 @@ class Pipeline:
             raise RuntimeError("this pipeline was built without a tagger")
         return self._tagger
 
+    def warm(self) -> None:
+        """Run one small article through this process's stages now, so that the lazy
+        parts (the language identifier, stop words, spaCy's first call) load at start,
+        not inside the first record a worker reads."""
+        import orjson
+
+        from workers.stages.summarize.keywords import stop_words
+
+        text = (
+            "The harbour council met on Monday and agreed a plan for the new ferry terminal. "
+            "Maria Lindqvist said the work would start in the spring."
+        )
+        msg = Message("warm-up", 0, 0, None, orjson.dumps({"id": "warm-up", "text": text}))
+        if self._tagger is not None:
+            list(self.run([msg]))
+        else:
+            self.clean_batch([msg])
+        stop_words(self.settings.model_language)
+
     # -- stages ------------------------------------------------------------
 
     def clean_batch(self, messages: Sequence[Message]) -> list[Outcome]:

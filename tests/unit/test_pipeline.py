@@ -202,3 +202,14 @@ def test_the_stage_table_is_the_one_list_of_stages() -> None:
         Settings(stages="clean,paint")
     dlq_list = build_parser().parse_args(["dlq", "list", "--stage", "summarize"])
     assert dlq_list.stage == "summarize"
+
+
+def test_warm_up_loads_the_lazy_parts_before_the_first_record() -> None:
+    from workers.stages.clean import language
+    from workers.stages.summarize.keywords import stop_words
+
+    language._identifier.cache_clear()
+    stop_words.cache_clear()
+    Pipeline(Settings(), blank_tagger()).warm()
+    assert language._identifier.cache_info().currsize == 1
+    assert stop_words.cache_info().currsize >= 1

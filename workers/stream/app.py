@@ -466,6 +466,7 @@ def run(
 
     ``task`` runs beside the agents (the demo drives its articles from there).
     """
+    pipeline.warm()
     app = create_app(settings)
     agents = StageAgents(app, settings, pipeline)
     if task is not None:
