@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import pytest
@@ -32,6 +33,14 @@ def blank_tagger(patterns: list[dict[str, Any]] | None = None, **kwargs: Any) ->
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns(patterns or PATTERNS)  # type: ignore[attr-defined]
     return Tagger(nlp, **kwargs)
+
+
+def unavailable(message: str, *, required_by: str) -> NoReturn:
+    """Skip a test whose tool is missing, saying why; fail instead where the
+    environment variable ``required_by`` is ``require`` (as CI sets it)."""
+    if os.environ.get(required_by) == "require":
+        pytest.fail(f"{message}; {required_by}=require")
+    pytest.skip(message)
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
+
 pytestmark = pytest.mark.container
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +91,7 @@ def _find_engine() -> tuple[Engine | None, str]:
 def engine() -> Engine:
     found, why = _find_engine()
     if found is None:
-        message = f"no container engine can run here ({why})"
-        if os.environ.get("CONTAINER_TESTS") == "require":
-            pytest.fail(message + "; CONTAINER_TESTS=require")
-        pytest.skip(message)
+        unavailable(f"no container engine can run here ({why})", required_by="CONTAINER_TESTS")
     return found
 
 

@@ -7,15 +7,15 @@ A missing tool skips its tests with the reason, except where
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,10 +25,7 @@ def tool(name: str) -> str:
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.exists() else shutil.which(name)
     if found is None:
-        message = f"{name} is not installed"
-        if os.environ.get("DEPLOY_TOOLS") == "require":
-            pytest.fail(message + "; DEPLOY_TOOLS=require")
-        pytest.skip(message)
+        unavailable(f"{name} is not installed", required_by="DEPLOY_TOOLS")
     return found
 
 
