@@ -52,6 +52,10 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
     async with aiohttp.ClientSession() as session:
         ready = await wait_ready(session, base)
         assert f"{stack.settings.topic_raw}:0" in ready
+        # joined: its one-line summary is written, and Faust's start-up chatter is not
+        logs = stack.full_logs()
+        assert f"worker ready: broker {stack.settings.broker}" in logs
+        assert "Starting..." not in logs
         status, health = await get(session, f"{base}/health")
         assert status == 200 and '"status":"ok"' in health.replace(" ", "")
         _, before = await get(session, f"{base}/metrics")

@@ -98,3 +98,18 @@ def test_broker_advertise_is_host_or_host_port() -> None:
     assert advertised(None) == (None, None)
     with pytest.raises(ConfigError):
         advertised("kafka:port")
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from workers.cli.records import Progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert Progress("articles").bar is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = Progress("articles")
+    assert bar.bar is not None
+    bar.update(3)
+    assert bar.bar.n == 3
+    bar.close()

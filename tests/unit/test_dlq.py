@@ -162,3 +162,38 @@ def test_control_character_text_is_kept_as_compact_base64() -> None:
     assert rec.original.encoding == "base64"
     assert original_bytes(rec) == data
     assert len(rec.model_dump_json()) < len(data) * 4 // 3 + 1000
+
+
+async def test_letters_are_listed_oldest_first_and_marked_when_replayed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from collections.abc import AsyncIterator
+
+    from workers import dlq
+    from workers.codec import Message
+    from workers.settings import Settings
+
+    def letter(failed_at: str) -> bytes:
+        rec = _dl(b"x").model_copy(update={"failed_at": failed_at})
+        return rec.model_dump_json().encode()
+
+    marker_key, marker = dlq.replay_marker(1, 0, to="articles.raw", now="2026-01-03T00:00:00Z")
+    stored = [
+        Message("dlq", 0, 0, None, letter("2026-01-02T00:00:00Z")),
+        Message("dlq", 1, 0, None, letter("2026-01-01T00:00:00Z")),
+        Message("dlq", 1, 1, marker_key, marker, ((dlq.MARKER_HEADER, dlq.REPLAYED),)),
+        Message("dlq", 2, 0, None, b"not a dead letter"),
+    ]
+
+    async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
+        for m in stored:
+            yield m
+
+    monkeypatch.setattr("workers.stream.clients.read_to_end", read_to_end)
+    skipped: list[Message] = []
+    letters = await dlq.read_letters(Settings(), dlq.Filters(), skipped.append)
+    assert [(x.partition, x.record.failed_at, x.replayed) for x in letters] == [
+        (1, "2026-01-01T00:00:00Z", True),
+        (0, "2026-01-02T00:00:00Z", False),
+    ]
+    assert [m.partition for m in skipped] == [2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+import pytest
 
 from workers.stream.logs import JsonFormatter, RepeatFilter
 
@@ -53,3 +54,17 @@ def test_repeats_of_client_errors_pass_once_per_window() -> None:
     again = _record("aiokafka.conn", logging.ERROR, err)
     assert f.filter(again)
     assert "2 similar messages suppressed" in again.msg
+
+
+def test_auto_format_is_text_on_a_terminal_and_json_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from workers.stream.logs import formatter
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert not isinstance(formatter("auto"), JsonFormatter)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert isinstance(formatter("auto"), JsonFormatter)
+    assert isinstance(formatter("json"), JsonFormatter)

@@ -103,3 +103,23 @@ def test_idle_stage_with_lag_elsewhere_is_healthy() -> None:
     obs.batch_done("tag", 5, 5, [], 0.1)
     clock.now += 50  # clean idle for 80 s, but nothing waits for it
     assert obs.health()[0]
+
+
+def test_progress_line_rates_lag_and_dead_letters_since_the_last() -> None:
+    import collections
+
+    from workers.stream.app import _partition_list
+
+    obs = two_stages(Clock())
+    obs.batch_done("clean", 40, 39, ["invalid_json"], 1.0)
+    obs.batch_done("tag", 20, 20, [], 1.0)
+    obs.partition_lag("articles.cleaned", 0, 7)
+    since, dead = dict(obs.done), collections.Counter(obs.dead)
+    obs.batch_done("clean", 20, 18, ["too_large", "too_large"], 1.0)
+    line = obs.report(since, dead, 10.0)
+    assert line == "progress: clean 2.0/s, tag 0.0/s; lag 7; dead letters too_large x2"
+    assert obs.report(dict(obs.done), collections.Counter(obs.dead), 10.0).endswith(
+        "dead letters none"
+    )
+    assert _partition_list({("b", 1), ("a", 2), ("a", 0)}) == "a[0,2] b[1]"
+    assert _partition_list(set()) == "none"
