@@ -27,13 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "enrich produce pages/ archive.jsonl.gz",
         "cat articles.jsonl | enrich produce -",
     )
-    p.add_argument(
-        "inputs",
-        nargs="+",
-        type=Path,
-        metavar="INPUT",
-        help="JSON Lines (.jsonl, .jsonl.gz), .html or .txt files, directories of them, or -",
-    )
+    _add_inputs(p)
     p.add_argument("--topic", help="topic (default: the raw topic)")
     p.set_defaults(func=produce)
 
@@ -63,13 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "enrich file pages/ --processes 4 > enriched.jsonl",
         "zcat dump.jsonl.gz | enrich file - --fail-on-dead-letter",
     )
-    p.add_argument(
-        "inputs",
-        nargs="+",
-        type=Path,
-        metavar="INPUT",
-        help="JSON Lines (.jsonl, .jsonl.gz), .html or .txt files, directories of them, or -",
-    )
+    _add_inputs(p)
     p.add_argument("-o", "--output", type=Path, help="enriched records (default: stdout)")
     p.add_argument("--dlq", type=Path, help="dead-letter records (default: stderr)")
     p.add_argument(
@@ -85,6 +73,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="exit 1 when any record was dead-lettered",
     )
     p.set_defaults(func=file)
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """The input files of ``produce`` and ``file``, the same for both."""
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="JSON Lines (.jsonl, .jsonl.gz), .html or .txt files, directories of them, or -",
+    )
 
 
 def _records(inputs: list[Path]) -> Iterator[tuple[str, int, bytes | None, bytes]]:
