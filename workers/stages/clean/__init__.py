@@ -9,6 +9,21 @@ from workers.stages.clean import boilerplate, dates, html, language
 VERSION = "1.1.0"
 
 
+_WARM_PAGE = """<html lang="en"><head><title>Ferry terminal plan agreed</title>
+<meta name="author" content="Maria Lindqvist"></head><body><article>
+<h1>Ferry terminal plan agreed</h1><p class="date">Published 3 March 2026</p>
+<p>The harbour council met on Monday and agreed a plan for the new ferry terminal.</p>
+<p>Maria Lindqvist said the work would start in the spring and end next year.</p>
+</article></body></html>"""
+
+
+def warm() -> None:
+    """Load what the stage loads lazily (the language identifier, the date parser
+    behind the page-date search) now, not inside the first record."""
+    clean(RawArticle(id="warm-up", html=_WARM_PAGE), now="")
+    dates.warm()
+
+
 def visible_text_article(page: str, *, title: str | None = None) -> str:
     """The article among a page's visible lines, by the pasted-text rules: the
     path for pages trafilatura cannot read (too deep, too large)."""
@@ -36,9 +51,10 @@ def clean(
     title, published_at, source, url = raw.title, raw.published_at, raw.source, raw.url
     authors = [a.strip() for a in raw.authors or [] if a.strip()]
     if raw.html is not None and raw.html.strip():
-        page = html.extract(raw.html, url=raw.url)
+        stated = published_at or dates.page_time(raw.html)
+        page = html.extract(raw.html, url=raw.url, page_date=stated)
         title = title or page.title
-        published_at = published_at or dates.page_time(raw.html) or page.published_at
+        published_at = stated or page.published_at
         authors = authors or page.authors
         source = source or page.source
         url = url or page.url

@@ -32,6 +32,16 @@ def page_time(html: str) -> str | None:
     return found.group(1).strip() if found else None
 
 
+def warm() -> None:
+    """Load the date parser that a page-date search falls back to (a quarter of a
+    second, and its English locale), so that it does not load inside a record."""
+    try:
+        from htmldate.extractors import external_date_parser
+    except ImportError:  # an htmldate without it has nothing to warm
+        return
+    external_date_parser("Tuesday, 3 March 2026 09:30", "%Y-%m-%d")
+
+
 def normalize(value: str | None) -> tuple[str | None, str | None]:
     """(ISO 8601 UTC, None) for a readable date or time, else (None, the value as given).
 

@@ -10,12 +10,17 @@ text then goes through the line-level boilerplate rules like pasted text.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import trafilatura
-from trafilatura.settings import Document
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura import metadata as tmeta
+from trafilatura.settings import Document, set_date_params
+from trafilatura.utils import load_html
 
 # Past this size trafilatura takes tens of seconds; the streaming pass is linear.
 MAX_EXTRACT_CHARS = 2 * 1024 * 1024
@@ -125,32 +130,55 @@ def split_authors(byline: str | None) -> list[str]:
 # the article itself short. When it keeps under this share of what the default
 # mode finds, the default mode's text is taken instead.
 MIN_PRECISION_SHARE = 0.25
+# A first pass's text looks cut short when it is under this many characters, or
+# under ``MIN_PRECISION_SHARE`` of the text of the page's <p> elements (where most
+# pages keep their article; they stand in for what the default pass would find).
+SHORT_TEXT_CHARS = 500
 
 
-def extract(html: str, *, url: str | None = None) -> Extracted:
+def extract(html: str, *, url: str | None = None, page_date: str | None = None) -> Extracted:
     """The main text of a page, paragraphs separated by newlines, and its metadata.
 
-    Two trafilatura passes agree on the article: the precision pass's text,
-    unless it is under ``MIN_PRECISION_SHARE`` of the default pass's.
-    Returns empty text when the page has no article body. Pages over
-    ``MAX_EXTRACT_CHARS`` are not given to trafilatura (see ``plain_text``).
+    The page is parsed once, and every pass works on that tree. The first pass is
+    trafilatura's precision mode without its fallback extractors (readability,
+    jusText), which trafilatura itself only needs when its main extractor finds
+    little. When that text looks cut short (``needs_default_pass``), the full
+    cascade runs: the precision pass with its fallbacks and the default pass,
+    whose text is taken when the precision text is under ``MIN_PRECISION_SHARE``
+    of it. ``page_date``, the publication time already read from the page's meta
+    tags, spares the slower date search. Returns empty text when the page has no
+    article body. Pages over ``MAX_EXTRACT_CHARS`` are not given to trafilatura
+    (see ``plain_text``).
     """
     if len(html) > MAX_EXTRACT_CHARS:
         return Extracted("", None, None, [], None, url, None)
-    precise = _bare(html, url, favor_precision=True)
-    full = _bare(html, url, favor_precision=False, with_metadata=precise is None)
-    doc = precise if precise is not None else full
-    if doc is None:
-        return Extracted("", None, None, [], None, None, None)
+    tree = load_html(html)
+    if tree is None:
+        return Extracted("", None, None, [], None, url, None)
+    meta = metadata(tree, url, page_date=page_date)
+    text = _text(tree, url, favor_precision=True, fast=True)
+    if needs_default_pass(text, tree):
+        precise = _text(tree, url, favor_precision=True, fast=False)
+        text = pick_text(precise, _text(tree, url, favor_precision=False, fast=False))
     return Extracted(
-        text=pick_text(precise.text if precise else None, full.text if full else None),
-        title=doc.title or None,
-        published_at=doc.date or None,
-        authors=split_authors(doc.author),
-        source=doc.sitename or None,
-        url=doc.url or None,
-        language=doc.language or None,
+        text=text,
+        title=meta.title or None,
+        published_at=meta.date or None,
+        authors=split_authors(meta.author),
+        source=meta.sitename or None,
+        url=meta.url or url,
+        language=meta.language or None,
     )
+
+
+def needs_default_pass(precise: str | None, tree: HtmlElement) -> bool:
+    """Whether a first pass's text looks cut short (see ``SHORT_TEXT_CHARS``): the
+    full cascade then runs to compare."""
+    chars = len(precise or "")
+    if chars < SHORT_TEXT_CHARS:
+        return True
+    paragraphs = sum(len(p.text_content()) for p in tree.iter("p"))
+    return chars < MIN_PRECISION_SHARE * paragraphs
 
 
 def pick_text(precise: str | None, full: str | None) -> str:
@@ -160,17 +188,46 @@ def pick_text(precise: str | None, full: str | None) -> str:
     return full if len(precise) < MIN_PRECISION_SHARE * len(full) else precise
 
 
-def _bare(
-    html: str, url: str | None, *, favor_precision: bool, with_metadata: bool = True
-) -> Document | None:
+def metadata(tree: HtmlElement, url: str | None, *, page_date: str | None = None) -> Document:
+    """Title, author, URL, site name, language and date of a parsed page.
+
+    trafilatura's ``extract_metadata`` without what this stage does not keep
+    (categories, tags, licence), and without the date search when the page's
+    meta tags already gave the date: those two parts cost more than the rest.
+    """
+    doc = tmeta.examine_meta(tree)
+    if doc.author and " " not in doc.author:
+        doc.author = None  # a single word is a handle, not a name
+    with contextlib.suppress(Exception):  # trafilatura's JSON-LD reader has bugs of its own
+        doc = tmeta.extract_meta_json(tree, doc)
+    doc.title = doc.title or tmeta.extract_title(tree)
+    doc.author = doc.author or tmeta.extract_author(tree)
+    doc.url = doc.url or tmeta.extract_url(tree, url)
+    if page_date is None:
+        params = set_date_params(True)
+        params["url"] = doc.url
+        doc.date = find_date(tree, **params)
+    if not doc.sitename:
+        doc.sitename = tmeta.extract_sitename(tree)
+    if doc.sitename:
+        doc.sitename = doc.sitename.lstrip("@")
+        if "." not in doc.sitename and doc.sitename[:1].islower():
+            doc.sitename = doc.sitename.title()
+    doc.clean_and_trim()
+    return doc
+
+
+def _text(tree: HtmlElement, url: str | None, *, favor_precision: bool, fast: bool) -> str:
+    """One trafilatura pass over the tree (it works on its own copy); "" for none."""
     doc = trafilatura.bare_extraction(
-        html,
+        tree,
         url=url,
-        with_metadata=with_metadata,
+        with_metadata=False,
         include_comments=False,
         include_tables=True,
         include_images=False,
         deduplicate=False,
         favor_precision=favor_precision,
+        fast=fast,
     )
-    return None if doc is None or isinstance(doc, dict) else doc
+    return "" if doc is None or isinstance(doc, dict) else doc.text or ""

@@ -7,7 +7,11 @@ from functools import lru_cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-_SAMPLE_CHARS = 5000
+# The first 2,000 characters decide almost every article; a less sure answer is
+# asked again of 6,000 (the time is linear in the sample).
+_SAMPLE_CHARS = 2000
+_LONG_SAMPLE_CHARS = 6000
+_SURE = 0.9
 _lock = threading.Lock()
 
 
@@ -23,4 +27,6 @@ def detect(text: str) -> tuple[str | None, float]:
         return None, 0.0
     with _lock:  # the identifier keeps scratch state
         code, prob = _identifier().classify(sample)
+        if prob < _SURE and len(text) > len(sample):
+            code, prob = _identifier().classify(text[:_LONG_SAMPLE_CHARS])
     return str(code), round(float(prob), 4)
