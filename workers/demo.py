@@ -64,7 +64,9 @@ def run_demo(
             finally:
                 os.kill(os.getpid(), signal.SIGTERM)  # stop the way an operator would
 
-        result.exit_code = app.run(settings, build_pipeline(settings), task=drive, loglevel="ERROR")
+        result.exit_code = app.run(
+            settings, lambda: build_pipeline(settings), task=drive, loglevel="ERROR"
+        )
     return result
 
 

@@ -8,9 +8,31 @@ own handling exits 143, as a killed command should.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
 from types import FrameType
+
+
+def _launched() -> float:
+    """When this process was started, on the ``time.monotonic()`` clock: from the
+    kernel's record where there is one (Linux), else now."""
+    now = time.monotonic()
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return now
+    return now - max(uptime - started, 0.0)
+
+
+#: When this process started (``time.monotonic()``): the start of the start-up
+#: times a worker reports.
+LAUNCHED = _launched()
 
 _GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--broker", "--log-level"})
 

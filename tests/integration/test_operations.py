@@ -54,7 +54,11 @@ async def test_metrics_health_and_ready_of_a_running_worker(stack: Stack) -> Non
         assert f"{stack.settings.topic_raw}:0" in ready
         # joined: its one-line summary is written, and Faust's start-up chatter is not
         logs = stack.full_logs()
-        assert f"worker ready: broker {stack.settings.broker}" in logs
+        assert re.search(
+            rf"worker ready in [\d.]+s \(stages loaded [\d.]+s, group joined [\d.]+s after "
+            rf"launch\): broker {re.escape(stack.settings.broker)}",
+            logs,
+        )
         assert "Starting..." not in logs
         status, health = await get(session, f"{base}/health")
         assert status == 200 and '"status":"ok"' in health.replace(" ", "")

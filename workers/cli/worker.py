@@ -40,12 +40,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.pipeline import build_pipeline
+    from workers.entry import LAUNCHED
+    from workers.pipeline import build_pipeline, check_model
     from workers.stream import app
 
+    check_model(settings)
     against_broker(settings, _nothing)
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list), settings.broker)
-    code = app.run(settings, build_pipeline(settings))
+    code = app.run(settings, lambda: build_pipeline(settings), launched=LAUNCHED)
     # Exit now: a batch abandoned by the stop may still be running in its thread,
     # and the interpreter would wait for it. Its offsets were not committed.
     logging.shutdown()

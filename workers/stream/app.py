@@ -15,9 +15,10 @@ import collections
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -76,6 +77,7 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "stream_wait_empty": False,
         "key_serializer": "raw",
         "value_serializer": "raw",
+        "TableManager": faust_compat.TableManager,
     }
     credentials = clients.faust_credentials(settings)
     if credentials is not None:
@@ -94,18 +96,39 @@ def raw_topic(app: faust.App, name: str) -> faust.TopicT:
 class StageAgents:
     """Registers one agent per configured stage on an app."""
 
-    def __init__(self, app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        pipeline: Pipeline | Future[Pipeline],
+        *,
+        launched: float | None = None,
+    ) -> None:
+        """``pipeline`` may still be loading (a future): the worker then joins its
+        group meanwhile, and handles records, and is ready, once it is loaded.
+        ``launched`` (``time.monotonic()``) is when the process started, for the
+        start-up times in the ready line."""
         self.app = app
         self.settings = settings
-        self.pipeline = pipeline
+        if isinstance(pipeline, Pipeline):
+            loaded: Future[Pipeline] = Future()
+            loaded.set_result(pipeline)
+            pipeline = loaded
+        self.loading = pipeline
+        self.launched = time.monotonic() if launched is None else launched
+        self.times: dict[str, float] = {}  # start-up milestones, seconds after launch
+        pipeline.add_done_callback(
+            lambda _: self.times.setdefault("loaded", time.monotonic() - self.launched)
+        )
         self.topics = {kind: raw_topic(app, name) for kind, name in settings.topics.items()}
         self.executors: dict[str, ThreadPoolExecutor] = {}
         self.exit_code = 0  # set when the worker stops itself on a fatal condition
         self.observer = Observer(
             stages=settings.stage_list,
-            model=pipeline.model,
+            model=pipeline.result().model if pipeline.done() else None,
             stall_timeout_s=settings.stall_timeout_s,
             sources={settings.topics[STAGE[s].source]: s for s in settings.stage_list},
+            loaded=pipeline.done(),
         )
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
@@ -121,6 +144,42 @@ class StageAgents:
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         if settings.http_port:
             app.task(self._serve_http)
+        app.task(self._await_pipeline)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The loaded pipeline; agents wait for it before their first batch."""
+        return self.loading.result(timeout=0)
+
+    async def _await_pipeline(self) -> None:
+        """Mark the stages loaded when the pipeline is, or stop the worker if it fails."""
+        if not self.loading.done():
+            try:
+                await asyncio.wrap_future(self.loading)
+            except Exception as exc:  # noqa: BLE001 - any failure to load is fatal
+                self.fail(ExitCode.CONFIG, f"the stages failed to load: {exc}")
+                return
+        self.observer.model_loaded(self.pipeline.model)
+        self._announce_ready()
+
+    def _announce_ready(self) -> None:
+        """Log the one-line ready summary once the stages are loaded and the group joined."""
+        if "ready" in self.times or not (self.observer.loaded and self.observer.joined):
+            return
+        self.times["ready"] = time.monotonic() - self.launched
+        model = self.pipeline.model
+        log.info(
+            "worker ready in %.1fs (stages loaded %.1fs, group joined %.1fs after launch): "
+            "broker %s, group %s, stages %s, model %s, partitions %s",
+            self.times["ready"],
+            self.times.get("loaded", 0.0),
+            self.times.get("joined", 0.0),
+            self.settings.broker,
+            self.settings.app_id,
+            ",".join(self.settings.stage_list),
+            f"{model.name} {model.version}" if model else "none",
+            _partition_list(self.observer.partitions),
+        )
 
     def mark_published(self, messages: Sequence[Message]) -> None:
         for m in messages:
@@ -170,6 +229,11 @@ class StageAgents:
         async def handle(events: Sequence[Any]) -> bool:
             """Run and publish one batch; False when it must not count as done."""
             loop = asyncio.get_running_loop()
+            if not self.loading.done():
+                try:
+                    await asyncio.wrap_future(self.loading)
+                except Exception:  # noqa: BLE001 - _await_pipeline stops the worker
+                    return False
             messages = [
                 Message(
                     e.message.topic,
@@ -382,19 +446,11 @@ class StageAgents:
             del self.next_offset[key]
         first = not self.observer.joined
         self.observer.assigned_partitions(assigned)
-        owned = _partition_list(assigned)
         if first:
-            model = self.pipeline.model
-            log.info(
-                "worker ready: broker %s, group %s, stages %s, model %s, partitions %s",
-                self.settings.broker,
-                self.settings.app_id,
-                ",".join(self.settings.stage_list),
-                f"{model.name} {model.version}" if model else "none",
-                owned,
-            )
+            self.times["joined"] = time.monotonic() - self.launched
+            self._announce_ready()
         else:
-            log.info("partitions reassigned: %s", owned)
+            log.info("partitions reassigned: %s", _partition_list(assigned))
 
     async def _report_progress(self) -> None:
         """A progress line every ``progress_interval_s`` while records move or wait."""
@@ -455,20 +511,41 @@ _FAUST_LEVELS = {
 }
 
 
+def load_in_background(build: Callable[[], Pipeline]) -> Future[Pipeline]:
+    """Build and warm the pipeline in a thread of its own: the model loads while
+    the worker starts and joins its group, which is mostly waiting on the broker."""
+    loaded: Future[Pipeline] = Future()
+
+    def load() -> None:
+        try:
+            pipeline = build()
+            pipeline.warm()
+        except BaseException as exc:  # noqa: BLE001 - handed to the worker, which stops
+            loaded.set_exception(exc)
+        else:
+            loaded.set_result(pipeline)
+
+    threading.Thread(target=load, name="enrich-load", daemon=True).start()
+    return loaded
+
+
 def run(
     settings: Settings,
-    pipeline: Pipeline,
+    build: Callable[[], Pipeline],
     *,
     task: Callable[[], Coroutine[Any, Any, None]] | None = None,
     loglevel: str | None = None,
+    launched: float | None = None,
 ) -> int:
     """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code.
 
-    ``task`` runs beside the agents (the demo drives its articles from there).
+    ``build`` makes the pipeline; it runs (and the pipeline is warmed) while the
+    worker joins its group. ``task`` runs beside the agents (the demo drives its
+    articles from there); it should wait for ``/ready``'s conditions itself.
     """
-    pipeline.warm()
+    loading = load_in_background(build)
     app = create_app(settings)
-    agents = StageAgents(app, settings, pipeline)
+    agents = StageAgents(app, settings, loading, launched=launched)
     if task is not None:
         app.task(task)
     worker = faust_compat.Worker(

@@ -19,6 +19,11 @@ record, and it offers no setting for them, so they are patched here:
 3. **Stopping and logging** (``Worker._schedule_shutdown``,
    ``Worker._setup_logging``): a stop after SIGTERM/SIGINT is bounded in time,
    and our log format survives Faust's own logging set-up (``Worker``).
+4. **A second lost at start** (``TableManager.on_start``). Faust's table
+   manager sleeps one second before it lets the consumer subscribe, in case
+   tables are still being declared; every table here is declared before the
+   app starts. ``TableManager`` (the app's ``TableManager`` setting, not a
+   patch) starts without the sleep.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -38,6 +43,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import faust
+from faust.tables.manager import TableManager as TableManagerBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from workers.stream import logs
@@ -75,6 +81,7 @@ def check_version(installed: str | None = None) -> None:
         (faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
         (faust.Worker, "_schedule_shutdown"),
         (faust.Worker, "_setup_logging"),
+        (TableManagerBase, "_update_channels"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -159,3 +166,16 @@ class Worker(faust.Worker):
         log.warning("stop took over %.0fs; exiting without finishing", self.stop_timeout)
         logging.shutdown()
         os._exit(self.exit_code())
+
+
+class TableManager(TableManagerBase):
+    """Faust's table manager without its one-second sleep at start (4): every table
+    is declared before the app starts, so there is nothing to wait for."""
+
+    # under "faust", so that its start-up lines follow Faust's log level
+    logger = logging.getLogger(f"{TableManagerBase.__module__}.started")
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()

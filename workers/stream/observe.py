@@ -37,10 +37,12 @@ class Observer:
         stall_timeout_s: float,
         clock: Any = time.monotonic,
         sources: dict[str, str] | None = None,
+        loaded: bool = True,
     ) -> None:
         """``sources`` maps each source topic to the stage that reads it, so that a
         stage's health counts only its own partitions' lag (without it, all lag
-        counts for every stage)."""
+        counts for every stage). A worker that loads its model while it joins its
+        group starts with ``loaded`` False, and is not ready until ``model_loaded``."""
         self.registry = CollectorRegistry()
         r = self.registry
         self.records_in = Counter(
@@ -95,15 +97,8 @@ class Observer:
         self.broker_up = Gauge(
             "enrich_broker_reachable", "1 when the broker answered the last check", registry=r
         )
-        info = Info("enrich_build", "Worker version and model", registry=r)
-        info.info(
-            {
-                "version": __version__,
-                "model": model.name if model else "",
-                "model_version": model.version if model else "",
-                "model_language": model.language if model else "",
-            }
-        )
+        self.build = Info("enrich_build", "Worker version and model", registry=r)
+        self._set_build(model)
         stages = list(stages)
         for stage in stages:  # export zeros before the first record
             self.records_in.labels(stage)
@@ -111,6 +106,7 @@ class Observer:
         self.stall_timeout_s = stall_timeout_s
         self.clock = clock
         self.joined = False
+        self.loaded = loaded
         self.broker_reachable = True  # a worker starts once the broker answered
         self.broker_up.set(1)
         self.partitions: set[tuple[str, int]] = set()
@@ -122,7 +118,22 @@ class Observer:
         self.dead: collections.Counter[str] = collections.Counter()  # codes since start
         self.loop_lag_max_s = 0.0
 
+    def _set_build(self, model: ModelInfo | None) -> None:
+        self.build.info(
+            {
+                "version": __version__,
+                "model": model.name if model else "",
+                "model_version": model.version if model else "",
+                "model_language": model.language if model else "",
+            }
+        )
+
     # -- events from the worker ------------------------------------------
+
+    def model_loaded(self, model: ModelInfo | None) -> None:
+        """The stages are loaded and warm: records can be handled at full speed."""
+        self._set_build(model)
+        self.loaded = True
 
     def batch_started(self, stage: str) -> None:
         self.running[stage] = self.clock()
@@ -207,11 +218,13 @@ class Observer:
         return not stalled, body
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
-        """Ready once it joined its group and the broker answers."""
-        ok = self.joined and self.broker_reachable
+        """Ready once its stages are loaded, it joined its group and the broker answers."""
+        ok = self.loaded and self.joined and self.broker_reachable
         reason = (
             "ok"
             if ok
+            else "loading the model"
+            if not self.loaded
             else "not joined to the consumer group yet"
             if not self.joined
             else "broker unreachable"

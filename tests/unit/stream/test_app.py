@@ -102,3 +102,29 @@ async def test_a_record_refused_for_good_is_dead_lettered_not_retried() -> None:
             (settings.topic_cleaned, b"flaky"),
         ]
     )
+
+
+async def test_a_worker_joins_while_its_pipeline_loads_and_is_ready_once_both_are_done() -> None:
+    import asyncio
+    from concurrent.futures import Future
+
+    settings = Settings(broker="127.0.0.1:9", stages="clean")
+    app = create_app(settings)
+    loading: Future[Pipeline] = Future()
+    agents = StageAgents(app, settings, loading, launched=0.0)
+    raw = settings.topic_raw
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(app.consumer), "assignment", lambda self: {TP(raw, 0)})
+        await agents._on_assigned(app.consumer)
+    assert agents.observer.ready()[1]["status"] == "loading the model"
+    assert "ready" not in agents.times and "joined" in agents.times
+
+    waiting = asyncio.ensure_future(agents._await_pipeline())
+    await asyncio.sleep(0)
+    assert not waiting.done()  # it waits for the pipeline, not a fixed time
+    loading.set_result(Pipeline(settings))
+    await asyncio.wait_for(waiting, timeout=10)
+    assert agents.observer.ready()[0]
+    assert agents.pipeline is loading.result()
+    assert agents.times["ready"] >= agents.times["joined"]
+    assert agents.times["ready"] >= agents.times["loaded"]

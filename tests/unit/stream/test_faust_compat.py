@@ -90,3 +90,26 @@ def test_worker_keeps_our_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("workers.stream.logs.apply", applied.append)
     worker._setup_logging()
     assert applied == ["json"]
+
+
+async def test_table_manager_starts_without_faust_s_one_second_sleep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    tables: Any = app.tables
+    assert isinstance(tables, faust_compat.TableManager)
+    slept: list[float] = []
+    started: list[str] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def step(name: str) -> None:
+        started.append(name)
+
+    monkeypatch.setattr(tables, "sleep", sleep)
+    monkeypatch.setattr(tables, "_update_channels", lambda: step("channels"))
+    monkeypatch.setattr(tables.recovery, "start", lambda: step("recovery"))
+    await tables.on_start()
+    assert slept == []
+    assert started == ["channels", "recovery"]

@@ -66,6 +66,19 @@ def test_ready_after_joining_with_the_broker_reachable() -> None:
     assert "enrich_rebalances_total 1.0" in obs.metrics_text().decode()
 
 
+def test_not_ready_while_the_model_loads_even_when_joined() -> None:
+    obs = Observer(stages=["tag"], model=None, stall_timeout_s=60, loaded=False)
+    obs.assigned_partitions([("articles.cleaned", 0)])
+    assert obs.ready() == (
+        False,
+        {"status": "loading the model", "partitions": ["articles.cleaned:0"]},
+    )
+    assert 'model=""' in obs.metrics_text().decode()
+    obs.model_loaded(MODEL)
+    assert obs.ready()[0]
+    assert f'model="{MODEL.name}"' in obs.metrics_text().decode()
+
+
 def two_stages(clock: Clock) -> Observer:
     return Observer(
         stages=["clean", "tag"],
