@@ -380,7 +380,7 @@ def check_model(settings: Settings) -> None:
 
 def build_pipeline(settings: Settings) -> Pipeline:
     """The pipeline for this process's stages; the spaCy model is loaded only to tag."""
-    from workers.stages.tag import load_model
+    from workers.stages.tag import load_model, places
 
     tagger = None
     if "tag" in settings.stage_list:
@@ -392,6 +392,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
             chunk_chars=settings.nlp_chunk_chars,
             batch_chars=settings.nlp_batch_chars,
             max_chars=settings.max_tag_chars,
+            places=places.load(),
         )
     return Pipeline(settings, tagger)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workers.stages.tag.entities import RawMention, resolve, strip_titles, trim
+from workers.stages.tag.places import Places
 
 
 def _find(text: str, surface: str, label: str, nth: int = 0) -> RawMention:
@@ -88,3 +89,116 @@ def test_offsets_always_match_text() -> None:
     for m in resolve(text, raw):
         assert text[m.start : m.end] == m.text
         assert "\n" not in m.text
+
+
+PLACES = Places(
+    names=frozenset(
+        {"Kyiv", "Sweden", "Westbrook", "Strömstad", "Liverpool", "Norway", "Netherlands"}
+    ),
+    large=frozenset({"Kyiv", "Sweden", "Norway", "Liverpool", "Netherlands"}),
+)
+
+
+def _labels(text: str, mentions: list[RawMention]) -> dict[str, str]:
+    return {m.canonical: m.label for m in resolve(text, mentions, places=PLACES)}
+
+
+def test_a_generic_word_after_a_place_name_is_cut_and_the_place_is_a_gpe() -> None:
+    text = "The Marrow Bay city council voted on Monday."
+    assert _labels(text, [_find(text, "Marrow Bay city", "LOC")]) == {"Marrow Bay": "GPE"}
+
+
+def test_a_name_ending_in_a_landform_word_is_a_location() -> None:
+    text = "Ships crossed the Kattegat Strait and the Sognefjord Channel."
+    found = _labels(
+        text,
+        [_find(text, "Kattegat Strait", "PERSON"), _find(text, "Sognefjord Channel", "ORG")],
+    )
+    assert found == {"Kattegat Strait": "LOC", "Sognefjord Channel": "LOC"}
+
+
+def test_a_lone_person_after_the_is_a_location() -> None:
+    text = "Ferries still make most crossings in the Skagerrak."
+    assert _labels(text, [_find(text, "Skagerrak", "PERSON")]) == {"Skagerrak": "LOC"}
+
+
+def test_a_known_place_taken_for_a_person_is_a_gpe_unless_it_speaks() -> None:
+    text = "Shelling hit Kyiv overnight."
+    assert _labels(text, [_find(text, "Kyiv", "PERSON")]) == {"Kyiv": "GPE"}
+    said = "Kyiv said nothing. Liverpool said the deal was done."
+    found = _labels(said, [_find(said, "Liverpool", "PERSON")])
+    assert found == {"Liverpool": "PERSON"}  # a speaker is not a place
+
+
+def test_a_surname_that_is_also_a_place_stays_a_person() -> None:
+    text = "Ann Westbrook spoke. Later Westbrook left."
+    found = resolve(
+        text,
+        [_find(text, "Ann Westbrook", "PERSON"), _find(text, "Westbrook", "PERSON", nth=1)],
+        places=PLACES,
+    )
+    assert {(m.canonical, m.label) for m in found} == {("Ann Westbrook", "PERSON")}
+
+
+def test_an_organisation_that_is_a_known_place_after_in_is_a_gpe() -> None:
+    text = "The public library in Westbrook reopened. Ferries leave for Strömstad in Sweden."
+    found = _labels(text, [_find(text, "Westbrook", "ORG"), _find(text, "Strömstad", "ORG")])
+    assert found == {"Westbrook": "GPE", "Strömstad": "GPE", "Sweden": "GPE"}  # Sweden added
+    club = "Liverpool won in Madrid. Fans of Liverpool sang."
+    assert _labels(club, [_find(club, "Liverpool", "ORG")]) == {"Liverpool": "ORG"}
+    possessive = "A goal in Liverpool's win."
+    assert _labels(possessive, [_find(possessive, "Liverpool", "ORG")]) == {"Liverpool": "ORG"}
+
+
+def test_a_nationality_that_only_opens_sentences_is_dropped() -> None:
+    text = "The port opened.\nHarbour director Maria Lindqvist spoke. Norwegian firms bid."
+    found = _labels(text, [_find(text, "Harbour", "NORP"), _find(text, "Norwegian", "NORP")])
+    assert found == {"Norwegian": "NORP"}
+    mid = "Talks with Norwegian firms began. Norwegian ships sailed."
+    assert _labels(mid, [_find(mid, "Norwegian", "NORP")]) == {"Norwegian": "NORP"}
+
+
+def test_an_acronym_joins_a_long_form_with_its_initials_anywhere() -> None:
+    text = (
+        "The Shanghai Cooperation Organization met in June. Later the SCO said it would "
+        "meet again, and the SCO chair agreed."
+    )
+    found = resolve(
+        text,
+        [
+            _find(text, "Shanghai Cooperation Organization", "ORG"),
+            _find(text, "SCO", "ORG"),
+            _find(text, "SCO", "ORG", nth=1),
+        ],
+    )
+    assert {m.canonical for m in found} == {"Shanghai Cooperation Organization"}
+    two = "The Marrow Bay Transit Authority and the Middle Bank Trade Association met. MBTA won."
+    found = resolve(
+        two,
+        [
+            _find(two, "Marrow Bay Transit Authority", "ORG"),
+            _find(two, "Middle Bank Trade Association", "ORG"),
+            _find(two, "MBTA", "ORG"),
+        ],
+    )
+    assert "MBTA" in {m.canonical for m in found}  # two long forms fit: left alone
+
+
+def test_places_the_model_missed_are_added_inside_sentences_only() -> None:
+    text = (
+        "Shelling hit Kyiv overnight. Norway is cold. Ferries leave for Strömstad in Norway. "
+        "Westbrook is quiet. Kyiv said it would respond. Mayor Kyiv waved."
+    )
+    found = resolve(text, [], places=PLACES)
+    spans = [(text[m.start : m.end], m.label, m.start) for m in found]
+    assert spans == [
+        ("Kyiv", "GPE", text.index("Kyiv")),
+        ("Strömstad", "GPE", text.index("Strömstad")),  # known, and "in Norway"
+        ("Norway", "GPE", text.index("Norway", text.index("Strömstad"))),
+    ]  # not a sentence opener, a speaker, a titled name, or a small place on its own
+
+
+def test_an_unknown_gpe_after_the_is_a_region() -> None:
+    text = "Drought spread across the Sahel and the Netherlands."
+    found = _labels(text, [_find(text, "Sahel", "GPE"), _find(text, "Netherlands", "GPE")])
+    assert found == {"Sahel": "LOC", "Netherlands": "GPE"}

