@@ -8,6 +8,11 @@ Both systems see the same clean text and the same sentence boundaries (the
 tag stage's): Lead-3 takes the first three; the project takes what its
 summarize stage selects. Scores are ROUGE F-measures with stemming
 (``rouge-score``), averaged over articles, in percent.
+
+Where the file holds ``system_summaries`` (SummEval's), the extractive systems
+among them are scored the same way and printed beside their mean human ratings
+(coherence, consistency, fluency, relevance, 1-5): the systems that beat Lead-3
+on ROUGE there lose on coherence.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 from rouge_score import rouge_scorer
 
@@ -26,6 +32,9 @@ from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger, load_model
 
 METRICS = ("rouge1", "rouge2", "rougeL")
+# SummEval's extractive systems (Fabbri et al., 2021, table 2)
+EXTRACTIVE = {"M0": "Lead-3", "M1": "NeuSum", "M2": "BanditSum", "M5": "RNES"}
+HUMAN = ("coherence", "consistency", "fluency", "relevance")
 
 
 def main() -> None:
@@ -72,6 +81,37 @@ def main() -> None:
         for m in METRICS
     ]
     print("ratio enrich/lead-3   " + " ".join(f"{r:>8.3f}" for r in ratios))
+    systems(rows, scorer)
+
+
+def systems(rows: list[dict[str, Any]], scorer: rouge_scorer.RougeScorer) -> None:
+    """The file's own extractive systems: ROUGE against the same reference, and
+    their mean human ratings."""
+    present = [k for k in EXTRACTIVE if all(k in r.get("system_summaries", {}) for r in rows)]
+    if not present:
+        return
+    print(
+        f"\n{'system':<10} {'docs':>5} "
+        + " ".join(f"{m:>8}" for m in METRICS)
+        + "   human: "
+        + " ".join(f"{h[:5]:>6}" for h in HUMAN)
+    )
+    for key in present:
+        rouge: dict[str, list[float]] = {m: [] for m in METRICS}
+        human: dict[str, list[float]] = {h: [] for h in HUMAN}
+        for row in rows:
+            entry = row["system_summaries"][key]
+            result = scorer.score(row["reference"], entry["summary"])
+            for m in METRICS:
+                rouge[m].append(result[m].fmeasure * 100)
+            for h in HUMAN:
+                human[h].append(float(entry["human_scores"][h]))
+        print(
+            f"{EXTRACTIVE[key]:<10} {len(rows):>5} "
+            + " ".join(f"{statistics.fmean(rouge[m]):>8.2f}" for m in METRICS)
+            + "          "
+            + " ".join(f"{statistics.fmean(human[h]):>6.2f}" for h in HUMAN)
+        )
 
 
 if __name__ == "__main__":

@@ -75,3 +75,46 @@ def test_enriched_record_has_summary_offsets_entity_list_and_keywords(tagger: Ta
     saliences = [e.salience for e in out.entity_list]
     assert saliences == sorted(saliences, reverse=True)
     assert out.keywords[0] == "Xi Jinping" and 5 <= len(out.keywords) <= 10
+
+
+def test_no_furniture_in_a_summary() -> None:
+    text = (
+        "By . Daily Mail Reporter . PUBLISHED: . 10:03 EST, 1 May 2013 .\n"
+        "UPDATED: . 11:40 EST, 1 May 2013 .\n"
+        "Scroll down for video.\n"
+        "Pictured: The new bridge at dusk, seen from the harbour wall.\n"
+        "Devastated: Dawn, who lost her home, was furious with the council.\n"
+        "The new bridge across the harbour opened on Monday after three years of work. "
+        "It carries trams and cyclists but no cars. Click here to watch the video of it.\n"
+        "The council expects forty thousand crossings a day."
+    )
+    out = select(text, _sents(text), count=3)
+    assert out == (
+        "The new bridge across the harbour opened on Monday after three years of work. "
+        "It carries trams and cyclists but no cars. "
+        "The council expects forty thousand crossings a day."
+    )
+
+
+def test_a_dateline_is_left_out_of_the_first_sentence() -> None:
+    for dateline in ("LONDON (Reuters) - ", "(CNN) ", "WASHINGTON (AP) — "):
+        text = f"{dateline}The central bank held rates at five percent on Thursday, as expected."
+        assert select(text, _sents(text), count=1) == (
+            "The central bank held rates at five percent on Thursday, as expected."
+        )
+
+
+def test_a_summary_never_opens_with_a_dangling_pronoun_or_connective() -> None:
+    text = (
+        "He said the plan would fail within a year. "
+        "But the council voted for it anyway on Monday night. "
+        "The harbour council approved the ferry plan by seven votes to two. "
+        "It will cost twelve million euros over five years."
+    )
+    out = select(text, _sents(text), count=2)
+    assert out == (
+        "The harbour council approved the ferry plan by seven votes to two. "
+        "It will cost twelve million euros over five years."
+    )
+    moment = "This is the moment a guard slipped on a manhole cover in front of tourists."
+    assert select(moment, _sents(moment), count=1) == moment  # "This is": no referent missing

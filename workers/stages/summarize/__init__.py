@@ -1,8 +1,10 @@
 """The summarize stage: summary, entity list and keywords from what the tagger found. Pure.
 
 The summary is whole sentences of the clean text, in their original order,
-never cut: the leading sentences that read as sentences (not headings,
-datelines or captions). Lead-3 is hard to beat on news; scoring sentences by
+never cut: the leading sentences that read as sentences (not headings, page
+furniture such as bylines, "PUBLISHED:" stamps, captions or "Scroll down for
+video"), without a dateline ahead of the first ("LONDON (Reuters) - "), and
+never opening with a pronoun or connective whose referent it would leave out. Lead-3 is hard to beat on news; scoring sentences by
 entity salience was measured below it (see bench/summaries.py).
 """
 
@@ -24,12 +26,40 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+# page furniture that can read like a sentence: stamps, bylines, captions, prompts
+_FURNITURE = re.compile(
+    r"^(?:(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:"
+    r"|By\s+\.?\s*[A-Z][\w.'’ -]{0,60}(?:\s\.|\|)"
+    r"|(?:Pictured|Picture|Photo|Photograph|Image|Caption|Video)s?\s*:"
+    r"|[A-Z][\w'’-]*(?:\s[\w'’-]+){0,2}:\s"  # a caption: "Devastated: Dawn, who ..."
+    r"|.*\b(?:[Ss]croll down for|[Cc]lick here (?:to|for)|[Ww]atch the video)\b)"
+)
+# a first sentence opening with one of these leaves out what it refers to
+_DANGLING = re.compile(
+    r"^(?:He|She|They|It|His|Her|Their|Its|Him|Them|But|And|Or|However|Yet|So|Also|"
+    r"Meanwhile|Instead|Still|Then|Besides|Moreover|Furthermore|Nevertheless|These|Those|"
+    r"That|This(?!\s+(?:is|was|week|year|month|morning|afternoon|evening|weekend)\b))\b"
+)
+# "LONDON (Reuters) - ", "(CNN) ", "Scroll down for video ": not part of the sentence
+_DATELINE = re.compile(
+    r"^(?:(?:[A-Z][A-Z .,'’-]{1,40}\s*)?\((?:[A-Z][\w ]{1,20})\)\s*(?:[-—–:]+\s*)?"
+    r"|(?:Scroll down for (?:video|videos?)|Click here for (?:video|more))\s*[.:]?\s+)"
+)
+
+
 def _reads_as_sentence(text: str) -> bool:
     words = text.split()
-    if len(words) < 5 or not text.rstrip().endswith(SENTENCE_END):
+    if len(words) < 5 or not text.rstrip().endswith(SENTENCE_END) or _FURNITURE.match(text):
         return False
     letters = [ch for ch in text if ch.isalpha()]
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6
+
+
+def _without_dateline(text: str, sent: Sentence) -> Sentence:
+    m = _DATELINE.match(text, sent.start, sent.end)
+    if m is None or m.end() >= sent.end or not text[m.end() : sent.end][:1].isupper():
+        return sent
+    return Sentence(start=m.end(), end=sent.end)
 
 
 def choose(
@@ -45,8 +75,9 @@ def choose(
     for sent in sentences:
         if len(chosen) >= count:
             break
+        sent = _without_dateline(text, sent)
         piece = text[sent.start : sent.end]
-        if not _reads_as_sentence(piece):
+        if not _reads_as_sentence(piece) or (not chosen and _DANGLING.match(piece)):
             continue
         cost = len(piece) + (1 if chosen else 0)
         if max_chars and used + cost > max_chars:
