@@ -4,8 +4,9 @@ The summary is whole sentences of the clean text, in their original order,
 never cut: the leading sentences that read as sentences (not headings, page
 furniture such as bylines, "PUBLISHED:" stamps, captions or "Scroll down for
 video"), without a dateline ahead of the first ("LONDON (Reuters) - "), and
-never opening with a pronoun or connective whose referent it would leave out. Lead-3 is hard to beat on news; scoring sentences by
-entity salience was measured below it (see bench/summaries.py).
+never opening with a pronoun or connective whose referent it would leave out.
+Lead-3 is hard to beat on news; scoring sentences by entity salience, word
+coverage or length was measured below it (see bench/summaries.py).
 """
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ def choose(
     """
     chosen: list[Sentence] = []
     used = 0
-    for sent in sentences:
+    for found in sentences:
         if len(chosen) >= count:
             break
-        sent = _without_dateline(text, sent)
+        sent = _without_dateline(text, found)
         piece = text[sent.start : sent.end]
         if not _reads_as_sentence(piece) or (not chosen and _DANGLING.match(piece)):
             continue

@@ -22,6 +22,9 @@ from itertools import combinations
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
 _BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|ing)$")
+# adverbs ("quickly", "particularly") but not nouns like "assembly", "monopoly"
+_ADVERB = re.compile(r"^[a-z]{5,}(?<![mp]b|po|ma)ly$")
+_CONTRACTION = re.compile(r"['’](?:m|s|t|re|ve|ll|d)$", re.IGNORECASE)
 MAX_WORDS = 3
 # after these a lowercase word is a verb: "could afford shore power", "which stores"
 _VERB_CUES = frozenset(
@@ -73,6 +76,14 @@ _EXTRA = frozenset(
         "mrs",
         "ms",
         "dr",
+        "near",
+        "alongside",
+        "ahead",
+        "outside",
+        "inside",
+        "away",
+        "together",
+        "including",
     }
 )
 
@@ -163,8 +174,8 @@ def keywords(
     for key in ranked:
         if len(out) >= limit:
             break
-        if _VERBISH.search(key[-1]):
-            continue  # "council voted", "flood damaged": a clause, not a phrase
+        if _VERBISH.search(key[-1]) or any(_ADVERB.match(w) or _CONTRACTION.search(w) for w in key):
+            continue  # "council voted", "quickly left", "I'm": a clause, not a phrase
         if len(key) == 1 and (seen[key] < 2 or key[0] not in title_words):
             if seen[key] >= 2:
                 lone.append(key)
@@ -205,9 +216,7 @@ class _NameParts:
         the name alone is the keyword."""
         words = sorted(set(key))
         return any(
-            self.exact[frozenset(c)]
-            for r in range(1, len(words))
-            for c in combinations(words, r)
+            self.exact[frozenset(c)] for r in range(1, len(words)) for c in combinations(words, r)
         )
 
     def __call__(self, key: tuple[str, ...]) -> bool:
