@@ -86,6 +86,10 @@ def test_errors_have_their_documented_codes(tmp_path: Path) -> None:
     assert enrich("file", str(tmp_path)).returncode == ExitCode.NO_INPUT  # no article files
     assert enrich("tail", env=NO_BROKER).returncode == ExitCode.BROKER_UNAVAILABLE
     assert enrich("dlq", "list", "--code", "nope").returncode == 2  # a usage error
+    # a worker whose model is not installed says so before it waits for any broker
+    missing = enrich("worker", env=NO_BROKER | {"ENRICH_MODEL": "no_such_model"})
+    assert missing.returncode == ExitCode.CONFIG
+    assert "not installed" in missing.stderr.decode()
     bad = enrich("--log-level", "debg", "config").stderr.decode().strip()
     assert bad.startswith("enrich: invalid settings: ENRICH_LOG_LEVEL") and "\n" not in bad
 
