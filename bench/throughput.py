@@ -5,7 +5,8 @@ Usage: python bench/throughput.py DATA_DIR [--articles N] [--partitions P]
 
 In one run:
 
-1. the reference: the spaCy model with only tok2vec, senter and ner, through
+1. the reference: the spaCy model with only the tag stage's components (tok2vec,
+   tagger, senter, ner), through
    ``nlp.pipe(batch_size=64)`` in this process, no Kafka, over the clean texts
    of the corpus; and the naive peer: the full default pipeline called once per
    text, as agents are often written;
@@ -313,7 +314,8 @@ async def main_async(args: argparse.Namespace) -> None:
 
     rates = model_rates(texts, Settings().model)
     print(
-        f"reference (tok2vec+senter+ner, nlp.pipe batch 64): {rates['reference']:.1f} articles/s",
+        f"reference (the tag stage's components, nlp.pipe batch 64): "
+        f"{rates['reference']:.1f} articles/s",
         flush=True,
     )
     print(

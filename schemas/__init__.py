@@ -16,6 +16,7 @@ from schemas.models import (
     Mention,
     RawArticle,
     Sentence,
+    Span,
     TaggedArticle,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "Mention",
     "RawArticle",
     "Sentence",
+    "Span",
     "TaggedArticle",
     "load_schema",
 ]

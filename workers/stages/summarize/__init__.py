@@ -118,7 +118,13 @@ def summarize(
         summary_sentences=chosen,
         entity_list=ranked,
         keywords=keywords(
-            text, title=article.title, language=article.language, entities=[e.name for e in ranked]
+            text,
+            title=article.title,
+            language=article.language,
+            entities=[e.name for e in ranked],
+            phrases=None
+            if article.noun_phrases is None
+            else [(p.start, p.end) for p in article.noun_phrases],
         ),
         pipeline=EnrichProvenance(
             **article.pipeline.model_dump(),

@@ -122,6 +122,22 @@ def _candidates(text: str, stops: frozenset[str]) -> list[tuple[int, list[str]]]
     return split
 
 
+def _phrase_candidates(
+    text: str, phrases: Sequence[tuple[int, int]], stops: frozenset[str]
+) -> list[tuple[int, list[str]]]:
+    """(offset, words) of each noun phrase, without stop words at its start ("other
+    countries") and at most its last MAX_WORDS words (its head is at the end)."""
+    out: list[tuple[int, list[str]]] = []
+    for start, end in phrases:
+        found = list(_WORD.finditer(text, start, end))
+        while found and (found[0].group().casefold() in stops or len(found[0].group()) < 2):
+            found.pop(0)
+        found = found[-MAX_WORDS:]
+        if found and found[-1].group().casefold() not in stops:
+            out.append((found[0].start(), [m.group() for m in found]))
+    return out
+
+
 def keywords(
     text: str,
     *,
@@ -129,9 +145,14 @@ def keywords(
     language: str | None = None,
     entities: Sequence[str] = (),
     limit: int = 10,
+    phrases: Sequence[tuple[int, int]] | None = None,
 ) -> list[str]:
     """Up to ``limit`` key phrases, best first: up to half of them from ``entities``
-    (names, most salient first), the rest phrases in their most frequent written form."""
+    (names, most salient first), the rest phrases in their most frequent written form.
+
+    ``phrases`` are the article's noun phrases as (start, end) offsets (the tag
+    stage's, from part-of-speech tags): where given, the candidates are those;
+    else runs of content words between stop words, which a verb can slip into."""
     stops = stop_words(language)
     chosen: list[tuple[str, ...]] = []
     out: list[str] = []
@@ -143,7 +164,9 @@ def keywords(
         if key and not any(_overlaps(key, c) for c in chosen):
             chosen.append(key)
             out.append(name)
-    cands = _candidates(text, stops)
+    cands = (
+        _candidates(text, stops) if phrases is None else _phrase_candidates(text, phrases, stops)
+    )
     if not cands:
         return out
     freq: Counter[str] = Counter()
@@ -176,10 +199,10 @@ def keywords(
             break
         if _VERBISH.search(key[-1]) or any(_ADVERB.match(w) or _CONTRACTION.search(w) for w in key):
             continue  # "council voted", "quickly left", "I'm": a clause, not a phrase
-        if len(key) == 1 and (seen[key] < 2 or key[0] not in title_words):
-            if seen[key] >= 2:
+        if len(key) == 1:
+            if seen[key] >= 2 or key[0] in title_words:
                 lone.append(key)
-            continue  # a lone generic word ("city", "visit") is a last resort
+            continue  # a lone generic word ("city", "Port") is a last resort
         if len(set(key)) < len(key):
             continue  # "Muto Muto": a caption run, not a phrase
         if any(_overlaps(key, c) for c in chosen) or cuts(key) or cuts.holds_name(key):

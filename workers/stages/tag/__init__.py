@@ -2,7 +2,8 @@
 
 ``Tagger`` holds one spaCy pipeline (loaded once per process and injected)
 and tags a batch of articles through ``nlp.pipe``. Only the components the
-stage needs run: tok2vec, a sentence splitter and ner. Long texts are parsed
+stage needs run: tok2vec, the part-of-speech tagger (for noun phrases, which
+costs next to nothing beside ner), a sentence splitter and ner. Long texts are parsed
 in chunks cut at paragraph breaks, and every offset is mapped back to the
 whole text.
 
@@ -32,6 +33,7 @@ from schemas.models import (
     Mention,
     ModelInfo,
     Sentence,
+    Span,
     StageRun,
     TaggedArticle,
     Tagging,
@@ -42,14 +44,19 @@ from workers.stages.tag.places import Places
 
 VERSION = "1.1.0"
 
-_NEEDED = ("tok2vec", "senter", "ner")
+_NEEDED = ("tok2vec", "tagger", "senter", "ner")
+# part-of-speech tags (Penn Treebank, as spaCy's English models give them) of noun
+# phrases: modifiers, then a noun at the end
+_NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+_ADJECTIVE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBG", "VBN"})
+_MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBG", "VBN", "HYPH", "NN", "NNS", "NNP", "NNPS"})
 
 
 def load_model(name: str) -> Language:
     """Load a spaCy model with only the components tagging needs."""
     import spacy
 
-    nlp = spacy.load(name, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    nlp = spacy.load(name, exclude=["parser", "attribute_ruler", "lemmatizer"])
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     if "senter" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
@@ -147,6 +154,7 @@ class Tagger:
     ) -> None:
         self.nlp = nlp
         self.places = places
+        self.has_tags = "tagger" in nlp.pipe_names  # part-of-speech tags: noun phrases
         self.language = language
         self.labels = labels
         self.batch_size = batch_size
@@ -197,6 +205,9 @@ class Tagger:
                     for off, piece in chunk_text(cased[i][: cuts[i]], self.chunk_chars)
                 )
         found: list[tuple[list[Sentence], list[entities.RawMention]]] = [([], []) for _ in articles]
+        phrases: list[list[Span] | None] = [
+            [] if why is None and self.has_tags else None for why in skipped
+        ]
         with self._memory_zone():
             for group in self._groups(chunks):
                 docs = self.nlp.pipe((c.text for c in group), batch_size=len(group))
@@ -204,13 +215,16 @@ class Tagger:
                     sents, ments = found[chunk.article]
                     sents.extend(_sentences(doc, chunk.offset))
                     ments.extend(_mentions(doc, chunk.offset, self.labels))
+                    spans = phrases[chunk.article]
+                    if spans is not None:
+                        spans.extend(noun_phrases(doc, chunk.offset))
         for i, cut in enumerate(cuts):
             if cut is not None:
                 found[i][0].extend(rule_sentences(articles[i].text, start=cut))
         return [
-            self._tagged(article, sents, ments, now, name_text, why, cut)
-            for article, (sents, ments), name_text, why, cut in zip(
-                articles, found, cased, skipped, cuts, strict=True
+            self._tagged(article, sents, ments, now, name_text, why, cut, spans)
+            for article, (sents, ments), name_text, why, cut, spans in zip(
+                articles, found, cased, skipped, cuts, phrases, strict=True
             )
         ]
 
@@ -243,6 +257,7 @@ class Tagger:
         name_text: str,
         skipped: str | None,
         truncated_at: int | None = None,
+        phrases: list[Span] | None = None,
     ) -> TaggedArticle:
         if skipped is not None:
             sents = rule_sentences(article.text)
@@ -253,6 +268,7 @@ class Tagger:
             **article.model_dump(exclude={"pipeline"}),
             sentences=sents,
             entities=mentions,
+            noun_phrases=phrases,
             tagging=Tagging(skipped=skipped, truncated_at=truncated_at),
             pipeline=TagProvenance(
                 clean=article.pipeline.clean,
@@ -289,6 +305,37 @@ def rule_sentences(text: str, start: int = 0) -> list[Sentence]:
         if e > s:
             out.append(Sentence(start=s, end=e))
     return out
+
+
+def noun_phrases(doc: Doc, offset: int = 0) -> Iterator[Span]:
+    """Runs of modifiers ending in a noun ("electric ferries", "solar-powered ferry
+    terminal"), from the part-of-speech tags; a verb, a determiner or punctuation
+    ends a run, and so does an adjective after a noun or a noun after a plural one
+    ("the basement stores surplus power" gives "basement stores" and "surplus
+    power")."""
+    run: list[Any] = []
+    for token in [*doc, None]:
+        fits = token is not None and token.tag_ in _MODIFIER_TAGS and not token.is_space
+        # a new phrase starts at an adjective after a noun (English puts them before
+        # it) and at a noun after a plural one (a noun modifying another is singular:
+        # "ferry terminal"); so "the basement stores surplus power", where a small
+        # model takes "stores" for a plural noun, does not become one phrase
+        if fits and not (
+            run
+            and (
+                (token.tag_ in _ADJECTIVE_TAGS and run[-1].tag_ in _NOUN_TAGS)
+                or (token.tag_ in _NOUN_TAGS and run[-1].tag_ == "NNS")
+            )
+        ):
+            run.append(token)
+            continue
+        while run and run[-1].tag_ not in _NOUN_TAGS:
+            run.pop()
+        while run and run[0].tag_ == "HYPH":
+            run.pop(0)
+        if run:
+            yield Span(start=run[0].idx + offset, end=run[-1].idx + len(run[-1]) + offset)
+        run = [token] if fits else []
 
 
 def _mentions(
