@@ -79,3 +79,18 @@ def test_the_demo_samples_have_no_wrong_label(pipeline: Pipeline) -> None:
         },
         "sample-library-reopens": {"Westbrook": "GPE", "Chen Wei": "PERSON"},
     }
+
+
+def test_the_demo_samples_keywords_are_names_or_noun_phrases_and_titles_are_found(
+    pipeline: Pipeline,
+) -> None:
+    records = [json.loads(line) for line in SAMPLES.read_text("utf-8").splitlines()]
+    pasted = next(r for r in records if "text" in r and "title" not in r)
+    for rec in enriched(pipeline, records):
+        names = {e["name"] for e in rec["entity_list"]}
+        phrases = {rec["text"][p["start"] : p["end"]] for p in rec["noun_phrases"]}
+        for keyword in rec["keywords"]:
+            assert keyword in names or any(p.endswith(keyword) for p in phrases), keyword
+        if rec["id"] == pasted["id"]:  # the headline at the top of the paste
+            assert rec["title"] == "City council approves night bus network for Marrow Bay"
+            assert not rec["text"].startswith("City council approves")
