@@ -23,7 +23,10 @@ from tests.container.conftest import ROOT, Engine
 from tests.unit.test_pipeline import BAD
 from workers.inputs import sample_path
 
-pytestmark = [pytest.mark.container, pytest.mark.model]
+# The first test here also builds the image (the session's ``image`` fixture, bounded
+# at 900 s on its own): without a warm layer cache that alone can pass the default
+# 300 s per test, which counts fixture set-up.
+pytestmark = [pytest.mark.container, pytest.mark.model, pytest.mark.timeout(1500)]
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 EMBEDDED = yaml.safe_load((ROOT / "compose.embedded.yml").read_text())
