@@ -329,4 +329,18 @@ def test_compose_embedded_stack_runs_the_enrich_services(
         test = COMPOSE["x-enrich"]["healthcheck"]["test"]
         wait_healthy(engine, cleaner, test, timeout=60)
     finally:
-        run("down", "-v", "-t", "30", timeout=240)
+        try:
+            run("down", "-v", "-t", "30", timeout=240)
+        finally:
+            # podman-compose's down leaves a scaled replica (tagger_2) behind, and its
+            # restart policy would bring it back forever: remove what the project left
+            left = engine.run(
+                "ps",
+                "-a",
+                "--filter",
+                f"label=com.docker.compose.project={project}",
+                "--format",
+                "{{.Names}}",
+            ).stdout.split()
+            if left:
+                engine.run("rm", "-f", "-t", "5", *left, check=False, timeout=120)
