@@ -154,13 +154,12 @@ class StageAgents:
 
     async def _await_pipeline(self) -> None:
         """Mark the stages loaded when the pipeline is, or stop the worker if it fails."""
-        if not self.loading.done():
-            try:
-                await asyncio.wrap_future(self.loading)
-            except Exception as exc:  # noqa: BLE001 - any failure to load is fatal
-                self.fail(ExitCode.CONFIG, f"the stages failed to load: {exc}")
-                return
-        self.observer.model_loaded(self.pipeline.model)
+        try:
+            pipeline = await asyncio.wrap_future(self.loading)
+        except Exception as exc:  # noqa: BLE001 - any failure to load is fatal
+            self.fail(ExitCode.CONFIG, f"the stages failed to load: {exc}")
+            return
+        self.observer.model_loaded(pipeline.model)
         self._announce_ready()
 
     def _announce_ready(self) -> None:

@@ -116,3 +116,12 @@ def test_noun_phrases_are_the_candidates_where_given() -> None:
         "surplus power",
     ]
     assert not any("stores" in k or "looks" in k for k in got)
+
+
+def test_a_noun_phrase_ending_like_a_verb_form_is_kept() -> None:
+    text = "The council meeting ran late. The council meeting voted on the brick building."
+    first, second = text.index("council meeting"), text.rindex("council meeting")
+    building = text.index("brick building")
+    phrases = [(first, first + 15), (second, second + 15), (building, building + 14)]
+    got = keywords(text, phrases=phrases, limit=5)
+    assert "council meeting" in got and "brick building" in got

@@ -197,8 +197,8 @@ def keywords(
     for key in ranked:
         if len(out) >= limit:
             break
-        if _VERBISH.search(key[-1]) or any(_ADVERB.match(w) or _CONTRACTION.search(w) for w in key):
-            continue  # "council voted", "quickly left", "I'm": a clause, not a phrase
+        if phrases is None and _clause(key):
+            continue  # noun phrases need no such guess: "council meeting" is one
         if len(key) == 1:
             if seen[key] >= 2 or key[0] in title_words:
                 lone.append(key)
@@ -216,6 +216,14 @@ def keywords(
             chosen.append(key)
             out.append(forms[key].most_common(1)[0][0])
     return out
+
+
+def _clause(key: tuple[str, ...]) -> bool:
+    """Whether a run of content words gives itself away as part of a clause by word
+    shape ("council voted", "quickly left", "I'm"): the guess made without tags."""
+    return bool(_VERBISH.search(key[-1])) or any(
+        _ADVERB.match(w) or _CONTRACTION.search(w) for w in key
+    )
 
 
 class _NameParts:

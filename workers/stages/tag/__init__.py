@@ -49,7 +49,7 @@ _NEEDED = ("tok2vec", "tagger", "senter", "ner")
 # phrases: modifiers, then a noun at the end
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 _ADJECTIVE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBG", "VBN"})
-_MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBG", "VBN", "HYPH", "NN", "NNS", "NNP", "NNPS"})
+_MODIFIER_TAGS = _NOUN_TAGS | _ADJECTIVE_TAGS | {"HYPH"}
 
 
 def load_model(name: str) -> Language:
