@@ -223,6 +223,20 @@ class EnrichedArticle(TaggedArticle):
         description="One row per canonical entity, most salient first"
     )
     keywords: list[str] = Field(description="Key phrases of the article, best first")
+    story_id: str | None = Field(
+        default=None,
+        description="Id of the first article seen of this article's story (its own id "
+        "when it is the first); null when story grouping is off",
+    )
+    duplicate_of: str | None = Field(
+        default=None, description="The earlier article this one is a near-copy of, if any"
+    )
+    similarity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Estimated Jaccard similarity to duplicate_of (word 3-shingles, MinHash)",
+    )
     pipeline: EnrichProvenance
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
 from workers.codec import Message
 from workers.pipeline import build_pipeline
 from workers.settings import Settings
+from workers.stories import trends
+from workers.stories.trends import Trend
 from workers.stream import app, clients
 from workers.stream.embedded_broker import LIMITS, EmbeddedBroker
 
-__all__ = ["LIMITS", "DemoResult", "render", "run_demo"]
+__all__ = ["LIMITS", "DemoResult", "render", "render_trends", "run_demo"]
 
 
 @dataclass
@@ -30,6 +33,7 @@ class DemoResult:
     dead: int = 0
     finished: bool = False  # every article came back before the timeout
     exit_code: int = 0
+    trends: list[Trend] = field(default_factory=list)  # the trending entities at the end
 
 
 def run_demo(
@@ -77,15 +81,28 @@ async def _drive(
     show: Callable[[Message, bool], None],
 ) -> None:
     await clients.produce(settings, records)
+    mentions = 0  # entity counts the trends table will hold
     async for rec in clients.consume(settings, [settings.topic_enriched, settings.topic_dlq]):
         dead = rec.topic == settings.topic_dlq
         if dead:
             result.dead += 1
         else:
             result.enriched += 1
+            mentions += len(orjson.loads(rec.value or b"{}").get("entity_list") or [])
         show(rec, dead)
         if result.enriched + result.dead >= len(records):
-            return
+            break
+    if settings.stories:
+        result.trends = await _trends(settings, mentions)
+
+
+async def _trends(settings: Settings, mentions: int) -> list[Trend]:
+    """The trending entities once the table has counted every article's entities."""
+    while True:
+        counts = await trends.read(settings)
+        if sum(counts.values()) >= mentions:
+            return trends.trending(counts, now=time.time(), window_s=3600, top=10)
+        await asyncio.sleep(0.2)
 
 
 def render(value: bytes | None, *, dead: bool) -> str:
@@ -97,6 +114,9 @@ def render(value: bytes | None, *, dead: bool) -> str:
             f"(from {rec['source']['topic']}:{rec['source']['partition']}"
             f":{rec['source']['offset']})"
         )
+    story = ""
+    if rec.get("duplicate_of"):
+        story = f"  story: near-copy of {rec['duplicate_of']} (similarity {rec['similarity']:.2f})"
     lines = [
         "",
         f"■ {rec.get('title') or '(untitled)'}",
@@ -106,6 +126,8 @@ def render(value: bytes | None, *, dead: bool) -> str:
         ),
         f"  summary: {rec['summary']}",
     ]
+    if story:
+        lines.insert(3, story)
     if rec["entity_list"]:
         shown = ", ".join(
             f"{e['name']} ({e['label']}, {e['salience']:.2f})" for e in rec["entity_list"][:10]
@@ -114,3 +136,16 @@ def render(value: bytes | None, *, dead: bool) -> str:
     if rec["keywords"]:
         lines.append(f"  keywords: {', '.join(rec['keywords'])}")
     return "\n".join(lines)
+
+
+def render_trends(found: list[Trend], window: str = "1h") -> str:
+    """The trending entities as a person reads them."""
+    if not found:
+        return f"trending entities ({window}): none yet"
+    width = max(len(t.name) for t in found)
+    rows = [f"trending entities ({window}, count against the earlier average):"]
+    rows += [
+        f"  {i:>2}. {t.name:<{width}}  {t.label:<8} {t.count:>4}  (avg {t.baseline:.1f})"
+        for i, t in enumerate(found, 1)
+    ]
+    return "\n".join(rows)

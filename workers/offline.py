@@ -17,6 +17,7 @@ from multiprocessing.pool import AsyncResult
 from workers.codec import Message
 from workers.pipeline import Dead, Pipeline, build_pipeline
 from workers.settings import Settings
+from workers.stories.state import grouped
 
 Result = tuple[bool, bytes]  # (dead-lettered, the record's bytes)
 
@@ -43,7 +44,15 @@ def _batches(messages: Iterable[Message], size: int) -> Iterator[list[Message]]:
 def run_offline(
     settings: Settings, messages: Iterable[Message], *, processes: int = 1
 ) -> Iterator[Result]:
-    """(dead, value) for each message, in order, through all three stages."""
+    """(dead, value) for each message, in order, through all three stages, and
+    grouped into stories in that order when ``settings.stories`` is on."""
+    results = _enriched(settings, messages, processes)
+    if settings.stories:
+        return grouped(results, settings.story_threshold)
+    return results
+
+
+def _enriched(settings: Settings, messages: Iterable[Message], processes: int) -> Iterator[Result]:
     settings = settings.model_copy(update={"stages": "clean,tag,summarize"})
     batches = _batches(messages, settings.batch_size)
     first = next(batches, None)

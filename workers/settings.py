@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     topic_tagged: str = "articles.tagged"
     topic_enriched: str = "articles.enriched"
     topic_dlq: str = "articles.dlq"
+    topic_summarized: str = Field(
+        default="articles.summarized",
+        description="Summarized records waiting for their story (when ENRICH_STORIES is on)",
+    )
+    topic_story_bands: str = Field(
+        default="articles.story-bands", description="LSH band messages, keyed by band"
+    )
+    topic_story_matches: str = Field(
+        default="articles.story-matches", description="Band answers, keyed by article id"
+    )
+    topic_story_entities: str = Field(
+        default="articles.story-entities", description="Entity mentions, keyed by entity"
+    )
     partitions: int = Field(default=6, ge=1, description="Partitions of each topic created")
     replication_factor: int = Field(default=1, ge=1)
     session_timeout_s: float = Field(default=6.0, gt=0)
@@ -152,6 +165,31 @@ class Settings(BaseSettings):
     )
     summary_sentences: int = Field(default=3, ge=1)
     summary_max_chars: int = Field(default=0, ge=0, description="0: no character budget")
+
+    # Stories
+    stories: bool = Field(
+        default=True,
+        description="Group near-copies into stories and count trending entities "
+        "(the summarize worker runs the story steps)",
+    )
+    story_threshold: float = Field(
+        default=0.4,
+        gt=0.0,
+        lt=1.0,
+        description="Estimated Jaccard similarity of word 3-shingles from which an "
+        "article is a near-copy of an earlier one",
+    )
+    trend_bucket_s: int = Field(
+        default=300, ge=10, description="Seconds of each tumbling window of entity counts"
+    )
+    trend_retention_s: int = Field(
+        default=2 * 86400, ge=60, description="How long entity counts are kept"
+    )
+    expose_content: bool = Field(
+        default=False,
+        description="Answer /trends to clients other than loopback (it shows entity "
+        "names from articles)",
+    )
 
     # Operations
     http_port: int = Field(
@@ -275,6 +313,10 @@ class Settings(BaseSettings):
             "tagged": self.topic_tagged,
             "enriched": self.topic_enriched,
             "dlq": self.topic_dlq,
+            "summarized": self.topic_summarized,
+            "story_bands": self.topic_story_bands,
+            "story_matches": self.topic_story_matches,
+            "story_entities": self.topic_story_entities,
         }
 
 

@@ -99,10 +99,7 @@ async def stack(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Stack]:
         "ENRICH_PARTITIONS": "3",
         "ENRICH_LOG_LEVEL": "INFO",
         "ENRICH_BATCH_WAIT_S": "0.1",
-    } | {
-        f"ENRICH_TOPIC_{kind.upper()}": f"{prefix}.articles.{kind}"
-        for kind in ("raw", "cleaned", "tagged", "enriched", "dlq")
-    }
+    } | {f"ENRICH_TOPIC_{kind.upper()}": f"{prefix}.articles.{kind}" for kind in Settings().topics}
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")} | env
     settings = Settings.model_validate(
         {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}

@@ -19,14 +19,16 @@ def test_file_mode_splits_enriched_and_dead(tmp_path: Path) -> None:
     assert cli.main(["file", str(src), "-o", str(out), "--dlq", str(dlq)]) == 0
     enriched = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     dead = [orjson.loads(line) for line in dlq.read_bytes().splitlines()]
-    assert [r["id"] for r in enriched] == [
-        "sample-halden-terminal",
-        "sample-marrow-bay-buses",
-        "sample-library-reopens",
+    assert [(r["id"], r["story_id"], r["duplicate_of"]) for r in enriched] == [
+        ("sample-halden-terminal", "sample-halden-terminal", None),
+        ("sample-halden-terminal-wire", "sample-halden-terminal", "sample-halden-terminal"),
+        ("sample-marrow-bay-buses", "sample-marrow-bay-buses", None),
+        ("sample-library-reopens", "sample-library-reopens", None),
     ]
+    assert 0.4 <= enriched[1]["similarity"] <= 1.0
     assert [(d["code"], d["source"]["offset"]) for d in dead] == [
-        ("invalid_json", 4),
-        ("missing_content", 5),
+        ("invalid_json", 5),
+        ("missing_content", 6),
     ]
     assert all(d["source"]["topic"] == str(src) for d in dead)
 

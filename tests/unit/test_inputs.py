@@ -36,8 +36,8 @@ def test_html_file_in_declared_charset_is_decoded(tmp_path: Path) -> None:
 
 def test_samples_ship_with_the_package() -> None:
     rows = [orjson.loads(v) for _, _, v in read_records(sample_path())]
-    assert len(rows) == 3
-    assert any("html" in r for r in rows) and sum("text" in r for r in rows) == 2
+    assert len(rows) == 4
+    assert any("html" in r for r in rows) and sum("text" in r for r in rows) == 3
 
 
 def test_directories_gzip_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

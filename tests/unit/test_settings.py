@@ -30,7 +30,12 @@ def test_defaults() -> None:
         "tagged": "articles.tagged",
         "enriched": "articles.enriched",
         "dlq": "articles.dlq",
+        "summarized": "articles.summarized",
+        "story_bands": "articles.story-bands",
+        "story_matches": "articles.story-matches",
+        "story_entities": "articles.story-entities",
     }
+    assert s.stories and s.story_threshold == 0.4
     assert s.max_record_bytes == 10 * 1024 * 1024
     assert s.stage_list == ("clean", "tag", "summarize")
 

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.demo import LIMITS, render, run_demo
+    from workers.demo import LIMITS, render, render_trends, run_demo
 
     path = args.input or sample_path()
     records = records_from([path])
@@ -50,5 +50,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     result = run_demo(settings, records, timeout=args.timeout, show=show)
     if not result.finished:
         print(f"enrich demo: timed out after {args.timeout}s", file=sys.stderr)
+    if result.finished and settings.stories and not args.json:
+        print("\n" + render_trends(result.trends), flush=True)
     print(f"enrich demo: {result.enriched} enriched, {result.dead} dead-lettered", flush=True)
     return result.exit_code if result.finished else ExitCode.ERROR

@@ -30,6 +30,7 @@ from workers.dlq import DeadLetterLimit
 from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
 from workers.pipeline import STAGE, Dead, Outcome, Pipeline
 from workers.settings import Settings
+from workers.stories.stream import StoryAgents
 from workers.stream import clients, faust_compat
 from workers.stream.observe import Observer, serve
 
@@ -134,6 +135,13 @@ class StageAgents:
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
         self.sources = {settings.topics[STAGE[stage].source] for stage in settings.stage_list}
+        self.stories: StoryAgents | None = None
+        if settings.stories and "summarize" in settings.stage_list:
+            self.stories = StoryAgents(
+                app, settings, self.topics, self._loaded, self.send_all, self.mark_published
+            )
+            self.sources |= self.stories.sources
+            self.observer.sources.update(dict.fromkeys(self.stories.sources, "summarize"))
         faust_compat.guard_acks(app, self.published)
         for stage in settings.stage_list:
             self._register(stage)
@@ -151,6 +159,16 @@ class StageAgents:
     def pipeline(self) -> Pipeline:
         """The loaded pipeline; agents wait for it before their first batch."""
         return self.loading.result(timeout=0)
+
+    async def _loaded(self) -> Pipeline:
+        return await asyncio.wrap_future(self.loading)
+
+    def dest(self, stage: Stage) -> str:
+        """The topic kind a stage publishes to: with stories on, summarized records
+        wait in ``summarized`` for their story before they are enriched."""
+        if stage == "summarize" and self.stories is not None:
+            return "summarized"
+        return STAGE[stage].dest
 
     async def _await_pipeline(self) -> None:
         """Mark the stages loaded when the pipeline is, or stop the worker if it fails."""
@@ -292,7 +310,7 @@ class StageAgents:
         unpublished.
         """
         final = list(outcomes)
-        dest, dlq = self.topics[STAGE[stage].dest], self.topics["dlq"]
+        dest, dlq = self.topics[self.dest(stage)], self.topics["dlq"]
         pending = list(range(len(final)))
         deadline = time.monotonic() + self.settings.produce_deadline_s
         delay = 0.2
@@ -347,6 +365,39 @@ class StageAgents:
             delay = min(delay * 2, 5.0)
             pending = failed + replaced
         return final
+
+    async def send_all(self, sends: Sequence[tuple[str, bytes, bytes]]) -> None:
+        """Send (topic kind, key, value) records and wait for the broker's acks,
+        retrying as ``publish`` does; past ``produce_deadline_s`` the process exits."""
+        pending = list(sends)
+        deadline = time.monotonic() + self.settings.produce_deadline_s
+        delay = 0.2
+        while pending:
+            results = await asyncio.gather(
+                *[self._send(self.topics[kind], key, value) for kind, key, value in pending],
+                return_exceptions=True,
+            )
+            failed = [
+                (item, r)
+                for item, r in zip(pending, results, strict=True)
+                if isinstance(r, BaseException)
+            ]
+            if not failed:
+                return
+            if time.monotonic() + delay > deadline:
+                log.critical(
+                    "stories: cannot publish for %.0fs (%r); exiting so that the batch "
+                    "is redelivered after a restart",
+                    self.settings.produce_deadline_s,
+                    failed[0][1],
+                )
+                os._exit(ExitCode.PRODUCE_FAILED)
+            log.warning(
+                "stories: publishing %d records failed (%r); retrying", len(failed), failed[0][1]
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            pending = [item for item, _ in failed]
 
     def _refused(
         self, stage: Stage, message: Message, outcome: Outcome, error: BaseException
@@ -491,6 +542,8 @@ class StageAgents:
     def close(self) -> None:
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+        if self.stories is not None:
+            self.stories.close()
 
 
 def _partition_list(assigned: set[tuple[str, int]]) -> str:

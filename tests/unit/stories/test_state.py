@@ -1,0 +1,96 @@
+"""The story rules: band answers, decisions, and the in-memory index that runs them."""
+
+from __future__ import annotations
+
+import itertools
+
+import orjson
+
+from workers.stories import minhash
+from workers.stories.state import (
+    Answer,
+    Bucket,
+    Decision,
+    StoryIndex,
+    answer,
+    decide,
+    grouped,
+    represented,
+)
+
+STORY = (
+    "The Port of Halden on Tuesday opened what it calls the first ferry terminal in "
+    "northern Europe to run entirely on solar power, after two years of construction. "
+    "Harbour director Maria Lindqvist said the roof, covered with 9,000 panels, would "
+    "produce more electricity than the building uses in an average year."
+)
+COPY = "Share this: Facebook, X. " + STORY + " Related news: ferries switch to batteries."
+OTHER = (
+    "The public library in Westbrook reopened on Saturday, eight months after a flood "
+    "damaged its ground floor. Volunteers dried and saved more than 4,000 books."
+)
+
+
+def test_the_first_article_in_a_band_represents_it_and_hears_nothing() -> None:
+    sig = minhash.signature(STORY)
+    reply, stored = answer(None, "00-x", "a", "t1", sig, None)
+    assert reply == Answer("00-x") and stored == Bucket("a", "t1")
+    # read again (a redelivery): the same answer, and nothing to store
+    assert answer(stored, "00-x", "a", "t1", sig, sig) == (Answer("00-x"), None)
+
+
+def test_a_later_article_hears_the_representative_with_their_similarity() -> None:
+    rep, later = minhash.signature(STORY), minhash.signature(COPY)
+    reply, stored = answer(Bucket("a", "t1", "s"), "00-x", "b", "t2", later, rep)
+    assert stored is None
+    assert (reply.rep, reply.story, reply.order) == ("a", "s", "t1")
+    assert reply.similarity == minhash.similarity(later, rep) > 0.5
+
+
+def test_decide_takes_the_most_similar_earlier_representative_and_its_story() -> None:
+    answers = [
+        Answer("00-x", "a", "s0", "t1", 0.5),
+        Answer("01-x", "c", None, "t2", 0.8),
+        Answer("02-x", "z", None, "t9", 0.95),  # seen first in its band, but later
+        Answer("03-x"),
+    ]
+    assert decide("b", "t5", answers, 0.4) == Decision("c", "c", 0.8)
+    assert decide("b", "t5", answers[:1], 0.4) == Decision("s0", "a", 0.5)
+    assert decide("b", "t5", answers[:1], 0.6) == Decision("b")  # below the threshold
+    assert decide("b", "t5", answers[2:], 0.4) == Decision("b")
+    assert represented(answers) == ["03-x"]
+
+
+def test_index_groups_copies_under_the_first_article_in_any_order_of_reading() -> None:
+    for order in itertools.permutations([("a", STORY), ("b", COPY), ("c", OTHER)]):
+        index = StoryIndex(0.4)
+        got = {name: index.add(name, minhash.signature(text)) for name, text in order}
+        first = next(name for name, _ in order if name in "ab")
+        other = "b" if first == "a" else "a"
+        assert got[first] == Decision(first)
+        assert got[other].story_id == first and got[other].duplicate_of == first
+        assert got["c"] == Decision("c")
+        assert index.add(other, minhash.signature(COPY)) == got[other]  # read again
+
+
+def test_a_copy_of_a_copy_joins_the_first_story() -> None:
+    index = StoryIndex(0.4)
+    index.add("a", minhash.signature(STORY))
+    index.add("b", minhash.signature(COPY))
+    # meets b in bands that a did not fall in: b's story is told to those bands
+    third = COPY + " Updated at 10:00 with a statement from the port authority."
+    assert index.add("c", minhash.signature(third)).story_id == "a"
+
+
+def test_grouped_sets_story_fields_and_passes_dead_letters_through() -> None:
+    records = [
+        (False, orjson.dumps({"id": "a", "text": STORY})),
+        (True, b'{"code": "empty_text"}'),
+        (False, orjson.dumps({"id": "b", "text": COPY})),
+    ]
+    out = list(grouped(records, 0.4))
+    assert out[1] == records[1]
+    first, copy = orjson.loads(out[0][1]), orjson.loads(out[2][1])
+    assert (first["story_id"], first["duplicate_of"], first["similarity"]) == ("a", None, None)
+    assert (copy["story_id"], copy["duplicate_of"]) == ("a", "a")
+    assert 0.4 <= copy["similarity"] <= 1

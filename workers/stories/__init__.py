@@ -1,0 +1,1 @@
+"""Stories: near-duplicate grouping and trending entities, stateful in Faust tables."""

@@ -1,0 +1,383 @@
+"""Story grouping and trending entities in the stream: the Faust tables and agents.
+
+Summarized records wait in ``articles.summarized`` for their story. Three
+steps, each owning its state by the key of the topic it reads, so that each
+scales with partitions (docs/stories.md has the picture):
+
+- **bands** (``articles.summarized``, keyed by article): the MinHash
+  signature, the record parked in ``story-pending``, one query per LSH band
+  to ``articles.story-bands``.
+- **buckets** (``articles.story-bands``, keyed by band): ``story-buckets``
+  holds each band's first article, ``story-signatures`` its signature; each
+  query is answered on ``articles.story-matches`` with the band's first
+  article and their estimated similarity.
+- **decide** (``articles.story-matches``, keyed by article): answers collect
+  in ``story-answers``; with every band answered the story is decided
+  (``story-decisions`` keeps it, so a record read twice gets the same story),
+  the record goes to ``articles.enriched``, the bands the article represents
+  learn its story, and its entities go to ``articles.story-entities``.
+- **trends** (``articles.story-entities``, keyed by entity): counts per
+  tumbling window in the windowed table ``story-trends``.
+
+Every table is changelog-backed and written to the partition of the record
+being handled (the changelog partition is that record's partition), so a
+worker recovers exactly the state of the partitions it is assigned. State is
+written before the outputs that depend on it, and the producer is flushed
+before a record's parked copy is dropped: a worker killed at any point
+redoes the unfinished records and decides nothing differently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+import faust
+import orjson
+
+from workers.codec import Message
+from workers.errors import StageFailed
+from workers.pipeline import Dead, Pipeline
+from workers.settings import Settings
+from workers.stories import minhash
+from workers.stories.state import (
+    Answer,
+    Bucket,
+    Decision,
+    answer,
+    decide,
+    represented,
+    with_story,
+)
+
+log = logging.getLogger(__name__)
+
+Send = tuple[str, bytes, bytes]  # topic kind, key, value
+SendAll = Callable[[Sequence[Send]], Awaitable[None]]
+
+_partition: contextvars.ContextVar[int | None] = contextvars.ContextVar("partition", default=None)
+
+
+class PartitionTable(faust.Table):  # type: ignore[type-arg]
+    """A table whose changelog partition is that of the record being handled,
+    set per record with ``_partition``: Faust would take it from the current
+    event, which a batch taken with ``take_events`` does not set."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        partition = _partition.get()
+        if partition is None:
+            raise RuntimeError(f"table {self.name} written outside a record")
+        return partition
+
+
+def changelog_name(settings: Settings, table: str) -> str:
+    """The changelog topic of a story table: named by the group, not by the
+    worker's stage set, so that ``enrich trends`` finds it."""
+    return f"{settings.group_id}-story-{table}-changelog"
+
+
+def order_of(record: dict[str, Any]) -> str:
+    """The article's place in "first seen": when it was cleaned."""
+    return str(record["pipeline"]["clean"]["finished_at"])
+
+
+def entity_keys(record: dict[str, Any]) -> list[str]:
+    """``LABEL\\tname`` of each canonical entity of an enriched record."""
+    return [f"{e['label']}\t{e['name']}" for e in record.get("entity_list") or []]
+
+
+class StoryAgents:
+    """Registers the story steps on a worker that runs the summarize stage."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        topics: dict[str, faust.TopicT],
+        pipeline: Callable[[], Awaitable[Pipeline]],
+        send_all: SendAll,
+        mark_published: Callable[[Sequence[Message]], None],
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.topics = topics
+        self.pipeline = pipeline
+        self.send_all = send_all
+        self.mark_published = mark_published
+        self.banding = minhash.banding(settings.story_threshold, minhash.NUM_PERM)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich-stories")
+        self.pending = self._table("pending")
+        self.buckets = self._table("buckets")
+        self.signatures = self._table("signatures")
+        self.answers = self._table("answers")
+        self.decisions = self._table("decisions")
+        counts = app.Table(
+            "story-trends",
+            default=int,
+            partitions=settings.partitions,
+            changelog_topic=app.topic(
+                changelog_name(settings, "trends"),
+                partitions=settings.partitions,
+                compacting=True,
+                deleting=True,
+                key_serializer="json",
+                value_serializer="json",
+                retention=timedelta(seconds=settings.trend_retention_s),
+            ),
+            schema=faust.Schema(
+                key_type=str,
+                value_type=int,  # type: ignore[arg-type]
+                key_serializer="json",
+                value_serializer="json",
+            ),
+        )
+        self.trends = counts.tumbling(
+            settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
+        )
+        self._agent("bands", "summarized", self._bands)
+        self._agent("buckets", "story_bands", self._buckets)
+        self._agent("decide", "story_matches", self._decide)
+        app.agent(topics["story_entities"], name="enrich.stories.trends")(self._count)
+
+    @property
+    def sources(self) -> set[str]:
+        return {
+            self.topics[k].get_topic_name() for k in ("summarized", "story_bands", "story_matches")
+        }
+
+    def _table(self, name: str) -> PartitionTable:
+        table = PartitionTable(
+            self.app,
+            name=f"story-{name}",
+            partitions=self.settings.partitions,
+            changelog_topic=self.app.topic(
+                changelog_name(self.settings, name),
+                partitions=self.settings.partitions,
+                compacting=True,
+                key_serializer="raw",
+                value_serializer="raw",
+            ),
+            schema=faust.Schema(
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+            help=f"stories: {name}",
+        )
+        self.app.tables.add(table)
+        return table
+
+    def _agent(
+        self, name: str, source: str, step: Callable[[Sequence[Message]], Awaitable[None]]
+    ) -> None:
+        async def agent(stream: faust.StreamT[bytes]) -> None:
+            async for events in stream.take_events(  # type: ignore[attr-defined]
+                self.settings.batch_size * 4, within=self.settings.batch_wait_s
+            ):
+                messages = [
+                    Message(
+                        e.message.topic,
+                        e.message.partition,
+                        e.message.offset,
+                        e.message.key,
+                        e.message.value,
+                    )
+                    for e in events
+                ]
+                await step(messages)
+                self.mark_published(messages)
+
+        agent.__name__ = f"story_{name}_agent"
+        self.app.agent(self.topics[source], name=f"enrich.stories.{name}", concurrency=1)(agent)
+
+    # -- step 1: signatures and band queries, keyed by article ---------------
+
+    async def _bands(self, messages: Sequence[Message]) -> None:
+        loop = asyncio.get_running_loop()
+        read = await loop.run_in_executor(self.executor, _read_batch, messages, self.banding)
+        sends: list[Send] = []
+        for message, item in zip(messages, read, strict=True):
+            if isinstance(item, StageFailed):
+                sends.append(await self._dead(message, item))
+                continue
+            article, order, sig, keys = item
+            token = _partition.set(message.partition)
+            try:
+                kept = self.decisions.get(article.encode())
+                if kept is not None:  # read again after its story was decided
+                    decision = Decision(**orjson.loads(kept))
+                    sends.append(
+                        ("enriched", article.encode(), with_story(message.value or b"", decision))
+                    )
+                    continue
+                self.pending[article.encode()] = message.value
+                query = orjson.dumps({"id": article, "order": order, "sig": sig})
+                sends.extend(("story_bands", key.encode(), query) for key in keys)
+                sends.extend(await self._complete(article, message.partition))
+            finally:
+                _partition.reset(token)
+        await self.send_all(sends)
+
+    # -- step 2: band buckets, keyed by band -----------------------------------
+
+    async def _buckets(self, messages: Sequence[Message]) -> None:
+        sends: list[Send] = []
+        for message in messages:
+            band = (message.key or b"").decode("utf-8", "replace")
+            token = _partition.set(message.partition)
+            try:
+                body = orjson.loads(message.value or b"")
+                stored = self.buckets.get(band.encode())
+                bucket = Bucket(**orjson.loads(stored)) if stored is not None else None
+                if "story" in body and "sig" not in body:  # a representative's story, decided
+                    if bucket is not None and bucket.id == body["id"] and bucket.story is None:
+                        self.buckets[band.encode()] = orjson.dumps(
+                            asdict(Bucket(bucket.id, bucket.order, body["story"]))
+                        )
+                    continue
+                article, order = str(body["id"]), str(body["order"])
+                sig = minhash.from_bytes(base64.b64decode(body["sig"]))
+                rep_sig = None
+                if bucket is not None and bucket.id != article:
+                    raw = self.signatures.get(bucket.id.encode())
+                    rep_sig = minhash.from_bytes(raw) if raw is not None else None
+                reply, new = answer(bucket, band, article, order, sig, rep_sig)
+                if new is not None:
+                    self.buckets[band.encode()] = orjson.dumps(asdict(new))
+                    if article.encode() not in self.signatures:
+                        self.signatures[article.encode()] = minhash.to_bytes(sig)
+                sends.append(
+                    (
+                        "story_matches",
+                        article.encode(),
+                        orjson.dumps({"id": article, **asdict(reply)}),
+                    )
+                )
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                sends.append(
+                    await self._dead(
+                        message, StageFailed(f"bad band message: {exc}", code="invalid_record")
+                    )
+                )
+            finally:
+                _partition.reset(token)
+        await self.send_all(sends)
+
+    # -- step 3: decisions, keyed by article -----------------------------------
+
+    async def _decide(self, messages: Sequence[Message]) -> None:
+        sends: list[Send] = []
+        done: list[tuple[str, int]] = []
+        for message in messages:
+            token = _partition.set(message.partition)
+            try:
+                body = orjson.loads(message.value or b"")
+                article = str(body.pop("id"))
+                reply = Answer(**body)
+                index = int(reply.band.split("-", 1)[0])
+                key = f"{article}\0{index}".encode()
+                if key not in self.answers:
+                    self.answers[key] = orjson.dumps(asdict(reply))
+                    count = int(self.answers.get(article.encode()) or b"0") + 1
+                    self.answers[article.encode()] = str(count).encode()
+                finished = await self._complete(article, message.partition)
+                if finished:
+                    sends.extend(finished)
+                    done.append((article, message.partition))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                sends.append(
+                    await self._dead(
+                        message, StageFailed(f"bad band answer: {exc}", code="invalid_record")
+                    )
+                )
+            finally:
+                _partition.reset(token)
+        await self.send_all(sends)
+        if done:
+            await self.app.producer.flush()  # decisions are stored before what they replace goes
+            for article, partition in done:
+                self._forget(article, partition)
+
+    async def _complete(self, article: str, partition: int) -> list[Send]:
+        """The outputs of an article whose bands have all answered and whose record
+        is parked; nothing while either is missing."""
+        key = article.encode()
+        count = int(self.answers.get(key) or b"0")
+        value = self.pending.get(key)
+        if count < self.banding.bands or value is None:
+            return []
+        record = orjson.loads(value)
+        kept = self.decisions.get(key)
+        if kept is not None:
+            decision = Decision(**orjson.loads(kept))
+            replies: list[Answer] = []
+        else:
+            replies = [
+                Answer(**orjson.loads(self.answers[f"{article}\0{i}".encode()]))
+                for i in range(self.banding.bands)
+            ]
+            decision = decide(article, order_of(record), replies, self.settings.story_threshold)
+            self.decisions[key] = orjson.dumps(asdict(decision))
+        sends: list[Send] = [("enriched", key, with_story(value, decision))]
+        update = orjson.dumps({"id": article, "story": decision.story_id})
+        sends.extend(("story_bands", band.encode(), update) for band in represented(replies))
+        if kept is None:  # counted once, when the story is first decided
+            sends.extend(("story_entities", e.encode(), b"1") for e in entity_keys(record))
+        return sends
+
+    def _forget(self, article: str, partition: int) -> None:
+        token = _partition.set(partition)
+        try:
+            key = article.encode()
+            self.pending.pop(key, None)
+            for i in range(self.banding.bands):
+                self.answers.pop(f"{article}\0{i}".encode(), None)
+            self.answers.pop(key, None)
+        finally:
+            _partition.reset(token)
+
+    async def _dead(self, message: Message, error: StageFailed) -> Send:
+        pipeline = await self.pipeline()
+        dead: Dead = pipeline.dead_letter_for(message, "summarize", error, None, pipeline.clock())
+        return ("dlq", dead.key.encode("utf-8"), dead.value)
+
+    # -- trending entities, keyed by entity -------------------------------------
+
+    async def _count(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            token = _partition.set(event.message.partition)
+            try:
+                entity = (event.message.key or b"").decode("utf-8", "replace")
+                self.trends[entity] += 1
+            finally:
+                _partition.reset(token)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_batch(
+    messages: Sequence[Message], banding: minhash.Banding
+) -> list[tuple[str, str, str, list[str]] | StageFailed]:
+    """Per message: (id, order, signature as base64, band keys), or why it cannot be read."""
+    out: list[tuple[str, str, str, list[str]] | StageFailed] = []
+    for m in messages:
+        try:
+            record = orjson.loads(m.value or b"")
+            sig = minhash.signature(record["text"])
+            out.append(
+                (
+                    str(record["id"]),
+                    order_of(record),
+                    base64.b64encode(minhash.to_bytes(sig)).decode(),
+                    banding.keys(sig),
+                )
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            out.append(StageFailed(f"summarized record unreadable: {exc!r}", code="invalid_record"))
+    return out
