@@ -198,6 +198,7 @@ class StoryAgents:
     # -- step 1: signatures and band queries, keyed by article ---------------
 
     async def _bands(self, messages: Sequence[Message]) -> None:
+        done: list[tuple[str, int]] = []
         loop = asyncio.get_running_loop()
         read = await loop.run_in_executor(self.executor, _read_batch, messages, self.banding)
         sends: list[Send] = []
@@ -218,10 +219,17 @@ class StoryAgents:
                 self.pending[article.encode()] = message.value
                 query = orjson.dumps({"id": article, "order": order, "sig": sig})
                 sends.extend(("story_bands", key.encode(), query) for key in keys)
-                sends.extend(await self._complete(article, message.partition))
+                finished = await self._complete(article, message.partition)
+                if finished:  # its answers were in already (it is read again)
+                    sends.extend(finished)
+                    done.append((article, message.partition))
             finally:
                 _partition.reset(token)
+        if done:
+            await self.app.producer.flush()
         await self.send_all(sends)
+        for article, partition in done:
+            self._forget(article, partition)
 
     # -- step 2: band buckets, keyed by band -----------------------------------
 
@@ -281,10 +289,10 @@ class StoryAgents:
                 reply = Answer(**body)
                 index = int(reply.band.split("-", 1)[0])
                 key = f"{article}\0{index}".encode()
+                if article.encode() in self.decisions and article.encode() not in self.pending:
+                    continue  # an answer repeated after the article went out
                 if key not in self.answers:
                     self.answers[key] = orjson.dumps(asdict(reply))
-                    count = int(self.answers.get(article.encode()) or b"0") + 1
-                    self.answers[article.encode()] = str(count).encode()
                 finished = await self._complete(article, message.partition)
                 if finished:
                     sends.extend(finished)
@@ -297,19 +305,20 @@ class StoryAgents:
                 )
             finally:
                 _partition.reset(token)
-        await self.send_all(sends)
         if done:
-            await self.app.producer.flush()  # decisions are stored before what they replace goes
-            for article, partition in done:
-                self._forget(article, partition)
+            await self.app.producer.flush()  # decisions are stored before the records go out
+        await self.send_all(sends)
+        for article, partition in done:
+            self._forget(article, partition)
 
     async def _complete(self, article: str, partition: int) -> list[Send]:
         """The outputs of an article whose bands have all answered and whose record
         is parked; nothing while either is missing."""
         key = article.encode()
-        count = int(self.answers.get(key) or b"0")
         value = self.pending.get(key)
-        if count < self.banding.bands or value is None:
+        if value is None or not all(
+            f"{article}\0{i}".encode() in self.answers for i in range(self.banding.bands)
+        ):
             return []
         record = orjson.loads(value)
         kept = self.decisions.get(key)
@@ -337,7 +346,6 @@ class StoryAgents:
             self.pending.pop(key, None)
             for i in range(self.banding.bands):
                 self.answers.pop(f"{article}\0{i}".encode(), None)
-            self.answers.pop(key, None)
         finally:
             _partition.reset(token)
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -289,6 +289,32 @@ async def consume(
                     yield Message(
                         tp.topic, tp.partition, m.offset, m.key, m.value, tuple(m.headers or ())
                     )
+    finally:
+        await consumer.stop()
+
+
+async def true_end_offsets(
+    settings: Settings, reported: Mapping[Any, int], wait_ms: int = 300
+) -> dict[Any, int]:
+    """The end offsets of partitions ((topic, partition) tuples) given the ones a
+    broker reported: Tansu reports the base offset of the last record batch plus
+    one, so the records past it are read to find the real end."""
+    if not reported:
+        return {}
+    consumer = _reader(settings)
+    await consumer.start()
+    try:
+        parts = {TopicPartition(tp[0], tp[1]): tp for tp in reported}
+        consumer.assign(list(parts))
+        for part, tp in parts.items():
+            consumer.seek(part, max(reported[tp], 0))
+        ends = {tp: reported[tp] for tp in reported}
+        deadline = time.monotonic() + 10.0  # a partition still written to has no end
+        while (batch := await consumer.getmany(timeout_ms=wait_ms)) and time.monotonic() < deadline:
+            for part, msgs in batch.items():
+                tp = parts[part]
+                ends[tp] = max(ends[tp], msgs[-1].offset + 1)
+        return ends
     finally:
         await consumer.stop()
 

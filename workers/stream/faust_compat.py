@@ -24,6 +24,13 @@ record, and it offers no setting for them, so they are patched here:
    tables are still being declared; every table here is declared before the
    app starts. ``TableManager`` (the app's ``TableManager`` setting, not a
    patch) starts without the sleep.
+5. **Where a changelog ends** (``Recovery._build_highwaters``). Table recovery
+   reads each changelog partition up to the end offset the broker reports.
+   Tansu reports the base offset of a partition's last record batch plus one,
+   not its last offset plus one: recovery stopped before the last batch (its
+   table lost those writes), or failed with a ``ConsistencyError`` when a
+   standby had read further. ``TableManager`` recovers with ``Recovery``,
+   whose end offsets are checked by reading past them (``correct_end_offsets``).
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -36,7 +43,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import version
 from signal import Signals
 from typing import Any
@@ -44,7 +51,9 @@ from weakref import WeakKeyDictionary
 
 import faust
 from faust.tables.manager import TableManager as TableManagerBase
+from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 from workers.stream import logs
 
@@ -57,6 +66,8 @@ Published = Callable[[str, int, int], bool]
 
 _published: WeakKeyDictionary[faust.App, Published] = WeakKeyDictionary()
 _fetch_wait_ms: WeakKeyDictionary[faust.App, int] = WeakKeyDictionary()
+EndOffsets = Callable[[Mapping[TP, int]], Awaitable[Mapping[TP, int]]]
+_end_offsets: WeakKeyDictionary[faust.App, EndOffsets] = WeakKeyDictionary()
 _applied = False
 
 
@@ -124,6 +135,12 @@ def guard_acks(app: faust.App, published: Published) -> None:
     _published[app] = published
 
 
+def correct_end_offsets(app: faust.App, true_ends: EndOffsets) -> None:
+    """Where ``app``'s table recovery takes each changelog to end: ``true_ends``
+    maps the reported end offsets to the real ones (patch 5)."""
+    _end_offsets[app] = true_ends
+
+
 def set_fetch_wait(app: faust.App, wait_ms: int) -> None:
     """The longest a fetch of ``app``'s stream consumer waits at the broker (patch 2)."""
     _fetch_wait_ms[app] = wait_ms
@@ -168,12 +185,37 @@ class Worker(faust.Worker):
         os._exit(self.exit_code())
 
 
+class Recovery(RecoveryBase):
+    """Faust's table recovery, reading each changelog to its real end (5)."""
+
+    async def _build_highwaters(
+        self, consumer: Any, tps: Any, destination: Any, title: str
+    ) -> None:
+        await super()._build_highwaters(consumer, tps, destination, title)
+        true_ends = _end_offsets.get(self.app)  # type: ignore[call-overload]
+        if true_ends is None or not destination:
+            return
+        # Faust keeps the last offset (end - 1)
+        reported = {tp: destination[tp] + 1 for tp in tps if tp in destination}
+        for tp, end in (await true_ends(reported)).items():
+            if end - 1 > destination[tp]:
+                log.info("%s ends at offset %d, not %d as reported", tp, end, reported[tp])
+                destination[tp] = end - 1
+
+
 class TableManager(TableManagerBase):
     """Faust's table manager without its one-second sleep at start (4): every table
-    is declared before the app starts, so there is nothing to wait for."""
+    is declared before the app starts, so there is nothing to wait for; and with
+    changelog ends checked (5)."""
 
     # under "faust", so that its start-up lines follow Faust's log level
     logger = logging.getLogger(f"{TableManagerBase.__module__}.started")
+
+    @property
+    def recovery(self) -> RecoveryBase:
+        if self._recovery is None:
+            self._recovery = Recovery(self.app, self, beacon=self.beacon, loop=self.loop)
+        return self._recovery
 
     async def on_start(self) -> None:
         if not self.should_stop:

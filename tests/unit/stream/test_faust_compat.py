@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections import Counter
 from typing import Any, cast
 
 import pytest
@@ -113,3 +114,29 @@ async def test_table_manager_starts_without_faust_s_one_second_sleep(
     await tables.on_start()
     assert slept == []
     assert started == ["channels", "recovery"]
+
+
+async def test_recovery_reads_each_changelog_to_its_real_end() -> None:
+    """A broker that reports the base offset of the last batch (plus one) as the end
+    would have recovery stop short of that batch (patch 5)."""
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    tables: Any = app.tables
+    recovery: Any = tables.recovery
+    assert isinstance(recovery, faust_compat.Recovery)
+    short, exact = TP("t-changelog", 0), TP("t-changelog", 1)
+
+    class Consumer:
+        async def highwaters(self, *tps: TP) -> dict[TP, int]:
+            return {short: 7, exact: 3}  # as reported: end offsets
+
+    asked: list[dict[TP, int]] = []
+
+    async def true_ends(reported: Any) -> dict[TP, int]:
+        asked.append(dict(reported))
+        return {short: 9, exact: 3}
+
+    faust_compat.correct_end_offsets(app, true_ends)
+    destination: Counter[TP] = Counter()
+    await recovery._build_highwaters(Consumer(), {short, exact}, destination, "active")
+    assert asked == [{short: 7, exact: 3}]
+    assert dict(destination) == {short: 8, exact: 2}  # Faust keeps the last offset

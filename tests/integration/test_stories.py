@@ -1,0 +1,87 @@
+"""Story grouping through the real broker: copies meet across partitions and workers,
+and a worker killed mid-run changes no story.
+
+The articles are made-up prose, distinct from each other; each copy is its
+original with page furniture around it and a sentence added, as a second site
+or a pasted page would have it.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tests.generators import prose
+from tests.integration.conftest import Stack
+from tests.integration.helpers import Collector
+from tests.integration.test_delivery import kill
+from workers.stream import clients
+
+pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(900)]
+
+ORIGINALS = 240
+COPIES = 80
+
+
+def story_articles() -> tuple[list[tuple[bytes, bytes]], dict[str, str]]:
+    """Originals, then copies of the first COPIES of them; and each copy's original."""
+    records, copy_of = [], {}
+    texts = [prose(900, seed=1000 + i) for i in range(ORIGINALS)]
+    for i, text in enumerate(texts):
+        records.append((f"o{i:04d}", {"id": f"o{i:04d}", "title": f"Story {i}", "text": text}))
+    for i in range(COPIES):
+        copy = (
+            f"Share: Facebook | X | Email\n\n{texts[i]}\n\n"
+            "The agency added a statement later.\n\nRelated News"
+        )
+        records.append((f"c{i:04d}", {"id": f"c{i:04d}", "title": f"Story {i}", "text": copy}))
+        copy_of[f"c{i:04d}"] = f"o{i:04d}"
+    return [(k.encode(), orjson.dumps(v)) for k, v in records], copy_of
+
+
+def check_stories(seen: Collector, copy_of: dict[str, str]) -> dict[str, str]:
+    """Every delivery of an article carries the same story; copies share their original's."""
+    story = {}
+    for key, deliveries in seen.enriched.items():
+        fields = {(d["story_id"], d["duplicate_of"], d["similarity"]) for d in deliveries}
+        assert len(fields) == 1, f"{key!r} changed story on redelivery: {fields}"
+        story[key.decode()] = deliveries[0]["story_id"]
+    for copy, original in copy_of.items():
+        assert story[copy] == story[original], (copy, original)
+        assert story[copy] in (copy, original)
+    originals = [k for k in story if k.startswith("o")]
+    assert len({story[k] for k in originals}) == len(originals), "distinct articles merged"
+    return story
+
+
+async def test_copies_meet_across_workers_and_a_kill_changes_no_story(stack: Stack) -> None:
+    records, copy_of = story_articles()
+    first = stack.start_worker()
+    stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await clients.produce(stack.settings, records)
+        await seen.wait_for(len(records) // 4, timeout=180)
+        kill(stack, first)  # the survivor takes its partitions, and their tables
+        assert len(seen.done) < len(records), "the run finished before the kill"
+        await seen.wait_for(len(records) // 2, timeout=180)
+        stack.start_worker()
+        await seen.wait_for(len(records), timeout=300)
+        assert not seen.dead
+        story = check_stories(seen, copy_of)
+        print(f"{seen.duplicates()} records delivered twice")
+    duplicates = [
+        d for deliveries in seen.enriched.values() for d in deliveries[:1] if d["duplicate_of"]
+    ]
+    assert len(duplicates) == COPIES
+    assert all(d["similarity"] >= stack.settings.story_threshold for d in duplicates)
+    assert len(set(story.values())) == ORIGINALS
+
+
+async def test_true_end_offsets_count_every_record_of_the_last_batch(stack: Stack) -> None:
+    """Table recovery reads changelogs to these ends; the broker's own report may
+    stop at the last batch's first record."""
+    topic = stack.settings.topic_story_entities
+    await clients.produce(stack.settings, [(f"k{i}".encode(), b"1") for i in range(40)], topic)
+    parts = {(topic, p): 0 for p in range(stack.settings.partitions)}
+    ends = await clients.true_end_offsets(stack.settings, parts)
+    assert sum(ends.values()) == 40
