@@ -32,10 +32,16 @@ def test_demo_prints_enriched_samples_and_exits_zero(tmp_path: Path) -> None:
         "Port of Halden opens solar-powered ferry terminal",
         "City council approves night bus network for Marrow Bay",
         "Westbrook library reopens after flood repairs",
+        "Solar ferry terminal opens in Halden",
     ):
         assert title in text
     assert "summary: " in text and "entities: " in text
-    assert "3 enriched, 0 dead-lettered" in text
+    # the wire copy of the Halden story is grouped with it
+    assert "story: near-copy of sample-halden-terminal (similarity 0." in text
+    # and the demo ends with the trending entities, counted by the trends table
+    trending = text[text.index("trending entities (1h") :]
+    assert "Maria Lindqvist" in trending and "PERSON" in trending
+    assert "4 enriched, 0 dead-lettered" in text
     assert "librdkafka" in text  # the embedded broker says what it cannot do
     assert list(here.iterdir()) == []  # nothing left where the user stands
     assert (tmp_path / "cache" / "article-enrich" / "enrich-demo").is_dir()

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from workers import __version__
-from workers.cli import broker, config, demo, dlq, records, worker
+from workers.cli import broker, config, demo, dlq, records, stories, worker
 from workers.cli.common import OVERRIDES, add_global_options, format_value
 from workers.errors import ConfigError, EnrichError, ExitCode, NotFound, TransientError
 from workers.settings import load_settings
@@ -22,7 +22,7 @@ from workers.stream import logs
 
 __all__ = ["build_parser", "format_value", "main"]
 
-COMMAND_GROUPS = (demo, config, broker, worker, records, dlq)
+COMMAND_GROUPS = (demo, config, broker, worker, records, stories, dlq)
 
 
 def build_parser() -> argparse.ArgumentParser:

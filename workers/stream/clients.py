@@ -260,9 +260,11 @@ async def consume(
     *,
     from_beginning: bool = True,
     timeout: float | None = None,
+    last: int | None = None,
 ) -> AsyncIterator[Message]:
     """Read topics without a consumer group (every partition, no commits).
 
+    ``last``: start at about the last ``last`` records of each partition instead.
     Stops after ``timeout`` seconds with no new record when given.
     """
     consumer = _reader(settings)
@@ -272,7 +274,12 @@ async def consume(
         for topic in topics:
             partitions.extend(await _partitions(consumer, topic))
         consumer.assign(partitions)
-        if from_beginning:
+        if last is not None:
+            starts = await consumer.beginning_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
+            for tp in partitions:
+                consumer.seek(tp, max(starts[tp], ends[tp] - last))
+        elif from_beginning:
             await consumer.seek_to_beginning(*partitions)
         else:
             await consumer.seek_to_end(*partitions)
