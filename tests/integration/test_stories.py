@@ -8,19 +8,29 @@ or a pasted page would have it.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import orjson
 import pytest
 
 from tests.generators import prose
 from tests.integration.conftest import Stack
-from tests.integration.helpers import Collector
+from tests.integration.helpers import Collector, scrape
 from tests.integration.test_delivery import kill
+from workers.stories import trends
 from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(900)]
 
 ORIGINALS = 240
 COPIES = 80
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def story_articles() -> tuple[list[tuple[bytes, bytes]], dict[str, str]]:
@@ -85,3 +95,48 @@ async def test_true_end_offsets_count_every_record_of_the_last_batch(stack: Stac
     parts = {(topic, p): 0 for p in range(stack.settings.partitions)}
     ends = await clients.true_end_offsets(stack.settings, parts)
     assert sum(ends.values()) == 40
+
+
+async def test_trends_count_every_article_and_are_served_and_printed(stack: Stack) -> None:
+    records, _ = story_articles()
+    records = records[:12]
+    port = free_port()
+    stack.start_worker(ENRICH_HTTP_PORT=str(port))
+    async with Collector(stack.settings) as seen:
+        await clients.produce(stack.settings, records)
+        await seen.wait_for(len(records), timeout=180)
+        mentions: dict[str, int] = {}
+        for deliveries in seen.enriched.values():
+            for e in deliveries[0]["entity_list"]:
+                mentions[e["name"]] = mentions.get(e["name"], 0) + 1
+    assert mentions, "the articles have entities to count"
+
+    # the table's changelog: every article's entities, counted once
+    async def counted() -> bool:
+        return sum((await trends.read(stack.settings)).values()) >= sum(mentions.values())
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await counted():
+        assert asyncio.get_running_loop().time() < deadline, "the trends table lags"
+        await asyncio.sleep(0.5)
+    counts = await trends.read(stack.settings)
+    by_name: dict[str, int] = {}
+    for (entity, _), count in counts.items():
+        name = entity.split("\t", 1)[1]
+        by_name[name] = by_name.get(name, 0) + count
+    assert by_name == mentions
+
+    # the worker's own table, on its HTTP port (loopback)
+    answer = await scrape(port, "/trends?window=1h&top=5")
+    assert answer is not None and answer[0] == 200
+    served = orjson.loads(answer[1])["trends"]
+    assert 0 < len(served) <= 5
+    top = max(mentions.values())
+    assert served[0]["count"] == top and mentions[served[0]["name"]] == top
+
+    # and the command line, from the changelog
+    printed = stack.cli("trends", "--window", "1h", "--top", "5", "--json")
+    assert printed.returncode == 0, printed.stderr.decode()
+    assert orjson.loads(printed.stdout)["trends"] == served
+    bad = stack.cli("trends", "--window", "soon")
+    assert bad.returncode == 78 and b"--window" in bad.stderr

@@ -33,6 +33,7 @@ import asyncio
 import base64
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -138,6 +139,7 @@ class StoryAgents:
                 value_serializer="json",
             ),
         )
+        self.counts = counts
         self.trends = counts.tumbling(
             settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
         )
@@ -202,7 +204,14 @@ class StoryAgents:
         loop = asyncio.get_running_loop()
         read = await loop.run_in_executor(self.executor, _read_batch, messages, self.banding)
         sends: list[Send] = []
-        for message, item in zip(messages, read, strict=True):
+        # earliest first: within a batch, every band then meets the articles in the
+        # order that decides which came first, and a copy read beside its original
+        # is never taken for the first of its story
+        pairs = sorted(
+            zip(messages, read, strict=True),
+            key=lambda p: ("", "") if isinstance(p[1], StageFailed) else (p[1][1], p[1][0]),
+        )
+        for message, item in pairs:
             if isinstance(item, StageFailed):
                 sends.append(await self._dead(message, item))
                 continue
@@ -364,6 +373,18 @@ class StoryAgents:
                 self.trends[entity] += 1
             finally:
                 _partition.reset(token)
+
+    def local_trends(self, window_s: float, top: int) -> list[dict[str, object]]:
+        """The trending entities of the partitions this worker owns (all of them,
+        with one worker), from its own table."""
+        from workers.stories.trends import trending
+
+        counts = {
+            (str(entity), float(window[0])): int(count)
+            for (entity, window), count in list(self.counts.data.items())
+        }
+        found = trending(counts, now=time.time(), window_s=window_s, top=top)
+        return [t.as_json() for t in found]
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

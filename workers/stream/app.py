@@ -541,7 +541,13 @@ class StageAgents:
                     self.observer.partition_lag(tp.topic, tp.partition, max(end - done, 0))
 
     async def _serve_http(self) -> None:
-        runner = await serve(self.observer, self.settings.http_host, self.settings.http_port)
+        runner = await serve(
+            self.observer,
+            self.settings.http_host,
+            self.settings.http_port,
+            trends=self.stories.local_trends if self.stories is not None else None,
+            expose_content=self.settings.expose_content,
+        )
         try:
             await asyncio.Event().wait()
         finally:

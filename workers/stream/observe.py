@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -248,8 +248,25 @@ class Observer:
         return generate_latest(self.registry)
 
 
-async def serve(observer: Observer, host: str, port: int) -> web.AppRunner:
-    """Start the HTTP server for /metrics, /health and /ready; returns its runner."""
+TrendsView = Callable[[float, int], list[dict[str, object]]]
+LOOPBACK = ("127.", "::1", "::ffff:127.")
+
+
+def is_loopback(remote: str | None) -> bool:
+    return remote is not None and remote.startswith(LOOPBACK)
+
+
+async def serve(
+    observer: Observer,
+    host: str,
+    port: int,
+    *,
+    trends: TrendsView | None = None,
+    expose_content: bool = False,
+) -> web.AppRunner:
+    """Start the HTTP server for /metrics, /health and /ready, and /trends when given;
+    returns its runner. /trends shows entity names from articles: it answers
+    loopback clients only unless ``expose_content``."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(
@@ -263,10 +280,31 @@ async def serve(observer: Observer, host: str, port: int) -> web.AppRunner:
 
         return handler
 
+    async def trending(request: web.Request) -> web.Response:
+        assert trends is not None  # noqa: S101 - routed only when given
+        if not expose_content and not is_loopback(request.remote):
+            return web.json_response(
+                {
+                    "error": "/trends answers this machine only "
+                    "(ENRICH_EXPOSE_CONTENT=true opens it)"
+                },
+                status=403,
+            )
+        from workers.stories.trends import parse_duration
+
+        try:
+            window = parse_duration(request.query.get("window", "1h"))
+            top = int(request.query.get("top", "20"))
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"window_s": window, "trends": trends(window, top)})
+
     app = web.Application()
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", probe(observer.health))
     app.router.add_get("/ready", probe(observer.ready))
+    if trends is not None:
+        app.router.add_get("/trends", trending)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

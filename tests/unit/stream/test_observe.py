@@ -136,3 +136,10 @@ def test_progress_line_rates_lag_and_dead_letters_since_the_last() -> None:
     )
     assert _partition_list({("b", 1), ("a", 2), ("a", 0)}) == "a[0,2] b[1]"
     assert _partition_list(set()) == "none"
+
+
+def test_trends_answer_this_machine_only_unless_exposed() -> None:
+    from workers.stream.observe import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("::ffff:127.0.0.1")
+    assert not is_loopback("10.0.0.7") and not is_loopback("192.168.1.2") and not is_loopback(None)
