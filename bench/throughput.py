@@ -115,10 +115,7 @@ class Workers:
                 "ENRICH_PARTITIONS": str(partitions),
                 "ENRICH_LOG_LEVEL": "WARNING",
             }
-            | {
-                f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}"
-                for k in ("raw", "cleaned", "tagged", "enriched", "dlq")
-            }
+            | {f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}" for k in Settings().topics}
             | (extra_env or {})
         )
         self.settings = Settings.model_validate(
@@ -327,6 +324,9 @@ async def main_async(args: argparse.Namespace) -> None:
     latencies: list[float] = []
     logdir = Path(args.logdir)
     logdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - set-up, before any work
+    if args.stories:
+        await stories_cost(args, bodies, logdir)
+        return
     with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
         for count in args.workers:
             w = Workers(
@@ -393,6 +393,36 @@ async def main_async(args: argparse.Namespace) -> None:
         )
 
 
+async def stories_cost(args: argparse.Namespace, bodies: list[str], logdir: Path) -> None:
+    """One worker with story grouping off and on, alternately, side by side."""
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
+        for round_ in range(args.rounds):
+            for mode in ("off", "on"):
+                env = {"ENRICH_STORIES": "true" if mode == "on" else "false"}
+                if args.batch_wait:
+                    env["ENRICH_BATCH_WAIT_S"] = str(args.batch_wait)
+                w = Workers(broker.bootstrap, 1, args.partitions, logdir, env)
+                await clients.create_topics(w.settings)
+                w.start()
+                try:
+                    w.wait_balanced()
+                    r = await throughput_run(
+                        w, records(bodies, args.articles, f"s{mode}{round_}"), broker.pid
+                    )
+                finally:
+                    w.stop()
+                rates[mode].append(r["rate"])
+                print(
+                    f"stories {mode:>3} (round {round_ + 1}): {r['rate']:.1f} articles/s over "
+                    f"{args.articles} articles; peak RSS {r['peak_rss'][0]:.0f} MiB",
+                    flush=True,
+                )
+    off, on = statistics.fmean(rates["off"]), statistics.fmean(rates["on"])
+    print("\nratio")
+    print(f"  stories on / off: {on / off:.3f}   (goal >= 0.90: at most a 10% drop)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path, help="the shared data folder")
@@ -414,6 +444,14 @@ def main() -> None:
         help="ENRICH_BATCH_WAIT_S for the workers (default: the setting's)",
     )
     parser.add_argument("--logdir", default="bench-logs", help="where worker logs go")
+    parser.add_argument(
+        "--stories",
+        action="store_true",
+        help="instead: one worker with story grouping off and on, side by side",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="with --stories: off/on pairs to run (default 2)"
+    )
     args = parser.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]
     asyncio.run(main_async(args))

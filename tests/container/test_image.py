@@ -38,6 +38,7 @@ SAMPLE_TITLES = {
     "Port of Halden opens solar-powered ferry terminal",
     "City council approves night bus network for Marrow Bay",
     "Westbrook library reopens after flood repairs",
+    "Solar ferry terminal opens in Halden",  # a near-copy of the Halden story
 }
 
 
@@ -189,7 +190,7 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
         "/input/bad.jsonl",
         timeout=180,
     )
-    assert f"published {3 + len(BAD_LINES)} records" in produce.stderr
+    assert f"published {len(SAMPLE_TITLES) + len(BAD_LINES)} records" in produce.stderr
 
     def tail(topic: str, limit: int, idle_s: int) -> list[dict[str, Any]]:
         """The first ``limit`` records of a topic, read by a container of the image."""
@@ -211,11 +212,16 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
         return json_lines(out.stdout)
 
     try:
-        enriched = tail(WORKER_ENV.get("ENRICH_TOPIC_ENRICHED", "articles.enriched"), 3, 240)
+        enriched = tail(
+            WORKER_ENV.get("ENRICH_TOPIC_ENRICHED", "articles.enriched"), len(SAMPLE_TITLES), 240
+        )
         dead = tail("articles.dlq", len(BAD_LINES), 120)
         assert {r["title"] for r in enriched} == SAMPLE_TITLES
         for record in enriched:
             assert record["entity_list"] and record["summary"], record["id"]
+        # the summarizer runs the story steps: the copy is grouped with its original
+        stories = {r["id"]: r["story_id"] for r in enriched}
+        assert stories["sample-halden-terminal-wire"] == stories["sample-halden-terminal"]
         assert sorted(r["code"] for r in dead) == sorted(BAD_LINES)
 
         # the compose healthcheck, run inside each running worker
@@ -319,7 +325,7 @@ def test_compose_embedded_stack_runs_the_enrich_services(
             "tail",
             "--from-beginning",
             "--limit",
-            "3",
+            str(len(SAMPLE_TITLES)),
             "--timeout",
             "240",
             timeout=300,
