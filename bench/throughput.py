@@ -150,7 +150,9 @@ class Workers:
 
     def wait_balanced(self, timeout: float = 120) -> None:
         """Until every worker is ready and all partitions are assigned among them."""
-        want = 3 * self.settings.partitions
+        # the three stage topics; with stories, four story topics and six table changelogs
+        topics = 3 + (10 if self.settings.stories else 0)
+        want = topics * self.settings.partitions
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -69,13 +69,32 @@ _partition: contextvars.ContextVar[int | None] = contextvars.ContextVar("partiti
 class PartitionTable(faust.Table):  # type: ignore[type-arg]
     """A table whose changelog partition is that of the record being handled,
     set per record with ``_partition``: Faust would take it from the current
-    event, which a batch taken with ``take_events`` does not set."""
+    event, which a batch taken with ``take_events`` does not set. It keeps its
+    changelog writes' futures, so a step can wait for them (``stored``)."""
+
+    unsent: list[Any]
+    track = False  # keep the futures (only where a step waits for them)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.unsent = []
 
     def partition_for_key(self, key: Any) -> int | None:
         partition = _partition.get()
         if partition is None:
             raise RuntimeError(f"table {self.name} written outside a record")
         return partition
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        fut = super().send_changelog(*args, **kwargs)
+        if self.track:
+            self.unsent.append(fut)
+        return fut
+
+    async def stored(self) -> None:
+        """Until every write so far is on the broker."""
+        futures, self.unsent = self.unsent, []
+        await asyncio.gather(*futures)
 
 
 def changelog_name(settings: Settings, table: str) -> str:
@@ -119,6 +138,7 @@ class StoryAgents:
         self.signatures = self._table("signatures")
         self.answers = self._table("answers")
         self.decisions = self._table("decisions")
+        self.decisions.track = True
         counts = app.Table(
             "story-trends",
             default=int,
@@ -234,9 +254,8 @@ class StoryAgents:
                     done.append((article, message.partition))
             finally:
                 _partition.reset(token)
-        if done:
-            await self.app.producer.flush()
-        await self.send_all(sends)
+        await self.decisions.stored()
+        await self.send_all(_summed(sends))
         for article, partition in done:
             self._forget(article, partition)
 
@@ -244,6 +263,7 @@ class StoryAgents:
 
     async def _buckets(self, messages: Sequence[Message]) -> None:
         sends: list[Send] = []
+        replies: dict[str, list[dict[str, Any]]] = {}  # one answer message per article
         for message in messages:
             band = (message.key or b"").decode("utf-8", "replace")
             token = _partition.set(message.partition)
@@ -268,13 +288,7 @@ class StoryAgents:
                     self.buckets[band.encode()] = orjson.dumps(asdict(new))
                     if article.encode() not in self.signatures:
                         self.signatures[article.encode()] = minhash.to_bytes(sig)
-                sends.append(
-                    (
-                        "story_matches",
-                        article.encode(),
-                        orjson.dumps({"id": article, **asdict(reply)}),
-                    )
-                )
+                replies.setdefault(article, []).append(asdict(reply))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 sends.append(
                     await self._dead(
@@ -283,6 +297,10 @@ class StoryAgents:
                 )
             finally:
                 _partition.reset(token)
+        sends.extend(
+            ("story_matches", article.encode(), orjson.dumps({"id": article, "answers": found}))
+            for article, found in replies.items()
+        )
         await self.send_all(sends)
 
     # -- step 3: decisions, keyed by article -----------------------------------
@@ -294,14 +312,14 @@ class StoryAgents:
             token = _partition.set(message.partition)
             try:
                 body = orjson.loads(message.value or b"")
-                article = str(body.pop("id"))
-                reply = Answer(**body)
-                index = int(reply.band.split("-", 1)[0])
-                key = f"{article}\0{index}".encode()
-                if article.encode() in self.decisions and article.encode() not in self.pending:
-                    continue  # an answer repeated after the article went out
-                if key not in self.answers:
-                    self.answers[key] = orjson.dumps(asdict(reply))
+                article = str(body["id"])
+                key = article.encode()
+                if key in self.decisions and key not in self.pending:
+                    continue  # answers repeated after the article went out
+                held = orjson.loads(self.answers.get(key) or b"{}")
+                for reply in map(lambda a: Answer(**a), body["answers"]):
+                    held.setdefault(reply.band.split("-", 1)[0], asdict(reply))
+                self.answers[key] = orjson.dumps(held)
                 finished = await self._complete(article, message.partition)
                 if finished:
                     sends.extend(finished)
@@ -314,9 +332,8 @@ class StoryAgents:
                 )
             finally:
                 _partition.reset(token)
-        if done:
-            await self.app.producer.flush()  # decisions are stored before the records go out
-        await self.send_all(sends)
+        await self.decisions.stored()  # decisions are stored before the records go out
+        await self.send_all(_summed(sends))
         for article, partition in done:
             self._forget(article, partition)
 
@@ -325,9 +342,8 @@ class StoryAgents:
         is parked; nothing while either is missing."""
         key = article.encode()
         value = self.pending.get(key)
-        if value is None or not all(
-            f"{article}\0{i}".encode() in self.answers for i in range(self.banding.bands)
-        ):
+        held = orjson.loads(self.answers.get(key) or b"{}")
+        if value is None or len(held) < self.banding.bands:
             return []
         record = orjson.loads(value)
         kept = self.decisions.get(key)
@@ -335,10 +351,7 @@ class StoryAgents:
             decision = Decision(**orjson.loads(kept))
             replies: list[Answer] = []
         else:
-            replies = [
-                Answer(**orjson.loads(self.answers[f"{article}\0{i}".encode()]))
-                for i in range(self.banding.bands)
-            ]
+            replies = [Answer(**a) for a in held.values()]
             decision = decide(article, order_of(record), replies, self.settings.story_threshold)
             self.decisions[key] = orjson.dumps(asdict(decision))
         sends: list[Send] = [("enriched", key, with_story(value, decision))]
@@ -353,8 +366,7 @@ class StoryAgents:
         try:
             key = article.encode()
             self.pending.pop(key, None)
-            for i in range(self.banding.bands):
-                self.answers.pop(f"{article}\0{i}".encode(), None)
+            self.answers.pop(key, None)
         finally:
             _partition.reset(token)
 
@@ -370,7 +382,7 @@ class StoryAgents:
             token = _partition.set(event.message.partition)
             try:
                 entity = (event.message.key or b"").decode("utf-8", "replace")
-                self.trends[entity] += 1
+                self.trends[entity] += int(event.message.value or b"1")
             finally:
                 _partition.reset(token)
 
@@ -388,6 +400,19 @@ class StoryAgents:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _summed(sends: Sequence[Send]) -> list[Send]:
+    """The sends with one entity count per entity: a batch's mentions summed."""
+    counts: dict[bytes, int] = {}
+    out: list[Send] = []
+    for kind, key, value in sends:
+        if kind == "story_entities":
+            counts[key] = counts.get(key, 0) + int(value)
+        else:
+            out.append((kind, key, value))
+    out.extend(("story_entities", key, str(n).encode()) for key, n in counts.items())
+    return out
 
 
 def _read_batch(
