@@ -34,7 +34,7 @@ import base64
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import timedelta
@@ -42,6 +42,7 @@ from typing import Any
 
 import faust
 import orjson
+from aiokafka.partitioner import murmur2
 
 from workers.codec import Message
 from workers.errors import StageFailed
@@ -174,6 +175,19 @@ class StoryAgents:
             self.topics[k].get_topic_name() for k in ("summarized", "story_bands", "story_matches")
         }
 
+    def _by_partition(self, bands: Sequence[str], body: dict[str, Any]) -> list[Send]:
+        """One message per partition of the bands topic for the bands that fall in it,
+        keyed by one of them: a few messages per article instead of one per band."""
+        count = self.app.consumer.topic_partitions(self.topics["story_bands"].get_topic_name())
+        count = count or self.settings.partitions
+        groups: dict[int, list[str]] = {}
+        for band in bands:
+            groups.setdefault(_partition_of(band.encode(), count), []).append(band)
+        return [
+            ("story_bands", group[0].encode(), orjson.dumps(body | {"bands": group}))
+            for group in groups.values()
+        ]
+
     def _table(self, name: str) -> PartitionTable:
         table = PartitionTable(
             self.app,
@@ -246,8 +260,8 @@ class StoryAgents:
                     )
                     continue
                 self.pending[article.encode()] = message.value
-                query = orjson.dumps({"id": article, "order": order, "sig": sig})
-                sends.extend(("story_bands", key.encode(), query) for key in keys)
+                body = {"id": article, "order": order, "sig": sig}
+                sends.extend(self._by_partition(keys, body))
                 finished = await self._complete(article, message.partition)
                 if finished:  # its answers were in already (it is read again)
                     sends.extend(finished)
@@ -264,11 +278,11 @@ class StoryAgents:
     async def _buckets(self, messages: Sequence[Message]) -> None:
         sends: list[Send] = []
         replies: dict[str, list[dict[str, Any]]] = {}  # one answer message per article
-        for message in messages:
-            band = (message.key or b"").decode("utf-8", "replace")
+        for message, band, body in _bands_of(messages):
             token = _partition.set(message.partition)
             try:
-                body = orjson.loads(message.value or b"")
+                if body is None:
+                    raise ValueError("not a JSON object")
                 stored = self.buckets.get(band.encode())
                 bucket = Bucket(**orjson.loads(stored)) if stored is not None else None
                 if "story" in body and "sig" not in body:  # a representative's story, decided
@@ -355,8 +369,8 @@ class StoryAgents:
             decision = decide(article, order_of(record), replies, self.settings.story_threshold)
             self.decisions[key] = orjson.dumps(asdict(decision))
         sends: list[Send] = [("enriched", key, with_story(value, decision))]
-        update = orjson.dumps({"id": article, "story": decision.story_id})
-        sends.extend(("story_bands", band.encode(), update) for band in represented(replies))
+        update = {"id": article, "story": decision.story_id}
+        sends.extend(self._by_partition(represented(replies), update))
         if kept is None:  # counted once, when the story is first decided
             sends.extend(("story_entities", e.encode(), b"1") for e in entity_keys(record))
         return sends
@@ -400,6 +414,27 @@ class StoryAgents:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a key (murmur2, as every client)."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _bands_of(
+    messages: Sequence[Message],
+) -> Iterator[tuple[Message, str, dict[str, Any] | None]]:
+    """(message, band, body) for each band a message of the bands topic carries."""
+    for message in messages:
+        try:
+            body = orjson.loads(message.value or b"")
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            yield message, (message.key or b"").decode("utf-8", "replace"), None
+            continue
+        for band in body.pop("bands", None) or [(message.key or b"").decode("utf-8", "replace")]:
+            yield message, str(band), body
 
 
 def _summed(sends: Sequence[Send]) -> list[Send]:
