@@ -52,6 +52,7 @@ def run_demo(
                 "broker": broker.bootstrap,
                 "stages": "clean,tag,summarize",
                 "group_id": "enrich-demo",
+                "stories": True,  # the demo shows story grouping and trends
             }
         )
 

@@ -219,9 +219,7 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
         assert {r["title"] for r in enriched} == SAMPLE_TITLES
         for record in enriched:
             assert record["entity_list"] and record["summary"], record["id"]
-        # the summarizer runs the story steps: the copy is grouped with its original
-        stories = {r["id"]: r["story_id"] for r in enriched}
-        assert stories["sample-halden-terminal-wire"] == stories["sample-halden-terminal"]
+
         assert sorted(r["code"] for r in dead) == sorted(BAD_LINES)
 
         # the compose healthcheck, run inside each running worker

@@ -155,9 +155,14 @@ def test_file_reads_stdin_directories_and_gzip_in_input_order(tmp_path: Path) ->
     assert out.returncode == 0, out.stderr.decode()
     records = [orjson.loads(line) for line in out.stdout.splitlines()]
     ids = [r["id"] for r in records]
-    sample_ids = ["sample-halden-terminal", "sample-marrow-bay-buses", "sample-library-reopens"]
-    assert ids[:3] == sample_ids and ids[4:] == sample_ids  # stdin, a.html, then b.jsonl.gz
-    assert b"7 enriched, 0 dead-lettered" in out.stderr
+    sample_ids = [
+        "sample-halden-terminal",
+        "sample-halden-terminal-wire",
+        "sample-marrow-bay-buses",
+        "sample-library-reopens",
+    ]
+    assert ids[:4] == sample_ids and ids[5:] == sample_ids  # stdin, a.html, then b.jsonl.gz
+    assert b"9 enriched, 0 dead-lettered" in out.stderr
     # dead letters only where asked, each once and not as a log line
     bad = enrich("file", "-", "--fail-on-dead-letter", stdin=b'{"id": "a4", "text": 7}\n')
     assert bad.returncode == ExitCode.ERROR

@@ -22,13 +22,13 @@ async def test_golden_path_equals_offline_file_mode(stack: Stack) -> None:
     stack.start_worker()
     produced = stack.cli("produce", str(sample_path()))
     assert produced.returncode == 0, produced.stderr.decode()
-    enriched, dead = await collect(stack.settings, 3)
+    enriched, dead = await collect(stack.settings, 4)
     assert dead == []
 
     offline = stack.cli("file", str(sample_path()))
     assert offline.returncode == 0, offline.stderr.decode()
     expected = {r["id"]: r for r in map(orjson.loads, offline.stdout.splitlines())}
-    assert len(expected) == 3
+    assert len(expected) == 4
 
     schema = load_schema("enriched_article")
     for key, record in enriched:

@@ -66,15 +66,15 @@ def check_stories(seen: Collector, copy_of: dict[str, str]) -> dict[str, str]:
 
 async def test_copies_meet_across_workers_and_a_kill_changes_no_story(stack: Stack) -> None:
     records, copy_of = story_articles()
-    first = stack.start_worker()
-    stack.start_worker()
+    first = stack.start_worker(ENRICH_STORIES="true")
+    stack.start_worker(ENRICH_STORIES="true")
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, records)
         await seen.wait_for(len(records) // 4, timeout=180)
         kill(stack, first)  # the survivor takes its partitions, and their tables
         assert len(seen.done) < len(records), "the run finished before the kill"
         await seen.wait_for(len(records) // 2, timeout=180)
-        stack.start_worker()
+        stack.start_worker(ENRICH_STORIES="true")
         await seen.wait_for(len(records), timeout=300)
         assert not seen.dead
         story = check_stories(seen, copy_of)
@@ -101,7 +101,7 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
     records, _ = story_articles()
     records = records[:12]
     port = free_port()
-    stack.start_worker(ENRICH_HTTP_PORT=str(port))
+    stack.start_worker(ENRICH_HTTP_PORT=str(port), ENRICH_STORIES="true")
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, records)
         await seen.wait_for(len(records), timeout=180)
@@ -140,3 +140,25 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
     assert orjson.loads(printed.stdout)["trends"] == served
     bad = stack.cli("trends", "--window", "soon")
     assert bad.returncode == 78 and b"--window" in bad.stderr
+
+
+async def test_unreadable_records_on_the_story_topics_are_dead_lettered(stack: Stack) -> None:
+    stack.start_worker(ENRICH_STORIES="true")
+    s = stack.settings
+    await clients.produce(s, [(b"x1", b"not json")], s.topic_summarized)
+    await clients.produce(s, [(b"x2", b'{"id": "x2"}')], s.topic_summarized)  # no text
+    await clients.produce(
+        s, [(b"00-ab", b'{"id": "x3", "bands": ["00-ab", "07-cd"]}')], s.topic_story_bands
+    )
+    await clients.produce(s, [(b"x4", b"[1, 2]")], s.topic_story_matches)
+    async with Collector(s) as seen:
+        await seen.wait_until(lambda: len(seen.dead) >= 4, 120, lambda: f"dead: {list(seen.dead)}")
+        await asyncio.sleep(1)  # a second dead letter for the two-band message would show by now
+    letters = [d for copies in seen.dead.values() for d in copies]
+    assert len(letters) == 4  # one per record, not one per band
+    assert {(d["stage"], d["code"]) for d in letters} == {("summarize", "invalid_record")}
+    assert {d["source"]["topic"] for d in letters} == {
+        s.topic_summarized,
+        s.topic_story_bands,
+        s.topic_story_matches,
+    }

@@ -111,7 +111,7 @@ async def test_the_live_page_shows_articles_entities_stories_and_trends(
     if chromium is None:
         unavailable("Chromium is not installed", required_by="BROWSER_TESTS")
     records = [(key, value) for _, key, value in read_records(sample_path())]
-    stack.start_worker()
+    stack.start_worker(ENRICH_STORIES="true")
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, records)
         await seen.wait_for(len(records), timeout=180)

@@ -12,7 +12,10 @@ from workers.inputs import sample_path
 
 
 @pytest.mark.model
-def test_file_mode_splits_enriched_and_dead(tmp_path: Path) -> None:
+def test_file_mode_splits_enriched_and_dead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENRICH_STORIES", "true")
     src = tmp_path / "in.jsonl"
     src.write_bytes(sample_path().read_bytes() + b"{broken\n" + b'{"title": "no body"}\n')
     out, dlq = tmp_path / "out.jsonl", tmp_path / "dlq.jsonl"

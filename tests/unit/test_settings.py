@@ -35,7 +35,7 @@ def test_defaults() -> None:
         "story_matches": "articles.story-matches",
         "story_entities": "articles.story-entities",
     }
-    assert s.stories and s.story_threshold == 0.4
+    assert not s.stories and s.story_threshold == 0.4  # opt-in
     assert s.max_record_bytes == 10 * 1024 * 1024
     assert s.stage_list == ("clean", "tag", "summarize")
 

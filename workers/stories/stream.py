@@ -278,6 +278,7 @@ class StoryAgents:
     async def _buckets(self, messages: Sequence[Message]) -> None:
         sends: list[Send] = []
         replies: dict[str, list[dict[str, Any]]] = {}  # one answer message per article
+        dead: set[tuple[int, int]] = set()
         for message, band, body in _bands_of(messages):
             token = _partition.set(message.partition)
             try:
@@ -304,11 +305,10 @@ class StoryAgents:
                         self.signatures[article.encode()] = minhash.to_bytes(sig)
                 replies.setdefault(article, []).append(asdict(reply))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                sends.append(
-                    await self._dead(
-                        message, StageFailed(f"bad band message: {exc}", code="invalid_record")
-                    )
-                )
+                if (message.partition, message.offset) not in dead:  # once per message
+                    dead.add((message.partition, message.offset))
+                    failure = StageFailed(f"bad band message: {exc}", code="invalid_record")
+                    sends.append(await self._dead(message, failure))
             finally:
                 _partition.reset(token)
         sends.extend(
