@@ -50,7 +50,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     result = run_demo(settings, records, timeout=args.timeout, show=show)
     if not result.finished:
         print(f"enrich demo: timed out after {args.timeout}s", file=sys.stderr)
-    if result.finished and settings.stories and not args.json:
+    if result.finished and not args.json:  # the demo runs with stories on
         print("\n" + render_trends(result.trends), flush=True)
     print(f"enrich demo: {result.enriched} enriched, {result.dead} dead-lettered", flush=True)
     return result.exit_code if result.finished else ExitCode.ERROR
