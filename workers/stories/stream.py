@@ -73,6 +73,8 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
     event, which a batch taken with ``take_events`` does not set. It keeps its
     changelog writes' futures, so a step can wait for them (``stored``)."""
 
+    # under "faust", so that its start-up lines follow Faust's log level
+    logger = logging.getLogger(f"{faust.Table.__module__}.partitioned")
     unsent: list[Any]
     track = False  # keep the futures (only where a step waits for them)
 
