@@ -45,7 +45,7 @@ import orjson
 from aiokafka.partitioner import murmur2
 
 from workers.codec import Message
-from workers.errors import StageFailed
+from workers.errors import ExitCode, InvalidRecord
 from workers.pipeline import Dead, Pipeline
 from workers.settings import Settings
 from workers.stories import minhash
@@ -127,6 +127,7 @@ class StoryAgents:
         pipeline: Callable[[], Awaitable[Pipeline]],
         send_all: SendAll,
         mark_published: Callable[[Sequence[Message]], None],
+        fail: Callable[[int, str], None],
     ) -> None:
         self.app = app
         self.settings = settings
@@ -134,6 +135,7 @@ class StoryAgents:
         self.pipeline = pipeline
         self.send_all = send_all
         self.mark_published = mark_published
+        self.fail = fail
         self.banding = minhash.banding(settings.story_threshold, minhash.NUM_PERM)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich-stories")
         self.pending = self._table("pending")
@@ -227,7 +229,13 @@ class StoryAgents:
                     )
                     for e in events
                 ]
-                await step(messages)
+                try:
+                    await step(messages)
+                except Exception as exc:  # a bug must not stop this step silently
+                    log.exception("story step %s failed", name)
+                    # stop the worker: the batch is not marked, so it is read again after a restart
+                    self.fail(ExitCode.ERROR, f"story step {name} failed: {exc!r}")
+                    await asyncio.Event().wait()
                 self.mark_published(messages)
 
         agent.__name__ = f"story_{name}_agent"
@@ -245,10 +253,10 @@ class StoryAgents:
         # is never taken for the first of its story
         pairs = sorted(
             zip(messages, read, strict=True),
-            key=lambda p: ("", "") if isinstance(p[1], StageFailed) else (p[1][1], p[1][0]),
+            key=lambda p: ("", "") if isinstance(p[1], InvalidRecord) else (p[1][1], p[1][0]),
         )
         for message, item in pairs:
-            if isinstance(item, StageFailed):
+            if isinstance(item, InvalidRecord):
                 sends.append(await self._dead(message, item))
                 continue
             article, order, sig, keys = item
@@ -309,7 +317,7 @@ class StoryAgents:
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 if (message.partition, message.offset) not in dead:  # once per message
                     dead.add((message.partition, message.offset))
-                    failure = StageFailed(f"bad band message: {exc}", code="invalid_record")
+                    failure = InvalidRecord(f"bad band message: {exc}", code="invalid_record")
                     sends.append(await self._dead(message, failure))
             finally:
                 _partition.reset(token)
@@ -343,7 +351,7 @@ class StoryAgents:
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 sends.append(
                     await self._dead(
-                        message, StageFailed(f"bad band answer: {exc}", code="invalid_record")
+                        message, InvalidRecord(f"bad band answer: {exc}", code="invalid_record")
                     )
                 )
             finally:
@@ -386,7 +394,7 @@ class StoryAgents:
         finally:
             _partition.reset(token)
 
-    async def _dead(self, message: Message, error: StageFailed) -> Send:
+    async def _dead(self, message: Message, error: InvalidRecord) -> Send:
         pipeline = await self.pipeline()
         dead: Dead = pipeline.dead_letter_for(message, "summarize", error, None, pipeline.clock())
         return ("dlq", dead.key.encode("utf-8"), dead.value)
@@ -454,9 +462,9 @@ def _summed(sends: Sequence[Send]) -> list[Send]:
 
 def _read_batch(
     messages: Sequence[Message], banding: minhash.Banding
-) -> list[tuple[str, str, str, list[str]] | StageFailed]:
+) -> list[tuple[str, str, str, list[str]] | InvalidRecord]:
     """Per message: (id, order, signature as base64, band keys), or why it cannot be read."""
-    out: list[tuple[str, str, str, list[str]] | StageFailed] = []
+    out: list[tuple[str, str, str, list[str]] | InvalidRecord] = []
     for m in messages:
         try:
             record = orjson.loads(m.value or b"")
@@ -470,5 +478,7 @@ def _read_batch(
                 )
             )
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            out.append(StageFailed(f"summarized record unreadable: {exc!r}", code="invalid_record"))
+            out.append(
+                InvalidRecord(f"summarized record unreadable: {exc!r}", code="invalid_record")
+            )
     return out

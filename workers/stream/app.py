@@ -143,7 +143,13 @@ class StageAgents:
         self.stories: StoryAgents | None = None
         if settings.stories and "summarize" in settings.stage_list:
             self.stories = StoryAgents(
-                app, settings, self.topics, self._loaded, self.send_all, self.mark_published
+                app,
+                settings,
+                self.topics,
+                self._loaded,
+                self.send_all,
+                self.mark_published,
+                self.fail,
             )
             self.sources |= self.stories.sources
             self.observer.sources.update(dict.fromkeys(self.stories.sources, "summarize"))
