@@ -58,6 +58,7 @@ from workers.stories.state import (
     represented,
     with_story,
 )
+from workers.stream import faust_compat
 
 log = logging.getLogger(__name__)
 
@@ -219,16 +220,7 @@ class StoryAgents:
             async for events in stream.take_events(  # type: ignore[attr-defined]
                 self.settings.batch_size * 4, within=self.settings.batch_wait_s
             ):
-                messages = [
-                    Message(
-                        e.message.topic,
-                        e.message.partition,
-                        e.message.offset,
-                        e.message.key,
-                        e.message.value,
-                    )
-                    for e in events
-                ]
+                messages = faust_compat.messages(events)
                 try:
                     await step(messages)
                 except Exception as exc:  # a bug must not stop this step silently

@@ -266,16 +266,7 @@ class StageAgents:
                     await asyncio.wrap_future(self.loading)
                 except Exception:  # noqa: BLE001 - _await_pipeline stops the worker
                     return False
-            messages = [
-                Message(
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value,
-                )
-                for e in events
-            ]
+            messages = faust_compat.messages(events)
             started = time.perf_counter()
             self.observer.batch_started(stage)
             try:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib.metadata import version
 from signal import Signals
 from typing import Any
@@ -55,6 +55,7 @@ from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from workers.codec import Message
 from workers.stream import logs
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,16 @@ def correct_end_offsets(app: faust.App, true_ends: EndOffsets) -> None:
     """Where ``app``'s table recovery takes each changelog to end: ``true_ends``
     maps the reported end offsets to the real ones (patch 5)."""
     _end_offsets[app] = true_ends
+
+
+def messages(events: Sequence[Any]) -> list[Message]:
+    """The records of a batch of Faust events (``take_events``), as the stages read them."""
+    return [
+        Message(
+            e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
+        )
+        for e in events
+    ]
 
 
 def set_fetch_wait(app: faust.App, wait_ms: int) -> None:
