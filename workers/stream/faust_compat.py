@@ -1,6 +1,6 @@
 """Every change this project makes to Faust's behaviour, in one place.
 
-Faust (faust-streaming) is the stream framework the workers are built on. Three
+Faust (faust-streaming) is the stream framework the workers are built on. Some
 of its behaviours do not fit a worker that must never commit an unpublished
 record, and it offers no setting for them, so they are patched here:
 
@@ -31,6 +31,22 @@ record, and it offers no setting for them, so they are patched here:
    table lost those writes), or failed with a ``ConsistencyError`` when a
    standby had read further. ``TableManager`` recovers with ``Recovery``,
    whose end offsets are checked by reading past them (``correct_end_offsets``).
+6. **A flush that does not wait** (``ProducerBuffer.flush``). Before it
+   commits offsets, Faust flushes its producer, and the flush of its send
+   buffer (where table writes wait) returns as soon as no message left it
+   for 0.1 s, as when the client's own send queue is full under load. The
+   offsets were then committed with table writes still unsent, and a kill
+   lost them for good. The patched flush waits until every message put in
+   the buffer is sent (or failed).
+7. **Seeking with the fetcher running** (``Recovery.on_recovery_completed``,
+   ``Recovery._resume_streams``). After table recovery Faust resumes the
+   stream partitions and only then seeks them to their committed offsets,
+   with the fetcher still running from recovery. A batch fetched from the old
+   position in between arrives after the seek; Faust takes the jump from the
+   committed offset to that batch for a gap in the log (as compaction or
+   transaction markers leave) and counts the records in it as processed:
+   they were committed without ever being read, lost. ``Recovery`` stops the
+   flow first, so nothing is fetched until the seek is done.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -40,6 +56,7 @@ test that fails without it (tests/unit/stream/test_faust_compat.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -53,6 +70,7 @@ import faust
 from faust.tables.manager import TableManager as TableManagerBase
 from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 
 from workers.codec import Message
@@ -94,6 +112,10 @@ def check_version(installed: str | None = None) -> None:
         (faust.Worker, "_schedule_shutdown"),
         (faust.Worker, "_setup_logging"),
         (TableManagerBase, "_update_channels"),
+        (RecoveryBase, "on_recovery_completed"),
+        (RecoveryBase, "_resume_streams"),
+        (ProducerBuffer, "put"),
+        (ProducerBuffer, "flush"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -123,7 +145,29 @@ def apply() -> None:
             consumer._fetch_max_wait_ms = wait
         return consumer
 
+    original_put = ProducerBuffer.put
+    original_flush = ProducerBuffer.flush
+
+    def put(self: Any, fut: Any) -> None:
+        unsent: set[Any] | None = getattr(self, "_unsent", None)
+        if unsent is None:
+            unsent = self._unsent = set()
+        unsent.add(fut)
+        fut.add_done_callback(unsent.discard)
+        original_put(self, fut)
+
+    async def flush(self: Any) -> None:
+        unsent: set[Any] = getattr(self, "_unsent", set())
+        if self.should_stop or self.app.conf.producer_threaded:
+            # stopping, its sender may be gone; threaded, its futures are another loop's
+            await original_flush(self)
+            return
+        while waiting := [f for f in unsent if not f.done()]:
+            await asyncio.wait(waiting)
+
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
+    ProducerBuffer.put = put  # type: ignore[method-assign]
+    ProducerBuffer.flush = flush  # type: ignore[method-assign]
     faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
         create_worker_consumer
     )
@@ -197,7 +241,8 @@ class Worker(faust.Worker):
 
 
 class Recovery(RecoveryBase):
-    """Faust's table recovery, reading each changelog to its real end (5)."""
+    """Faust's table recovery, reading each changelog to its real end (5), and
+    seeking the stream partitions before anything is fetched from them (7)."""
 
     # under "faust", so that its lines follow Faust's log level
     logger = logging.getLogger(f"{RecoveryBase.__module__}.patched")
@@ -215,6 +260,18 @@ class Recovery(RecoveryBase):
             if end - 1 > destination[tp]:
                 self.logger.info("%s ends at offset %d, not %d as reported", tp, end, reported[tp])
                 destination[tp] = end - 1
+
+    async def on_recovery_completed(self, generation_id: int = 0) -> None:
+        self._stop_flow()
+        await super().on_recovery_completed(generation_id)
+
+    async def _resume_streams(self, generation_id: int = 0) -> None:
+        self._stop_flow()
+        await super()._resume_streams(generation_id)
+
+    def _stop_flow(self) -> None:
+        """No fetch until Faust has resumed, seeked, then resumed the flow (7)."""
+        self.app.consumer.stop_flow()
 
 
 class TableManager(TableManagerBase):

@@ -5,6 +5,7 @@ Every test here fails when its patch in workers.stream.faust_compat is removed.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 from collections import Counter
@@ -140,3 +141,71 @@ async def test_recovery_reads_each_changelog_to_its_real_end() -> None:
     await recovery._build_highwaters(Consumer(), {short, exact}, destination, "active")
     assert asked == [{short: 7, exact: 3}]
     assert dict(destination) == {short: 8, exact: 2}  # Faust keeps the last offset
+
+
+@pytest.mark.parametrize("step", ["on_recovery_completed", "_resume_streams"])
+async def test_streams_are_seeked_before_anything_is_fetched_from_them(step: str) -> None:
+    """After recovery Faust resumed the stream partitions, then seeked them, with the
+    fetcher running: a batch from the old position arrived after the seek and the
+    records between were counted as a gap, committed unread (patch 7)."""
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    tables: Any = app.tables
+    recovery: Any = tables.recovery
+    consumer: Any = app.consumer
+    stream = TP("articles.raw", 0)
+    consumer.resume_flow()  # as recovery leaves it after reading the changelogs
+    seen: list[tuple[str, bool]] = []
+
+    def resume_partitions(tps: Any) -> None:
+        seen.append(("resume", consumer.flow_active))
+
+    async def perform_seek() -> None:
+        seen.append(("seek", consumer.flow_active))
+
+    async def no_fetcher() -> bool:
+        return False
+
+    consumer.assignment = lambda: {stream}
+    consumer.resume_partitions = resume_partitions
+    consumer.perform_seek = perform_seek
+    fetcher: Any = app._fetcher
+    fetcher.maybe_start = no_fetcher
+    await getattr(recovery, step)(generation_id=app.consumer_generation_id)
+    assert seen == [("resume", False), ("seek", False)]  # nothing fetched in between
+    assert consumer.flow_active  # and the flow is back once seeked
+
+
+async def test_producer_flush_waits_for_every_buffered_write() -> None:
+    """Faust flushes its send buffer before it commits offsets; its flush gave up
+    once no message left the buffer for 0.1 s, and the commit went ahead with
+    table writes unsent (patch 6)."""
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    producer: Any = app.producer
+    buffer = producer.buffer
+    sent: list[str] = []
+
+    async def slow_send(fut: Any) -> None:  # a client whose send queue is full
+        await asyncio.sleep(0.3)
+        sent.append(fut.key)
+        fut.set_result(None)
+
+    buffer._send_pending = slow_send
+    writes: list[Any] = [asyncio.get_running_loop().create_future() for _ in range(3)]
+    for i, fut in enumerate(writes):
+        fut.key = f"w{i}"
+        buffer.put(fut)
+    sender = asyncio.create_task(drain(buffer))
+    try:
+        await asyncio.wait_for(buffer.flush(), timeout=5)
+        assert sent == ["w0", "w1", "w2"]
+        assert all(f.done() for f in writes)
+    finally:
+        sender.cancel()
+
+
+async def drain(buffer: Any) -> None:
+    """Faust's sender task for the buffer (``_handle_pending``), without the Service."""
+    while True:
+        fut = await buffer.pending.get()
+        await buffer._send_pending(fut)
+        buffer.message_sent.set()
