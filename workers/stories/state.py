@@ -70,16 +70,16 @@ def answer(
     """A band's answer to an article, and the bucket to store (None: unchanged).
 
     The first article in a band becomes its representative; an article that
-    is the representative (read again) hears nothing, so answers repeat.
+    is the representative (read again) hears nothing, so answers repeat. Without
+    the representative's signature the band still names it, with similarity 0:
+    an article is never told it represents a band that another article holds.
     """
     if bucket is None:
         return Answer(band), Bucket(article, order)
-    if bucket.id == article or rep_sig is None:
+    if bucket.id == article:
         return Answer(band), None
-    return (
-        Answer(band, bucket.id, bucket.story, bucket.order, minhash.similarity(sig, rep_sig)),
-        None,
-    )
+    similarity = minhash.similarity(sig, rep_sig) if rep_sig is not None else 0.0
+    return Answer(band, bucket.id, bucket.story, bucket.order, similarity), None
 
 
 def decide(article: str, order: str, answers: Iterable[Answer], threshold: float) -> Decision:

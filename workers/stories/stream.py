@@ -21,10 +21,11 @@ scales with partitions (docs/stories.md has the picture):
 
 Every table is changelog-backed and written to the partition of the record
 being handled (the changelog partition is that record's partition), so a
-worker recovers exactly the state of the partitions it is assigned. State is
-written before the outputs that depend on it, and the producer is flushed
-before a record's parked copy is dropped: a worker killed at any point
-redoes the unfinished records and decides nothing differently.
+worker recovers exactly the state of the partitions it is assigned. Each step
+waits until its table writes are on the broker before its outputs go out and
+before its input can be committed, and a record's parked copy is dropped
+only after its story is stored and the record sent: a worker killed at any
+point redoes the unfinished records and decides nothing differently.
 """
 
 from __future__ import annotations
@@ -77,7 +78,6 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
     # under "faust", so that its start-up lines follow Faust's log level
     logger = logging.getLogger(f"{faust.Table.__module__}.partitioned")
     unsent: list[Any]
-    track = False  # keep the futures (only where a step waits for them)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -91,14 +91,20 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
 
     def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
         fut = super().send_changelog(*args, **kwargs)
-        if self.track:
-            self.unsent.append(fut)
+        self.unsent.append(fut)
         return fut
 
     async def stored(self) -> None:
-        """Until every write so far is on the broker."""
-        futures, self.unsent = self.unsent, []
-        await asyncio.gather(*futures)
+        """Until every write so far is on the broker. The futures stay listed until
+        then, so that each step sharing the table waits for its own writes; a
+        failed write stays listed and fails every later wait."""
+        futures = list(self.unsent)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise RuntimeError(f"a write to the changelog of {self.name} failed: {failed!r}")
+        sent = {id(f) for f in futures}
+        self.unsent = [f for f in self.unsent if id(f) not in sent]
 
 
 def changelog_name(settings: Settings, table: str) -> str:
@@ -144,7 +150,7 @@ class StoryAgents:
         self.signatures = self._table("signatures")
         self.answers = self._table("answers")
         self.decisions = self._table("decisions")
-        self.decisions.track = True
+        self.tables = (self.pending, self.buckets, self.signatures, self.answers, self.decisions)
         counts = app.Table(
             "story-trends",
             default=int,
@@ -270,10 +276,17 @@ class StoryAgents:
                     done.append((article, message.partition))
             finally:
                 _partition.reset(token)
-        await self.decisions.stored()
+        await self._stored()  # the parked records before their band queries
         await self.send_all(_summed(sends))
         for article, partition in done:
             self._forget(article, partition)
+
+    async def _stored(self) -> None:
+        """Until every table write so far is on the broker: a step's state is stored
+        before its outputs go out and before its input is committed, so that a
+        kill never leaves an output whose state is lost (Faust's own flush at a
+        commit does not wait for them: faust_compat, patch 6)."""
+        await asyncio.gather(*(table.stored() for table in self.tables))
 
     # -- step 2: band buckets, keyed by band -----------------------------------
 
@@ -298,13 +311,21 @@ class StoryAgents:
                 sig = minhash.from_bytes(base64.b64decode(body["sig"]))
                 rep_sig = None
                 if bucket is not None and bucket.id != article:
-                    raw = self.signatures.get(bucket.id.encode())
+                    raw = self.signatures.get(_signature_key(message.partition, bucket.id))
+                    if raw is None:
+                        log.warning(
+                            "stories: no signature for %s, the representative of a band "
+                            "in partition %d",
+                            bucket.id,
+                            message.partition,
+                        )
                     rep_sig = minhash.from_bytes(raw) if raw is not None else None
                 reply, new = answer(bucket, band, article, order, sig, rep_sig)
                 if new is not None:
                     self.buckets[band.encode()] = orjson.dumps(asdict(new))
-                    if article.encode() not in self.signatures:
-                        self.signatures[article.encode()] = minhash.to_bytes(sig)
+                    sig_key = _signature_key(message.partition, article)
+                    if sig_key not in self.signatures:
+                        self.signatures[sig_key] = minhash.to_bytes(sig)
                 replies.setdefault(article, []).append(asdict(reply))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 if (message.partition, message.offset) not in dead:  # once per message
@@ -317,6 +338,7 @@ class StoryAgents:
             ("story_matches", article.encode(), orjson.dumps({"id": article, "answers": found}))
             for article, found in replies.items()
         )
+        await self._stored()  # a band's representative is stored before anyone hears of it
         await self.send_all(sends)
 
     # -- step 3: decisions, keyed by article -----------------------------------
@@ -348,7 +370,7 @@ class StoryAgents:
                 )
             finally:
                 _partition.reset(token)
-        await self.decisions.stored()  # decisions are stored before the records go out
+        await self._stored()  # answers and decisions are stored before the records go out
         await self.send_all(_summed(sends))
         for article, partition in done:
             self._forget(article, partition)
@@ -416,6 +438,15 @@ class StoryAgents:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _signature_key(partition: int, article: str) -> bytes:
+    """The key of a representative's signature in ``story-signatures``: one per
+    partition of the bands topic it represents a band in. Faust's in-memory
+    store keeps, per key, the changelog partition it last read the key from,
+    and after a rebalance drops the keys of partitions the worker no longer
+    owns; one key written to several partitions was dropped for all of them."""
+    return f"{partition}\t{article}".encode()
 
 
 def _partition_of(key: bytes, partitions: int) -> int:

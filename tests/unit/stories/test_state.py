@@ -47,6 +47,17 @@ def test_a_later_article_hears_the_representative_with_their_similarity() -> Non
     assert reply.similarity == minhash.similarity(later, rep) > 0.5
 
 
+def test_without_the_representatives_signature_an_article_is_not_told_it_represents() -> None:
+    # a lost signature once made a copy the representative of its original's bands,
+    # and so a story of its own
+    sig = minhash.signature(COPY)
+    reply, stored = answer(Bucket("a", "t1", "s"), "00-x", "b", "t2", sig, None)
+    assert stored is None
+    assert (reply.rep, reply.story, reply.similarity) == ("a", "s", 0.0)
+    assert represented([reply]) == []
+    assert decide("b", "t2", [reply], 0.4) == Decision("b")
+
+
 def test_decide_takes_the_most_similar_earlier_representative_and_its_story() -> None:
     answers = [
         Answer("00-x", "a", "s0", "t1", 0.5),

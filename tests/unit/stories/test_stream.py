@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any, cast
+
 from aiokafka.partitioner import DefaultPartitioner
+from faust.stores.memory import Store as Memory
+from faust.types import TP
 
 from workers.codec import Message
-from workers.stories.stream import _bands_of, _partition_of, _summed
+from workers.stories.stream import _bands_of, _partition_of, _signature_key, _summed
 
 
 def test_bands_are_grouped_by_the_partition_the_producer_would_choose() -> None:
@@ -41,3 +46,28 @@ def test_entity_counts_are_summed_per_batch() -> None:
         ("story_entities", b"PERSON\tA", b"2"),
         ("story_entities", b"GPE\tB", b"2"),
     ]
+
+
+async def test_a_signature_kept_for_two_partitions_survives_losing_one() -> None:
+    """Faust's in-memory store drops, after a rebalance, each key whose last changelog
+    record came from a partition the worker no longer owns: a representative's
+    signature, written once per partition it represents a band in, lost all its
+    copies with one partition, and a later copy was told it was first."""
+    table: Any = SimpleNamespace(name="story-signatures")
+    store: Memory[bytes, bytes] = Memory(url="memory://", app=cast(Any, None), table=table)
+    sig = b"\x01" * 8
+    events = [
+        changelog_event(partition, key, sig)
+        for partition in (4, 1)
+        for key in (_signature_key(partition, "a"), b"a")  # b"a": one key for both
+    ]
+    store.apply_changelog_batch(events, to_key=lambda k: k, to_value=lambda v: v)
+    await store.on_recovery_completed({TP("story-signatures-changelog", 4)}, set())
+    assert store.data.get(_signature_key(4, "a")) == sig
+    assert _signature_key(1, "a") not in store.data
+    assert b"a" not in store.data  # what a single key came to
+
+
+def changelog_event(partition: int, key: bytes, value: bytes) -> Any:
+    message = SimpleNamespace(partition=partition, value=value)
+    return SimpleNamespace(key=key, value=value, message=message)
