@@ -64,11 +64,6 @@ def check_stories(seen: Collector, copy_of: dict[str, str]) -> dict[str, str]:
     return story
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect (docs/stories.md, Status): after a kill -9 under load a copy can "
-    "land in a story of its own, or an in-flight article stay unfinished",
-)
 async def test_copies_meet_across_workers_and_a_kill_changes_no_story(stack: Stack) -> None:
     records, copy_of = story_articles()
     first = stack.start_worker(ENRICH_STORIES="true")

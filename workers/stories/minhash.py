@@ -91,6 +91,12 @@ class Banding:
             for i in range(self.bands)
         ]
 
+    def shared(self, a: Signature, b: Signature) -> list[int]:
+        """The indexes of the bands two signatures share (equal in every row)."""
+        cut = self.bands * self.rows
+        equal = (a[:cut] == b[:cut]).reshape(self.bands, self.rows).all(axis=1)
+        return [int(i) for i in np.flatnonzero(equal)]
+
     def chance(self, s: float) -> float:
         """The chance that two articles of similarity ``s`` share at least one band."""
         return float(1.0 - (1.0 - s**self.rows) ** self.bands)

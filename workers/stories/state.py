@@ -8,10 +8,17 @@ The stream splits grouping into three steps, each owning its state by key
 2. **buckets**, keyed by band: the first article seen in each band is its
    representative (``Bucket``); every later article that falls in the band
    hears of it, with their estimated similarity (``answer``).
-3. **decide**, keyed by article: once every band has answered, the best
-   earlier representative at or above the threshold is what the article is a
+3. **decide**, keyed by article: once every band has answered, the most
+   similar representative at or above the threshold is what the article is a
    near-copy of, and its story is the article's story (``decide``). The
    decision is kept, so a record read twice gets the same story.
+
+Two near-copies may meet each other, each in a band the other reached first;
+then the earlier one (in "first seen" order) keeps its story and the later
+one joins it. An answer says which bands the article and the representative
+share, so that each of the two can tell, from its own answers alone, whether
+the other meets it too; both come to the same decision, in whatever order
+they reached the bands.
 
 An article that becomes a band's representative tells the band its story
 once decided (``Bucket.story``), so later copies join the first article's
@@ -50,6 +57,8 @@ class Answer:
     story: str | None = None
     order: str = ""
     similarity: float = 0.0
+    #: the indexes of the bands the article and the representative share (None: not told)
+    shared: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ def answer(
     order: str,
     sig: Signature,
     rep_sig: Signature | None,
+    banding: Banding,
 ) -> tuple[Answer, Bucket | None]:
     """A band's answer to an article, and the bucket to store (None: unchanged).
 
@@ -78,19 +88,31 @@ def answer(
         return Answer(band), Bucket(article, order)
     if bucket.id == article:
         return Answer(band), None
-    similarity = minhash.similarity(sig, rep_sig) if rep_sig is not None else 0.0
-    return Answer(band, bucket.id, bucket.story, bucket.order, similarity), None
+    if rep_sig is None:
+        return Answer(band, bucket.id, bucket.story, bucket.order, 0.0, []), None
+    similarity = minhash.similarity(sig, rep_sig)
+    shared = banding.shared(sig, rep_sig)
+    return Answer(band, bucket.id, bucket.story, bucket.order, similarity, shared), None
 
 
 def decide(article: str, order: str, answers: Iterable[Answer], threshold: float) -> Decision:
-    """The article's story: that of its most similar earlier representative at or
-    above ``threshold`` (ties to the earliest), else a story of its own."""
+    """The article's story: that of its most similar representative at or above
+    ``threshold`` (ties to the earliest), else a story of its own.
+
+    A representative that came later (in "first seen" order) and that meets
+    this article in a band this article represents will join this article's
+    story: it is passed over, so that the two do not each join the other.
+    """
+    answers = list(answers)
+    mine = {_index(a.band) for a in answers if a.rep is None}
     best: Answer | None = None
     for a in answers:
         if a.rep is None or a.rep == article or a.similarity < threshold:
             continue
         if (a.order, a.rep) >= (order, article):
-            continue  # a later article seen first in this band: it will meet this one
+            meets_me = a.shared is None or any(i in mine for i in a.shared)
+            if meets_me:
+                continue  # it hears of this article, and joins this one's story
         if best is None or (-a.similarity, a.order, a.rep) < (
             -best.similarity,
             best.order,
@@ -100,6 +122,11 @@ def decide(article: str, order: str, answers: Iterable[Answer], threshold: float
     if best is None or best.rep is None:
         return Decision(article)
     return Decision(best.story or best.rep, best.rep, round(best.similarity, 4))
+
+
+def _index(band: str) -> int:
+    """A band key's index (``03-…`` is band 3)."""
+    return int(band.split("-", 1)[0])
 
 
 def represented(answers: Iterable[Answer]) -> list[str]:
@@ -129,7 +156,7 @@ class StoryIndex:
         for band in self.banding.keys(sig):
             bucket = self.buckets.get(band)
             rep_sig = self.signatures.get(bucket.id) if bucket else None
-            reply, stored = answer(bucket, band, article, order, sig, rep_sig)
+            reply, stored = answer(bucket, band, article, order, sig, rep_sig, self.banding)
             if stored is not None:
                 self.buckets[band] = stored
                 self.signatures[article] = sig

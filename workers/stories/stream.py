@@ -320,7 +320,7 @@ class StoryAgents:
                             message.partition,
                         )
                     rep_sig = minhash.from_bytes(raw) if raw is not None else None
-                reply, new = answer(bucket, band, article, order, sig, rep_sig)
+                reply, new = answer(bucket, band, article, order, sig, rep_sig, self.banding)
                 if new is not None:
                     self.buckets[band.encode()] = orjson.dumps(asdict(new))
                     sig_key = _signature_key(message.partition, article)

@@ -25,6 +25,7 @@ STORY = (
     "produce more electricity than the building uses in an average year."
 )
 COPY = "Share this: Facebook, X. " + STORY + " Related news: ferries switch to batteries."
+BANDING = minhash.banding(0.4)
 OTHER = (
     "The public library in Westbrook reopened on Saturday, eight months after a flood "
     "damaged its ground floor. Volunteers dried and saved more than 4,000 books."
@@ -33,25 +34,29 @@ OTHER = (
 
 def test_the_first_article_in_a_band_represents_it_and_hears_nothing() -> None:
     sig = minhash.signature(STORY)
-    reply, stored = answer(None, "00-x", "a", "t1", sig, None)
+    reply, stored = answer(None, "00-x", "a", "t1", sig, None, BANDING)
     assert reply == Answer("00-x") and stored == Bucket("a", "t1")
     # read again (a redelivery): the same answer, and nothing to store
-    assert answer(stored, "00-x", "a", "t1", sig, sig) == (Answer("00-x"), None)
+    assert answer(stored, "00-x", "a", "t1", sig, sig, BANDING) == (Answer("00-x"), None)
 
 
 def test_a_later_article_hears_the_representative_with_their_similarity() -> None:
     rep, later = minhash.signature(STORY), minhash.signature(COPY)
-    reply, stored = answer(Bucket("a", "t1", "s"), "00-x", "b", "t2", later, rep)
+    reply, stored = answer(Bucket("a", "t1", "s"), "00-x", "b", "t2", later, rep, BANDING)
     assert stored is None
     assert (reply.rep, reply.story, reply.order) == ("a", "s", "t1")
     assert reply.similarity == minhash.similarity(later, rep) > 0.5
+    # and which bands the two share: those whose keys are equal
+    pairs = zip(BANDING.keys(later), BANDING.keys(rep), strict=True)
+    shared = [i for i, (x, y) in enumerate(pairs) if x == y]
+    assert reply.shared == shared and 0 < len(shared) < BANDING.bands
 
 
 def test_without_the_representatives_signature_an_article_is_not_told_it_represents() -> None:
     # a lost signature once made a copy the representative of its original's bands,
     # and so a story of its own
     sig = minhash.signature(COPY)
-    reply, stored = answer(Bucket("a", "t1", "s"), "00-x", "b", "t2", sig, None)
+    reply, stored = answer(Bucket("a", "t1", "s"), "00-x", "b", "t2", sig, None, BANDING)
     assert stored is None
     assert (reply.rep, reply.story, reply.similarity) == ("a", "s", 0.0)
     assert represented([reply]) == []
@@ -70,6 +75,27 @@ def test_decide_takes_the_most_similar_earlier_representative_and_its_story() ->
     assert decide("b", "t5", answers[:1], 0.6) == Decision("b")  # below the threshold
     assert decide("b", "t5", answers[2:], 0.4) == Decision("b")
     assert represented(answers) == ["03-x"]
+
+
+def test_a_later_article_first_in_every_shared_band_is_joined() -> None:
+    """After a redelivery the original can be cleaned again, so come later in "first
+    seen" order than its copy, and still reach every band they share first: the copy
+    hears it everywhere, and it never hears the copy. The copy joins it; passing it
+    over as "later" gave each a story of its own."""
+    index = StoryIndex(0.4)
+    original = index.add("o", minhash.signature(STORY), order="t3")
+    copy = index.add("c", minhash.signature(COPY), order="t2")
+    assert original == Decision("o")
+    assert copy.story_id == "o" and copy.duplicate_of == "o"
+
+
+def test_two_articles_that_meet_each_other_agree_on_the_earlier() -> None:
+    """Each reached first one of the bands they share: each hears the other, and
+    both must pick the same one, the earlier, whatever order they decide in."""
+    early = [Answer("00-k", "late", None, "t2", 0.8, [0, 1]), Answer("01-k")]
+    late = [Answer("00-k"), Answer("01-k", "early", None, "t1", 0.8, [0, 1])]
+    assert decide("early", "t1", early, 0.4) == Decision("early")
+    assert decide("late", "t2", late, 0.4) == Decision("early", "early", 0.8)
 
 
 def test_index_groups_copies_under_the_first_article_in_any_order_of_reading() -> None:
