@@ -183,6 +183,12 @@ class Settings(BaseSettings):
     trend_bucket_s: int = Field(
         default=300, ge=10, description="Seconds of each tumbling window of entity counts"
     )
+    story_retention_s: int = Field(
+        default=7 * 86400,
+        ge=2,
+        description="How long an article stays in the story index (its bands, signature "
+        "and decision), by the time it was cleaned: copies further apart start a new story",
+    )
     trend_retention_s: int = Field(
         default=2 * 86400, ge=60, description="How long entity counts are kept"
     )

@@ -18,7 +18,8 @@ from tests.generators import prose
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, scrape
 from tests.integration.test_delivery import kill
-from workers.stories import trends
+from workers.stories import minhash, trends
+from workers.stories.stream import changelog_name
 from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(900)]
@@ -162,3 +163,43 @@ async def test_unreadable_records_on_the_story_topics_are_dead_lettered(stack: S
         s.topic_story_bands,
         s.topic_story_matches,
     }
+
+
+async def test_the_index_forgets_articles_past_its_retention(stack: Stack) -> None:
+    """With a retention of seconds, the worker's sweep deletes the original's bands,
+    signature and decision (tombstones on their changelogs), and a copy that comes
+    after that starts a story of its own."""
+    records, _ = story_articles()
+    original = next(r for r in records if r[0] == b"o0000")
+    copy = next(r for r in records if r[0] == b"c0000")
+    stack.start_worker(ENRICH_STORIES="true", ENRICH_STORY_RETENTION_S="3")
+    s = stack.settings
+    bands = minhash.banding(s.story_threshold).bands
+
+    async def tombstones() -> dict[str, int]:
+        found = {}
+        for table in ("buckets", "signatures", "decisions"):
+            topic = changelog_name(s, table)
+            found[table] = len(
+                [m async for m in clients.consume(s, [topic], timeout=1) if m.value is None]
+            )
+        return found
+
+    async with Collector(s) as seen:
+        await clients.produce(s, [original])
+        await seen.wait_for(1, timeout=180)
+        assert seen.enriched[b"o0000"][0]["story_id"] == "o0000"
+        deadline = asyncio.get_running_loop().time() + 60
+        # one tombstone per band, per partition holding its signature (one or more), and
+        # for its decision
+        while not (
+            (found := await tombstones())["buckets"] == bands
+            and found["signatures"] >= 1
+            and found["decisions"] == 1
+        ):
+            assert asyncio.get_running_loop().time() < deadline, f"not swept: {found}"
+            await asyncio.sleep(0.5)
+        await clients.produce(s, [copy])
+        await seen.wait_for(2, timeout=120)
+    story = seen.enriched[b"c0000"][0]
+    assert (story["story_id"], story["duplicate_of"], story["similarity"]) == ("c0000", None, None)

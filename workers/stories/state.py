@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 
@@ -129,6 +130,15 @@ def _index(band: str) -> int:
     return int(band.split("-", 1)[0])
 
 
+def expired(order: str, cutoff: datetime) -> bool:
+    """Whether an article cleaned at ``order`` (an ISO time) is past the index's
+    retention, whose start is ``cutoff``; an order that is no time is expired."""
+    try:
+        return datetime.fromisoformat(order) < cutoff
+    except (TypeError, ValueError):
+        return True
+
+
 def represented(answers: Iterable[Answer]) -> list[str]:
     """The bands the article represents: those that told it nothing."""
     return [a.band for a in answers if a.rep is None]
@@ -203,6 +213,6 @@ def state_bytes_per_article(banding: Banding, partitions: int = 6, id_bytes: int
     of the order are 27 bytes; JSON punctuation is counted.
     """
     bucket = 20 + (2 * id_bytes + 27 + 30)
-    sig = id_bytes + 4 * minhash.NUM_PERM
-    decision = id_bytes + 2 * id_bytes + 50
+    sig = id_bytes + 2 + 4 * minhash.NUM_PERM
+    decision = id_bytes + 2 * id_bytes + 50 + 27 + 10
     return banding.bands * bucket + min(banding.bands, partitions) * sig + decision

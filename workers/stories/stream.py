@@ -38,7 +38,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
@@ -56,6 +56,7 @@ from workers.stories.state import (
     Decision,
     answer,
     decide,
+    expired,
     represented,
     with_story,
 )
@@ -179,6 +180,8 @@ class StoryAgents:
         self._agent("buckets", "story_bands", self._buckets)
         self._agent("decide", "story_matches", self._decide)
         app.agent(topics["story_entities"], name="enrich.stories.trends")(self._count)
+        sweep_every = max(1.0, min(600.0, settings.story_retention_s / 10))
+        app.timer(sweep_every, name="enrich.stories.sweep")(self._sweep_timer)
 
     @property
     def sources(self) -> set[str]:
@@ -262,7 +265,7 @@ class StoryAgents:
             try:
                 kept = self.decisions.get(article.encode())
                 if kept is not None:  # read again after its story was decided
-                    decision = Decision(**orjson.loads(kept))
+                    decision = _decision(kept)
                     sends.append(
                         ("enriched", article.encode(), with_story(message.value or b"", decision))
                     )
@@ -386,12 +389,13 @@ class StoryAgents:
         record = orjson.loads(value)
         kept = self.decisions.get(key)
         if kept is not None:
-            decision = Decision(**orjson.loads(kept))
+            decision = _decision(kept)
             replies: list[Answer] = []
         else:
             replies = [Answer(**a) for a in held.values()]
-            decision = decide(article, order_of(record), replies, self.settings.story_threshold)
-            self.decisions[key] = orjson.dumps(asdict(decision))
+            order = order_of(record)
+            decision = decide(article, order, replies, self.settings.story_threshold)
+            self.decisions[key] = orjson.dumps(asdict(decision) | {"order": order})
         sends: list[Send] = [("enriched", key, with_story(value, decision))]
         update = {"id": article, "story": decision.story_id}
         sends.extend(self._by_partition(represented(replies), update))
@@ -407,6 +411,75 @@ class StoryAgents:
             self.answers.pop(key, None)
         finally:
             _partition.reset(token)
+
+    # -- retention: the index keeps what was cleaned within story_retention_s --
+
+    async def _sweep_timer(self, *_: object) -> None:
+        tables: Any = self.app.tables
+        if self.app.rebalancing or not tables.recovery.completed.is_set():
+            return  # the tables are being rebuilt; the next round sweeps
+        dropped = await self.sweep(datetime.now(UTC))
+        if any(dropped.values()):
+            log.info("stories: dropped from the index %s", dropped)
+
+    async def sweep(self, now: datetime, chunk: int = 5000) -> dict[str, int]:
+        """Drop the bands, signatures and decisions of articles cleaned before the
+        retention, in the partitions this worker owns; how many of each."""
+        cutoff = now - timedelta(seconds=self.settings.story_retention_s)
+        owned = self._owned()
+        dropped = {"bands": 0, "signatures": 0, "decisions": 0}
+        signatures = list(self.signatures.data.keys())  # those written later stay
+        mine, count = owned["story_bands"]
+        live: dict[int, set[str]] = {}
+        for i, (key, raw) in enumerate(list(self.buckets.data.items())):
+            if i % chunk == chunk - 1:
+                await asyncio.sleep(0)  # let the steps run: each drop checks again
+            partition = _partition_of(key, count)
+            if partition not in mine:
+                continue
+            bucket = Bucket(**orjson.loads(raw))
+            if not expired(bucket.order, cutoff):
+                live.setdefault(partition, set()).add(bucket.id)
+            elif self._drop(self.buckets, key, partition, raw):
+                dropped["bands"] += 1
+        for key in signatures:
+            where, _, article = key.decode().partition("\t")
+            partition = int(where)
+            if partition in mine and article not in live.get(partition, ()):
+                dropped["signatures"] += self._drop(self.signatures, key, partition)
+        mine, count = owned["summarized"]
+        for i, (key, raw) in enumerate(list(self.decisions.data.items())):
+            if i % chunk == chunk - 1:
+                await asyncio.sleep(0)
+            partition = _partition_of(key, count)
+            if partition not in mine or key in self.pending:
+                continue  # not ours, or in flight
+            if expired(str(orjson.loads(raw).get("order", "")), cutoff):
+                dropped["decisions"] += self._drop(self.decisions, key, partition, raw)
+        return dropped
+
+    def _owned(self) -> dict[str, tuple[set[int], int]]:
+        """Per source topic: the partitions this worker owns, and how many it has."""
+        assigned = self.app.consumer.assignment()
+        out = {}
+        for kind in ("summarized", "story_bands"):
+            name = self.topics[kind].get_topic_name()
+            count = self.app.consumer.topic_partitions(name) or self.settings.partitions
+            out[kind] = ({tp.partition for tp in assigned if tp.topic == name}, count)
+        return out
+
+    def _drop(
+        self, table: PartitionTable, key: bytes, partition: int, was: bytes | None = None
+    ) -> bool:
+        """Delete ``key`` unless it changed since it was read as ``was``."""
+        if was is not None and table.data.get(key) != was:
+            return False
+        token = _partition.set(partition)
+        try:
+            table.pop(key, None)
+        finally:
+            _partition.reset(token)
+        return True
 
     async def _dead(self, message: Message, error: InvalidRecord) -> Send:
         pipeline = await self.pipeline()
@@ -447,6 +520,12 @@ def _signature_key(partition: int, article: str) -> bytes:
     and after a rebalance drops the keys of partitions the worker no longer
     owns; one key written to several partitions was dropped for all of them."""
     return f"{partition}\t{article}".encode()
+
+
+def _decision(raw: bytes) -> Decision:
+    """A stored decision (stored with the article's order, for retention)."""
+    fields = orjson.loads(raw)
+    return Decision(fields["story_id"], fields.get("duplicate_of"), fields.get("similarity"))
 
 
 def _partition_of(key: bytes, partitions: int) -> int:

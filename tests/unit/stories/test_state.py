@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import orjson
 
@@ -14,6 +15,7 @@ from workers.stories.state import (
     StoryIndex,
     answer,
     decide,
+    expired,
     grouped,
     represented,
 )
@@ -131,3 +133,11 @@ def test_grouped_sets_story_fields_and_passes_dead_letters_through() -> None:
     assert (first["story_id"], first["duplicate_of"], first["similarity"]) == ("a", None, None)
     assert (copy["story_id"], copy["duplicate_of"]) == ("a", "a")
     assert 0.4 <= copy["similarity"] <= 1
+
+
+def test_an_article_expires_by_when_it_was_cleaned() -> None:
+    cutoff = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    assert expired("2026-11-01T11:59:59.999Z", cutoff)
+    assert not expired("2026-11-01T12:00:00.000Z", cutoff)
+    assert not expired("2026-11-02T08:00:00+00:00", cutoff)
+    assert expired("", cutoff) and expired("soon", cutoff)  # no time: nothing to keep it by
