@@ -170,8 +170,8 @@ class Settings(BaseSettings):
     stories: bool = Field(
         default=False,
         description="Group near-copies into stories and count trending entities "
-        "(the summarize worker runs the story steps); opt-in while articles left "
-        "unfinished by a restart under load are an open defect, see docs/stories.md",
+        "(the summarize worker runs the story steps and holds the index, see "
+        "docs/stories.md)",
     )
     story_threshold: float = Field(
         default=0.4,
