@@ -21,11 +21,13 @@ scales with partitions (docs/stories.md has the picture):
 
 Every table is changelog-backed and written to the partition of the record
 being handled (the changelog partition is that record's partition), so a
-worker recovers exactly the state of the partitions it is assigned. Each step
-waits until its table writes are on the broker before its outputs go out and
-before its input can be committed, and a record's parked copy is dropped
-only after its story is stored and the record sent: a worker killed at any
-point redoes the unfinished records and decides nothing differently.
+worker recovers exactly the state of the partitions it is assigned. A story
+is stored before the record that carries it goes out; every table write of a
+step is on the broker before its input is committed (Faust flushes them first,
+faust_compat patch 6); and a record's
+parked copy is dropped only after its story is stored and the record sent: a
+worker killed at any point redoes the unfinished records and decides nothing
+differently.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
     # under "faust", so that its start-up lines follow Faust's log level
     logger = logging.getLogger(f"{faust.Table.__module__}.partitioned")
     unsent: list[Any]
+    track = False  # keep the futures (only where a step waits for them)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -92,7 +95,8 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
 
     def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
         fut = super().send_changelog(*args, **kwargs)
-        self.unsent.append(fut)
+        if self.track:
+            self.unsent.append(fut)
         return fut
 
     async def stored(self) -> None:
@@ -151,7 +155,7 @@ class StoryAgents:
         self.signatures = self._table("signatures")
         self.answers = self._table("answers")
         self.decisions = self._table("decisions")
-        self.tables = (self.pending, self.buckets, self.signatures, self.answers, self.decisions)
+        self.decisions.track = True
         counts = app.Table(
             "story-trends",
             default=int,
@@ -279,17 +283,21 @@ class StoryAgents:
                     done.append((article, message.partition))
             finally:
                 _partition.reset(token)
-        await self._stored()  # the parked records before their band queries
-        await self.send_all(_summed(sends))
+        await self._publish(_summed(sends))
         for article, partition in done:
             self._forget(article, partition)
 
-    async def _stored(self) -> None:
-        """Until every table write so far is on the broker: a step's state is stored
-        before its outputs go out and before its input is committed, so that a
-        kill never leaves an output whose state is lost (Faust's own flush at a
-        commit does not wait for them: faust_compat, patch 6)."""
-        await asyncio.gather(*(table.stored() for table in self.tables))
+    async def _publish(self, sends: Sequence[Send]) -> None:
+        """Send a step's outputs once its decisions are stored.
+
+        A record with its story must never be out while its decision could be
+        lost, as the answers it was decided from can change. Other table writes
+        go out beside the outputs: Faust commits a step's input only after every
+        buffered write is on the broker (faust_compat, patch 6), and a step read
+        again rebuilds its state in the same order of its input (a band keeps
+        its first article), so its outputs come out the same."""
+        await self.decisions.stored()
+        await self.send_all(sends)
 
     # -- step 2: band buckets, keyed by band -----------------------------------
 
@@ -341,8 +349,7 @@ class StoryAgents:
             ("story_matches", article.encode(), orjson.dumps({"id": article, "answers": found}))
             for article, found in replies.items()
         )
-        await self._stored()  # a band's representative is stored before anyone hears of it
-        await self.send_all(sends)
+        await self._publish(sends)
 
     # -- step 3: decisions, keyed by article -----------------------------------
 
@@ -373,8 +380,7 @@ class StoryAgents:
                 )
             finally:
                 _partition.reset(token)
-        await self._stored()  # answers and decisions are stored before the records go out
-        await self.send_all(_summed(sends))
+        await self._publish(_summed(sends))
         for article, partition in done:
             self._forget(article, partition)
 
