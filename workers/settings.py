@@ -163,8 +163,13 @@ class Settings(BaseSettings):
         description="Characters of an article tagged for entities; the rest gets sentences "
         "by punctuation and tagging.truncated_at says where tagging stopped (0: no budget)",
     )
-    summary_sentences: int = Field(default=3, ge=1)
-    summary_max_chars: int = Field(default=0, ge=0, description="0: no character budget")
+    summary_sentences: int = Field(default=4, ge=1, description="Most sentences in a summary")
+    summary_max_chars: int = Field(
+        default=450,
+        ge=0,
+        description="Character budget of a summary: sentences are added in order while "
+        "they fit (the first is always taken); 0: no budget",
+    )
 
     # Stories
     stories: bool = Field(

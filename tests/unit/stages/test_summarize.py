@@ -118,3 +118,15 @@ def test_a_summary_never_opens_with_a_dangling_pronoun_or_connective() -> None:
     )
     moment = "This is the moment a guard slipped on a manhole cover in front of tourists."
     assert select(moment, _sents(moment), count=1) == moment  # "This is": no referent missing
+
+
+def test_a_budget_never_skips_to_furniture_when_the_first_sentence_is_long() -> None:
+    # the first sentence that reads as one is taken even over the budget: falling back
+    # to the text's first sentence would pick the stamp
+    text = (
+        "PUBLISHED: 10:31 GMT, 4 May 2015. "
+        "The council approved a budget of four million euros on Monday after a debate "
+        "that ran late into the night. It includes money for schools."
+    )
+    out = select(text, _sents(text), count=4, max_chars=40)
+    assert out.startswith("The council approved") and "It includes" not in out

@@ -18,7 +18,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -68,8 +68,9 @@ def choose(
 ) -> list[Sentence]:
     """Up to ``count`` whole sentences, in order, within ``max_chars`` when > 0.
 
-    Never empty when ``text`` is not: falls back to the first sentence (or the
-    first line) even where it alone exceeds the budget.
+    The first sentence that reads as one is taken even where it alone exceeds
+    the budget. Never empty when ``text`` is not: falls back to the first
+    sentence (or the first line).
     """
     chosen: list[Sentence] = []
     used = 0
@@ -81,7 +82,7 @@ def choose(
         if not _reads_as_sentence(piece) or (not chosen and _DANGLING.match(piece)):
             continue
         cost = len(piece) + (1 if chosen else 0)
-        if max_chars and used + cost > max_chars:
+        if max_chars and chosen and used + cost > max_chars:
             break
         chosen.append(sent)
         used += cost
