@@ -23,11 +23,10 @@ Every table is changelog-backed and written to the partition of the record
 being handled (the changelog partition is that record's partition), so a
 worker recovers exactly the state of the partitions it is assigned. A story
 is stored before the record that carries it goes out; every table write of a
-step is on the broker before its input is committed (Faust flushes them first,
-faust_compat patch 6); and a record's
-parked copy is dropped only after its story is stored and the record sent: a
-worker killed at any point redoes the unfinished records and decides nothing
-differently.
+step is on the broker before its input is committed (Faust flushes them
+first, faust_compat patch 6); and a record's parked copy is dropped only
+after its story is stored and the record sent: a worker killed at any point
+redoes the unfinished records and decides nothing differently.
 """
 
 from __future__ import annotations
@@ -196,8 +195,7 @@ class StoryAgents:
     def _by_partition(self, bands: Sequence[str], body: dict[str, Any]) -> list[Send]:
         """One message per partition of the bands topic for the bands that fall in it,
         keyed by one of them: a few messages per article instead of one per band."""
-        count = self.app.consumer.topic_partitions(self.topics["story_bands"].get_topic_name())
-        count = count or self.settings.partitions
+        count = self._partitions("story_bands")
         groups: dict[int, list[str]] = {}
         for band in bands:
             groups.setdefault(_partition_of(band.encode(), count), []).append(band)
@@ -349,7 +347,7 @@ class StoryAgents:
             ("story_matches", article.encode(), orjson.dumps({"id": article, "answers": found}))
             for article, found in replies.items()
         )
-        await self._publish(sends)
+        await self.send_all(sends)  # no decisions here: see _publish for the other writes
 
     # -- step 3: decisions, keyed by article -----------------------------------
 
@@ -470,9 +468,14 @@ class StoryAgents:
         out = {}
         for kind in ("summarized", "story_bands"):
             name = self.topics[kind].get_topic_name()
-            count = self.app.consumer.topic_partitions(name) or self.settings.partitions
-            out[kind] = ({tp.partition for tp in assigned if tp.topic == name}, count)
+            mine = {tp.partition for tp in assigned if tp.topic == name}
+            out[kind] = (mine, self._partitions(kind))
         return out
+
+    def _partitions(self, kind: str) -> int:
+        """How many partitions a story topic has (the setting until the consumer knows)."""
+        name = self.topics[kind].get_topic_name()
+        return self.app.consumer.topic_partitions(name) or self.settings.partitions
 
     def _drop(
         self, table: PartitionTable, key: bytes, partition: int, was: bytes | None = None
