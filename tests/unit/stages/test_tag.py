@@ -155,3 +155,25 @@ def test_noun_phrases_from_part_of_speech_tags() -> None:
 def test_a_pipeline_without_a_tagger_gives_no_noun_phrases(tagger: Tagger) -> None:
     out = tagger.tag_batch([_article("Council approves new budget for the harbour.")], now=NOW)
     assert out[0].noun_phrases is None  # absent, not empty: keywords fall back
+
+
+def test_a_sentence_opener_glued_to_text_without_punctuation_starts_a_sentence() -> None:
+    def pieces(text: str) -> list[str]:
+        return [text[s.start : s.end] for s in rule_sentences(text)]
+
+    glued = "Rifle stolen from a hotel parking lot An agent's rifle was stolen on Monday."
+    assert pieces(glued) == [
+        "Rifle stolen from a hotel parking lot",
+        "An agent's rifle was stolen on Monday.",
+    ]
+    assert pieces("The camera points at a house in West Midlands The camera is off.") == [
+        "The camera points at a house in West Midlands",
+        "The camera is off.",
+    ]
+    for whole in (
+        "Fort Worth May Dry Human Waste and Sell It as Fertilizer",  # a title-case line
+        "Juventus are the Serie A champions again this season.",  # "A" after a name
+        "Moscow It is not.",  # too few words before
+        "He said that plan A was the best of them.",  # "A" before a verb
+    ):
+        assert pieces(whole) == [whole], whole

@@ -42,7 +42,7 @@ from schemas.models import (
 from workers.stages.tag import entities
 from workers.stages.tag.places import Places
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 _NEEDED = ("tok2vec", "tagger", "senter", "ner")
 # part-of-speech tags (Penn Treebank, as spaCy's English models give them) of noun
@@ -279,7 +279,8 @@ class Tagger:
 
 
 def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
-    """Sentences, trimmed of whitespace and split at paragraph breaks."""
+    """Sentences, trimmed of whitespace and split at paragraph breaks and glued
+    boundaries."""
     text = doc.text
     for sent in doc.sents:
         start, end = sent.start_char, sent.end_char
@@ -288,22 +289,50 @@ def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
             piece = text[s:e]
             s += len(piece) - len(piece.lstrip())
             e -= len(piece) - len(piece.rstrip())
-            if e > s:
-                yield Sentence(start=s + offset, end=e + offset)
+            for gs, ge in unglued(text, s, e):
+                yield Sentence(start=gs + offset, end=ge + offset)
+
+
+# a sentence opener glued to text that has no end punctuation: "... parking lot An FBI
+# agent's rifle ...", where a caption or heading lost its line break in the page
+_GLUED = re.compile(
+    r"(?<=[a-z0-9%)])[ \t]+(?=(?:An?|The|He|She|They|It|His|Her|Their|This|These|Those)"
+    r"\s+(?!(?:is|was|are|were|and|or|of|on|in|at|to|for|by|as|with)\b)[a-z])"
+)
+
+
+def unglued(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """``text[start:end]`` split where a sentence opener is glued to the words before it.
+
+    Not inside a title-case line ("... Sell It as Fertilizer"), not after fewer than
+    three words, not before a verb or function word ("plan A was"), and a lone "A"
+    only after a lower-case word ("Serie A champions").
+    """
+    at = start
+    for m in _GLUED.finditer(text, start, end):
+        before = text[at : m.start()].split()
+        if len(before) < 3 or sum(w[:1].isupper() for w in before) * 2 > len(before):
+            continue
+        if text.startswith("A ", m.end()) and not before[-1].islower():
+            continue
+        yield at, m.start()
+        at = m.end()
+    if end > at:
+        yield at, end
 
 
 _RULE_SENT = re.compile(r"[^\n.!?]*(?:[.!?]+[\"'”’)]*|$)")
 
 
 def rule_sentences(text: str, start: int = 0) -> list[Sentence]:
-    """Sentence boundaries by punctuation and line breaks (no model), from ``start``."""
+    """Sentence boundaries by punctuation, line breaks and glued openers (no model),
+    from ``start``."""
     out: list[Sentence] = []
     for m in _RULE_SENT.finditer(text, start):
         piece = m.group()
         s = m.start() + len(piece) - len(piece.lstrip())
         e = m.end() - (len(piece) - len(piece.rstrip()))
-        if e > s:
-            out.append(Sentence(start=s, end=e))
+        out.extend(Sentence(start=gs, end=ge) for gs, ge in unglued(text, s, e))
     return out
 
 
