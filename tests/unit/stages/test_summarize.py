@@ -130,3 +130,33 @@ def test_a_budget_never_skips_to_furniture_when_the_first_sentence_is_long() -> 
     )
     out = select(text, _sents(text), count=4, max_chars=40)
     assert out.startswith("The council approved") and "It includes" not in out
+
+
+def test_a_caption_glued_to_the_body_and_repeated_there_is_not_in_the_summary() -> None:
+    # a page's caption lost its line break: the tag stage splits it off (it has no full
+    # stop, so it is no sentence), and a sentence that mostly repeats one already taken
+    # is skipped
+    text = (
+        "A sniper rifle was stolen from an agent's car at a hotel parking lot "
+        "A sniper rifle was stolen from an agent's car at a hotel parking lot on Monday. "
+        "A sniper rifle was stolen from the car of an agent at a hotel on Monday. "
+        "Police said the case had been secured with padlocks and chains."
+    )
+    out = select(text, _sents(text), count=3)
+    assert out == (
+        "A sniper rifle was stolen from an agent's car at a hotel parking lot on Monday. "
+        "Police said the case had been secured with padlocks and chains."
+    )
+
+
+def test_a_picture_caption_that_says_where_people_stand_is_not_in_the_summary() -> None:
+    text = (
+        "Neymar and Dani Alves watched the basketball derby on Thursday night.\n"
+        "Brazil star Neymar (centre) takes a selfie with team-mate Dani Alves (right)\n"
+        "Barcelona won the game by five points in front of a full arena."
+    )
+    out = select(text, _sents(text), count=3)
+    assert "selfie" not in out and out.endswith("full arena.")
+    # a position in a sentence that ends as one is the article's own
+    inline = "Neymar (left) and Alves (right) watched the game on Thursday night."
+    assert select(inline, _sents(inline), count=1) == inline

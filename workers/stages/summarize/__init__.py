@@ -18,7 +18,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -34,6 +34,13 @@ _FURNITURE = re.compile(
     r"|(?:Pictured|Picture|Photo|Photograph|Image|Caption|Video)s?\s*:"
     r"|[A-Z][\w'’-]*(?:\s[\w'’-]+){0,2}:\s"  # a caption: "Devastated: Dawn, who ..."
     r"|.*\b(?:[Ss]croll down for|[Cc]lick here (?:to|for)|[Ww]atch the video)\b)"
+)
+# a picture caption that names where someone stands and has no full stop:
+# "Brazil star Neymar (centre) takes a selfie with team-mate Dani Alves (right)"
+_CAPTION = re.compile(
+    r"\((?:(?:second |far )?(?:left|right|centre|center)|pictured|above|below|top|bottom|"
+    r"inset)\)(?![^.!?]*[.!?][\"'”’)]*$)",
+    re.IGNORECASE,
 )
 # a first sentence opening with one of these leaves out what it refers to
 _DANGLING = re.compile(
@@ -52,8 +59,21 @@ def _reads_as_sentence(text: str) -> bool:
     words = text.split()
     if len(words) < 5 or not text.rstrip().endswith(SENTENCE_END) or _FURNITURE.match(text):
         return False
+    if _CAPTION.search(text):
+        return False
     letters = [ch for ch in text if ch.isalpha()]
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _repeats(piece: str, seen: list[set[str]]) -> bool:
+    """Whether most of the sentence's words are in one sentence already chosen (a
+    caption or a standfirst that the article repeats in its body)."""
+    words = _words(piece)
+    return any(len(words & other) >= 0.7 * len(words) for other in seen)
 
 
 def _without_dateline(text: str, sent: Sentence) -> Sentence:
@@ -69,10 +89,12 @@ def choose(
     """Up to ``count`` whole sentences, in order, within ``max_chars`` when > 0.
 
     The first sentence that reads as one is taken even where it alone exceeds
-    the budget. Never empty when ``text`` is not: falls back to the first
-    sentence (or the first line).
+    the budget; a sentence that mostly repeats one already taken is skipped.
+    Never empty when ``text`` is not: falls back to the first sentence (or the
+    first line).
     """
     chosen: list[Sentence] = []
+    seen: list[set[str]] = []
     used = 0
     for found in sentences:
         if len(chosen) >= count:
@@ -81,10 +103,13 @@ def choose(
         piece = text[sent.start : sent.end]
         if not _reads_as_sentence(piece) or (not chosen and _DANGLING.match(piece)):
             continue
+        if _repeats(piece, seen):
+            continue
         cost = len(piece) + (1 if chosen else 0)
         if max_chars and chosen and used + cost > max_chars:
             break
         chosen.append(sent)
+        seen.append(_words(piece))
         used += cost
     if not chosen and sentences:
         chosen = [sentences[0]]
