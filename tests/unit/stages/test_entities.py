@@ -150,6 +150,27 @@ def test_an_organisation_that_is_a_known_place_after_in_is_a_gpe() -> None:
     assert _labels(possessive, [_find(possessive, "Liverpool", "ORG")]) == {"Liverpool": "ORG"}
 
 
+def test_a_known_place_after_travel_to_or_from_is_a_gpe() -> None:
+    text = "Flights to Westbrook resumed. Trains from Sweden to Strömstad ran late."
+    found = _labels(text, [_find(text, "Westbrook", "ORG"), _find(text, "Strömstad", "ORG")])
+    assert found == {"Westbrook": "GPE", "Sweden": "GPE", "Strömstad": "GPE"}
+    club = "The striker moved to Liverpool in May."  # a transfer, not travel
+    assert _labels(club, [_find(club, "Liverpool", "ORG")]) == {"Liverpool": "ORG"}
+
+
+def test_followers_of_a_faith_the_model_missed_are_a_nationality() -> None:
+    text = "Muslim leaders met Sikh and Catholic groups. Christian Eriksen scored."
+    found = _labels(text, [_find(text, "Christian Eriksen", "PERSON")])
+    assert found == {
+        "Muslim": "NORP",  # opens the sentence, and is still a people
+        "Sikh": "NORP",
+        "Catholic": "NORP",
+        "Christian Eriksen": "PERSON",
+    }
+    name = "Christian Dior opened a shop."  # a faith word before a capitalised word
+    assert _labels(name, []) == {}
+
+
 def test_a_nationality_that_only_opens_sentences_is_dropped() -> None:
     text = "The port opened.\nHarbour director Maria Lindqvist spoke. Norwegian firms bid."
     found = _labels(text, [_find(text, "Harbour", "NORP"), _find(text, "Norwegian", "NORP")])

@@ -21,12 +21,7 @@ SAMPLES = Path(__file__).parents[3] / "workers" / "samples" / "articles.jsonl"
 
 # Where the small model misses and no general rule makes up for it: the test
 # fails when one of these is fixed (move it out) or another sentence goes wrong.
-KNOWN_MISSES = {
-    "Muslim leaders in Indonesia called for calm.": "the model tags no 'Muslim'",
-    "Flights to Reykjavik were cancelled as the volcano erupted.": (
-        "ORG after 'to': a club is transferred 'to Liverpool' too"
-    ),
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

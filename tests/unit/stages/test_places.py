@@ -20,3 +20,10 @@ def test_place_names_come_from_the_data_packages() -> None:
     assert "Google" not in places.large
     assert "Western" not in places.large and "Central" not in places.large
     assert "Harbour" not in places
+
+
+def test_names_are_also_known_without_their_diacritics() -> None:
+    places = load()
+    assert "Reykjavík" in places and "Reykjavik" in places
+    assert "Sao Paulo" in places.large  # as large as "São Paulo"
+    assert "Malmo" in places

@@ -177,3 +177,15 @@ def test_a_sentence_opener_glued_to_text_without_punctuation_starts_a_sentence()
         "He said that plan A was the best of them.",  # "A" before a verb
     ):
         assert pieces(whole) == [whole], whole
+
+
+def test_the_place_rules_keep_to_the_labels_asked_for() -> None:
+    from workers.stages.tag.places import Places
+
+    places = Places(names=frozenset({"Kyiv"}), large=frozenset({"Kyiv"}))
+    text = "Shelling hit Kyiv overnight, Putin said. Muslim leaders called for calm."
+    every = blank_tagger(places=places).tag_batch([_article(text)], now=NOW)[0]
+    assert {(m.text, m.label) for m in every.entities} >= {("Kyiv", "GPE"), ("Muslim", "NORP")}
+    people = blank_tagger(places=places, labels=frozenset({"PERSON"}))
+    only = people.tag_batch([_article(text)], now=NOW)[0]
+    assert {(m.text, m.label) for m in only.entities} == {("Putin", "PERSON")}

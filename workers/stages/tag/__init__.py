@@ -261,9 +261,11 @@ class Tagger:
     ) -> TaggedArticle:
         if skipped is not None:
             sents = rule_sentences(article.text)
-        mentions: list[Mention] = entities.resolve(
-            article.text, ments, name_text=name_text, places=self.places
-        )
+        mentions: list[Mention] = [
+            m
+            for m in entities.resolve(article.text, ments, name_text=name_text, places=self.places)
+            if self.labels is None or m.label in self.labels  # the place rules relabel
+        ]
         return TaggedArticle(
             **article.model_dump(exclude={"pipeline"}),
             sentences=sents,

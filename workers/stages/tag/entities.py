@@ -18,6 +18,7 @@
   person, or for an organisation met after "in" or before "in <country>", is a
   GPE; a lone "person"
   after "the" ("across the Skagerrak"), or an unknown "GPE" after it, is a LOC;
+  followers of a faith the model missed are added as NORP ("Muslim leaders");
   a "nationality" that only
   ever opens a sentence or line, does not end as names of peoples do and does
   not begin as a country does ("Harbour director ...") is a capitalised common
@@ -113,7 +114,24 @@ _LANDFORM_LAST = frozenset(
     }
 )  # fmt: skip
 _LANDFORM_FIRST = frozenset({"Lake", "Mount", "Cape", "Gulf", "Strait", "Isle", "Mountains"})
-_LOCATIVE = re.compile(r"\b(?:in|near|outside|around|across|throughout)\s+$", re.IGNORECASE)
+_LOCATIVE = re.compile(
+    r"\b(?:in|near|outside|around|across|throughout"
+    # travel to or from a place: "Flights to Reykjavik" (a club is "moved to Liverpool")
+    r"|(?:flights?|trains?|bus(?:es)?|ferr(?:y|ies)|routes?|roads?|trips?|journeys?|"
+    r"visits?|tickets?|travel(?:led|ed|s)?|flew|fly|flying|sail(?:ed|s)?)"
+    r"\s+(?:from\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s+)?(?:to|from))\s+$",
+    re.IGNORECASE,
+)
+# followers of a faith, and its adjective: names of peoples (NORP) the model can miss
+_FAITHS = frozenset(
+    {
+        *("Muslim", "Muslims", "Islamic", "Sunni", "Sunnis", "Shia", "Shiite", "Shiites"),
+        *("Christian", "Christians", "Catholic", "Catholics", "Protestant", "Protestants"),
+        *("Evangelical", "Evangelicals", "Mormon", "Mormons", "Jewish", "Jew", "Jews"),
+        *("Hindu", "Hindus", "Buddhist", "Buddhists", "Sikh", "Sikhs"),
+    }
+)
+_WORD_RUN = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?![\w'’-])")
 _IN_PLACE = re.compile(r"^\s+in\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
 # how names of peoples, faiths and parties end: Norwegian, Chinese, Swedish, Dutch,
 # Islamic, Israeli, Democrats, Sikhs, Greeks
@@ -245,6 +263,7 @@ def resolve(
     seen: set[tuple[int, int]] = set()
     if places is not None:
         raw = [*raw, *missed_places(text, raw, places)]
+    raw = [*raw, *missed_faiths(text, raw)]
     for m in sorted(raw):
         span = trim(text, m.start, m.end)
         if span is None or span in seen:
@@ -335,6 +354,19 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
     return out
 
 
+def missed_faiths(text: str, raw: list[RawMention]) -> list[RawMention]:
+    """Names of faiths' followers the model did not tag ("Muslim leaders"): NORP,
+    wherever they stand, unless inside a tagged mention ("Christian Dior")."""
+    taken = sorted((m.start, m.end) for m in raw)
+    return [
+        RawMention(m.start(), m.end(), "NORP")
+        for m in _WORD_RUN.finditer(text)
+        if m.group() in _FAITHS
+        and not any(s < m.end() and m.start() < e for s, e in taken)
+        and not text[m.end() : m.end() + 2].lstrip(" ")[:1].isupper()  # "Christian Dior"
+    ]
+
+
 def relabel(
     text: str, mentions: list[tuple[int, int, str, str]], places: Places | None
 ) -> dict[tuple[str, str], str]:
@@ -384,6 +416,7 @@ def _place_label(
         label == "NORP"
         and all(_opens_sentence(b) for b in before)
         and not _DEMONYM.search(canon)
+        and canon not in _FAITHS
         and not (places is not None and _country_prefix(canon, places))
     ):
         return ""  # "Harbour director ...": a capitalised common word

@@ -8,6 +8,9 @@
   are spellings of the name ("Kiev" beside "Kyiv"; its list also holds unrelated
   words, "Google" for Topeka).
 
+Every name is also kept as English news often writes it, without its diacritics
+("Reykjavik" beside "Reykjavík", "Sao Paulo" beside "São Paulo").
+
 ``Places.large`` holds what a lone capitalised name most likely means when it
 is one of them: countries, continents, US states and cities of 500,000 or more.
 Subdivisions are places but not in it: many share a surname ("Kent", "Nelson").
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -78,6 +82,17 @@ def _cities(path: Path) -> tuple[set[str], set[str]]:
     return every | large, large
 
 
+def _with_plain_spellings(names: set[str]) -> set[str]:
+    """``names`` and each one without its diacritics ("Reykjavík": "Reykjavik")."""
+    plain = {
+        unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        for name in names
+        if not name.isascii()
+    }
+    # a name whose letters were all dropped (another script) leaves nothing useful
+    return names | {p for p in plain if len(p) >= 3 and p[:1].isupper()}
+
+
 @cache
 def load() -> Places:
     """The place names (read once per process, about half a second)."""
@@ -113,7 +128,7 @@ def load() -> Places:
     for name in countries:
         by_start.setdefault(name[:2], []).append(name)
     return Places(
-        names=frozenset(regions | subdivisions | cities),
-        large=frozenset(regions | large),
+        names=frozenset(_with_plain_spellings(regions | subdivisions | cities)),
+        large=frozenset(_with_plain_spellings(regions | large)),
         prefixes={k: tuple(v) for k, v in by_start.items()},
     )
