@@ -223,3 +223,15 @@ def test_an_unknown_gpe_after_the_is_a_region() -> None:
     text = "Drought spread across the Sahel and the Netherlands."
     found = _labels(text, [_find(text, "Sahel", "GPE"), _find(text, "Netherlands", "GPE")])
     assert found == {"Sahel": "LOC", "Netherlands": "GPE"}
+
+
+def test_names_inside_a_tagged_mention_are_not_added_again() -> None:
+    text = "The Muslim Council of Kyiv met. Muslim groups in Kyiv and Sweden agreed."
+    council = _find(text, "Muslim Council of Kyiv", "ORG")
+    found = resolve(text, [council], places=PLACES)
+    assert [(m.text, m.label) for m in found] == [
+        ("Muslim Council of Kyiv", "ORG"),
+        ("Muslim", "NORP"),
+        ("Kyiv", "GPE"),
+        ("Sweden", "GPE"),
+    ]

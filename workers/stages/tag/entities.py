@@ -28,7 +28,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
+from itertools import accumulate
 from typing import NamedTuple
 
 from schemas.models import Mention
@@ -324,13 +326,26 @@ _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|outside|across|into|around)\s+$", re.IGNORECASE)
 
 
+class _Taken:
+    """The spans of tagged mentions; whether a span overlaps one, in log time."""
+
+    def __init__(self, raw: list[RawMention]) -> None:
+        spans = sorted((m.start, m.end) for m in raw)
+        self.starts = [s for s, _ in spans]
+        self.max_end = list(accumulate((e for _, e in spans), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, end)  # spans before i start before ``end``
+        return i > 0 and self.max_end[i - 1] > start
+
+
 def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawMention]:
     """Places the model did not tag: a capitalised name (the whole run of capitalised
     words) inside a sentence that is a country, region or city of 500,000 or more
     ("Shelling hit Kyiv"), or a smaller known place after "in", "from", "near" and
     the like or before "in <country or region>" ("Strömstad in Sweden"). Not a name
     that speaks ("Victoria said"), follows a title, or overlaps a tagged mention."""
-    taken = sorted((m.start, m.end) for m in raw)
+    taken = _Taken(raw)
     out: list[RawMention] = []
     for m in _CAPITALISED.finditer(text):
         name = m.group()  # the whole capitalised run: "Jones Beach Theater" is no place
@@ -348,7 +363,7 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
                 or _PLACE_BEFORE.search(before)
                 or _in_larger_place(after, places)
             )
-            and not any(s < end and start < e for s, e in taken)
+            and not taken.overlaps(start, end)
         ):
             out.append(RawMention(start, end, "GPE"))
     return out
@@ -357,12 +372,12 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
 def missed_faiths(text: str, raw: list[RawMention]) -> list[RawMention]:
     """Names of faiths' followers the model did not tag ("Muslim leaders"): NORP,
     wherever they stand, unless inside a tagged mention ("Christian Dior")."""
-    taken = sorted((m.start, m.end) for m in raw)
+    taken = _Taken(raw)
     return [
         RawMention(m.start(), m.end(), "NORP")
         for m in _WORD_RUN.finditer(text)
         if m.group() in _FAITHS
-        and not any(s < m.end() and m.start() < e for s, e in taken)
+        and not taken.overlaps(m.start(), m.end())
         and not text[m.end() : m.end() + 2].lstrip(" ")[:1].isupper()  # "Christian Dior"
     ]
 
