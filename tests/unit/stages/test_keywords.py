@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from workers.stages.summarize.keywords import keywords, stop_words
 
 TEXT = (
@@ -125,3 +127,18 @@ def test_a_noun_phrase_ending_like_a_verb_form_is_kept() -> None:
     phrases = [(first, first + 15), (second, second + 15), (building, building + 14)]
     got = keywords(text, phrases=phrases, limit=5)
     assert "council meeting" in got and "brick building" in got
+
+
+def test_a_common_word_capitalised_only_to_open_a_sentence_is_in_lower_case() -> None:
+    text = (
+        "Opposition councillors objected. The plan passed.\n"
+        "Opposition councillors will appeal. EU rules apply. Marrow Bay voters agreed."
+    )
+    phrases = [
+        (m.start(), m.end())
+        for m in re.finditer(r"Opposition councillors|EU rules|Bay voters", text)
+    ]
+    out = keywords(text, entities=["Marrow Bay"], phrases=phrases)
+    assert "opposition councillors" in out  # capitalised only where a sentence opens
+    assert "EU rules" in out  # capitals are kept
+    assert "Bay voters" not in out and "bay voters" not in out  # part of a name

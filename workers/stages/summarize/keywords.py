@@ -176,9 +176,10 @@ def keywords(
     forms: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     seen: Counter[tuple[str, ...]] = Counter()
     first: dict[tuple[str, ...], int] = {}
+    named = {w for name in names for w in name}
     for offset, words in cands:
         key = tuple(w.casefold() for w in words)
-        forms[key][" ".join(words)] += 1
+        forms[key][" ".join(_sentence_case(text, offset, words, named))] += 1
         seen[key] += 1
         first.setdefault(key, offset)
     title_words = {w.casefold() for w in _WORD.findall(title or "")}
@@ -216,6 +217,23 @@ def keywords(
             chosen.append(key)
             out.append(forms[key].most_common(1)[0][0])
     return out
+
+
+def _sentence_case(text: str, offset: int, words: list[str], named: set[str]) -> list[str]:
+    """``words`` as written, but a common word capitalised only because it opens a
+    sentence in lower case ("Opposition councillors" is "opposition councillors");
+    not a word of a name, nor one in capitals ("EU")."""
+    head = words[0]
+    before = text[:offset].rstrip(" \t")
+    if (
+        head[:1].isupper()
+        and head[1:].islower()
+        and all(w.islower() for w in words[1:])
+        and head.casefold() not in named
+        and (not before or before[-1] in ".!?\n\"“”‘’'")
+    ):
+        return [head.lower(), *words[1:]]
+    return words
 
 
 def _clause(key: tuple[str, ...]) -> bool:
