@@ -118,6 +118,11 @@ def test_a_summary_never_opens_with_a_dangling_pronoun_or_connective() -> None:
     )
     moment = "This is the moment a guard slipped on a manhole cover in front of tourists."
     assert select(moment, _sents(moment), count=1) == moment  # "This is": no referent missing
+    for opener in ("It has been revealed that", "It's now been revealed that", "It is unclear if"):
+        expletive = f"{opener} the singer joined the campaign for a shampoo brand."
+        assert select(expletive, _sents(expletive), count=1) == expletive  # "it" is the clause
+    fell = "It fell by a third in a year. The price of gas fell by a third in a year."
+    assert select(fell, _sents(fell), count=1) == "The price of gas fell by a third in a year."
 
 
 def test_a_budget_never_skips_to_furniture_when_the_first_sentence_is_long() -> None:

@@ -44,7 +44,11 @@ _CAPTION = re.compile(
 )
 # a first sentence opening with one of these leaves out what it refers to
 _DANGLING = re.compile(
-    r"^(?:He|She|They|It|His|Her|Their|Its|Him|Them|But|And|Or|However|Yet|So|Also|"
+    r"^(?:He|She|They|His|Her|Their|Its|Him|Them|But|And|Or|However|Yet|So|Also|"
+    # "It has been revealed that ...": an "it" that stands for the clause after it
+    r"It(?!(?:'s|’s|\s+is|\s+was|\s+has|\s+had)(?:\s+(?:now|also|been|being|widely))*\s+"
+    r"(?:revealed|claimed|reported|thought|believed|understood|announced|confirmed|emerged|"
+    r"feared|alleged|expected|estimated|said|known|likely|unclear|not\s+clear)\b)|"
     r"Meanwhile|Instead|Still|Then|Besides|Moreover|Furthermore|Nevertheless|These|Those|"
     r"That|This(?!\s+(?:is|was|week|year|month|morning|afternoon|evening|weekend)\b))\b"
 )
