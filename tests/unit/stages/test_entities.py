@@ -235,3 +235,30 @@ def test_names_inside_a_tagged_mention_are_not_added_again() -> None:
         ("Kyiv", "GPE"),
         ("Sweden", "GPE"),
     ]
+
+
+def test_names_that_end_or_start_as_organisations_do_are_organisations() -> None:
+    text = "Leeds United beat Wigan Athletic. Mexico City and the West Bank. The Bank of Spain."
+    found = _labels(
+        text,
+        [
+            _find(text, "Leeds United", "PERSON"),
+            _find(text, "Wigan Athletic", "GPE"),
+            _find(text, "Mexico City", "GPE"),
+            _find(text, "West Bank", "GPE"),
+            _find(text, "Bank of Spain", "GPE"),
+        ],
+    )
+    assert found == {
+        "Leeds United": "ORG",
+        "Wigan Athletic": "ORG",
+        "Mexico City": "GPE",  # "City" ends places too
+        "West Bank": "GPE",  # and "Bank"
+        "Bank of Spain": "ORG",
+    }
+
+
+def test_a_clubs_first_word_left_out_by_the_model_joins_the_name() -> None:
+    text = "Real Madrid won. Fans in Madrid cheered."
+    found = resolve(text, [_find(text, "Madrid", "GPE"), _find(text, "Madrid", "GPE", 1)])
+    assert [(m.text, m.label) for m in found] == [("Real Madrid", "ORG"), ("Madrid", "GPE")]

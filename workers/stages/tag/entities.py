@@ -116,6 +116,24 @@ _LANDFORM_LAST = frozenset(
     }
 )  # fmt: skip
 _LANDFORM_FIRST = frozenset({"Lake", "Mount", "Cape", "Gulf", "Strait", "Isle", "Mountains"})
+# how names of organisations end or start: "Leeds United", "Labour Party", "Bank of
+# England", "Real Madrid" (not "City", "Union" or "Bank": "Mexico City", "Soviet
+# Union", "West Bank")
+_ORG_LAST = frozenset(
+    {
+        "United", "Rovers", "Wanderers", "Athletic", "Albion", "Hotspur", "FC", "Inc",
+        "Corp", "Corporation", "Ltd", "Plc", "PLC", "LLC", "Group", "Company",
+        "University", "College", "Council", "Party", "Association", "Institute",
+        "Agency", "Ministry", "Department", "Committee", "Commission", "Foundation",
+        "Club", "Airlines", "Airways", "Federation", "Authority", "Police",
+    }
+)  # fmt: skip
+_ORG_FIRST = frozenset(
+    {"Bank", "University", "Ministry", "Department", "Real", "Atletico", "Sporting",
+     "Borussia", "Olympique", "Dynamo", "Inter", "AC", "FC"}
+)  # fmt: skip
+# a club's first word the model leaves out of the name at a sentence's start
+_CLUB_FIRST = re.compile(r"(?<![\w'’-])(?:Real|Atletico|Sporting|Borussia|Olympique|Dynamo)\s+$")
 _LOCATIVE = re.compile(
     r"\b(?:in|near|outside|around|across|throughout"
     # travel to or from a place: "Flights to Reykjavik" (a club is "moved to Liverpool")
@@ -271,6 +289,9 @@ def resolve(
         if span is None or span in seen:
             continue
         label = m.label
+        club = _CLUB_FIRST.search(text, max(0, span[0] - 12), span[0])
+        if club is not None and label in _MERGEABLE:
+            span, label = (club.start(), span[1]), "ORG"  # "Real Madrid", not "Madrid"
         if label in _MERGEABLE or label == "NORP":
             cut = generic_tail(text, *span)
             if cut is not None:
@@ -411,6 +432,9 @@ def _place_label(
     landform = len(tokens) >= 2 and (tokens[-1] in _LANDFORM_LAST or tokens[0] in _LANDFORM_FIRST)
     if landform and label in ("PERSON", "ORG", "NORP", "FAC"):
         return "LOC"
+    organisation = len(tokens) >= 2 and (tokens[-1] in _ORG_LAST or tokens[0] in _ORG_FIRST)
+    if organisation and label in ("PERSON", "GPE", "LOC", "NORP"):
+        return "ORG"
     if len(tokens) != 1:
         return label
     before = [text[max(0, s - 24) : s] for s, _ in spans]
