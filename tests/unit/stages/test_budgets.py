@@ -167,3 +167,28 @@ def test_clean_stage_refuses_what_the_last_stage_could_not_publish() -> None:
     )
     assert out.record.code == "too_large"  # type: ignore[attr-defined]
     assert out.record.stage == "clean"  # type: ignore[attr-defined]
+
+
+def test_glued_sentence_openers_are_checked_in_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import workers.stages.tag as tag
+
+    real = tag._words_before
+    read = [0]
+
+    def counted(text: str, start: int, end: int) -> list[str]:
+        words = real(text, start, end)
+        read[0] += sum(len(w) + 1 for w in words)
+        return words
+
+    monkeypatch.setattr(tag, "_words_before", counted)
+
+    def work(repeats: int) -> int:
+        read[0] = 0
+        line = "Xx Yy zz The ww " * repeats  # every opener rejected: a title-case run
+        assert len(tag.rule_sentences(line)) == 1
+        return read[0]
+
+    small, large = work(2000), work(8000)
+    assert large <= 4.5 * small  # linear: 4x the line, about 4x the words looked at

@@ -303,6 +303,15 @@ _GLUED = re.compile(
 )
 
 
+_GLUE_LOOKBACK = 80  # characters
+
+
+def _words_before(text: str, start: int, end: int) -> list[str]:
+    """The words of ``text[start:end]`` within a bounded look back from ``end``, so
+    that a long line with many rejected openers is read in linear time."""
+    return text[max(start, end - _GLUE_LOOKBACK) : end].split()
+
+
 def unglued(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """``text[start:end]`` split where a sentence opener is glued to the words before it.
 
@@ -312,7 +321,7 @@ def unglued(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """
     at = start
     for m in _GLUED.finditer(text, start, end):
-        before = text[at : m.start()].split()
+        before = _words_before(text, at, m.start())
         if len(before) < 3 or sum(w[:1].isupper() for w in before) * 2 > len(before):
             continue
         if text.startswith("A ", m.end()) and not before[-1].islower():
