@@ -224,13 +224,15 @@ def _sentence_case(text: str, offset: int, words: list[str], named: set[str]) ->
     sentence in lower case ("Opposition councillors" is "opposition councillors");
     not a word of a name, nor one in capitals ("EU")."""
     head = words[0]
-    before = text[:offset].rstrip(" \t")
+    window = max(0, offset - 16)  # a bounded look back: linear over many phrases
+    before = text[window:offset].rstrip(" \t")
+    opens = before[-1] in ".!?\n\"“”‘’'" if before else window == 0
     if (
-        head[:1].isupper()
+        opens
+        and head[:1].isupper()
         and head[1:].islower()
         and all(w.islower() for w in words[1:])
         and head.casefold() not in named
-        and (not before or before[-1] in ".!?\n\"“”‘’'")
     ):
         return [head.lower(), *words[1:]]
     return words
