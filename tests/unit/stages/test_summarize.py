@@ -165,3 +165,49 @@ def test_a_picture_caption_that_says_where_people_stand_is_not_in_the_summary() 
     # a position in a sentence that ends as one is the article's own
     inline = "Neymar (left) and Alves (right) watched the game on Thursday night."
     assert select(inline, _sents(inline), count=1) == inline
+
+
+def test_a_dateline_after_captions_or_teasers_starts_the_summary_without_it() -> None:
+    teasers = (
+        "MN property taxes are on the rise. These maps show where and how much.\n"
+        "BUFFALO, New York — Hours before the game, the coach said the winger would score. "
+        "He scored twice in the first period."
+    )
+    assert select(teasers, _sents(teasers), count=2) == (
+        "Hours before the game, the coach said the winger would score. "
+        "He scored twice in the first period."
+    )
+    caption = (
+        "Above: A coworking space in San Francisco.\n"
+        "(Reuters) — The state attorney general is investigating the company, sources say."
+    )
+    assert select(caption, _sents(caption), count=2) == (
+        "The state attorney general is investigating the company, sources say."
+    )
+
+
+def test_datelines_in_every_form_are_left_out() -> None:
+    datelines = ("HANOI, Vietnam (AP) — ", "Dekalb, Illinois — ", "Indianapolis – ", "MADRID — ")
+    for dateline in datelines:
+        text = f"{dateline}Several thousand teachers rallied on Tuesday for better pay."
+        assert select(text, _sents(text), count=1) == (
+            "Several thousand teachers rallied on Tuesday for better pay."
+        ), dateline
+    # a title-case name before a dash that is no place stays
+    queen = "The Queen — Elizabeth II — opened the new bridge on Monday morning."
+    assert select(queen, _sents(queen), count=1) == queen
+
+
+def test_invitations_and_stamps_are_not_in_a_summary() -> None:
+    text = (
+        "A video of the rescue was released on Monday by the city police.\n"
+        "(Published Monday, Nov. 18, 2019)\n"
+        "Sign up for the free daily newsletter.\n"
+        "Get breaking news alerts and special reports.\n"
+        "Join our WhatsApp group for the latest city news.\n"
+        "The suspect was sentenced to life in prison last Thursday."
+    )
+    assert select(text, _sents(text), count=3) == (
+        "A video of the rescue was released on Monday by the city police. "
+        "The suspect was sentenced to life in prison last Thursday."
+    )

@@ -30,10 +30,15 @@ def word_count(text: str) -> int:
 # page furniture that can read like a sentence: stamps, bylines, captions, prompts
 _FURNITURE = re.compile(
     r"^(?:(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:"
+    r"|\((?:Published|Updated|Posted)\b"
     r"|By\s+\.?\s*[A-Z][\w.'’ -]{0,60}(?:\s\.|\|)"
     r"|(?:Pictured|Picture|Photo|Photograph|Image|Caption|Video)s?\s*:"
     r"|[A-Z][\w'’-]*(?:\s[\w'’-]+){0,2}:\s"  # a caption: "Devastated: Dawn, who ..."
-    r"|.*\b(?:[Ss]croll down for|[Cc]lick here (?:to|for)|[Ww]atch the video)\b)"
+    r"|.*\b(?:[Ss]croll down for|[Cc]lick here (?:to|for)|[Ww]atch the video)\b"
+    # invitations: "Sign up for the free daily newsletter", "Join our WhatsApp group"
+    r"|.*\b(?:[Ss]ign up|[Ss]ubscribe|[Jj]oin)\b.*\b(?:newsletters?|alerts|group|channel)\b"
+    r"|.*\b(?:[Bb]reaking news alerts|delivered (?:daily|weekly|weekday|every|to your inbox))"
+    r"|.*\bRead [Mm]ore\s*»)"
 )
 # a picture caption that names where someone stands and has no full stop:
 # "Brazil star Neymar (centre) takes a selfie with team-mate Dani Alves (right)"
@@ -52,11 +57,30 @@ _DANGLING = re.compile(
     r"Meanwhile|Instead|Still|Then|Besides|Moreover|Furthermore|Nevertheless|These|Those|"
     r"That|This(?!\s+(?:is|was|week|year|month|morning|afternoon|evening|weekend)\b))\b"
 )
-# "LONDON (Reuters) - ", "(CNN) ", "Scroll down for video ": not part of the sentence
-_DATELINE = re.compile(
-    r"^(?:(?:[A-Z][A-Z .,'’-]{1,40}\s*)?\((?:[A-Z][\w ]{1,20})\)\s*(?:[-—–:]+\s*)?"
-    r"|(?:Scroll down for (?:video|videos?)|Click here for (?:video|more))\s*[.:]?\s+)"
+# Datelines, not part of the sentence: "LONDON (Reuters) - ", "HANOI, Vietnam (AP) — ",
+# "(CNN) ", "BUFFALO, N.Y. — ", "MADRID — ", "Dekalb, Ill. — " (or an en dash).
+_REGION = r"(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*){0,2})?"
+_CAPS_PLACE = r"[A-Z][A-Z.'’ -]{1,40}" + _REGION
+_DASH = r"(?:—|–|-{1,2})"
+_AGENCY = r"(?:" + _CAPS_PLACE + r"\s*)?\([A-Z][\w ]{1,20}\)\s*"
+_WIRE = _CAPS_PLACE + r"\s+" + _DASH + r"\s+"
+# a place in title case, only before a long dash: "Dekalb, Ill. — " (not "The Queen — ")
+_TITLE_PLACE = (
+    r"(?!(?:The|A|An|This|That|Our|His|Her|Their|My|Its)\b)"
+    r"[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,2}" + _REGION + r"\s+[—–]\s+"
 )
+_FURNITURE_LEAD = (
+    r"(?:Scroll down for (?:video|videos?)|Click here for (?:video|more))\s*[.:]?\s+"
+    r"|\((?:Published|Updated|Posted)\b[^()]{0,60}\)\s*"
+)
+# where a wire story starts, which a page can put after captions and teasers
+_WIRE_DATELINE = re.compile(r"(?:" + _WIRE + "|" + _AGENCY + _DASH + r"\s*)(?=[A-Z])")
+# (matched at a sentence's start: no "^", which only matches at the text's start)
+_DATELINE = re.compile(
+    "|".join((_AGENCY + r"(?:[-—–:]+\s*)?", _WIRE, _TITLE_PLACE, _FURNITURE_LEAD))
+)
+# a stamp at a sentence's end: "... was released on Monday. (Published Monday, Nov. 18)"
+_STAMP_END = re.compile(r"\s*\((?:Published|Updated|Posted)\b[^()]{0,60}\)$")
 
 
 def _reads_as_sentence(text: str) -> bool:
@@ -81,10 +105,25 @@ def _repeats(piece: str, seen: list[set[str]]) -> bool:
 
 
 def _without_dateline(text: str, sent: Sentence) -> Sentence:
-    m = _DATELINE.match(text, sent.start, sent.end)
-    if m is None or m.end() >= sent.end or not text[m.end() : sent.end][:1].isupper():
-        return sent
-    return Sentence(start=m.end(), end=sent.end)
+    """The sentence without a dateline ahead of it or a stamp after it."""
+    start, end = sent.start, sent.end
+    stamp = _STAMP_END.search(text, start, end)
+    if stamp is not None and stamp.start() > start:
+        end = stamp.start()
+    m = _DATELINE.match(text, start, end)
+    if m is not None and m.end() < end and text[m.end() : end][:1].isupper():
+        start = m.end()
+    return sent if (start, end) == (sent.start, sent.end) else Sentence(start=start, end=end)
+
+
+def _article_start(text: str, sentences: list[Sentence], *, within: int = 6) -> int:
+    """The index of the first sentence when one of the first ``within`` opens with a
+    wire dateline ("BUFFALO, N.Y. — Hours before ..."): what comes before it on a page
+    is captions and teasers. 0 otherwise."""
+    for i, sent in enumerate(sentences[:within]):
+        if _WIRE_DATELINE.match(text, sent.start, sent.end):
+            return i
+    return 0
 
 
 def choose(
@@ -100,7 +139,7 @@ def choose(
     chosen: list[Sentence] = []
     seen: list[set[str]] = []
     used = 0
-    for found in sentences:
+    for found in sentences[_article_start(text, sentences) :]:
         if len(chosen) >= count:
             break
         sent = _without_dateline(text, found)
