@@ -211,3 +211,21 @@ def test_invitations_and_stamps_are_not_in_a_summary() -> None:
         "A video of the rescue was released on Monday by the city police. "
         "The suspect was sentenced to life in prison last Thursday."
     )
+
+
+def test_bylines_credits_time_stamps_dated_captions_and_disclaimers_are_not_sentences() -> None:
+    text = (
+        "By Louis Jacobson on Monday, November 18th, 2019 at 11:04 a.m.\n"
+        "An MSC cargo ship leaves PortMiami, on August 31, 2019.\n"
+        "A cyclist rides past a blocked plant in La Paz, Bolivia, November 19, 2019.\n"
+        "In this Dec. 12, 2006, file photo, two astronauts walk in space above Earth.\n"
+        "Opinions expressed by Forbes Contributors are their own.\n"
+        "Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET) Welcome to the new laptop.\n"
+        "More than 4,000 people are expected to lose their jobs (Credit: iStock)\n"
+        "(Image: Getty Images) The vote was held on November 19, 2019."
+    )
+    assert select(text, _sents(text), count=3) == (
+        "Welcome to the new laptop. The vote was held on November 19, 2019."
+    )
+    prose = "By Monday, the council will vote on the plan to close the school."
+    assert select(prose, _sents(prose), count=1) == prose

@@ -32,6 +32,10 @@ _FURNITURE = re.compile(
     r"^(?:(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:"
     r"|\((?:Published|Updated|Posted)\b"
     r"|By\s+\.?\s*[A-Z][\w.'’ -]{0,60}(?:\s\.|\|)"
+    # "By Louis Jacobson on Monday, November 18th, 2019 at 11:04 a.m."
+    r"|By\s+[A-Z][\w.'’-]*(?:,?\s+(?:and\s+|&\s+)?[A-Z][\w.'’-]*){0,7}\s+on\s+[A-Z]"
+    r"|Opinions expressed\b"
+    r"|.*\bfile (?:photo|image|picture)\b"
     r"|(?:Pictured|Picture|Photo|Photograph|Image|Caption|Video)s?\s*:"
     r"|[A-Z][\w'’-]*(?:\s[\w'’-]+){0,2}:\s"  # a caption: "Devastated: Dawn, who ..."
     r"|.*\b(?:[Ss]croll down for|[Cc]lick here (?:to|for)|[Ww]atch the video)\b"
@@ -40,6 +44,11 @@ _FURNITURE = re.compile(
     r"|.*\b(?:[Bb]reaking news alerts|delivered (?:daily|weekly|weekday|every|to your inbox))"
     r"|.*\bRead [Mm]ore\s*»)"
 )
+# a news photo's caption ends in its date after a comma: "A cyclist rides next to a
+# blocked plant in La Paz, Bolivia, November 19, 2019.", "A ship leaves Miami, on Aug.
+# 31, 2019." (prose says "on November 19, 2019" without the comma)
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATED_CAPTION = re.compile(r",\s+(?:on\s+)?" + _MONTH + r"\s+\d{1,2},\s+\d{4}\.$")
 # a picture caption that names where someone stands and has no full stop:
 # "Brazil star Neymar (centre) takes a selfie with team-mate Dani Alves (right)"
 _CAPTION = re.compile(
@@ -69,9 +78,14 @@ _TITLE_PLACE = (
     r"(?!(?:The|A|An|This|That|Our|His|Her|Their|My|Its)\b)"
     r"[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,2}" + _REGION + r"\s+[—–]\s+"
 )
+_CREDIT = r"\((?:Published|Updated|Posted|Image|Photo|Picture|Credit|Source)s?\b[^()]{0,80}\)"
 _FURNITURE_LEAD = (
-    r"(?:Scroll down for (?:video|videos?)|Click here for (?:video|more))\s*[.:]?\s+"
-    r"|\((?:Published|Updated|Posted)\b[^()]{0,60}\)\s*"
+    r"(?:Scroll down for (?:video|videos?)|Click here for (?:video|more))\s*[.:]?\s+|"
+    + _CREDIT
+    + r"\s*"
+    # a time stamp: "Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET) "
+    r"|(?:[A-Z][a-z]+day,\s+)?[A-Z][a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,\s+\d{4}"
+    r"(?:,?\s+\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?(?:\s+\([^()]{0,30}\))?)\s+"
 )
 # where a wire story starts, which a page can put after captions and teasers
 _WIRE_DATELINE = re.compile(r"(?:" + _WIRE + "|" + _AGENCY + _DASH + r"\s*)(?=[A-Z])")
@@ -79,15 +93,15 @@ _WIRE_DATELINE = re.compile(r"(?:" + _WIRE + "|" + _AGENCY + _DASH + r"\s*)(?=[A
 _DATELINE = re.compile(
     "|".join((_AGENCY + r"(?:[-—–:]+\s*)?", _WIRE, _TITLE_PLACE, _FURNITURE_LEAD))
 )
-# a stamp at a sentence's end: "... was released on Monday. (Published Monday, Nov. 18)"
-_STAMP_END = re.compile(r"\s*\((?:Published|Updated|Posted)\b[^()]{0,60}\)$")
+# a stamp or credit at a sentence's end: "... on Monday. (Published Monday, Nov. 18)"
+_STAMP_END = re.compile(r"\s*" + _CREDIT + "$")
 
 
 def _reads_as_sentence(text: str) -> bool:
     words = text.split()
     if len(words) < 5 or not text.rstrip().endswith(SENTENCE_END) or _FURNITURE.match(text):
         return False
-    if _CAPTION.search(text):
+    if _CAPTION.search(text) or _DATED_CAPTION.search(text):
         return False
     letters = [ch for ch in text if ch.isalpha()]
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6
