@@ -229,3 +229,15 @@ def test_bylines_credits_time_stamps_dated_captions_and_disclaimers_are_not_sent
     )
     prose = "By Monday, the council will vote on the plan to close the school."
     assert select(prose, _sents(prose), count=1) == prose
+
+
+def test_a_fragment_that_opens_in_lower_case_is_not_a_sentence() -> None:
+    text = (
+        "awareness campaign has been facing mockery since it was introduced on Monday.\n"
+        "iPhone sales rose by a tenth in the third quarter of the year.\n"
+        "The state health department defended the campaign in a statement."
+    )
+    assert select(text, _sents(text), count=2) == (
+        "iPhone sales rose by a tenth in the third quarter of the year. "
+        "The state health department defended the campaign in a statement."
+    )

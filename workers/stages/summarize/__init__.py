@@ -103,6 +103,8 @@ def _reads_as_sentence(text: str) -> bool:
         return False
     if _CAPTION.search(text) or _DATED_CAPTION.search(text):
         return False
+    if text[:1].islower() and not text[1:2].isupper():
+        return False  # a fragment the splitter cut off ("awareness campaign has ..."), not "iPhone"
     letters = [ch for ch in text if ch.isalpha()]
     return not letters or sum(ch.isupper() for ch in letters) / len(letters) < 0.6
 
