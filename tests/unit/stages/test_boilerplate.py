@@ -394,3 +394,16 @@ def test_a_line_introducing_a_quote_is_the_articles(lead_in: str) -> None:
     text = _page(BODY[0], BODY[1], lead_in, quote, BODY[2])
     out = boilerplate.clean_text(text)
     assert lead_in in out and out.endswith(BODY[2])
+
+
+def test_a_drop_cap_split_from_its_word_is_joined_again() -> None:
+    text = (
+        "H ong Kong is burning. The protesters in Hong Kong held the campus for a week.\n\n"
+        "A man was arrested on Monday and released later without charge by the police.\n\n"
+        "T he police said the protests would go on, and the city braced for more of them."
+    )
+    assert boilerplate.clean_text(text).split("\n\n") == [
+        "Hong Kong is burning. The protesters in Hong Kong held the campus for a week.",
+        "A man was arrested on Monday and released later without charge by the police.",
+        "The police said the protests would go on, and the city braced for more of them.",
+    ]

@@ -254,7 +254,27 @@ def clean_text(text: str, *, title: str | None = None, extracted: bool = False) 
             kept.append(line)
         elif kind is Kind.OTHER and not after_marker:
             kept.append(line)
-    return "\n\n".join(_drop_repeats(kept, title))
+    return "\n\n".join(_drop_repeats(_join_drop_caps(kept), title))
+
+
+# a paragraph's first letter set apart as a drop cap: "H ong Kong is burning."
+_DROP_CAP = re.compile(r"^([A-Z]) ([a-z]{1,20})\b")
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _join_drop_caps(lines: list[str]) -> list[str]:
+    """Lines whose first word a drop cap split ("H ong Kong", "T he") joined again,
+    where the joined word is written elsewhere in the text ("Hong", "the"), so that
+    "A man" or "I think" stay as they are."""
+    if not any(_DROP_CAP.match(line) for line in lines):
+        return lines
+    words = {w.casefold() for line in lines for w in _WORDS.findall(line)}
+    out = []
+    for line in lines:
+        m = _DROP_CAP.match(line)
+        joined = m is not None and (m[1] + m[2]).casefold() in words
+        out.append(line[0] + line[2:] if joined else line)
+    return out
 
 
 def _drop_repeats(lines: list[str], title: str | None) -> list[str]:
