@@ -142,3 +142,17 @@ def test_a_common_word_capitalised_only_to_open_a_sentence_is_in_lower_case() ->
     assert "opposition councillors" in out  # capitalised only where a sentence opens
     assert "EU rules" in out  # capitals are kept
     assert "Bay voters" not in out and "bay voters" not in out  # part of a name
+
+
+def test_no_word_remnants_or_page_furniture_among_keywords() -> None:
+    text = (
+        "The 14th Century plague returned to the region, officials said. "
+        "An 8-year-old kidnapping victim was found safe. Photo Credit: Reuters. "
+        "Sign up for the IGN Deals Newsletter. The 14th Century plague is rare today. "
+        "The kidnapping victim was found in a hotel room."
+    )
+    out = keywords(text, entities=["IGN Deals Newsletter", "Reuters"])
+    assert "IGN Deals Newsletter" not in out and "Reuters" in out
+    assert not any(k.startswith(("th ", "year-old")) for k in out), out
+    assert not any("credit" in k.casefold() or "newsletter" in k.casefold() for k in out), out
+    assert "kidnapping victim" in out

@@ -19,7 +19,16 @@ from collections.abc import Sequence
 from functools import cache
 from itertools import combinations
 
-_WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
+# a word starts at a word's start: "14th" and "8-year-old" leave no "th" or "year-old"
+_WORD = re.compile(r"(?<![\w'’-])[^\W\d_](?:[\w'’-]*\w)?")
+# what a page's furniture is made of, never a key phrase: "IGN Deals Newsletter",
+# "Photo Credit", "Updated Nov", "BREAKING NEWS"
+_FURNITURE = re.compile(
+    r"\b(?:newsletters?|subscribe|subscribers?|advert|advertisement|sponsored|"
+    r"(?:photo|image|picture) credits?|breaking news|fact check|sign up|read more|"
+    r"updated (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*)\b",
+    re.IGNORECASE,
+)
 _BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|ing)$")
 # adverbs ("quickly", "particularly") but not nouns like "assembly", "monopoly"
@@ -161,12 +170,13 @@ def keywords(
     for name, key in zip(entities, names, strict=True):
         if len(out) >= limit // 2:
             break
-        if key and not any(_overlaps(key, c) for c in chosen):
+        if key and not _FURNITURE.search(name) and not any(_overlaps(key, c) for c in chosen):
             chosen.append(key)
             out.append(name)
     cands = (
         _candidates(text, stops) if phrases is None else _phrase_candidates(text, phrases, stops)
     )
+    cands = [(at, words) for at, words in cands if not _FURNITURE.search(" ".join(words))]
     if not cands:
         return out
     freq: Counter[str] = Counter()
