@@ -14,11 +14,12 @@ among them are scored the same way and printed beside their mean human ratings
 (coherence, consistency, fluency, relevance, 1-5): the systems that beat Lead-3
 on ROUGE there lose on coherence. Human ratings of this project's summaries
 are not in the file; what stands in for them is their shape: how many are
-consecutive sentences of the text, and how many open at its first sentence,
-as Lead-3 (the most coherent system there) does. Each is also compared with the project article
-by article: the mean difference in ROUGE-1 and ROUGE-2 with a 95% paired
-bootstrap interval (1,000 resamples, fixed seed), which says whether a gap
-between two systems on these articles is larger than the articles' spread.
+consecutive sentences of the text, and how many open at its first sentence, as
+Lead-3 (the most coherent system there) does. Each system is also compared
+with the project article by article: the mean difference in ROUGE-1 and
+ROUGE-2 with a 95% paired bootstrap interval (1,000 resamples, fixed seed),
+which says whether a gap between two systems on these articles is larger than
+the articles' spread.
 """
 
 from __future__ import annotations

@@ -113,13 +113,6 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
-def _repeats(piece: str, seen: list[set[str]]) -> bool:
-    """Whether most of the sentence's words are in one sentence already chosen (a
-    caption or a standfirst that the article repeats in its body)."""
-    words = _words(piece)
-    return any(len(words & other) >= 0.7 * len(words) for other in seen)
-
-
 def _without_dateline(text: str, sent: Sentence) -> Sentence:
     """The sentence without a dateline ahead of it or a stamp after it."""
     start, end = sent.start, sent.end
@@ -162,13 +155,14 @@ def choose(
         piece = text[sent.start : sent.end]
         if not _reads_as_sentence(piece) or (not chosen and _DANGLING.match(piece)):
             continue
-        if _repeats(piece, seen):
-            continue
+        words = _words(piece)
+        if any(len(words & other) >= 0.7 * len(words) for other in seen):
+            continue  # mostly repeats one taken: a caption or standfirst the body repeats
         cost = len(piece) + (1 if chosen else 0)
         if max_chars and chosen and used + cost > max_chars:
             break
         chosen.append(sent)
-        seen.append(_words(piece))
+        seen.append(words)
         used += cost
     if not chosen and sentences:
         chosen = [sentences[0]]

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from functools import cache
 from itertools import combinations
 
+from workers.stages.tag.entities import opens_sentence
+
 # a word starts at a word's start: "14th" and "8-year-old" leave no "th" or "year-old"
 _WORD = re.compile(r"(?<![\w'’-])[^\W\d_](?:[\w'’-]*\w)?")
 # what a page's furniture is made of, never a key phrase: "IGN Deals Newsletter",
@@ -234,11 +236,8 @@ def _sentence_case(text: str, offset: int, words: list[str], named: set[str]) ->
     sentence in lower case ("Opposition councillors" is "opposition councillors");
     not a word of a name, nor one in capitals ("EU")."""
     head = words[0]
-    window = max(0, offset - 16)  # a bounded look back: linear over many phrases
-    before = text[window:offset].rstrip(" \t")
-    opens = before[-1] in ".!?\n\"“”‘’'" if before else window == 0
     if (
-        opens
+        opens_sentence(text[max(0, offset - 16) : offset])  # a bounded look back
         and head[:1].isupper()
         and head[1:].islower()
         and all(w.islower() for w in words[1:])

@@ -376,7 +376,7 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
         before, after = text[max(0, start - 24) : start], text[end : end + 40]
         titled = before.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower() in _TITLES
         if (
-            not _opens_sentence(before)
+            not opens_sentence(before)
             and not titled
             and not _SPEECH.match(after)
             and (
@@ -453,7 +453,7 @@ def _place_label(
         return "LOC"  # "the Skagerrak", "the Sahel" (not "the US"): a region
     if (
         label == "NORP"
-        and all(_opens_sentence(b) for b in before)
+        and all(opens_sentence(b) for b in before)
         and not _DEMONYM.search(canon)
         and canon not in _FAITHS
         and not (places is not None and _country_prefix(canon, places))
@@ -495,7 +495,7 @@ def _country_prefix(word: str, places: Places) -> bool:
     )
 
 
-def _opens_sentence(before: str) -> bool:
+def opens_sentence(before: str) -> bool:
     """Whether a mention with ``before`` ahead of it opens a sentence or a line."""
     tail = before.rstrip(" \t")
     return not tail or tail[-1] in ".!?\n:\"”“‘'(>"
