@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.stages.tag.entities import RawMention, resolve, strip_titles, trim
+from workers.stages.tag.entities import RawMention, pieces, resolve, strip_titles, trim
 from workers.stages.tag.places import Places
 
 
@@ -21,6 +21,50 @@ def test_trim_possessive_punctuation_article_and_line_break() -> None:
     s = text.index("said")
     assert text[slice(*trim(text, s, s + 10))] == "said"  # type: ignore[misc]
     assert trim(text, 18, 19) is None
+
+
+def test_a_full_stop_that_belongs_to_the_name_is_kept() -> None:
+    text = "Troops left the U.S. and Apple Inc. and Martin Luther King Jr. Then Xi Jinping."
+    for name in ("U.S.", "Apple Inc.", "Martin Luther King Jr."):
+        s = text.index(name)
+        assert text[slice(*trim(text, s, s + len(name)))] == name  # type: ignore[misc]
+    s = text.index("Xi Jinping.")
+    assert text[slice(*trim(text, s, len(text)))] == "Xi Jinping"  # type: ignore[misc]
+    text = "the U.S.'s army"
+    assert text[slice(*trim(text, 4, 10))] == "U.S."  # type: ignore[misc]
+
+
+def test_names_run_together_are_cut_apart() -> None:
+    def cut(text: str, label: str, named: frozenset[str] = frozenset()) -> list[str]:
+        return [text[s:e] for s, e in pieces(text, 0, len(text), label, named)]
+
+    # at a spaced dash: a headline's section word, a scorers' line, a fixture
+    assert cut("CRICKET - LEICESTERSHIRE", "ORG") == ["CRICKET", "LEICESTERSHIRE"]
+    assert cut("Arsenal -- Chelsea", "ORG") == ["Arsenal", "Chelsea"]
+    assert cut("Jean-Pierre Dupont", "PERSON") == ["Jean-Pierre Dupont"]  # no spaces: one name
+    # a score or statistic after a name
+    assert cut("S. Watkin 4-28", "PERSON") == ["S. Watkin"]
+    assert cut("W. Hegg 54", "PERSON") == ["W. Hegg"]
+    assert cut("Lithuania 2-1", "GPE") == ["Lithuania"]
+    assert cut("Durham 81-3", "ORG") == ["Durham"]
+    # names that end in a number keep it
+    assert cut("Channel 4", "ORG") == ["Channel 4"]
+    assert cut("Terminal 5", "FAC") == ["Terminal 5"]
+    assert cut("Euro 96", "EVENT") == ["Euro 96"]
+    assert cut("Area 51", "LOC") == ["Area 51"]  # unless the article names it without one:
+    assert cut("Somerset 83", "GPE", frozenset({"Somerset"})) == ["Somerset"]
+
+
+def test_a_place_is_split_off_the_date_the_model_ran_it_into() -> None:
+    text = "WIGAN, England 1996-08-31\nResult of the semifinal."
+    england = text.index("England")
+    raw = [RawMention(england, england + len("England 1996-08-31"), "DATE")]
+    got = [(m.text, m.label) for m in resolve(text, raw, places=PLACES)]
+    assert ("England", "GPE") in got and ("1996-08-31", "DATE") in got
+    text = "Dr Smith 1996-08-31"  # not a place: left as the model tagged it
+    assert [m.text for m in resolve(text, [RawMention(3, len(text), "DATE")], places=PLACES)] == [
+        "Smith 1996-08-31"
+    ]
 
 
 def test_unbalanced_parenthesis_is_cut() -> None:
@@ -60,7 +104,26 @@ def test_acronym_maps_to_long_form() -> None:
     text = "The Shanghai Cooperation Organization (SCO) met. Later the SCO said no."
     raw = [_find(text, "Shanghai Cooperation Organization", "ORG"), _find(text, "SCO", "ORG", 1)]
     mentions = resolve(text, raw)
-    assert [m.canonical for m in mentions] == ["Shanghai Cooperation Organization"] * 2
+    # the acronym in the parentheses is a mention too, though the model left it out
+    assert [(m.text, m.canonical) for m in mentions] == [
+        ("Shanghai Cooperation Organization", "Shanghai Cooperation Organization"),
+        ("SCO", "Shanghai Cooperation Organization"),
+        ("SCO", "Shanghai Cooperation Organization"),
+    ]
+
+
+def test_acronym_the_model_missed_takes_its_long_forms_label() -> None:
+    text = (
+        "the Central Narcotics Bureau ( CNB ) said. The CNB said so, and CNBC did not. "
+        "The Bureau of Roads (BOR) said. BOR agreed."
+    )
+    raw = [_find(text, "Central Narcotics Bureau", "ORG")]  # the model missed BOR's owner
+    got = [(m.text, m.label, m.start) for m in resolve(text, raw)]
+    assert got == [
+        ("Central Narcotics Bureau", "ORG", 4),
+        ("CNB", "ORG", text.index("CNB")),
+        ("CNB", "ORG", text.index("CNB", text.index("CNB") + 1)),
+    ]  # not "CNBC"; "BOR" has no tagged long form, so no label to take
 
 
 def test_demonym_is_not_merged_into_country() -> None:
@@ -94,8 +157,10 @@ def test_offsets_always_match_text() -> None:
 PLACES = Places(
     names=frozenset(
         {"Kyiv", "Sweden", "Westbrook", "Strömstad", "Liverpool", "Norway", "Netherlands"}
+        | {"England", "Slovakia"}
     ),
-    large=frozenset({"Kyiv", "Sweden", "Norway", "Liverpool", "Netherlands"}),
+    large=frozenset({"Kyiv", "Sweden", "Norway", "Liverpool", "Netherlands", "England"}),
+    countries=frozenset({"Sweden", "Norway", "Netherlands", "England", "Slovakia"}),
 )
 
 
@@ -262,3 +327,46 @@ def test_a_clubs_first_word_left_out_by_the_model_joins_the_name() -> None:
     text = "Real Madrid won. Fans in Madrid cheered."
     found = resolve(text, [_find(text, "Madrid", "GPE"), _find(text, "Madrid", "GPE", 1)])
     assert [(m.text, m.label) for m in found] == [("Real Madrid", "ORG"), ("Madrid", "GPE")]
+
+
+def test_a_country_taken_for_an_organisation_is_a_gpe() -> None:
+    text = "Scorers: Slovakia - Peter Dubovsky (88th). Liverpool signed him."
+    found = _labels(text, [_find(text, "Slovakia - Peter", "ORG"), _find(text, "Liverpool", "ORG")])
+    assert found["Slovakia"] == "GPE"
+    assert found["Liverpool"] == "ORG"  # a city's name can be its club's: left alone
+
+
+def test_a_name_cut_from_a_run_takes_the_label_of_its_other_mentions() -> None:
+    text = "The show at Hollywood Casino Amphitheatre – St. Louis sold out. St. Louis cheered."
+    raw = [
+        _find(text, "Hollywood Casino Amphitheatre – St. Louis", "ORG"),
+        _find(text, "St. Louis", "GPE", 1),
+    ]
+    got = [(m.text, m.label) for m in resolve(text, raw)]
+    assert got == [
+        ("Hollywood Casino Amphitheatre", "ORG"),
+        ("St. Louis", "GPE"),  # the run's ORG does not outvote the name's own mention
+        ("St. Louis", "GPE"),
+    ]
+
+
+def test_a_name_before_a_role_in_a_club_or_firm_is_an_organisation() -> None:
+    text = (
+        "Norwich striker Keith O'Neill scored. Sweden captain Ola Toivonen watched. "
+        "Acme chairman Jo Bell agreed. A Trump spokesman said so. Tony Adams coach."
+    )
+    found = _labels(
+        text,
+        [
+            _find(text, "Norwich", "PERSON"),
+            _find(text, "Keith O'Neill", "PERSON"),
+            _find(text, "Sweden", "GPE"),
+            _find(text, "Acme", "GPE"),
+            _find(text, "Trump", "PERSON"),
+            _find(text, "Tony Adams", "PERSON"),
+        ],
+    )
+    assert found["Norwich"] == "ORG" and found["Acme"] == "ORG"
+    assert found["Sweden"] == "GPE"  # a country's captain: the national side
+    assert found["Trump"] == "PERSON"  # a spokesman can be a person's
+    assert found["Tony Adams"] == "PERSON"  # a person's full name stays a person

@@ -42,7 +42,7 @@ from schemas.models import (
 from workers.stages.tag import entities
 from workers.stages.tag.places import Places
 
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 
 _NEEDED = ("tok2vec", "tagger", "senter", "ner")
 # part-of-speech tags (Penn Treebank, as spaCy's English models give them) of noun

@@ -1,7 +1,13 @@
 """Entity mentions made consistent within one article. Pure functions, no model.
 
-- Spans are trimmed: no trailing possessive ("Xi Jinping's") or punctuation,
-  no leading article ("the United Nations"), never across a line break.
+- Spans are trimmed: no trailing possessive ("Xi Jinping's") or punctuation
+  (but the full stop of "U.S." or "Apple Inc."), no leading article ("the
+  United Nations"), never across a line break.
+- Names the model ran together are cut apart: at a spaced dash ("CRICKET -
+  LEICESTERSHIRE"), and before a score or statistic ("S. Watkin 4-28",
+  "Lithuania 2-1"); a piece takes the label the article's other mentions of
+  it carry. A country or large city the model ran into a date is split off it
+  ("England 1996-08-31").
 - Each mention gets a canonical name: a person's later surname or shorter
   form maps to the full name introduced in the article ("Xi", "President Xi"
   are "Xi Jinping"); an acronym introduced beside its long form maps to it
@@ -11,6 +17,8 @@
   merged into other labels.
 - An acronym also maps to a longer name in the article whose initials spell
   it, defined in parentheses or not ("MBTA" is the Marrow Bay Transit Authority).
+  An acronym defined beside a tagged name is a mention wherever it stands, the
+  model's or not ("the Central Narcotics Bureau (CNB) ... the CNB said").
 - Places the model missed are added (``missed_places``), and places are
   labelled as places (``relabel``): "Marrow Bay city council" names
   the GPE "Marrow Bay"; a name ending in a landform word ("Strait", "Sea") is a
@@ -19,6 +27,9 @@
   GPE; a lone "person"
   after "the" ("across the Skagerrak"), or an unknown "GPE" after it, is a LOC;
   followers of a faith the model missed are added as NORP ("Muslim leaders");
+  a country taken for an organisation, building or region is a GPE; a name
+  right before a role in a club or firm ("Norwich striker", "Acme chairman")
+  is an ORG, unless it is a country or a person's full name;
   a "nationality" that only
   ever opens a sentence or line, does not end as names of peoples do and does
   not begin as a country does ("Harbour director ...") is a capitalised common
@@ -44,6 +55,10 @@ class RawMention(NamedTuple):
 
 
 _TRAIL = re.compile(r"(?:['’]s|['’]|[\s.,;:!?\"”“)\]}(\[{-])+$")
+# a full stop that belongs to the name: "U.S.", "D.C.", "Apple Inc.", "Martin Luther King Jr."
+_ABBREVIATION_END = re.compile(
+    r"(?:(?<![\w.])(?:[A-Za-z]\.){2,}|(?<![\w'’-])(?:Inc|Corp|Co|Ltd|Bros|Jr|Sr)\.)$"
+)
 _LEAD = re.compile(r"^(?:the\s+|[\s\"“'‘(\[{-])+", re.IGNORECASE)
 _TITLES = frozenset(
     {
@@ -101,7 +116,7 @@ _TITLES = frozenset(
 )
 _ACRONYM_DEF = re.compile(
     r"([A-Z][\w&.'’-]*(?:\s+(?:of|and|for|the|de|du|&)?\s*[A-Z][\w&.'’-]*)+)"
-    r"\s+\(([A-Z][A-Z0-9&.]{1,9})\)"
+    r"\s+\(\s?([A-Z][A-Z0-9&.]{1,9})\s?\)"
 )
 _MERGEABLE = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
 # "Marrow Bay city council": the place is "Marrow Bay"
@@ -174,6 +189,10 @@ def trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     m = _TRAIL.search(piece)
     if m:
         end = start + m.start()
+        if piece[m.start() : m.start() + 1] == "." and _ABBREVIATION_END.search(
+            piece, 0, m.start() + 1
+        ):
+            end += 1
         piece = text[start:end]
     m = _LEAD.match(piece)
     if m:
@@ -182,6 +201,66 @@ def trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not piece.strip() or not any(ch.isalnum() for ch in piece):
         return None
     return start, end
+
+
+# a dash with spaces round it parts two names, never joins one: "SOCCER - JAPAN",
+# "Romania - Cosmin Contra" in a scorers' line
+_SPACED_DASH = re.compile(r"\s+(?:-{1,2}|–|—)\s+")
+# a score or a statistic after a name in a results line: "Somerset 83", "S. Watkin 4-28"
+_SCORE_AFTER = re.compile(r"(?:\s+\d+(?:[-–:/]\d+)*)+$")
+_SCORE_PAIR_AFTER = re.compile(r"(?:\s+\d+(?:[-–:/]\d+)+)+$")
+# labels whose names never end in a number ("Area 51" is a place: it keeps its number
+# unless the article names it without one too); ORG, FAC, EVENT, PRODUCT, WORK_OF_ART
+# and LAW can ("Channel 4", "Terminal 5", "Euro 96", "Article 50")
+# a role in a club or a firm right after its name: "Norwich striker", "Apple chairman" (not
+# a spokesman or an aide, who can be a person's: "a Trump spokesman"; not a mayor)
+_ROLE_AFTER = re.compile(
+    r"\s+(?:striker|forward|midfielder|defender|goalkeeper|keeper|winger|coach|manager|"
+    r"captain|skipper|playmaker|chairman|chairwoman|chief executive|CEO|owner|boss)\b"
+)
+_TIMES = frozenset({"DATE", "TIME"})
+_NUMBERLESS = frozenset({"PERSON", "NORP"})
+_NUMBERLESS_IF_NAMED = frozenset({"GPE", "LOC", "FAC"})
+
+
+def pieces(
+    text: str, start: int, end: int, label: str, named: frozenset[str] = frozenset()
+) -> list[tuple[int, int]]:
+    """A trimmed span cut where the model ran two names together: at a spaced dash
+    ("CRICKET - LEICESTERSHIRE"), and without a score or number after a name
+    ("W. Hegg 54", "Lithuania 2-1"). A place keeps its number ("Area 51") unless
+    ``named``, the article's other mentions, has it without one. Pieces are trimmed again."""
+    bounds: list[tuple[int, int]] = []
+    at = start
+    for dash in _SPACED_DASH.finditer(text, start, end):
+        bounds.append((at, dash.start()))
+        at = dash.end()
+    bounds.append((at, end))
+    out: list[tuple[int, int]] = []
+    for s, e in bounds:
+        stop = _without_score(text, s, e, label, named)
+        span = trim(text, s, stop) if (s, stop) != (start, end) else (s, stop)
+        if span is not None and (
+            len(bounds) == 1 or any(ch.isupper() for ch in text[span[0] : span[1]])
+        ):
+            out.append(span)  # a piece cut off at a dash is a name: capitalised
+    return out
+
+
+def _without_score(text: str, start: int, end: int, label: str, named: frozenset[str]) -> int:
+    if label not in _MERGEABLE and label != "NORP":
+        return end
+    pair = _SCORE_PAIR_AFTER.search(text, start, end)
+    if pair is not None and pair.start() > start:
+        return pair.start()
+    number = _SCORE_AFTER.search(text, start, end)
+    if number is None or number.start() <= start:
+        return end
+    if label in _NUMBERLESS or (
+        label in _NUMBERLESS_IF_NAMED and text[start : number.start()] in named
+    ):
+        return number.start()
+    return end
 
 
 def generic_tail(text: str, start: int, end: int) -> int | None:
@@ -282,13 +361,24 @@ def resolve(
     spans: list[tuple[int, int, str, str]] = []
     seen: set[tuple[int, int]] = set()
     if places is not None:
+        raw = places_before_dates(text, raw, places)
         raw = [*raw, *missed_places(text, raw, places)]
-    raw = [*raw, *missed_faiths(text, raw)]
-    for m in sorted(raw):
-        span = trim(text, m.start, m.end)
-        if span is None or span in seen:
+    raw = [*raw, *missed_faiths(text, raw), *missed_acronyms(text, raw)]
+    trimmed = [(span, m.label) for m in sorted(raw) if (span := trim(text, *m[:2])) is not None]
+    named = frozenset(text[s:e] for (s, e), _ in trimmed)
+    split: list[tuple[tuple[int, int], str]] = []
+    # a piece cut from a run of names ("Amphitheatre - St. Louis") has the label the
+    # model gave the run: it does not outvote the article's other mentions of the name
+    unsure: set[tuple[int, int]] = set()
+    for span, lab in trimmed:
+        cut_up = pieces(text, *span, lab, named)
+        split.extend((piece, lab) for piece in cut_up)
+        if _SPACED_DASH.search(text, *span):
+            unsure.update(cut_up)
+    for piece, found in split:
+        if piece in seen:
             continue
-        label = m.label
+        span, label = piece, found
         club = _CLUB_FIRST.search(text, max(0, span[0] - 12), span[0])
         if club is not None and label in _MERGEABLE:
             span, label = (club.start(), span[1]), "ORG"  # "Real Madrid", not "Madrid"
@@ -321,13 +411,13 @@ def resolve(
 
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     first: dict[str, str] = {}
-    for _, _, label, _, canon in resolved:
-        if label in _MERGEABLE:
+    for s, e, label, _, canon in resolved:
+        if label in _MERGEABLE and (s, e) not in unsure:
             votes[canon][label] += 1
             first.setdefault(canon, label)
 
     def final_label(label: str, canon: str) -> str:
-        if label not in _MERGEABLE:
+        if label not in _MERGEABLE or canon not in votes:
             return label
         counts = votes[canon]
         top = max(counts.values())
@@ -390,6 +480,48 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
     return out
 
 
+# a date the model ran on from the place before it: "England 1996-08-31"
+_PLACE_THEN_NUMBER = re.compile(r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3})\s*,?\s+(?=\d)")
+
+
+def places_before_dates(text: str, raw: list[RawMention], places: Places) -> list[RawMention]:
+    """The mentions with a country or large city split off the start of a date or time
+    the model ran on from it ("England 1996-08-31" is the GPE "England" and a DATE)."""
+    out: list[RawMention] = []
+    for m in raw:
+        head = _PLACE_THEN_NUMBER.match(text, m.start, m.end) if m.label in _TIMES else None
+        if head is not None and head.group(1) in places.large:
+            out.append(RawMention(m.start, head.end(1), "GPE"))
+            out.append(RawMention(head.end(), m.end, m.label))
+        else:
+            out.append(m)
+    return out
+
+
+MAX_ACRONYMS = 20  # acronyms defined in one article that are looked for again
+
+
+def missed_acronyms(text: str, raw: list[RawMention]) -> list[RawMention]:
+    """Uses of an acronym the model did not tag, where the article defines it beside a
+    name it did tag ("the Central Narcotics Bureau (CNB) ... the CNB said"): each
+    takes the name's label. Not inside a tagged mention."""
+    surfaces = [(text[m.start : m.end], m.label) for m in raw if m.label in _MERGEABLE]
+    owners: dict[str, str] = {}
+    for short, long_form in list(_acronyms(text).items())[:MAX_ACRONYMS]:
+        label = next((lab for surface, lab in surfaces if surface.endswith(long_form)), None)
+        if label is not None:
+            owners[short] = label
+    if not owners:
+        return []
+    taken = _Taken(raw)
+    uses = re.compile(r"(?<![\w.&-])(?:" + "|".join(map(re.escape, owners)) + r")(?![\w&-])")
+    return [
+        RawMention(m.start(), m.end(), owners[m.group()])
+        for m in uses.finditer(text)
+        if not taken.overlaps(m.start(), m.end())
+    ]
+
+
 def missed_faiths(text: str, raw: list[RawMention]) -> list[RawMention]:
     """Names of faiths' followers the model did not tag ("Muslim leaders"): NORP,
     wherever they stand, unless inside a tagged mention ("Christian Dior")."""
@@ -435,6 +567,17 @@ def _place_label(
     organisation = len(tokens) >= 2 and (tokens[-1] in _ORG_LAST or tokens[0] in _ORG_FIRST)
     if organisation and label in ("PERSON", "GPE", "LOC", "NORP"):
         return "ORG"
+    if (
+        label in ("PERSON", "GPE", "LOC")
+        and len(tokens) <= 3
+        and not (label == "PERSON" and len(tokens) > 1)
+        and canon not in person_parts
+        and not (places is not None and canon in places.countries)
+        and any(_ROLE_AFTER.match(text, e) for _, e in spans)
+    ):
+        return "ORG"  # "Norwich striker Keith O'Neill", "Deportivo chairman": a club, a firm
+    if label in ("ORG", "FAC", "LOC") and places is not None and canon in places.countries:
+        return "GPE"  # "Slovakia - Moravcik", "Chile 3-0": a country, not a club or a building
     if len(tokens) != 1:
         return label
     before = [text[max(0, s - 24) : s] for s, _ in spans]
