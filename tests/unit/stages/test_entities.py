@@ -370,3 +370,30 @@ def test_a_name_before_a_role_in_a_club_or_firm_is_an_organisation() -> None:
     assert found["Sweden"] == "GPE"  # a country's captain: the national side
     assert found["Trump"] == "PERSON"  # a spokesman can be a person's
     assert found["Tony Adams"] == "PERSON"  # a person's full name stays a person
+
+
+def test_places_that_play_each_other_are_sides() -> None:
+    places = Places(
+        names=frozenset({"Leicestershire", "Somerset", "Kent", "Surrey", "Spain", "Russia"}),
+        large=frozenset({"Spain", "Russia"}),
+        countries=frozenset({"Spain", "Russia"}),
+    )
+    text = (
+        "Leicestershire beat Somerset on Friday. Kent v Surrey was drawn. "
+        "Federer beat Nadal. Russia beat Spain. Somerset cider is sweet."
+    )
+    raw = [
+        _find(text, "Leicestershire", "GPE"),
+        _find(text, "Somerset", "PERSON"),
+        _find(text, "Kent", "PERSON"),
+        _find(text, "Surrey", "GPE"),
+        _find(text, "Federer", "PERSON"),
+        _find(text, "Nadal", "PERSON"),
+        _find(text, "Russia", "GPE"),
+        _find(text, "Spain", "GPE"),
+    ]
+    found = {m.canonical: m.label for m in resolve(text, raw, places=places)}
+    assert found["Leicestershire"] == "ORG" and found["Somerset"] == "ORG"
+    assert found["Kent"] == "ORG" and found["Surrey"] == "ORG"
+    assert found["Federer"] == "PERSON" and found["Nadal"] == "PERSON"  # not places
+    assert found["Russia"] == "GPE" and found["Spain"] == "GPE"  # national sides

@@ -218,6 +218,10 @@ _ROLE_AFTER = re.compile(
     r"\s+(?:striker|forward|midfielder|defender|goalkeeper|keeper|winger|coach|manager|"
     r"captain|skipper|playmaker|chairman|chairwoman|chief executive|CEO|owner|boss)\b"
 )
+# one side playing another: "Leicestershire beat Somerset", "lost to Leeds", "Kent v Surrey"
+_RESULT = r"(?:beat|beats|defeated|edged|thrashed|drew\s+with|lost\s+to|v|vs\.?|versus)"
+_RESULT_AFTER = re.compile(r"\s+" + _RESULT + r"\s+(?:the\s+)?[A-Z]")
+_RESULT_BEFORE = re.compile(r"(?:[A-Z][\w'’.-]*\s+)" + _RESULT + r"\s+(?:the\s+)?$")
 _TIMES = frozenset({"DATE", "TIME"})
 _NUMBERLESS = frozenset({"PERSON", "NORP"})
 _NUMBERLESS_IF_NAMED = frozenset({"GPE", "LOC", "FAC"})
@@ -576,6 +580,15 @@ def _place_label(
         and any(_ROLE_AFTER.match(text, e) for _, e in spans)
     ):
         return "ORG"  # "Norwich striker Keith O'Neill", "Deportivo chairman": a club, a firm
+    if (
+        label in ("PERSON", "GPE", "LOC", "FAC")
+        and places is not None
+        and canon in places
+        and canon not in places.countries
+        and canon not in person_parts
+        and any(_is_fixture(text, s, e) for s, e in spans)
+    ):
+        return "ORG"  # "Leicestershire beat Somerset": sides named after their places
     if label in ("ORG", "FAC", "LOC") and places is not None and canon in places.countries:
         return "GPE"  # "Slovakia - Moravcik", "Chile 3-0": a country, not a club or a building
     if len(tokens) != 1:
@@ -623,6 +636,14 @@ def _place_label(
     ):
         return "GPE"
     return label
+
+
+def _is_fixture(text: str, start: int, end: int) -> bool:
+    """Whether the name at start..end plays a named side ("Leicestershire beat Somerset",
+    "Essex drew with Kent", "Kent v Surrey")."""
+    return bool(
+        _RESULT_AFTER.match(text, end) or _RESULT_BEFORE.search(text, max(0, start - 40), start)
+    )
 
 
 def _in_larger_place(after: str, places: Places) -> bool:
