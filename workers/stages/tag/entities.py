@@ -209,9 +209,6 @@ _SPACED_DASH = re.compile(r"\s+(?:-{1,2}|–|—)\s+")
 # a score or a statistic after a name in a results line: "Somerset 83", "S. Watkin 4-28"
 _SCORE_AFTER = re.compile(r"(?:\s+\d+(?:[-–:/]\d+)*)+$")
 _SCORE_PAIR_AFTER = re.compile(r"(?:\s+\d+(?:[-–:/]\d+)+)+$")
-# labels whose names never end in a number ("Area 51" is a place: it keeps its number
-# unless the article names it without one too); ORG, FAC, EVENT, PRODUCT, WORK_OF_ART
-# and LAW can ("Channel 4", "Terminal 5", "Euro 96", "Article 50")
 # a role in a club or a firm right after its name: "Norwich striker", "Apple chairman" (not
 # a spokesman or an aide, who can be a person's: "a Trump spokesman"; not a mayor)
 _ROLE_AFTER = re.compile(
@@ -223,6 +220,9 @@ _RESULT = r"(?:beat|beats|defeated|edged|thrashed|drew\s+with|lost\s+to|v|vs\.?|
 _RESULT_AFTER = re.compile(r"\s+" + _RESULT + r"\s+(?:the\s+)?[A-Z]")
 _RESULT_BEFORE = re.compile(r"(?:[A-Z][\w'’.-]*\s+)" + _RESULT + r"\s+(?:the\s+)?$")
 _TIMES = frozenset({"DATE", "TIME"})
+# labels whose names never end in a number ("Area 51" is a place: it keeps its number
+# unless the article names it without one too); ORG, FAC, EVENT, PRODUCT, WORK_OF_ART
+# and LAW can ("Channel 4", "Terminal 5", "Euro 96", "Article 50")
 _NUMBERLESS = frozenset({"PERSON", "NORP"})
 _NUMBERLESS_IF_NAMED = frozenset({"GPE", "LOC", "FAC"})
 
