@@ -367,7 +367,8 @@ def resolve(
     if places is not None:
         raw = places_before_dates(text, raw, places)
         raw = [*raw, *missed_places(text, raw, places)]
-    raw = [*raw, *missed_faiths(text, raw), *missed_acronyms(text, raw)]
+    defined = _acronyms(text)  # read once: the whole text is scanned
+    raw = [*raw, *missed_faiths(text, raw), *missed_acronyms(text, raw, defined)]
     trimmed = [(span, m.label) for m in sorted(raw) if (span := trim(text, *m[:2])) is not None]
     named = frozenset(text[s:e] for (s, e), _ in trimmed)
     split: list[tuple[tuple[int, int], str]] = []
@@ -393,7 +394,7 @@ def resolve(
         seen.add(span)
         spans.append((span[0], span[1], label, names[span[0] : span[1]]))
 
-    acronyms = _acronyms(text)
+    acronyms = dict(defined)
     for short, long_form in acronym_owners(sorted({s[3] for s in spans})).items():
         acronyms.setdefault(short, long_form)
     base = {s[3]: strip_titles(s[3]) if s[2] == "PERSON" else s[3] for s in spans}
@@ -505,13 +506,14 @@ def places_before_dates(text: str, raw: list[RawMention], places: Places) -> lis
 MAX_ACRONYMS = 20  # acronyms defined in one article that are looked for again
 
 
-def missed_acronyms(text: str, raw: list[RawMention]) -> list[RawMention]:
+def missed_acronyms(text: str, raw: list[RawMention], defined: dict[str, str]) -> list[RawMention]:
     """Uses of an acronym the model did not tag, where the article defines it beside a
     name it did tag ("the Central Narcotics Bureau (CNB) ... the CNB said"): each
-    takes the name's label. Not inside a tagged mention."""
+    takes the name's label. Not inside a tagged mention. ``defined`` is the
+    article's acronyms and their long forms (``_acronyms``)."""
     surfaces = [(text[m.start : m.end], m.label) for m in raw if m.label in _MERGEABLE]
     owners: dict[str, str] = {}
-    for short, long_form in list(_acronyms(text).items())[:MAX_ACRONYMS]:
+    for short, long_form in list(defined.items())[:MAX_ACRONYMS]:
         label = next((lab for surface, lab in surfaces if surface.endswith(long_form)), None)
         if label is not None:
             owners[short] = label
