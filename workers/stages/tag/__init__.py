@@ -19,6 +19,7 @@ it, so memory stays flat however many new words the stream brings.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -27,6 +28,7 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.tokens import Span as TokenSpan
 
 from schemas.models import (
     CleanedArticle,
@@ -42,7 +44,7 @@ from schemas.models import (
 from workers.stages.tag import entities
 from workers.stages.tag.places import Places
 
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 
 _NEEDED = ("tok2vec", "tagger", "senter", "ner")
 # part-of-speech tags (Penn Treebank, as spaCy's English models give them) of noun
@@ -286,12 +288,14 @@ def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
     text = doc.text
     for sent in doc.sents:
         start, end = sent.start_char, sent.end_char
+        openers = tagged_openers(sent)  # in order
         for m in re.finditer(r"[^\n]+", text[start:end]):
             s, e = start + m.start(), start + m.end()
             piece = text[s:e]
             s += len(piece) - len(piece.lstrip())
             e -= len(piece) - len(piece.rstrip())
-            for gs, ge in unglued(text, s, e):
+            inside = openers[bisect_left(openers, s) : bisect_left(openers, e)]
+            for gs, ge in unglued(text, s, e, openers=inside):
                 yield Sentence(start=gs + offset, end=ge + offset)
 
 
@@ -305,6 +309,61 @@ _GLUED = re.compile(
 
 _GLUE_LOOKBACK = 80  # characters
 
+# Where the tags show a sentence opening inside one the model gave, after a space:
+# - after a full stop the tagger read as one ("... in Bergen on May 7. Harbour
+#   officials said ..."; an abbreviation such as "Dr." or "a.m." is one token, a noun);
+# - at a capitalised determiner right after a noun or a number, where a caption that
+#   lost its full stop runs into the sentence after it ("... on Friday The 40-year-old
+#   vessel ...", "... parking lot An FBI agent's ..."). The tags keep names whole:
+#   "Serie A" is a proper noun, "Steven Covey's The 7 Habits" follows a possessive,
+#   "the album Gone With The Wind" a preposition, and "equity giant The Carlyle
+#   Group" opens a name the model found;
+# - at another capitalised function word after a noun, before a lower-case word ("...
+#   in the village As the water rose ..."), but not "I" and not before a number
+#   ("the England Under 21 side").
+_DETERMINERS = frozenset({"A", "An", "The"})
+_NOUN_TAGS_BEFORE = frozenset({"NN", "NNS", "NNP", "NNPS", "CD", "-RRB-"})
+_FUNCTION_TAGS = frozenset({"DT", "EX", "IN", "PRP", "PRP$", "RB", "WP", "WRB"})
+_OPENING_QUOTES = frozenset({"'", "‘", '"', "“"})
+# entity types of names: a determiner inside one does not open ("A four-year-old",
+# a DATE, may)
+_NAME_TYPES = frozenset(
+    {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+)
+
+
+def tagged_openers(sent: TokenSpan) -> list[int]:
+    """The offsets (in the doc's text) where the tags show a sentence opening inside
+    ``sent``; empty where the model has no tagger."""
+    doc = sent.doc
+    found = []
+    for token in sent[1:]:
+        first = token.text[:1]
+        if not first.isupper() and first not in _OPENING_QUOTES:
+            continue  # most tokens: nothing to look at
+        prev = doc[token.i - 1]
+        if not prev.whitespace_:
+            continue
+        after = doc[token.i + 1].text[:1] if token.i + 1 < len(doc) else ""
+        if prev.tag_ == "." and prev.text[-1:] in ".!?":
+            # a quotation mark opens only where it is set against the word after it: the
+            # page's "... my contract. ' Filipe Luis insists ..." closes one
+            opens = token.text in _OPENING_QUOTES and not token.whitespace_ and after.isupper()
+            if first.isupper() or opens:
+                found.append(token.idx)
+        elif (
+            first.isupper()
+            and token.text != "I"
+            and prev.tag_ in _NOUN_TAGS_BEFORE
+            and token.ent_type_ not in _NAME_TYPES
+            and (
+                (token.text in _DETERMINERS and token.tag_ == "DT")
+                or (token.tag_ in _FUNCTION_TAGS and after.islower())
+            )
+        ):
+            found.append(token.idx)
+    return found
+
 
 def _words_before(text: str, start: int, end: int) -> list[str]:
     """The words of ``text[start:end]`` within a bounded look back from ``end``, so
@@ -312,22 +371,37 @@ def _words_before(text: str, start: int, end: int) -> list[str]:
     return text[max(start, end - _GLUE_LOOKBACK) : end].split()
 
 
-def unglued(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+def unglued(
+    text: str, start: int, end: int, *, openers: Iterable[int] = ()
+) -> Iterator[tuple[int, int]]:
     """``text[start:end]`` split where a sentence opener is glued to the words before it.
 
+    Openers are found by pattern ("... parking lot An agent's ...": a determiner or
+    pronoun before a lower-case word) and, where the tagger has read the text, at
+    the offsets ``openers`` it gives (a tagged determiner after a noun).
     Not inside a title-case line ("... Sell It as Fertilizer"), not after fewer than
     three words, not before a verb or function word ("plan A was"), and a lone "A"
-    only after a lower-case word ("Serie A champions").
+    found by pattern only after a lower-case word ("Serie A champions").
     """
+    found = {m.end(): (m.start(), True) for m in _GLUED.finditer(text, start, end)}
+    for at_opener in openers:  # the tagger's reading stands over the lone-"A" guard
+        gap = at_opener
+        while gap > start and text[gap - 1] in " \t":
+            gap -= 1
+        if start < gap < at_opener < end:
+            found[at_opener] = (gap, False)
     at = start
-    for m in _GLUED.finditer(text, start, end):
-        before = _words_before(text, at, m.start())
+    for opener in sorted(found):
+        gap, by_pattern = found[opener]
+        if gap <= at:
+            continue
+        before = _words_before(text, at, gap)
         if len(before) < 3 or sum(w[:1].isupper() for w in before) * 2 > len(before):
             continue
-        if text.startswith("A ", m.end()) and not before[-1].islower():
+        if by_pattern and text.startswith("A ", opener) and not before[-1].islower():
             continue
-        yield at, m.start()
-        at = m.end()
+        yield at, gap
+        at = opener
     if end > at:
         yield at, end
 
