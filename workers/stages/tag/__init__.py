@@ -2,8 +2,9 @@
 
 ``Tagger`` holds one spaCy pipeline (loaded once per process and injected)
 and tags a batch of articles through ``nlp.pipe``. Only the components the
-stage needs run: tok2vec, the part-of-speech tagger (for noun phrases, which
-costs next to nothing beside ner), a sentence splitter and ner. Long texts are parsed
+stage needs run: tok2vec, the part-of-speech tagger (for noun phrases and for
+sentence openers the splitter missed, which costs next to nothing beside ner), a
+sentence splitter and ner. Long texts are parsed
 in chunks cut at paragraph breaks, and every offset is mapped back to the
 whole text.
 
@@ -378,7 +379,7 @@ def unglued(
 
     Openers are found by pattern ("... parking lot An agent's ...": a determiner or
     pronoun before a lower-case word) and, where the tagger has read the text, at
-    the offsets ``openers`` it gives (a tagged determiner after a noun).
+    the offsets ``openers`` (from :func:`tagged_openers`).
     Not inside a title-case line ("... Sell It as Fertilizer"), not after fewer than
     three words, not before a verb or function word ("plan A was"), and a lone "A"
     found by pattern only after a lower-case word ("Serie A champions").
