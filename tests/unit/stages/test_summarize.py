@@ -187,7 +187,14 @@ def test_a_dateline_after_captions_or_teasers_starts_the_summary_without_it() ->
 
 
 def test_datelines_in_every_form_are_left_out() -> None:
-    datelines = ("HANOI, Vietnam (AP) — ", "Dekalb, Illinois — ", "Indianapolis – ", "MADRID — ")
+    datelines = (
+        "HANOI, Vietnam (AP) — ",
+        "Dekalb, Illinois — ",
+        "Indianapolis – ",
+        "MADRID — ",
+        "Rome (CNN) ",
+        "Sao Paulo, Brazil (Reuters) - ",
+    )
     for dateline in datelines:
         text = f"{dateline}Several thousand teachers rallied on Tuesday for better pay."
         assert select(text, _sents(text), count=1) == (
@@ -196,6 +203,9 @@ def test_datelines_in_every_form_are_left_out() -> None:
     # a title-case name before a dash that is no place stays
     queen = "The Queen — Elizabeth II — opened the new bridge on Monday morning."
     assert select(queen, _sents(queen), count=1) == queen
+    # a title-case name before a ticker, not a news agency, stays
+    apple = "Apple (AAPL) Shares rose by four percent in early trading on Monday."
+    assert select(apple, _sents(apple), count=1) == apple
 
 
 def test_invitations_and_stamps_are_not_in_a_summary() -> None:

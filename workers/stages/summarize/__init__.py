@@ -18,7 +18,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.4.0"
+VERSION = "1.5.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -71,7 +71,18 @@ _DANGLING = re.compile(
 _REGION = r"(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*){0,2})?"
 _CAPS_PLACE = r"[A-Z][A-Z.'’ -]{1,40}" + _REGION
 _DASH = r"(?:—|–|-{1,2})"
-_AGENCY = r"(?:" + _CAPS_PLACE + r"\s*)?\([A-Z][\w ]{1,20}\)\s*"
+# a place in title case only before a news agency's name: "Rome (CNN) ", "Kyiv
+# (Reuters) - " (not "Apple (AAPL) ")
+_NEWS_AGENCIES = r"(?:CNN|AP|Reuters|AFP|UPI|Bloomberg|dpa|Xinhua|EFE|ANSA|Kyodo|Yonhap|PTI)"
+_AGENCY = (
+    r"(?:"
+    + _CAPS_PLACE
+    + r"\s*|[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,2}"
+    + _REGION
+    + r"\s*(?=\("
+    + _NEWS_AGENCIES
+    + r"\)))?\([A-Z][\w ]{1,20}\)\s*"
+)
 _WIRE = _CAPS_PLACE + r"\s+" + _DASH + r"\s+"
 # a place in title case, only before a long dash: "Dekalb, Ill. — " (not "The Queen — ")
 _TITLE_PLACE = (
