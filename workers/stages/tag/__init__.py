@@ -323,7 +323,7 @@ _GLUE_LOOKBACK = 80  # characters
 #   in the village As the water rose ..."), but not "I" and not before a number
 #   ("the England Under 21 side").
 _DETERMINERS = frozenset({"A", "An", "The"})
-_NOUN_TAGS_BEFORE = frozenset({"NN", "NNS", "NNP", "NNPS", "CD", "-RRB-"})
+_NOUN_TAGS_BEFORE = _NOUN_TAGS | {"CD", "-RRB-"}  # a noun, a number or ")"
 _FUNCTION_TAGS = frozenset({"DT", "EX", "IN", "PRP", "PRP$", "RB", "WP", "WRB"})
 _OPENING_QUOTES = frozenset({"'", "‘", '"', "“"})
 # entity types of names: a determiner inside one does not open ("A four-year-old",
