@@ -123,6 +123,8 @@ def test_a_summary_never_opens_with_a_dangling_pronoun_or_connective() -> None:
         assert select(expletive, _sents(expletive), count=1) == expletive  # "it" is the clause
     fell = "It fell by a third in a year. The price of gas fell by a third in a year."
     assert select(fell, _sents(fell), count=1) == "The price of gas fell by a third in a year."
+    quoted = "'He was the kindest man I knew,' his widow said. The mayor died on Monday aged 71."
+    assert select(quoted, _sents(quoted), count=1) == "The mayor died on Monday aged 71."
 
 
 def test_a_budget_never_skips_to_furniture_when_the_first_sentence_is_long() -> None:

@@ -262,6 +262,15 @@ def test_the_model_s_sentences_are_split_where_the_tags_show_a_new_one() -> None
         "The club will open its campaign against Norway in Bergen on May 7.",
         "Harbour officials said the ground was ready for the match.",
     ]
+    # the model ends a sentence after the quotation mark that opens the next one
+    assert sentences(
+        "Only one of them I have had to bury. 'That was Daniel and the stone was paid "
+        "for,' she said. 'It cost us 500 pounds.'"
+    ) == [
+        "Only one of them I have had to bury.",
+        "'That was Daniel and the stone was paid for,' she said.",
+        "'It cost us 500 pounds.'",
+    ]
     for whole in (
         "Juventus won the Serie A title again this season after a long run of wins.",
         "He has read Steven Covey's The 7 Habits of Highly Effective People twice this year.",

@@ -18,7 +18,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.5.0"
+VERSION = "1.6.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -56,9 +56,10 @@ _CAPTION = re.compile(
     r"inset)\)(?![^.!?]*[.!?][\"'”’)]*$)",
     re.IGNORECASE,
 )
-# a first sentence opening with one of these leaves out what it refers to
+# a first sentence opening with one of these leaves out what it refers to, in a
+# quotation or not ("'He was ...,' she said.")
 _DANGLING = re.compile(
-    r"^(?:He|She|They|His|Her|Their|Its|Him|Them|But|And|Or|However|Yet|So|Also|"
+    r"^[\"'‘“]?(?:He|She|They|His|Her|Their|Its|Him|Them|But|And|Or|However|Yet|So|Also|"
     # "It has been revealed that ...": an "it" that stands for the clause after it
     r"It(?!(?:'s|’s|\s+is|\s+was|\s+has|\s+had)(?:\s+(?:now|also|been|being|widely))*\s+"
     r"(?:revealed|claimed|reported|thought|believed|understood|announced|confirmed|emerged|"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 from spacy.tokens import Span as TokenSpan
 
 from schemas.models import (
@@ -45,7 +45,7 @@ from schemas.models import (
 from workers.stages.tag import entities
 from workers.stages.tag.places import Places
 
-VERSION = "1.4.0"
+VERSION = "1.5.0"
 
 _NEEDED = ("tok2vec", "tagger", "senter", "ner")
 # part-of-speech tags (Penn Treebank, as spaCy's English models give them) of noun
@@ -283,12 +283,30 @@ class Tagger:
         )
 
 
+def _opens_next(token: Token) -> bool:
+    """Whether ``token``, the last of a model's sentence, is a quotation mark that opens
+    the next one: set against the word after it and apart from the word before
+    ("... to bury. 'That was ...", where the model ends its sentence after the mark)."""
+    doc = token.doc
+    return (
+        token.text in _OPENING_QUOTES
+        and not token.whitespace_
+        and token.i + 1 < len(doc)
+        and (token.i == 0 or bool(doc[token.i - 1].whitespace_))
+    )
+
+
 def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
     """Sentences, trimmed of whitespace and split at paragraph breaks and glued
-    boundaries."""
+    boundaries; an opening quotation mark goes with the sentence it opens."""
     text = doc.text
+    carried: int | None = None  # where a quotation mark left at the end of the last opens
     for sent in doc.sents:
         start, end = sent.start_char, sent.end_char
+        if carried is not None:
+            start, carried = carried, None
+        if _opens_next(sent[-1]):
+            end = carried = sent[-1].idx
         openers = tagged_openers(sent)  # in order
         for m in re.finditer(r"[^\n]+", text[start:end]):
             s, e = start + m.start(), start + m.end()
