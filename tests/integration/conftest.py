@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,12 +44,14 @@ class Stack:
     started: int = 0  # workers started, also those since removed: each has its own log
 
     def start_worker(
-        self, stages: str = "clean,tag,summarize", **env: str
+        self, stages: str = "clean,tag,summarize", *, python: Sequence[str] = (), **env: str
     ) -> subprocess.Popen[bytes]:
+        """``enrich worker`` for ``stages``, or Python with the arguments ``python``."""
         log = open(self.logdir / f"worker-{self.started}.log", "wb")  # noqa: SIM115
         self.started += 1
+        args = python or ("-m", "workers.cli", "worker", "--stages", stages)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "worker", "--stages", stages],
+            [sys.executable, *args],
             env=self.env | env,
             stdout=log,
             stderr=subprocess.STDOUT,

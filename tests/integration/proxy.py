@@ -1,4 +1,5 @@
-"""A TCP proxy that can cut every connection: a broker outage on demand.
+"""A TCP proxy that can cut every connection, or drop the next few: a broker outage
+on demand.
 
 It runs its own event loop in a thread, so it keeps forwarding whatever the
 test's loop is doing.
@@ -21,6 +22,8 @@ class Proxy:
         self.listen_port = listen_port
         self.target_port = target_port
         self._server: asyncio.Server | None = None
+        self._drop = 0
+        self.dropped = 0  # connections dropped by drop_next
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -36,6 +39,14 @@ class Proxy:
     def cut(self) -> None:
         """Refuse new connections and drop the open ones."""
         self._call(self._cut())
+
+    def drop_next(self, count: int) -> None:
+        """Accept the next ``count`` connections and drop each at once, as a network
+        that is still starting can."""
+        self._call(self._set_drop(count))
+
+    async def _set_drop(self, count: int) -> None:
+        self._drop = count
 
     def close(self) -> None:
         self.cut()
@@ -56,6 +67,11 @@ class Proxy:
         self._writers.clear()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._drop > 0:
+            self._drop -= 1
+            self.dropped += 1
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(self.host, self.target_port)
         except OSError:

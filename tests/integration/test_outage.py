@@ -1,5 +1,6 @@
-"""Broker outages: a worker waits for a late broker, rides out a short outage, and
-exits non-zero, quietly, when the broker stays away."""
+"""Broker outages: a worker waits for a late broker, retries connections dropped as it
+starts, rides out a short outage, and exits non-zero, quietly, when the broker stays
+away."""
 
 from __future__ import annotations
 
@@ -64,6 +65,46 @@ async def test_worker_started_before_the_broker_waits_for_it(stack: Stack, tmp_p
             await seen.wait_for(len(records), timeout=120)
         assert stack.stop_worker(worker) == 0
         stack.workers.remove(worker)
+
+
+# Faust's start at once, as ``enrich worker`` runs it once the broker has answered
+FAUST_AT_ONCE = (
+    "-c",
+    "import os\n"
+    "from workers.pipeline import build_pipeline\n"
+    "from workers.settings import Settings\n"
+    "from workers.stream import app\n"
+    "settings = Settings()\n"
+    "os._exit(app.run(settings, lambda: build_pipeline(settings)))\n",
+)
+
+
+async def test_worker_start_retries_connections_the_network_drops(
+    own_broker: tuple[Stack, Proxy],
+) -> None:
+    stack, proxy = own_broker
+    records = articles(10, "dropped")
+    await clients.produce(stack.settings, records)
+    # the worker's own way in, only for its bootstrap: the broker then gives its clients
+    # the address the rest of the stack uses
+    entry = Proxy(free_port(), proxy.target_port)
+    entry.drop_next(3)
+    entry.start()
+    try:
+        worker = stack.start_worker(
+            python=FAUST_AT_ONCE, ENRICH_BROKER=f"127.0.0.1:{entry.listen_port}"
+        )
+        async with Collector(stack.settings) as seen:
+            await seen.wait_until(
+                lambda: len(seen.done) == len(records) or worker.poll() is not None,
+                120,
+                lambda: f"only {len(seen.done)} of {len(records)} records arrived",
+            )
+        assert worker.poll() is None, stack.logs()
+        assert entry.dropped == 3
+        assert seen.done == {key for key, _ in records}
+    finally:
+        entry.close()
 
 
 async def test_worker_rides_out_a_short_outage(own_broker: tuple[Stack, Proxy]) -> None:

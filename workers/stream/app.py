@@ -93,6 +93,7 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
     faust_compat.apply()
     app = faust.App(settings.app_id, **conf)
     faust_compat.set_fetch_wait(app, settings.fetch_max_wait_ms)
+    faust_compat.set_bootstrap_wait(app, settings.broker_wait_s)
     return app
 
 

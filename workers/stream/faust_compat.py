@@ -47,6 +47,14 @@ record, and it offers no setting for them, so they are patched here:
    transaction markers leave) and counts the records in it as processed:
    they were committed without ever being read, lost. ``Recovery`` stops the
    flow first, so nothing is fetched until the seek is done.
+8. **A start that gives up at the first refused connection** (the aiokafka
+   clients made by ``Producer._new_producer``, ``ThreadedProducer._new_producer``
+   and ``AIOKafkaConsumerThread._create_consumer``). aiokafka tries each
+   bootstrap address once; where that fails, Faust's start fails and the worker
+   exits, though the broker answered a moment before (``enrich worker`` waits
+   for it first) and only dropped a connection, as a container network can while
+   it starts. The clients retry their bootstrap with backoff for up to
+   ``ENRICH_BROKER_WAIT_S`` (``set_bootstrap_wait``), then fail as before.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -60,6 +68,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib.metadata import version
 from signal import Signals
@@ -67,6 +76,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import faust
+from aiokafka.errors import KafkaConnectionError
 from faust.tables.manager import TableManager as TableManagerBase
 from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -87,6 +97,7 @@ _published: WeakKeyDictionary[faust.App, Published] = WeakKeyDictionary()
 _fetch_wait_ms: WeakKeyDictionary[faust.App, int] = WeakKeyDictionary()
 EndOffsets = Callable[[Mapping[TP, int]], Awaitable[Mapping[TP, int]]]
 _end_offsets: WeakKeyDictionary[faust.App, EndOffsets] = WeakKeyDictionary()
+_bootstrap_wait_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _applied = False
 
 
@@ -116,6 +127,9 @@ def check_version(installed: str | None = None) -> None:
         (RecoveryBase, "_resume_streams"),
         (ProducerBuffer, "put"),
         (ProducerBuffer, "flush"),
+        (faust_aiokafka.Producer, "_new_producer"),
+        (faust_aiokafka.ThreadedProducer, "_new_producer"),
+        (faust_aiokafka.AIOKafkaConsumerThread, "_create_consumer"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -165,6 +179,25 @@ def apply() -> None:
         while waiting := [f for f in unsent if not f.done()]:
             await asyncio.wait(waiting)
 
+    def retrying(create: Callable[..., Any], client: Callable[[Any], Any]) -> Any:
+        def created(self: Any, *args: Any, **kwargs: Any) -> Any:
+            made = create(self, *args, **kwargs)
+            wait_s = _bootstrap_wait_s.get(self.app)
+            if wait_s:
+                retry_bootstrap(client(made), wait_s)
+            return made
+
+        return created
+
+    faust_aiokafka.Producer._new_producer = retrying(  # type: ignore[method-assign]
+        faust_aiokafka.Producer._new_producer, lambda producer: producer.client
+    )
+    faust_aiokafka.ThreadedProducer._new_producer = retrying(  # type: ignore[method-assign]
+        faust_aiokafka.ThreadedProducer._new_producer, lambda producer: producer.client
+    )
+    faust_aiokafka.AIOKafkaConsumerThread._create_consumer = retrying(  # type: ignore[method-assign]
+        faust_aiokafka.AIOKafkaConsumerThread._create_consumer, lambda consumer: consumer._client
+    )
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
     ProducerBuffer.put = put  # type: ignore[method-assign]
     ProducerBuffer.flush = flush  # type: ignore[method-assign]
@@ -184,6 +217,34 @@ def correct_end_offsets(app: faust.App, true_ends: EndOffsets) -> None:
     """Where ``app``'s table recovery takes each changelog to end: ``true_ends``
     maps the reported end offsets to the real ones (patch 5)."""
     _end_offsets[app] = true_ends
+
+
+def set_bootstrap_wait(app: faust.App, wait_s: float) -> None:
+    """How long the Kafka clients of ``app``'s worker retry their bootstrap (patch 8)."""
+    _bootstrap_wait_s[app] = wait_s
+
+
+def retry_bootstrap(client: Any, wait_s: float) -> None:
+    """Make ``client`` (an aiokafka client) retry a failed bootstrap, with backoff,
+    for up to ``wait_s`` seconds; past that the last failure is raised (patch 8)."""
+    bootstrap = client.bootstrap
+
+    async def retried() -> None:
+        deadline = time.monotonic() + wait_s
+        delay = 0.1
+        while True:
+            try:
+                await bootstrap()
+                return
+            except KafkaConnectionError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                if delay == 0.1:
+                    log.warning("%s; retrying for up to %.0f s", exc, wait_s)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    client.bootstrap = retried
 
 
 def messages(events: Sequence[Any]) -> list[Message]:

@@ -209,3 +209,26 @@ async def drain(buffer: Any) -> None:
         fut = await buffer.pending.get()
         await buffer._send_pending(fut)
         buffer.message_sent.set()
+
+
+@pytest.mark.parametrize("client", ["producer", "consumer"])
+async def test_faust_s_clients_retry_their_bootstrap_for_the_broker_wait(client: str) -> None:
+    from aiokafka.errors import KafkaConnectionError
+
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean", broker_wait_s=1.0))
+    if client == "producer":
+        made = cast(Any, app.producer)._new_producer()
+        bootstrap = made.client.bootstrap
+    else:
+        made = cast(Any, app.consumer)._thread._create_consumer(asyncio.get_running_loop())
+        bootstrap = made._client.bootstrap
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+            await bootstrap()
+    finally:
+        await made.stop()
+    took = asyncio.get_running_loop().time() - started
+    # backoff 0.1 + 0.2 + 0.4 s before the next wait would pass the second (Faust
+    # alone: at once, after one refused connection); bounded, too
+    assert 0.7 <= took < 30
