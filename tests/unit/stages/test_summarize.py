@@ -217,12 +217,20 @@ def test_invitations_and_stamps_are_not_in_a_summary() -> None:
         "Sign up for the free daily newsletter.\n"
         "Get breaking news alerts and special reports.\n"
         "Join our WhatsApp group for the latest city news.\n"
+        "Join the Harbour Daily Newsletter.\n"
+        "Follow us on Twitter @harbourdaily for the latest.\n"
+        "To get the latest news, subscribe to our YouTube Channel.\n"
         "The suspect was sentenced to life in prison last Thursday."
     )
     assert select(text, _sents(text), count=3) == (
         "A video of the rescue was released on Monday by the city police. "
         "The suspect was sentenced to life in prison last Thursday."
     )
+    for news in (
+        "Britain voted to join the group of nations in a referendum in 1975.",
+        "The port authority will join a group of lenders to fund the new terminal.",
+    ):
+        assert select(news, _sents(news), count=1) == news
 
 
 def test_bylines_credits_time_stamps_dated_captions_and_disclaimers_are_not_sentences() -> None:

@@ -27,6 +27,8 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+# what a page invites its readers to sign up for or join
+_INVITED = r"(?i:newsletters?|alerts|group|channel)\b"
 # page furniture that can read like a sentence: stamps, bylines, captions, prompts
 _FURNITURE = re.compile(
     r"^(?:(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:"
@@ -39,9 +41,15 @@ _FURNITURE = re.compile(
     r"|(?:Pictured|Picture|Photo|Photograph|Image|Caption|Video)s?\s*:"
     r"|[A-Z][\w'’-]*(?:\s[\w'’-]+){0,2}:\s"  # a caption: "Devastated: Dawn, who ..."
     r"|.*\b(?:[Ss]croll down for|[Cc]lick here (?:to|for)|[Ww]atch the video)\b"
-    # invitations: "Sign up for the free daily newsletter", "Join our WhatsApp group"
-    r"|.*\b(?:[Ss]ign up|[Ss]ubscribe|[Jj]oin)\b.*\b(?:newsletters?|alerts|group|channel)\b"
-    r"|.*\b(?:[Bb]reaking news alerts|delivered (?:daily|weekly|weekday|every|to your inbox))"
+    # invitations: "Sign up for the free daily newsletter", "Join our WhatsApp group",
+    # "Join the IGN Deals Newsletter", "... subscribe to our newsletter" (not "Britain
+    # voted to join the group of nations")
+    r"|(?:[Ss]ign up|[Ss]ubscribe|[Jj]oin|SIGN UP|SUBSCRIBE|JOIN)\b.{0,60}\b"
+    + _INVITED
+    + r"|.*\b(?:sign up|subscribe|join)\b.{0,20}\b(?:our|us|this|the free|for free)\b.{0,40}\b"
+    + _INVITED
+    + r"|(?:[Ff]ollow|FOLLOW) (?:us|US|@)"  # "Follow us at Twitter @igndeals."
+    + r"|.*\b(?:[Bb]reaking news alerts|delivered (?:daily|weekly|weekday|every|to your inbox))"
     r"|.*\bRead [Mm]ore\s*»)"
 )
 # a news photo's caption ends in its date after a comma: "A cyclist rides next to a
