@@ -242,7 +242,8 @@ def test_bylines_credits_time_stamps_dated_captions_and_disclaimers_are_not_sent
         "Opinions expressed by Forbes Contributors are their own.\n"
         "Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET) Welcome to the new laptop.\n"
         "More than 4,000 people are expected to lose their jobs (Credit: iStock)\n"
-        "(Image: Getty Images) The vote was held on November 19, 2019."
+        "(Image: Getty Images) The vote was held on November 19, 2019.\n"
+        "(Image: harbourphoto / Getty Images)"
     )
     assert select(text, _sents(text), count=3) == (
         "Welcome to the new laptop. The vote was held on November 19, 2019."

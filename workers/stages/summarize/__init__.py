@@ -27,13 +27,17 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+# what a stamp or credit in brackets opens with
+_CREDITED = r"(?:Published|Updated|Posted|Image|Photo|Picture|Credit|Source)"
 # what a page invites its readers to sign up for or join
 _INVITED = r"(?i:newsletters?|alerts|group|channel)\b"
 # page furniture that can read like a sentence: stamps, bylines, captions, prompts
 _FURNITURE = re.compile(
     r"^(?:(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:"
-    r"|\((?:Published|Updated|Posted)\b"
-    r"|By\s+\.?\s*[A-Z][\w.'’ -]{0,60}(?:\s\.|\|)"
+    r"|\("
+    + _CREDITED
+    + r"s?\b"  # "(Published Monday, Nov. 18)", "(Image: Getty Images)"
+    + r"|By\s+\.?\s*[A-Z][\w.'’ -]{0,60}(?:\s\.|\|)"
     # "By Louis Jacobson on Monday, November 18th, 2019 at 11:04 a.m."
     r"|By\s+[A-Z][\w.'’-]*(?:,?\s+(?:and\s+|&\s+)?[A-Z][\w.'’-]*){0,7}\s+on\s+[A-Z]"
     r"|Opinions expressed\b"
@@ -98,7 +102,7 @@ _TITLE_PLACE = (
     r"(?!(?:The|A|An|This|That|Our|His|Her|Their|My|Its)\b)"
     r"[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,2}" + _REGION + r"\s+[—–]\s+"
 )
-_CREDIT = r"\((?:Published|Updated|Posted|Image|Photo|Picture|Credit|Source)s?\b[^()]{0,80}\)"
+_CREDIT = r"\(" + _CREDITED + r"s?\b[^()]{0,80}\)"
 _FURNITURE_LEAD = (
     r"(?:Scroll down for (?:video|videos?)|Click here for (?:video|more))\s*[.:]?\s+|"
     + _CREDIT
