@@ -397,3 +397,44 @@ def test_places_that_play_each_other_are_sides() -> None:
     assert found["Kent"] == "ORG" and found["Surrey"] == "ORG"
     assert found["Federer"] == "PERSON" and found["Nadal"] == "PERSON"  # not places
     assert found["Russia"] == "GPE" and found["Spain"] == "GPE"  # national sides
+
+
+def test_a_firm_or_club_named_in_full_is_the_canonical_name_of_its_first_word() -> None:
+    places = Places(
+        names=frozenset({"Madrid", "Real", "Leicester"}),
+        large=frozenset({"Madrid"}),
+        countries=frozenset(),
+    )
+
+    def mentions(text: str, raw: list[RawMention]) -> list[tuple[str, str, str]]:
+        return [(m.text, m.label, m.canonical) for m in resolve(text, raw, places=places)]
+
+    # the model tagged the short form: it is the firm named in full
+    text = "Boeing Co. won an order on Friday. Boeing said the jets fly in 2025."
+    raw = [_find(text, "Boeing Co.", "ORG"), _find(text, "Boeing", "ORG", nth=1)]
+    assert mentions(text, raw) == [
+        ("Boeing Co.", "ORG", "Boeing Co."),
+        ("Boeing", "ORG", "Boeing Co."),
+    ]
+    # the model missed it: a use on its own is a mention, not one in a longer name,
+    # after "in" or of a word the article also writes in lower case
+    text = "Real Madrid drew 1-1. Roberto Carlos earned Real a point and Real's fans cheered."
+    found = mentions(text, [_find(text, "Real Madrid", "ORG")])
+    assert found == [
+        ("Real Madrid", "ORG", "Real Madrid"),
+        ("Real", "ORG", "Real Madrid"),
+        ("Real", "ORG", "Real Madrid"),
+    ]
+    text = "Real Madrid drew 1-1. It was a real chance for Real to win."
+    assert len(mentions(text, [_find(text, "Real Madrid", "ORG")])) == 1
+    text = "Acme Group opened in Acme on Monday. Acme Tower was full."
+    assert len(mentions(text, [_find(text, "Acme Group", "ORG")])) == 1
+    # the rest names a product or a part of the firm, not the firm: no short form
+    text = "Google Stadia launched on Tuesday. Google said it cost less."
+    raw = [_find(text, "Google Stadia", "ORG"), _find(text, "Google", "ORG", nth=1)]
+    assert [m.canonical for m in resolve(text, raw, places=places)] == ["Google Stadia", "Google"]
+    # a word that opens two names is left alone
+    text = "Acme Corp and Acme Group merged. Acme said so."
+    raw = [_find(text, "Acme Corp", "ORG"), _find(text, "Acme Group", "ORG")]
+    raw.append(_find(text, "Acme", "ORG", nth=2))
+    assert resolve(text, raw, places=places)[-1].canonical == "Acme"

@@ -19,6 +19,10 @@
   it, defined in parentheses or not ("MBTA" is the Marrow Bay Transit Authority).
   An acronym defined beside a tagged name is a mention wherever it stands, the
   model's or not ("the Central Narcotics Bureau (CNB) ... the CNB said").
+- A firm's or club's first word on its own maps to the name the article gives in
+  full, where a legal form or a large city completes it ("Boeing" is "Boeing
+  Co.", "Real" is "Real Madrid"), the model's mention or not (``org_heads``,
+  ``missed_short_forms``).
 - Places the model missed are added (``missed_places``), and places are
   labelled as places (``relabel``): "Marrow Bay city council" names
   the GPE "Marrow Bay"; a name ending in a landform word ("Strait", "Sea") is a
@@ -368,7 +372,12 @@ def resolve(
         raw = places_before_dates(text, raw, places)
         raw = [*raw, *missed_places(text, raw, places)]
     defined = _acronyms(text)  # read once: the whole text is scanned
-    raw = [*raw, *missed_faiths(text, raw), *missed_acronyms(text, raw, defined)]
+    raw = [
+        *raw,
+        *missed_faiths(text, raw),
+        *missed_acronyms(text, raw, defined),
+        *missed_short_forms(text, raw, places),
+    ]
     trimmed = [(span, m.label) for m in sorted(raw) if (span := trim(text, *m[:2])) is not None]
     named = frozenset(text[s:e] for (s, e), _ in trimmed)
     split: list[tuple[tuple[int, int], str]] = []
@@ -401,6 +410,7 @@ def resolve(
     persons = _person_canonical([base[s[3]] for s in spans if s[2] == "PERSON"])
     # A surname tagged ORG once still belongs to the person introduced in full.
     person_tails = {_tokens(full)[-1]: full for full in persons.values() if len(_tokens(full)) >= 2}
+    heads = org_heads([s[3] for s in spans if s[2] == "ORG"], places)
 
     def canonical(surface: str, label: str) -> str:
         name = base[surface]
@@ -410,6 +420,8 @@ def resolve(
             return persons.get(name, name)
         if label in _MERGEABLE and name in person_tails:
             return person_tails[name]
+        if label == "ORG" and name in heads:
+            return heads[name]
         return name
 
     resolved = [(s, e, label, surface, canonical(surface, label)) for s, e, label, surface in spans]
@@ -526,6 +538,78 @@ def missed_acronyms(text: str, raw: list[RawMention], defined: dict[str, str]) -
         for m in uses.finditer(text)
         if not taken.overlaps(m.start(), m.end())
     ]
+
+
+# how a firm's registered name ends: "Boeing Co.", "SoftBank Group Corp"
+_LEGAL_FORMS = frozenset(
+    {"Inc", "Inc.", "Corp", "Corp.", "Corporation", "Co", "Co.", "Ltd", "Ltd.", "Plc",
+     "PLC", "LLC", "AG", "SA", "S.A.", "NV", "N.V.", "GmbH", "Group", "Holdings"}
+)  # fmt: skip
+# first words that are no short form of the name they open: "Bank of England",
+# "United Nations", "AC Milan", "New York Times"
+_NO_SHORT_FORM = _ORG_LAST | {"Bank", "University", "Ministry", "Department", "AC", "FC"}
+
+
+def org_heads(names: list[str], places: Places | None = None) -> dict[str, str]:
+    """The first words of the article's names of firms and clubs, of two or three
+    words, that a legal form or a large city completes, each mapped to the one name
+    it opens ("Boeing" to "Boeing Co.", "Bayern" to "Bayern Munich"). Not where the
+    rest names a product or a part of the organisation ("Google Stadia", "House
+    Intelligence Committee", "Nissan North America Inc."), nor a word that opens two
+    names, is a generic one ("Bank", "New", "United") or names a country or large
+    city ("Budapest Stock Exchange")."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        tokens = _tokens(name)
+        head = tokens[0] if len(tokens) >= 2 else ""
+        rest = " ".join(tokens[1:])
+        if (
+            len(tokens) <= 3  # not a division: "Nissan North America Inc."
+            and (tokens[-1] in _LEGAL_FORMS or (places is not None and rest in places.large))
+            and len(head) >= 3
+            and head.isalpha()
+            and head[0].isupper()
+            and not head.isupper()
+            and head not in _NO_SHORT_FORM
+            and head.lower() not in _TITLES
+            and head.lower() not in _STOP_INITIALS
+            and not (places is not None and (head in places.large or head in places.countries))
+        ):
+            owners[head].add(name)
+    return {head: next(iter(full)) for head, full in owners.items() if len(full) == 1}
+
+
+_WORD_TOKEN = re.compile(r"(?<![\w'’.-])[\w'’-]+")
+_NEXT_CAPITAL = re.compile(r"\s+[A-Z]")
+
+
+def missed_short_forms(text: str, raw: list[RawMention], places: Places | None) -> list[RawMention]:
+    """Uses of an organisation's first word on its own that the model did not tag,
+    where the article names the organisation in full ("Real Madrid ... earned Real a
+    point", "Boeing Co. ... Boeing's jets"): ORG (see ``org_heads``). Not a word the
+    article also writes in lower case ("a real chance"), not after "in", "at",
+    "from" and the like (a place), not before another capitalised word, and not
+    inside a tagged mention. One pass over the text's words."""
+    names = [_LEAD.sub("", text[m.start : m.end]) for m in raw if m.label == "ORG"]
+    heads = set(org_heads([" ".join(_tokens(name)) for name in names], places))
+    if not heads:
+        return []
+    words = list(_WORD_TOKEN.finditer(text))
+    lower = {w.group() for w in words if w.group()[:1].islower()}
+    heads = {head for head in heads if head.lower() not in lower}
+    taken = _Taken(raw)
+    out: list[RawMention] = []
+    for w in words:
+        head = w.group().removesuffix("'s").removesuffix("’s")
+        start, end = w.start(), w.start() + len(head)
+        if (
+            head in heads
+            and not _NEXT_CAPITAL.match(text, end)
+            and not taken.overlaps(start, end)
+            and not _PLACE_BEFORE.search(text, max(0, start - 12), start)
+        ):
+            out.append(RawMention(start, end, "ORG"))
+    return out
 
 
 def missed_faiths(text: str, raw: list[RawMention]) -> list[RawMention]:
