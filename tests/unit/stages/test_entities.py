@@ -23,6 +23,18 @@ def test_trim_possessive_punctuation_article_and_line_break() -> None:
     assert trim(text, 18, 19) is None
 
 
+def test_a_name_the_model_cut_short_loses_the_function_word_it_ends_in() -> None:
+    text = "losses to Manchester United and Arsenal at the Economic Club of New York"
+    for run, name in (
+        ("Manchester United and", "Manchester United"),
+        ("Economic Club of", "Economic Club"),
+    ):
+        s = text.index(run)
+        assert text[slice(*trim(text, s, s + len(run)))] == name  # type: ignore[misc]
+    text = "the Sabres and, later"
+    assert text[slice(*trim(text, 4, 15))] == "Sabres"  # type: ignore[misc]
+
+
 def test_a_full_stop_that_belongs_to_the_name_is_kept() -> None:
     text = "Troops left the U.S. and Apple Inc. and Martin Luther King Jr. Then Xi Jinping."
     for name in ("U.S.", "Apple Inc.", "Martin Luther King Jr."):

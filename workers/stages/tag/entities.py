@@ -1,8 +1,9 @@
 """Entity mentions made consistent within one article. Pure functions, no model.
 
 - Spans are trimmed: no trailing possessive ("Xi Jinping's") or punctuation
-  (but the full stop of "U.S." or "Apple Inc."), no leading article ("the
-  United Nations"), never across a line break.
+  (but the full stop of "U.S." or "Apple Inc."), no lower-case function word at
+  the end ("Manchester United and"), no leading article ("the United Nations"),
+  never across a line break.
 - Names the model ran together are cut apart: at a spaced dash ("CRICKET -
   LEICESTERSHIRE"), and before a score or statistic ("S. Watkin 4-28",
   "Lithuania 2-1"); a piece takes the label the article's other mentions of
@@ -62,6 +63,10 @@ _TRAIL = re.compile(r"(?:['’]s|['’]|[\s.,;:!?\"”“)\]}(\[{-])+$")
 # a full stop that belongs to the name: "U.S.", "D.C.", "Apple Inc.", "Martin Luther King Jr."
 _ABBREVIATION_END = re.compile(
     r"(?:(?<![\w.])(?:[A-Za-z]\.){2,}|(?<![\w'’-])(?:Inc|Corp|Co|Ltd|Bros|Jr|Sr)\.)$"
+)
+# a lower-case function word ends no name
+_FUNCTION_WORD_END = re.compile(
+    r"(?:[\s,]+(?:and|or|of|the|for|in|on|at|to|with|by|from|&))+[\s.,;:]*$"
 )
 _LEAD = re.compile(r"^(?:the\s+|[\s\"“'‘(\[{-])+", re.IGNORECASE)
 _TITLES = frozenset(
@@ -189,6 +194,10 @@ def trim(text: str, start: int, end: int) -> tuple[int, int] | None:
         piece = text[start:end]
     if piece.count("(") > piece.count(")"):
         end = start + piece.rfind("(")
+        piece = text[start:end]
+    m = _FUNCTION_WORD_END.search(piece)  # "Melvin and": a name the model cut short
+    if m:
+        end = start + m.start()
         piece = text[start:end]
     m = _TRAIL.search(piece)
     if m:
