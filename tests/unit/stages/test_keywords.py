@@ -156,3 +156,18 @@ def test_no_word_remnants_or_page_furniture_among_keywords() -> None:
     assert not any(k.startswith(("th ", "year-old")) for k in out), out
     assert not any("credit" in k.casefold() or "newsletter" in k.casefold() for k in out), out
     assert "kidnapping victim" in out
+
+
+def test_no_piece_of_a_web_or_mail_address_is_a_keyword() -> None:
+    text = (
+        "In May the harbour toll is raised. More info: www.harbourbooks.net/en and "
+        "https://t.co/XPxUJuyIAC or write to desk@harbour-news.example. "
+        "The harbour toll pays for the ferry terminal. The harbour toll is new."
+    )
+    # noun phrases as a tagger gives them, the addresses among them
+    found = r"harbour toll|ferry terminal|www\S+|https\S+|desk\S+"
+    for phrases in (None, [(m.start(), m.end()) for m in re.finditer(found, text)]):
+        out = keywords(text, phrases=phrases)
+        assert "harbour toll" in out, out
+        words = {w.casefold() for k in out for w in k.split()}
+        assert not words & {"harbourbooks", "net", "co", "xpxujuyiac", "desk", "example"}, out

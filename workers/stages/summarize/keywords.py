@@ -14,6 +14,7 @@ A lone word is taken only when no phrase is left.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
@@ -31,6 +32,9 @@ _FURNITURE = re.compile(
     r"updated (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*)\b",
     re.IGNORECASE,
 )
+# a web or mail address, never a key phrase: "https://t.co/XPxU", "www.earbooks.net/en",
+# "pic.twitter.com/x1", "@handle", "desk@example.org"
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|\S*@\S+")
 _BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|ing)$")
 # adverbs ("quickly", "particularly") but not nouns like "assembly", "monopoly"
@@ -133,6 +137,22 @@ def _candidates(text: str, stops: frozenset[str]) -> list[tuple[int, list[str]]]
     return split
 
 
+def _outside_addresses(
+    text: str, cands: list[tuple[int, list[str]]]
+) -> list[tuple[int, list[str]]]:
+    """The candidates that do not start inside a web or mail address."""
+    found = [(m.start(), m.end()) for m in _ADDRESS.finditer(text)]
+    if not found:
+        return cands
+    starts = [start for start, _ in found]
+    out = []
+    for at, words in cands:
+        i = bisect_right(starts, at) - 1
+        if i < 0 or at >= found[i][1]:
+            out.append((at, words))
+    return out
+
+
 def _phrase_candidates(
     text: str, phrases: Sequence[tuple[int, int]], stops: frozenset[str]
 ) -> list[tuple[int, list[str]]]:
@@ -178,7 +198,11 @@ def keywords(
     cands = (
         _candidates(text, stops) if phrases is None else _phrase_candidates(text, phrases, stops)
     )
-    cands = [(at, words) for at, words in cands if not _FURNITURE.search(" ".join(words))]
+    cands = [
+        (at, words)
+        for at, words in _outside_addresses(text, cands)
+        if not _FURNITURE.search(" ".join(words))
+    ]
     if not cands:
         return out
     freq: Counter[str] = Counter()
