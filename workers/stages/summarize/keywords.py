@@ -7,7 +7,8 @@ scores by how often its words occur, and phrases seen more than once, early,
 or in the title rank higher. A phrase that shares most of its words with a
 better one is dropped, as is one ending in a verb form ("council voted"), one
 after a modal or "which"/"who" (a verb: "could afford shore power"), or one
-holding part of a name, or a whole name and more ("firm Fjordkraft Systems").
+holding part of a name, or a whole name and more ("firm Fjordkraft Systems"), or
+starting inside a web or mail address.
 A lone word is taken only when no phrase is left.
 """
 
