@@ -294,6 +294,12 @@ def test_places_the_model_missed_are_added_inside_sentences_only() -> None:
         ("Strömstad", "GPE", text.index("Strömstad")),  # known, and "in Norway"
         ("Norway", "GPE", text.index("Norway", text.index("Strömstad"))),
     ]  # not a sentence opener, a speaker, a titled name, or a small place on its own
+    # a small place that ends the name of its port or town is one; a month or an office
+    # that happens to share a town's name is not
+    places = Places(names=frozenset({"Halden", "March", "Sales"}), large=frozenset())
+    text = "The Port of Halden opened in the first week of March, the Head of Sales said."
+    found = resolve(text, [], places=places)
+    assert [(m.text, m.label) for m in found] == [("Halden", "GPE")]
 
 
 def test_an_unknown_gpe_after_the_is_a_region() -> None:

@@ -461,6 +461,12 @@ def resolve(
 
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}")
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|outside|across|into|around)\s+$", re.IGNORECASE)
+# a place that ends the name of its port, town or office: "the Port of Halden", "Mayor
+# of Westbrook" (not "the end of March", "Vice President of Sales")
+_NAME_OF = re.compile(
+    r"(?<![\w'’-])(?:Port|Harbour|Harbor|City|Town|Village|County|Province|Municipality|"
+    r"Mayor|University|Diocese|Bishop|Archbishop)\s+of\s+$"
+)
 
 
 class _Taken:
@@ -480,7 +486,8 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
     """Places the model did not tag: a capitalised name (the whole run of capitalised
     words) inside a sentence that is a country, region or city of 500,000 or more
     ("Shelling hit Kyiv"), or a smaller known place after "in", "from", "near" and
-    the like or before "in <country or region>" ("Strömstad in Sweden"). Not a name
+    the like, at the end of a name ("the Port of Halden"), or before "in <country or
+    region>" ("Strömstad in Sweden"). Not a name
     that speaks ("Victoria said"), follows a title, or overlaps a tagged mention."""
     taken = _Taken(raw)
     out: list[RawMention] = []
@@ -498,6 +505,7 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
             and (
                 name in places.large
                 or _PLACE_BEFORE.search(before)
+                or _NAME_OF.search(before)
                 or _in_larger_place(after, places)
             )
             and not taken.overlaps(start, end)
