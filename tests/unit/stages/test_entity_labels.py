@@ -56,6 +56,7 @@ def test_the_demo_samples_have_no_wrong_label(pipeline: Pipeline) -> None:
     }
     halden = {
         "Maria Lindqvist": "PERSON",
+        "Halden": "GPE",  # "the Port of Halden"
         "Europe": "LOC",
         "European Investment Bank": "ORG",
         "Østfold": "GPE",
