@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from workers.stages.summarize.keywords import keywords, stop_words
 
 TEXT = (
@@ -171,3 +173,11 @@ def test_no_piece_of_a_web_or_mail_address_is_a_keyword() -> None:
         assert "harbour toll" in out, out
         words = {w.casefold() for k in out for w in k.split()}
         assert not words & {"harbourbooks", "net", "co", "xpxujuyiac", "desk", "example"}, out
+
+
+@pytest.mark.timeout(60)
+def test_addresses_are_looked_for_in_linear_work_in_a_page_long_run() -> None:
+    # a megabyte without a space (pasted data, a mangled page): the old pattern for
+    # addresses backtracked over the run from each hyphen, for hours
+    text = "In May the harbour toll is raised. " + "a-" * 500_000 + " The harbour toll is new."
+    assert "harbour toll" in keywords(text)

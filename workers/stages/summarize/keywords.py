@@ -34,8 +34,13 @@ _FURNITURE = re.compile(
     re.IGNORECASE,
 )
 # a web or mail address, never a key phrase: "https://t.co/XPxU", "www.earbooks.net/en",
-# "pic.twitter.com/x1", "@handle", "desk@example.org"
-_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|\S*@\S+")
+# "pic.twitter.com/x1", "@handle", "desk@example.org". Tried only where a run of
+# letters or of non-spaces starts, without backtracking: linear in a page-long run
+_ADDRESS = re.compile(
+    r"(?:https?://|www\.)\S*+"
+    r"|(?<![\w.-])[\w-]++(?:\.[\w-]++)++/\S*+"
+    r"|(?<!\S)[^\s@]*+@\S*+"
+)
 _BREAK = re.compile(r"[\n.,;:!?()\[\]{}\"“”‘|/\\–—•·]+|\s[-']\s|'s\b|’s\b")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|ing)$")
 # adverbs ("quickly", "particularly") but not nouns like "assembly", "monopoly"
