@@ -607,8 +607,8 @@ def missed_short_forms(text: str, raw: list[RawMention], places: Places | None) 
     article also writes in lower case ("a real chance"), not after "in", "at",
     "from" and the like (a place), not before another capitalised word, and not
     inside a tagged mention. One pass over the text's words."""
-    names = [_LEAD.sub("", text[m.start : m.end]) for m in raw if m.label == "ORG"]
-    heads = set(org_heads([" ".join(_tokens(name)) for name in names], places))
+    spans = [trim(text, m.start, m.end) for m in raw if m.label == "ORG"]
+    heads = set(org_heads([text[span[0] : span[1]] for span in spans if span], places))
     if not heads:
         return []
     words = list(_WORD_TOKEN.finditer(text))
