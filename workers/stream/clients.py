@@ -11,8 +11,16 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -24,6 +32,7 @@ from workers.errors import NotFound, TransientError
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
@@ -76,34 +85,63 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+async def retrying(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    timeout: float,
+    errors: tuple[type[BaseException], ...],
+    waiting: Callable[[BaseException], None],
+) -> T:
+    """``attempt()``'s result, trying again on ``errors`` with backoff (0.1 s, doubling
+    up to 2 s) for up to ``timeout`` seconds; past that the last error is raised.
+    ``waiting(error)`` is called once, at the first failure."""
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    failed = False
+    while True:
+        try:
+            return await attempt()
+        except errors as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            if not failed:
+                waiting(exc)
+                failed = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+_UNREACHABLE = (KafkaConnectionError, KafkaError, OSError)
+
+
 async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
     """Retry connecting with bounded backoff until the broker answers metadata.
 
     Says at once, on the first failure, that it waits and for how long at most."""
-    deadline = time.monotonic() + timeout
-    delay = 0.1
     said = False
+
+    async def answers() -> None:
+        admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+        finally:
+            await admin.close()
+
+    def waiting(_: BaseException) -> None:
+        nonlocal said
+        log.warning("waiting for broker %s, up to %.0f s", settings.broker, timeout)
+        said = True
+
     with _quiet("aiokafka"):  # its connection errors repeat what our one line says
-        while True:
-            admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
-            try:
-                await admin.start()
-                await admin.list_topics()
-                if said:
-                    log.warning("broker %s answers", settings.broker)
-                return
-            except (KafkaConnectionError, KafkaError, OSError) as exc:
-                if time.monotonic() + delay > deadline:
-                    raise TransientError(
-                        f"broker {settings.broker} unreachable after {timeout:.0f}s: {exc}"
-                    ) from None
-                if not said:
-                    log.warning("waiting for broker %s, up to %.0f s", settings.broker, timeout)
-                    said = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                await admin.close()
+        try:
+            await retrying(answers, timeout=timeout, errors=_UNREACHABLE, waiting=waiting)
+        except _UNREACHABLE as exc:
+            raise TransientError(
+                f"broker {settings.broker} unreachable after {timeout:.0f}s: {exc}"
+            ) from None
+    if said:
+        log.warning("broker %s answers", settings.broker)
 
 
 @contextlib.contextmanager

@@ -68,7 +68,6 @@ import asyncio
 import logging
 import os
 import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib.metadata import version
 from signal import Signals
@@ -84,7 +83,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 
 from workers.codec import Message
-from workers.stream import logs
+from workers.stream import clients, logs
 
 log = logging.getLogger(__name__)
 
@@ -229,20 +228,13 @@ def retry_bootstrap(client: Any, wait_s: float) -> None:
     for up to ``wait_s`` seconds; past that the last failure is raised (patch 8)."""
     bootstrap = client.bootstrap
 
+    def waiting(error: BaseException) -> None:
+        log.warning("%s; retrying for up to %.0f s", error, wait_s)
+
     async def retried() -> None:
-        deadline = time.monotonic() + wait_s
-        delay = 0.1
-        while True:
-            try:
-                await bootstrap()
-                return
-            except KafkaConnectionError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise
-                if delay == 0.1:
-                    log.warning("%s; retrying for up to %.0f s", exc, wait_s)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        await clients.retrying(
+            bootstrap, timeout=wait_s, errors=(KafkaConnectionError,), waiting=waiting
+        )
 
     client.bootstrap = retried
 
