@@ -82,6 +82,14 @@ def test_line_broken_mid_sentence_is_joined() -> None:
     )
 
 
+@pytest.mark.timeout(60)
+def test_a_page_of_broken_lines_is_joined_in_linear_work() -> None:
+    # a megabyte of one-word lines, each continuing the sentence before: the joined
+    # line was split into words again at each line it took in, for half an hour
+    lines = ["The regional council voted on Tuesday to extend the", *["tram"] * 300_000]
+    assert boilerplate.clean_text("\n".join(lines)) == " ".join(lines)
+
+
 def test_subheading_between_paragraphs_is_kept() -> None:
     text = _page(BODY[0], "What happens next", BODY[1], BODY[2])
     assert "What happens next" in boilerplate.clean_text(text)

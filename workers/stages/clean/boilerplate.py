@@ -208,20 +208,31 @@ def _unglue(lines: list[str], title: str | None) -> list[str]:
 
 
 def _mid_sentence_join(lines: list[str]) -> list[str]:
-    """Join a line broken mid-sentence with the next one."""
+    """Join a line broken mid-sentence with the next one.
+
+    A joined line is kept as its parts and its word count until it is done, so
+    that a page of thousands of short lines costs linear time, not quadratic.
+    """
     out: list[str] = []
+    parts: list[str] = []  # the line being joined, not yet in ``out``
+    words = 0
     for line in lines:
         if (
-            out
-            and out[-1]
+            parts
+            and parts[-1]
             and line
-            and not out[-1].endswith(rules.PROSE_END)
+            and not parts[-1].endswith(rules.PROSE_END)
             and line[0].islower()
-            and len(out[-1].split()) >= 4
+            and words >= 4
         ):
-            out[-1] = f"{out[-1]} {line}"
+            parts.append(line)
         else:
-            out.append(line)
+            if parts:
+                out.append(" ".join(parts))
+            parts, words = [line], 0
+        words += len(line.split())
+    if parts:
+        out.append(" ".join(parts))
     return out
 
 
