@@ -105,6 +105,42 @@ def test_whitespace_unicode_and_mojibake_are_repaired() -> None:
     assert "Café" in boilerplate.normalize(decomposed)
 
 
+def test_only_lines_ftfy_could_change_go_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ftfy
+
+    text = "\n".join(
+        [
+            "Plain ASCII line one.",
+            "The caf\u00c3\u00a9 reopened.",  # mojibake
+            "Fish &amp; chips\r",  # an entity and a carriage return, on the next line
+            "Plain line two.",
+            "Bob <b>bold</b> plain line three.",  # markup: no entity after it is unescaped
+            "Plain line four.",
+            "Tom &amp; Jerry \u2019s show",
+            "Last plain line.",
+        ]
+    )
+    given: list[str] = []
+    real = ftfy.fix_text
+
+    def fix_text(segment: str, *args: object, **kwargs: object) -> str:
+        given.append(segment)
+        return real(segment, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ftfy, "fix_text", fix_text)
+    repaired = boilerplate.repair(text)
+    monkeypatch.undo()
+    assert repaired == ftfy.fix_text(text, normalization="NFC")
+    assert "The café reopened." in repaired and "Fish & chips" in repaired
+    assert "Tom &amp; Jerry" in repaired  # as ftfy leaves it after markup
+    # the two lines that follow each other go in one call; plain lines in none
+    assert given == [
+        "The caf\u00c3\u00a9 reopened.\nFish &amp; chips\r\n",
+        "Tom &amp; Jerry \u2019s show\n",
+    ]
+    assert boilerplate.repair("a\n\n" * 100_000) == "a\n\n" * 100_000
+
+
 def test_short_text_is_kept() -> None:
     assert boilerplate.clean_text("Markets closed higher.") == "Markets closed higher."
 
