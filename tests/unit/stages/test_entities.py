@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from workers.stages.tag import entities
 from workers.stages.tag.entities import RawMention, pieces, resolve, strip_titles, trim
 from workers.stages.tag.places import Places
 
@@ -136,6 +139,19 @@ def test_acronym_the_model_missed_takes_its_long_forms_label() -> None:
         ("CNB", "ORG", text.index("CNB")),
         ("CNB", "ORG", text.index("CNB", text.index("CNB") + 1)),
     ]  # not "CNBC"; "BOR" has no tagged long form, so no label to take
+
+
+@pytest.mark.timeout(60)
+def test_acronym_definitions_are_looked_for_in_linear_work() -> None:
+    # Title-case paragraphs: the old pattern tried each way to share a paragraph break
+    # between the two spaces it allowed, doubling its work with every line (22 lines
+    # took 6 s, these 40 would take months)
+    lines = "".join(f"Harbour News {word}\n\n" for word in ["Today", "Tonight"] * 20)
+    text = lines + "The Marrow Bay Transit Authority (MBTA) said so."
+    assert entities._acronyms(text) == {"MBTA": "Marrow Bay Transit Authority"}
+    # long runs of capitals: the old pattern was tried from each letter over the rest
+    runs = "A. " * 100_000 + "A" * 100_000 + " A-A'A.A" * 50_000
+    assert entities._acronyms(runs) == {}
 
 
 def test_demonym_is_not_merged_into_country() -> None:

@@ -123,8 +123,12 @@ _TITLES = frozenset(
         "emperor",
     }
 )
+# A long form starts a word (not inside one: a run of capitals would be tried from
+# each of its letters) and has at most as many words as an acronym has letters, so
+# that each start is tried over a bounded stretch and the scan is linear.
 _ACRONYM_DEF = re.compile(
-    r"([A-Z][\w&.'’-]*(?:\s+(?:of|and|for|the|de|du|&)?\s*[A-Z][\w&.'’-]*)+)"
+    r"(?<![\w&.-])(?<!\w['’])"
+    r"([A-Z][\w&.'’-]*+(?>\s++(?:(?:of|and|for|the|de|du|&)\s*+)?[A-Z][\w&.'’-]*+){1,11})"
     r"\s+\(\s?([A-Z][A-Z0-9&.]{1,9})\s?\)"
 )
 _MERGEABLE = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
