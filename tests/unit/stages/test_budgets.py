@@ -120,6 +120,18 @@ def test_person_names_resolve_in_linear_work(monkeypatch: pytest.MonkeyPatch) ->
     assert large <= 4.5 * small  # linear: 4x the names, about 4x the work
 
 
+@pytest.mark.timeout(60)
+def test_a_person_name_thousands_of_words_long_resolves_in_linear_work() -> None:
+    # a page of initials ("A. A. A. ...") that the model reads as one person: every
+    # head and tail of it was indexed, each a copy, in work that grew with its square
+    initials = " ".join(["A."] * 50_000)
+    names = [initials, "Xi Jinping", "Xi", "A."]
+    mapping = entities._person_canonical(names)
+    assert mapping["Xi"] == "Xi Jinping"
+    assert mapping[initials] == initials
+    assert mapping["A."] == initials  # still a head of the longest name
+
+
 def test_keyword_name_check_does_not_grow_with_the_entity_count() -> None:
     names = [tuple(f"name{i} surname{i}".split()) for i in range(20_000)]
     parts = _NameParts(names)

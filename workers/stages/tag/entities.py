@@ -343,13 +343,20 @@ def acronym_owners(names: list[str]) -> dict[str, str]:
     return out
 
 
+# the most words of a person's name that is a part of a longer one ("Juan Carlos
+# Alfonso Victor Maria de Borbon" has seven)
+_LONGEST_NAME = 8
+
+
 def _person_canonical(names: list[str]) -> dict[str, str]:
     """Map each person name to the longest full name that contains its tokens
     as a contiguous tail or head ('Xi' -> 'Xi Jinping', 'Putin' -> 'Vladimir Putin').
 
     Of full names equally long, the one the article names first wins. Every
-    head and tail of each full name is indexed once, so the cost grows with the
-    number of names, not with its square.
+    head and tail of each full name, up to ``_LONGEST_NAME`` words, is indexed
+    once, so the cost grows with the number of names, not with its square, and
+    with a name's length, not with its square (a model's "name" of a page of
+    initials has thousands of words).
     """
     order = {n: i for i, n in reversed(list(enumerate(names)))}
     full = sorted(
@@ -358,7 +365,7 @@ def _person_canonical(names: list[str]) -> dict[str, str]:
     owner: dict[tuple[str, ...], str] = {}
     for cand in full:
         ctoks = tuple(_tokens(cand))
-        for k in range(1, len(ctoks)):
+        for k in range(1, min(len(ctoks), _LONGEST_NAME + 1)):
             owner.setdefault(ctoks[:k], cand)
             owner.setdefault(ctoks[-k:], cand)
     return {name: owner.get(tuple(_tokens(name)), name) for name in names}
