@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from schemas import CleanedArticle
 from tests.conftest import blank_tagger
 from workers.stages.tag import (
+    LONGEST_SPLIT_RUN,
     Tagger,
+    bound_tokenizer,
     chunk_text,
     rule_sentences,
     tagged_openers,
@@ -76,6 +81,37 @@ def test_long_text_is_chunked_without_losing_offsets() -> None:
         assert text[m.start : m.end] == m.text
     for s in out.sentences:
         assert text[s.start : s.end].endswith(".")
+
+
+def test_a_long_run_without_spaces_is_one_token_and_short_ones_split_as_before() -> None:
+    tagger = blank_tagger()
+    tokens: Any = tagger.nlp.tokenizer
+    assert [t.text for t in tokens("(Oslo)!!")] == ["(", "Oslo", ")", "!", "!"]
+    run = "!" * (LONGEST_SPLIT_RUN + 1)
+    assert [t.text for t in tokens(f"Oslo {run} Bergen")] == ["Oslo", run, "Bergen"]
+    assert len(tokens("!" * LONGEST_SPLIT_RUN)) == LONGEST_SPLIT_RUN
+    match = tokens.token_match
+    bound_tokenizer(tagger.nlp)  # again: the same bound, not one inside another
+    assert tokens.token_match is match
+
+
+def test_the_bound_keeps_a_model_s_own_token_rule() -> None:
+    tagger = blank_tagger()
+    tokens: Any = tagger.nlp.tokenizer
+    tokens.token_match = re.compile(r"(?:\w+-)+\w+!").match
+    bound_tokenizer(tagger.nlp)
+    assert [t.text for t in tokens("ping-pong! (Oslo)")] == ["ping-pong!", "(", "Oslo", ")"]
+    assert len(tokens("(" * 500)) == 1
+
+
+@pytest.mark.timeout(60)
+def test_a_page_of_punctuation_without_spaces_is_tagged_in_linear_work() -> None:
+    # spaCy's tokenizer strips a run's punctuation a mark at a time, searching and
+    # hashing the rest each time: 40,000 "!" took two minutes, this would take hours
+    text = "Putin met Xi in Moscow. " + "!(#" * 300_000 + " Putin left."
+    out = blank_tagger().tag_batch([_article(text)], now=NOW)[0]
+    assert [m.text for m in out.entities] == ["Putin", "Xi", "Moscow", "Putin"]
+    assert out.tagging.truncated_at is None
 
 
 @pytest.mark.parametrize("size", [10, 999, 1000, 5000])

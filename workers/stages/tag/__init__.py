@@ -14,7 +14,9 @@ entities, and ``tagging.truncated_at`` says where tagging stopped), and chunks
 go through ``nlp.pipe`` in groups of at most ``batch_chars`` characters, so
 peak memory follows the batch's characters, not its record count. Tagging runs
 in a spaCy memory zone: strings a batch adds to the vocabulary are freed after
-it, so memory stays flat however many new words the stream brings.
+it, so memory stays flat however many new words the stream brings. A run of
+more than ``LONGEST_SPLIT_RUN`` characters without a space is one token (see
+``bound_tokenizer``), so the tokenizer's cost is linear in the text.
 """
 
 from __future__ import annotations
@@ -65,6 +67,46 @@ def load_model(name: str) -> Language:
     if "senter" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer")
     return nlp
+
+
+# The longest run without a space that the tokenizer splits into words and punctuation.
+# spaCy's tokenizer strips a run's prefixes and suffixes one at a time, each time
+# searching and hashing what is left of it, so a run costs the square of its length:
+# 40,000 "!" took two minutes, and the 300,000 characters a budget allows would take
+# hours. No word is this long; a web address is one token anyway.
+LONGEST_SPLIT_RUN = 100
+
+
+def bound_tokenizer(nlp: Language) -> None:
+    """Make a run of more than ``LONGEST_SPLIT_RUN`` characters without a space one
+    token in ``nlp``'s tokenizer, so that tokenizing costs time linear in the text.
+
+    The bound is a ``token_match`` (a run it matches is not split), tried before
+    the model's own one if it has one. Applying it again changes nothing.
+    """
+    tokenizer: Any = nlp.tokenizer
+    if not hasattr(tokenizer, "token_match"):
+        return  # a custom tokenizer: its cost is its own
+    current = tokenizer.token_match
+    if current is None:
+        tokenizer.token_match = _LONG_RUN.match  # a plain pattern: the tokenizer still saves
+    elif getattr(current, "__self__", None) is not _LONG_RUN and not isinstance(
+        current, _LongRunOr
+    ):
+        tokenizer.token_match = _LongRunOr(current)
+
+
+_LONG_RUN = re.compile(rf"(?s:.){{{LONGEST_SPLIT_RUN + 1}}}")  # at least that many characters
+
+
+@dataclass(frozen=True, slots=True)
+class _LongRunOr:
+    """A ``token_match``: a run too long to split, or one the model's own rule matches."""
+
+    other: Any
+
+    def __call__(self, string: str) -> bool:
+        return len(string) > LONGEST_SPLIT_RUN or bool(self.other(string))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +197,7 @@ class Tagger:
         max_chars: int = 0,
         places: Places | None = None,
     ) -> None:
+        bound_tokenizer(nlp)
         self.nlp = nlp
         self.places = places
         self.has_tags = "tagger" in nlp.pipe_names  # part-of-speech tags: noun phrases
