@@ -143,8 +143,8 @@ class Tagging(_Strict):
         default=None,
         ge=0,
         description="Set when the text was longer than the tagging budget "
-        "(ENRICH_MAX_TAG_CHARS): entities were tagged in text[:truncated_at] only, "
-        "and sentences after it were found by punctuation",
+        "(ENRICH_MAX_TAG_CHARS, ENRICH_MAX_TAG_TOKENS): entities were tagged in "
+        "text[:truncated_at] only, and sentences after it were found by punctuation",
     )
 
 

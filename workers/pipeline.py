@@ -392,6 +392,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
             chunk_chars=settings.nlp_chunk_chars,
             batch_chars=settings.nlp_batch_chars,
             max_chars=settings.max_tag_chars,
+            max_tokens=settings.max_tag_tokens,
             places=places.load(),
         )
     return Pipeline(settings, tagger)

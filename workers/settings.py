@@ -163,6 +163,13 @@ class Settings(BaseSettings):
         description="Characters of an article tagged for entities; the rest gets sentences "
         "by punctuation and tagging.truncated_at says where tagging stopped (0: no budget)",
     )
+    max_tag_tokens: int = Field(
+        default=75_000,
+        ge=0,
+        description="Words and punctuation marks of an article tagged for entities, as "
+        "ENRICH_MAX_TAG_CHARS: a text of one-letter words or punctuation costs the model "
+        "up to five times prose's per character (0: no budget)",
+    )
     summary_sentences: int = Field(default=4, ge=1, description="Most sentences in a summary")
     summary_max_chars: int = Field(
         default=450,

@@ -38,6 +38,24 @@ def test_text_within_the_budget_is_not_marked() -> None:
     assert out.tagging.truncated_at is None
 
 
+def test_a_text_dense_in_tokens_is_cut_at_the_token_budget() -> None:
+    # a paragraph of punctuation has a token for every two characters, five times
+    # prose's: the character budget alone would let it cost five times as much
+    para = "Putin in Moscow. " + "! " * 40
+    text = "\n\n".join([para.strip()] * 50)
+    tagger = blank_tagger(max_chars=100_000, max_tokens=1000)
+    out = tagger.tag_batch([_article(text)], now=NOW)[0]
+    cut = out.tagging.truncated_at
+    assert cut is not None and text[:cut].endswith("\n\n")  # at a paragraph break
+    tokens = len(tagger.nlp.tokenizer(text[:cut]))
+    assert 750 < tokens <= 1000
+    assert out.entities and all(m.end <= cut for m in out.entities)
+    assert out.sentences[-1].end == len(text)
+    # prose within both budgets is tagged whole
+    prose = "\n\n".join(["Xi Jinping met Vladimir Putin in Moscow on Monday."] * 50)
+    assert tagger.tag_batch([_article(prose)], now=NOW)[0].tagging.truncated_at is None
+
+
 class _Recording:
     """Wraps nlp.pipe to record the texts of each call."""
 
