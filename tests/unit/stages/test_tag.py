@@ -128,6 +128,26 @@ def test_rule_sentences() -> None:
     assert [text[s.start : s.end] for s in rule_sentences(text)] == ["One.", "Two!", "Three"]
 
 
+@pytest.mark.timeout(60)
+def test_rule_sentences_keep_every_line_and_read_each_character_once() -> None:
+    def pieces(text: str) -> list[str]:
+        return [text[s.start : s.end] for s in rule_sentences(text)]
+
+    # a line without a closing mark was lost when more text followed it
+    assert pieces("Harbour plan\nThe council met.\n\nNew ferry\nIt sails 3.5 km.") == [
+        "Harbour plan",
+        "The council met.",
+        "New ferry",
+        "It sails 3.5 km.",  # a mark inside a word ends nothing
+    ]
+    assert pieces('He said: "Go." Then left?! ') == ['He said: "Go."', "Then left?!"]
+    # such a line was tried from each of its characters, to its end: a megabyte of it
+    # would take hours; and each mark in a run without spaces was a sentence
+    long_line = "word " * 200_000
+    assert pieces(f"{long_line}\nEnd.") == [long_line.strip(), "End."]
+    assert pieces("!(#" * 300_000) == ["!(#" * 300_000]
+
+
 @pytest.mark.model
 def test_trained_model_runs_only_needed_components() -> None:
     from workers.stages.tag import load_model

@@ -482,7 +482,11 @@ def unglued(
         yield at, end
 
 
-_RULE_SENT = re.compile(r"[^\n.!?]*(?:[.!?]+[\"'”’)]*|$)")
+# A sentence by punctuation: up to a run of ".", "!" or "?" (and closing marks) that a
+# space or the end follows, or to the end of its line. Each character is read once:
+# a mark inside a word ("3.5", "!(#!(#") ends nothing, and a line without one is a
+# sentence of its own.
+_RULE_SENT = re.compile(r"(?:[^\n.!?]++|[.!?]++(?![\"'”’)]*+(?:\s|$)))*+(?:[.!?]++[\"'”’)]*+)?")
 
 
 def rule_sentences(text: str, start: int = 0) -> list[Sentence]:
@@ -491,6 +495,8 @@ def rule_sentences(text: str, start: int = 0) -> list[Sentence]:
     out: list[Sentence] = []
     for m in _RULE_SENT.finditer(text, start):
         piece = m.group()
+        if not piece.strip():
+            continue
         s = m.start() + len(piece) - len(piece.lstrip())
         e = m.end() - (len(piece) - len(piece.rstrip()))
         out.extend(Sentence(start=gs, end=ge) for gs, ge in unglued(text, s, e))
