@@ -86,6 +86,41 @@ def many_names(count: int, seed: int = 0) -> str:
     return "The list of delegates was published on Monday.\n\n" + "\n".join(sentences)
 
 
+def punctuation_run(chars: int) -> str:
+    """A sentence, then ``chars`` characters of punctuation without a space (a mangled
+    page, pasted data): spaCy's tokenizer split such a run in time that grew with
+    its square."""
+    return "The harbour council met on Monday.\n\n" + ("!(#" * (chars // 3 + 1))[:chars]
+
+
+def one_letter_words(chars: int) -> str:
+    """``chars`` characters of one-letter words and punctuation: a token for every
+    one or two characters, five times prose's."""
+    return "The harbour council met on Monday.\n\n" + ("a - " * (chars // 4 + 1))[:chars]
+
+
+def title_case_lines(lines: int) -> str:
+    """A sentence, then ``lines`` short title-case paragraphs (a list of headlines)."""
+    heads = [f"{w.capitalize()} Harbour News" for w in _WORDS]
+    body = "\n\n".join(heads[i % len(heads)] for i in range(lines))
+    return "The harbour council met on Monday and agreed a plan.\n\n" + body
+
+
+def initials(count: int) -> str:
+    """A page of initials ("A. B. C. ..."), which a model reads as people's names."""
+    letters = "ABCDEFGHIJKLMNOPRSTW"
+    return "The list was published on Monday.\n\n" + " ".join(
+        f"{letters[i % len(letters)]}." for i in range(count)
+    )
+
+
+def broken_lines(count: int) -> str:
+    """A sentence broken into ``count`` one-word lines, each continuing the last."""
+    return "The harbour council met on Monday and the\n" + "\n".join(
+        _WORDS[i % len(_WORDS)].lower() for i in range(count)
+    )
+
+
 def new_vocabulary_article(index: int, new_words: int = 65) -> bytes:
     """A raw record whose text brings ``new_words`` words never seen before."""
     rng = random.Random(index)

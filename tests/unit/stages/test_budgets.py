@@ -16,7 +16,7 @@ from tests.unit.stages.test_tag import NOW, _article
 from workers.pipeline import Message, Pipeline
 from workers.settings import Settings
 from workers.stages.summarize.keywords import _NameParts
-from workers.stages.tag import Tagger, entities
+from workers.stages.tag import Tagger, entities, weight
 
 
 def test_text_past_the_budget_gets_sentences_but_no_entities() -> None:
@@ -84,6 +84,24 @@ def test_batches_are_bounded_by_characters_not_by_count() -> None:
     assert sum(len(c) for c in seen.calls) == len(
         [p for c in seen.calls for p in c]
     )  # every chunk tagged once
+
+
+def test_chunks_and_batches_of_text_dense_in_tokens_hold_fewer_characters() -> None:
+    # memory follows tokens: a chunk of one-letter words has twice prose's tokens for
+    # its length, so it holds half the characters (at most chunk_chars / 4 tokens)
+    tagger = blank_tagger(chunk_chars=4000, batch_chars=8000, batch_size=64)
+    seen = _Recording(tagger)
+    para = "Xi Jinping met Vladimir Putin in Moscow. " + "a - " * 100
+    dense = "\n\n".join([para.strip()] * 20)  # about 8,800 characters, 4,400 tokens
+    out = tagger.tag_batch([_article(dense)], now=NOW)[0]
+    chunks = [text for call in seen.calls for text in call]
+    assert "".join(chunks) == dense  # in order, each once
+    assert all(len(tagger.nlp.make_doc(text)) <= 1000 for text in chunks)
+    assert len(chunks) >= 5  # where 4,000 characters would make 3
+    for call in seen.calls:
+        assert len(call) == 1 or sum(weight(text) for text in call) <= 8000
+    assert len(out.entities) == 3 * 20
+    assert weight("Xi Jinping met Vladimir Putin in Moscow.") == 40  # prose: its length
 
 
 def test_vocabulary_stays_flat_over_new_words() -> None:

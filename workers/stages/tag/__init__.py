@@ -119,7 +119,12 @@ class Chunk:
 
 
 _LINE = re.compile(r"[^\n]+")
-_TOKEN = re.compile(r"\w+|[^\w\s]")  # what the tagging budget counts as a token
+# news prose has 4.7 characters per token; a chunk or batch of ``n`` characters holds
+# at most ``n / 4`` tokens, so that memory, which follows tokens, stays within what
+# prose of that length takes
+_CHARS_PER_TOKEN = 4
+# what the tagging budget counts as a token: a word, a mark, or a run too long to split
+_TOKEN = re.compile(rf"(?<!\S)\S{{{LONGEST_SPLIT_RUN + 1},}}|\w+|[^\w\s]")
 _CASED_WORD = re.compile(r"[^\W\d_](?:[\w'’-]|\.(?=\w))*")
 
 
@@ -164,25 +169,39 @@ def truecase(text: str) -> str:
     return "".join(out)
 
 
-def chunk_text(text: str, max_chars: int) -> list[tuple[int, str]]:
-    """Split text into (offset, piece) of at most ``max_chars``, at paragraph breaks
-    where possible, else at line breaks, else at spaces, else hard."""
-    if len(text) <= max_chars:
+def chunk_text(text: str, max_chars: int, max_tokens: int = 0) -> list[tuple[int, str]]:
+    """Split text into (offset, piece) of at most ``max_chars`` characters and
+    ``max_tokens`` tokens (0: no bound), at paragraph breaks where possible, else at
+    line breaks, else at spaces, else hard."""
+    if len(text) <= max_chars and len(text) <= (max_tokens or len(text)):
         return [(0, text)]
     pieces: list[tuple[int, str]] = []
     start = 0
     while start < len(text):
         end = min(start + max_chars, len(text))
+        if max_tokens and end - start > max_tokens:  # else it has fewer tokens
+            past = next(islice(_TOKEN.finditer(text, start, end), max_tokens, None), None)
+            if past is not None:
+                end = past.start()
         if end < len(text):
             window = text[start:end]
             for sep in ("\n\n", "\n", ". ", " "):
                 cut = window.rfind(sep)
-                if cut > max_chars // 4:
+                if cut > len(window) // 4:
                     end = start + cut + len(sep)
                     break
         pieces.append((start, text[start:end]))
         start = end
     return pieces
+
+
+def weight(text: str) -> int:
+    """What ``text`` costs the model in memory, in characters of prose: its length, or
+    more where it has more tokens than prose has (a text of one-letter words)."""
+    if len(text) < _CHARS_PER_TOKEN:
+        return len(text)
+    tokens = sum(1 for _ in _TOKEN.finditer(text))
+    return max(len(text), tokens * _CHARS_PER_TOKEN)
 
 
 class Tagger:
@@ -262,7 +281,11 @@ class Tagger:
             if why is None:
                 chunks.extend(
                     Chunk(i, off, piece)
-                    for off, piece in chunk_text(cased[i][: cuts[i]], self.chunk_chars)
+                    for off, piece in chunk_text(
+                        cased[i][: cuts[i]],
+                        self.chunk_chars,
+                        self.chunk_chars // _CHARS_PER_TOKEN,
+                    )
                 )
         found: list[tuple[list[Sentence], list[entities.RawMention]]] = [([], []) for _ in articles]
         phrases: list[list[Span] | None] = [
@@ -289,18 +312,18 @@ class Tagger:
         ]
 
     def _groups(self, chunks: list[Chunk]) -> Iterator[list[Chunk]]:
-        """Chunks in groups of at most ``batch_chars`` characters and ``batch_size`` chunks
-        (a chunk longer than that alone)."""
+        """Chunks in groups of at most ``batch_chars`` characters (by ``weight``: a chunk
+        dense in tokens counts for more) and ``batch_size`` chunks (a chunk larger than
+        that alone)."""
         group: list[Chunk] = []
         size = 0
         for chunk in chunks:
-            if group and (
-                size + len(chunk.text) > self.batch_chars or len(group) >= self.batch_size
-            ):
+            cost = weight(chunk.text)
+            if group and (size + cost > self.batch_chars or len(group) >= self.batch_size):
                 yield group
                 group, size = [], 0
             group.append(chunk)
-            size += len(chunk.text)
+            size += cost
         if group:
             yield group
 
