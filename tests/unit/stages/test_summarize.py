@@ -82,6 +82,7 @@ def test_no_furniture_in_a_summary() -> None:
         "By . Daily Mail Reporter . PUBLISHED: . 10:03 EST, 1 May 2013 .\n"
         "UPDATED: . 11:40 EST, 1 May 2013 .\n"
         "Scroll down for video.\n"
+        "Messages » Harbour news » The new bridge is open…\n"
         "Pictured: The new bridge at dusk, seen from the harbour wall.\n"
         "Devastated: Dawn, who lost her home, was furious with the council.\n"
         "The new bridge across the harbour opened on Monday after three years of work. "

@@ -18,7 +18,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.6.0"
+VERSION = "1.7.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -54,7 +54,8 @@ _FURNITURE = re.compile(
     + _INVITED
     + r"|(?:[Ff]ollow|FOLLOW) (?:us|US|@)"  # "Follow us at Twitter @igndeals."
     + r"|.*\b(?:[Bb]reaking news alerts|delivered (?:daily|weekly|weekday|every|to your inbox))"
-    r"|.*\bRead [Mm]ore\s*»)"
+    r"|.*\bRead [Mm]ore\s*»"
+    r"|[^\n»›>]{1,60}\s[»›>]\s[^\n»›>]{1,60}\s[»›>]\s)"  # a breadcrumb: "Home » News » ..."
 )
 # a news photo's caption ends in its date after a comma: "A cyclist rides next to a
 # blocked plant in La Paz, Bolivia, November 19, 2019.", "A ship leaves Miami, on Aug.
