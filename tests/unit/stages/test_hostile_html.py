@@ -14,7 +14,7 @@ import pytest
 from schemas import RawArticle
 from workers.errors import PermanentError, StageFailed
 from workers.inputs import read_records
-from workers.stages.clean import clean
+from workers.stages.clean import clean, html
 from workers.stages.clean.html import plain_text
 
 STORY = (
@@ -91,6 +91,30 @@ def test_a_9_mib_page() -> None:
     text = _clean(page)  # past the extractor's size limit: the streaming pass
     assert text.startswith("Paragraph 0:") and "Paragraph 69999:" in text
     assert "Home" not in text
+
+
+@pytest.mark.timeout(60)
+def test_a_paragraph_of_100_000_spans_takes_the_streaming_pass() -> None:
+    # under the extractor's size limit, but trafilatura reads each inline child of a
+    # paragraph against the rest: 14,000 spans took 6 s, these would take minutes
+    spans = "<span>word</span> " * 100_000
+    page = f"<html><body><article>{STORY}<p>{spans}</p></article></body></html>"
+    assert len(page) < html.MAX_EXTRACT_CHARS
+    text = _clean(page)
+    assert text.startswith("The harbour authority approved the new ferry terminal")
+    assert "eighteen months" in text
+
+
+@pytest.mark.timeout(60)
+def test_a_tag_of_200_000_attributes_takes_the_streaming_pass() -> None:
+    # lxml's parser and the metadata reader take time growing with the square of a
+    # tag's attributes: 30,000 took 3 s, these would take minutes
+    attributes = " ".join(f"a{i:x}=x" for i in range(200_000))
+    page = f"<html><body><div {attributes}>{STORY}</div></body></html>"
+    assert len(page) < html.MAX_EXTRACT_CHARS
+    text = _clean(page)
+    assert text.startswith("The harbour authority approved the new ferry terminal")
+    assert "eighteen months" in text
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,15 @@ from trafilatura.utils import load_html
 
 # Past this size trafilatura takes tens of seconds; the streaming pass is linear.
 MAX_EXTRACT_CHARS = 2 * 1024 * 1024
+# Shapes whose cost grows with their square in lxml or trafilatura, also left to the
+# streaming pass: an element with more children than this (trafilatura reads each
+# inline child of a paragraph against the rest: 14,000 spans in one paragraph took
+# 6 s, a megabyte of them two minutes), or a tag with more attributes (lxml's parser
+# and the metadata reader: 30,000 took 3 s, a megabyte four minutes). Pages of the
+# extraction benchmark have at most 258 children and 64 attributes.
+MAX_CHILDREN = 5000
+MAX_ATTRIBUTES = 1000
+_LONG_TAG = re.compile(rf"<[A-Za-z][^<>]{{{4 * MAX_ATTRIBUTES},}}>")  # a="" is 4 or more
 
 _SKIP = frozenset(
     {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas"}
@@ -147,14 +156,16 @@ def extract(html: str, *, url: str | None = None, page_date: str | None = None) 
     whose text is taken when the precision text is under ``MIN_PRECISION_SHARE``
     of it. ``page_date``, the publication time already read from the page's meta
     tags, spares the slower date search. Returns empty text when the page has no
-    article body. Pages over ``MAX_EXTRACT_CHARS`` are not given to trafilatura
-    (see ``plain_text``).
+    article body. Pages over ``MAX_EXTRACT_CHARS``, and those with an element of
+    more than ``MAX_CHILDREN`` children or a tag of more than ``MAX_ATTRIBUTES``
+    attributes, are not given to trafilatura (see ``plain_text``).
     """
-    if len(html) > MAX_EXTRACT_CHARS:
-        return Extracted("", None, None, [], None, url, None)
+    nothing = Extracted("", None, None, [], None, url, None)
+    if len(html) > MAX_EXTRACT_CHARS or _many_attributes(html):
+        return nothing
     tree = load_html(html)
-    if tree is None:
-        return Extracted("", None, None, [], None, url, None)
+    if tree is None or any(len(element) > MAX_CHILDREN for element in tree.iter()):
+        return nothing
     meta = metadata(tree, url, page_date=page_date)
     text = _text(tree, url, favor_precision=True, fast=True)
     if needs_default_pass(text, tree):
@@ -169,6 +180,12 @@ def extract(html: str, *, url: str | None = None, page_date: str | None = None) 
         url=meta.url or url,
         language=meta.language or None,
     )
+
+
+def _many_attributes(html: str) -> bool:
+    """Whether a tag of ``html`` has more than ``MAX_ATTRIBUTES`` attributes; only tags
+    long enough to hold that many are looked at, each once."""
+    return any(m.group().count("=") > MAX_ATTRIBUTES for m in _LONG_TAG.finditer(html))
 
 
 def needs_default_pass(precise: str | None, tree: HtmlElement) -> bool:
