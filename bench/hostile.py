@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -51,6 +53,9 @@ def cases() -> dict[str, bytes]:
         "5,000 title-case lines": raw("titles", title_case_lines(5_000))[1],
         "300,000 initials": raw("initials", initials(300_000))[1],
         "200,000 broken lines": raw("broken", broken_lines(200_000))[1],
+        "100,000 spans, one <p>": orjson.dumps(
+            {"id": "spans", "html": f"<p>{'<span>word</span> ' * 100_000}</p>"}
+        ),
     }
 
 
