@@ -39,7 +39,7 @@ from tests.generators import (  # noqa: E402 - after the path set-up above
     prose,
     punctuation_run,
     raw,
-    title_case_lines,
+    title_case_page,
 )
 
 
@@ -50,7 +50,7 @@ def cases() -> dict[str, bytes]:
         "dense entities, 1.2 MB": raw("dense", dense_entities(130_000))[1],
         "1 MB punctuation run": raw("punctuation", punctuation_run(1_000_000))[1],
         "1 MB one-letter words": raw("letters", one_letter_words(1_000_000))[1],
-        "5,000 title-case lines": raw("titles", title_case_lines(5_000))[1],
+        "30 title-case headlines": title_case_page("titles", 30)[1],
         "300,000 initials": raw("initials", initials(300_000))[1],
         "200,000 broken lines": raw("broken", broken_lines(200_000))[1],
         "100,000 spans, one <p>": orjson.dumps(

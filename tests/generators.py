@@ -99,11 +99,15 @@ def one_letter_words(chars: int) -> str:
     return "The harbour council met on Monday.\n\n" + ("a - " * (chars // 4 + 1))[:chars]
 
 
-def title_case_lines(lines: int) -> str:
-    """A sentence, then ``lines`` short title-case paragraphs (a list of headlines)."""
-    heads = [f"{w.capitalize()} Harbour News" for w in _WORDS]
-    body = "\n\n".join(heads[i % len(heads)] for i in range(lines))
-    return "The harbour council met on Monday and agreed a plan.\n\n" + body
+def title_case_page(article_id: str, lines: int) -> tuple[bytes, bytes]:
+    """(key, value) of an HTML page whose article lists ``lines`` short title-case
+    headlines between two paragraphs of prose."""
+    heads = [f"{_WORDS[i % len(_WORDS)].capitalize()} Harbour R{i}" for i in range(lines)]
+    paragraphs = [prose(1500, seed=1), *heads, prose(1500, seed=2)]
+    page = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+    return article_id.encode(), orjson.dumps(
+        {"id": article_id, "language": "en", "html": page + "</article></body></html>"}
+    )
 
 
 def initials(count: int) -> str:

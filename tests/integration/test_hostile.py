@@ -138,10 +138,19 @@ async def test_a_stop_by_the_dead_letter_limit_loses_nothing_in_flight(stack: St
 async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worker(
     stack: Stack,
 ) -> None:
-    """An article of 1.2 MB of prose, one naming 10,000 people, and one whose tags would
-    make it larger than a record may be: each ends enriched within its budget or
-    dead-lettered with a code, while the other records keep flowing."""
-    from tests.generators import dense_entities, many_names, prose, raw
+    """An article of 1.2 MB of prose, one naming 10,000 people, one whose tags would
+    make it larger than a record may be, and two that held a worker for hours (a
+    megabyte of punctuation without a space, 30 title-case lines): each ends enriched
+    within its budget or dead-lettered with a code, while the other records keep
+    flowing."""
+    from tests.generators import (
+        dense_entities,
+        many_names,
+        prose,
+        punctuation_run,
+        raw,
+        title_case_page,
+    )
 
     limit = 3 * 1024 * 1024
     worker = stack.start_worker(ENRICH_MAX_RECORD_BYTES=str(limit), **NO_LIMIT)
@@ -149,6 +158,8 @@ async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worke
         raw("hostile-prose", prose(1_200_000)),
         raw("hostile-names", many_names(10_000)),
         raw("hostile-dense", dense_entities(130_000)),
+        raw("hostile-punctuation", punctuation_run(1_000_000)),
+        title_case_page("hostile-titles", 30),
     ]
     assert all(len(value) < limit for _, value in hostile)
     before, after = articles(20, "before"), articles(20, "after")
@@ -174,6 +185,9 @@ async def test_costly_articles_mixed_into_traffic_neither_stop_nor_stall_a_worke
     assert prose_out["entities"] and prose_out["summary"]
     names_out = seen.enriched[b"hostile-names"][0]
     assert len(names_out["entity_list"]) > 1000
+    assert seen.enriched[b"hostile-punctuation"][0]["summary"]
+    titles_out = seen.enriched[b"hostile-titles"][0]
+    assert "Harbour R29" in titles_out["text"] and titles_out["summary"]
     [dense_dead] = seen.dead[b"hostile-dense"]
     assert (dense_dead["stage"], dense_dead["code"]) == ("tag", "too_large")
     assert not dense_dead["original"]["truncated"]  # replayable once the limit is raised
