@@ -169,27 +169,31 @@ def truecase(text: str) -> str:
     return "".join(out)
 
 
+def _piece_end(text: str, start: int, max_chars: int, max_tokens: int) -> int:
+    """Where a piece of ``text`` from ``start`` ends: at most ``max_chars`` characters and
+    ``max_tokens`` tokens (0: no bound) on, at a paragraph break before that where
+    possible, else at a line break, a sentence's end or a space, else hard."""
+    end = min(start + max_chars, len(text))
+    if max_tokens and end - start > max_tokens:  # else it has fewer tokens
+        past = next(islice(_TOKEN.finditer(text, start, end), max_tokens, None), None)
+        if past is not None:
+            end = past.start()
+    if end < len(text):
+        window = text[start:end]
+        for sep in ("\n\n", "\n", ". ", " "):
+            cut = window.rfind(sep)
+            if cut > len(window) // 4:
+                return start + cut + len(sep)
+    return end
+
+
 def chunk_text(text: str, max_chars: int, max_tokens: int = 0) -> list[tuple[int, str]]:
     """Split text into (offset, piece) of at most ``max_chars`` characters and
-    ``max_tokens`` tokens (0: no bound), at paragraph breaks where possible, else at
-    line breaks, else at spaces, else hard."""
-    if len(text) <= max_chars and len(text) <= (max_tokens or len(text)):
-        return [(0, text)]
+    ``max_tokens`` tokens (0: no bound), cut as ``_piece_end`` says."""
     pieces: list[tuple[int, str]] = []
     start = 0
-    while start < len(text):
-        end = min(start + max_chars, len(text))
-        if max_tokens and end - start > max_tokens:  # else it has fewer tokens
-            past = next(islice(_TOKEN.finditer(text, start, end), max_tokens, None), None)
-            if past is not None:
-                end = past.start()
-        if end < len(text):
-            window = text[start:end]
-            for sep in ("\n\n", "\n", ". ", " "):
-                cut = window.rfind(sep)
-                if cut > len(window) // 4:
-                    end = start + cut + len(sep)
-                    break
+    while start < len(text) or not pieces:
+        end = _piece_end(text, start, max_chars, max_tokens)
         pieces.append((start, text[start:end]))
         start = end
     return pieces
@@ -257,14 +261,8 @@ class Tagger:
         tenth of tokenizing. The cut is at a paragraph, line or sentence break
         before the budget where one is near, so that no sentence is tagged in half.
         """
-        limit = min(len(text), self.max_chars or len(text))
-        if self.max_tokens and limit > self.max_tokens:  # else it has fewer tokens
-            past = next(islice(_TOKEN.finditer(text, 0, limit), self.max_tokens, None), None)
-            if past is not None:
-                limit = past.start()
-        if limit >= len(text):
-            return None
-        return len(chunk_text(text[: limit + 1], limit)[0][1])
+        end = _piece_end(text, 0, self.max_chars or len(text), self.max_tokens)
+        return end if end < len(text) else None
 
     def tag_batch(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
         """Tag a batch of articles through ``nlp.pipe``; order is kept."""
