@@ -141,6 +141,35 @@ def test_only_lines_ftfy_could_change_go_through_it(monkeypatch: pytest.MonkeyPa
     assert boilerplate.repair("a\n\n" * 100_000) == "a\n\n" * 100_000
 
 
+def test_a_page_of_many_lines_ftfy_reads_is_repaired_in_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ftfy
+
+    # ftfy costs about 30 µs a line: a record of a million such lines took minutes
+    lines = [
+        f"Zeile {i}: die Stra\u00dfe" if i % 3 else f"Line {i}: the caf\u00c3\u00a9 &amp; bar"
+        for i in range(3 * boilerplate.LINE_BY_LINE)
+    ]
+    text = "\n".join(lines) + "\nBob <b>bold</b>\nTom &amp; Jerry\n"
+    segments = 0
+    real = ftfy.fix_and_explain
+
+    def counted(*args: object, **kwargs: object) -> ftfy.ExplainedText:
+        nonlocal segments
+        segments += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ftfy, "fix_and_explain", counted)
+    repaired = boilerplate.repair(text)
+    monkeypatch.undo()
+    # line by line up to LINE_BY_LINE, then one segment per block and one at the markup
+    assert segments <= boilerplate.LINE_BY_LINE + len(text) // 65_536 + 2
+    assert repaired == ftfy.fix_text(text, normalization="NFC")  # the same repair here
+    assert "Line 14997: the café & bar" in repaired
+    assert repaired.endswith("Tom &amp; Jerry\n")  # no entity unescaped after markup
+
+
 def test_short_text_is_kept() -> None:
     assert boilerplate.clean_text("Markets closed higher.") == "Markets closed higher."
 

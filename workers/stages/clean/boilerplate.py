@@ -33,6 +33,15 @@ from workers.stages.clean.rules import Kind, classify
 _UNREPAIRED = re.compile(r"[^\x20-\x25\x27-\x7e\n]")
 
 
+# ftfy reads a text one line at a time, at about 30 µs a line whatever its length; the
+# development pages have at most 400 lines it needs to read. Past this many, the rest of
+# an article is read in blocks of about _BLOCK characters, each as one segment.
+LINE_BY_LINE = 5_000
+_BLOCK = 65_536
+_LONGEST_SEGMENT = ftfy.TextFixerConfig().max_decode_length  # as ftfy.fix_text cuts a line
+_IN_BLOCKS = ftfy.TextFixerConfig(normalization="NFC", explain=False)
+
+
 def repair(text: str) -> str:
     """``ftfy.fix_text`` (NFC), given only the lines it could change.
 
@@ -40,19 +49,30 @@ def repair(text: str) -> str:
     million one-letter lines took 40 s; lines of plain ASCII are passed over
     now. ftfy reads each line on its own but for one thing, which is kept: after
     the first "<" it unescapes no HTML entity, since the text may be markup.
+    Past ``LINE_BY_LINE`` lines that need it (a million lines of "é" took
+    minutes), the rest is repaired in blocks: still linear, but an encoding is
+    then told apart per block, not per line.
     """
     out: list[str] = []
     done = 0  # text[:done] is in ``out``
     markup_from = text.find("<")
+    lines_left = LINE_BY_LINE
     found = _UNREPAIRED.search(text)
     while found is not None:
         start = text.rfind("\n", done, found.start()) + 1 or done
-        end = text.find("\n", found.start()) + 1 or len(text)
+        if not lines_left:
+            out += [text[done:start], _in_blocks(text, start, markup_from)]
+            return "".join(out)
         # the lines after it that need ftfy too go with it, in one call
-        while (more := _UNREPAIRED.search(text, end)) is not None and text.rfind(
-            "\n", end, more.start()
-        ) < end:
-            end = text.find("\n", more.start()) + 1 or len(text)
+        end = start
+        while (
+            lines_left
+            and found is not None
+            and (end == start or text.rfind("\n", end, found.start()) < end)
+        ):
+            end = text.find("\n", found.start()) + 1 or len(text)
+            lines_left -= 1
+            found = _UNREPAIRED.search(text, end)
         after_markup = 0 <= markup_from < start
         fixed = ftfy.fix_text(
             text[start:end],
@@ -61,8 +81,23 @@ def repair(text: str) -> str:
         )
         out += [text[done:start], fixed]
         done = end
-        found = more
     out.append(text[done:])
+    return "".join(out)
+
+
+def _in_blocks(text: str, start: int, markup_from: int) -> str:
+    """``text[start:]`` repaired in blocks of whole lines, each one ftfy segment; no
+    entity unescaped from the line of ``markup_from`` on (when >= 0)."""
+    markup_line = text.rfind("\n", 0, markup_from) + 1 if markup_from >= 0 else len(text)
+    out: list[str] = []
+    pos = start
+    while pos < len(text):
+        end = min(text.find("\n", pos + _BLOCK) + 1 or len(text), pos + _LONGEST_SEGMENT)
+        if pos < markup_line < end:
+            end = markup_line  # a block before markup, and blocks from its line on
+        config = _IN_BLOCKS._replace(unescape_html=False) if pos >= markup_line else _IN_BLOCKS
+        out.append(ftfy.fix_and_explain(text[pos:end], config).text)
+        pos = end
     return "".join(out)
 
 
