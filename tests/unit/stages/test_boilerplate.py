@@ -170,6 +170,31 @@ def test_a_page_of_many_lines_ftfy_reads_is_repaired_in_blocks(
     assert repaired.endswith("Tom &amp; Jerry\n")  # no entity unescaped after markup
 
 
+def test_a_paste_is_normalised_and_classified_once_for_title_and_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = (
+        "Harbour plan approved after long talks\n"
+        "Harbour plan approved after long talks\n"
+        "The council met on Monday and agreed a new plan for the harbour front after "
+        "months of talks with residents.\nThe work will start in spring and last two "
+        "years, the mayor said on Tuesday."
+    )
+    classified: list[str] = []
+    real = rules.classify
+
+    def counted(line: str) -> rules.Kind:
+        classified.append(line)
+        return real(line)
+
+    monkeypatch.setattr(boilerplate, "classify", counted)
+    title, body = boilerplate.pasted(text)
+    assert title == "Harbour plan approved after long talks"
+    assert body == boilerplate.clean_text(text, title=title)
+    assert body.startswith("The council met") and "Harbour plan" not in body
+    assert len(classified) == 2 * 4  # each line once for the pair, once for clean_text
+
+
 def test_short_text_is_kept() -> None:
     assert boilerplate.clean_text("Markets closed higher.") == "Markets closed higher."
 

@@ -66,8 +66,7 @@ def clean(
         if not body and raw.text:
             body = boilerplate.clean_text(raw.text, title=title)
     else:
-        title = title or boilerplate.headline(raw.text or "")
-        body = boilerplate.clean_text(raw.text or "", title=title)
+        title, body = boilerplate.pasted(raw.text or "", title=title)
     if not body.strip():
         raise StageFailed("no article text left after cleaning", code="empty_text")
     if raw.language:

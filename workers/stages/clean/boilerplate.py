@@ -314,9 +314,33 @@ def clean_text(text: str, *, title: str | None = None, extracted: bool = False) 
     ``extracted`` text comes from an HTML extractor that already chose the
     article block: only boilerplate lines and what follows an end marker go.
     """
-    lines = normalize(text).split("\n")
-    lines = _mid_sentence_join(_unglue(lines, normalize(title) if title else None))
-    kinds = [classify(line) if line else Kind.OTHER for line in lines]
+    lines = _mid_sentence_join(_unglue(_lines(text), normalize(title) if title else None))
+    return _body(lines, _classified(lines), title, extracted=extracted)
+
+
+def pasted(text: str, *, title: str | None = None) -> tuple[str | None, str]:
+    """``title``, else the paste's ``headline``, and its ``clean_text``, the text
+    normalised and its lines classified once for both."""
+    lines = _lines(text)
+    joined = _mid_sentence_join(lines)
+    kinds = _classified(joined)
+    title = title or _headline(joined, kinds)
+    unglued = _unglue(lines, normalize(title) if title else None)
+    if len(unglued) != len(lines):  # a heading split off: lines of their own
+        joined = _mid_sentence_join(unglued)
+        kinds = _classified(joined)
+    return title, _body(joined, kinds, title, extracted=False)
+
+
+def _lines(text: str) -> list[str]:
+    return normalize(text).split("\n")
+
+
+def _classified(lines: list[str]) -> list[Kind]:
+    return [classify(line) if line else Kind.OTHER for line in lines]
+
+
+def _body(lines: list[str], kinds: list[Kind], title: str | None, *, extracted: bool) -> str:
     if Kind.PROSE not in kinds:
         # Short text (a brief or a one-liner): keep what is not boilerplate.
         keep = [
@@ -382,7 +406,7 @@ def _key(line: str) -> str:
 _BYLINE = re.compile(r"^(by|from|posted|written|words by|updated|published)\b", re.IGNORECASE)
 
 
-def headline(text: str, *, near: int = 8) -> str | None:
+def _headline(lines: list[str], kinds: list[Kind], *, near: int = 8) -> str | None:
     """The title of a pasted page when the paste starts with it: the first line, if it
     reads as a headline and either repeats at once (the title twice) or reads as a
     sentence-like headline with the article beginning within ``near`` lines after it.
@@ -392,8 +416,6 @@ def headline(text: str, *, near: int = 8) -> str | None:
     A headline is 3 to 30 words, not prose, not page furniture, not a byline, and
     does not end like a label (":", "|", "»").
     """
-    lines = _mid_sentence_join(normalize(text).split("\n"))
-    kinds = [classify(line) if line else Kind.OTHER for line in lines]
     if Kind.PROSE not in kinds:
         return None
     start, _ = _article_block(lines, kinds)
