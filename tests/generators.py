@@ -125,6 +125,12 @@ def broken_lines(count: int) -> str:
     )
 
 
+def accented_lines(count: int, *, distinct: bool = True) -> str:
+    """``count`` short lines, each with a letter outside ASCII: lines ftfy reads one
+    at a time ("Straße 1", "Straße 2", ...; or "é" on every line)."""
+    return "\n".join(f"Stra\u00dfe {i}" if distinct else "\u00e9" for i in range(count))
+
+
 def new_vocabulary_article(index: int, new_words: int = 65) -> bytes:
     """A raw record whose text brings ``new_words`` words never seen before."""
     rng = random.Random(index)
