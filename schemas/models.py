@@ -215,7 +215,10 @@ class EnrichedArticle(TaggedArticle):
     model_config = ConfigDict(title="EnrichedArticle")
 
     word_count: int = Field(ge=0)
-    summary: str = Field(description="Whole sentences of the text, in their order")
+    summary: str = Field(
+        description="Whole sentences of the text, in their order; a first sentence over "
+        "twice the summary budget is cut at a word break within it and ends with '…'"
+    )
     summary_sentences: list[Sentence] = Field(
         description="The summary's sentences as offsets into text"
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from schemas import CleanedArticle, Sentence
-from workers.stages.summarize import select, summarize, word_count
+from workers.stages.summarize import ELLIPSIS, select, summarize, word_count
 from workers.stages.tag import Tagger, rule_sentences
 
 NOW = "2026-01-01T00:00:00.000Z"
@@ -39,8 +39,29 @@ def test_one_sentence_article_and_never_empty() -> None:
         == "Markets closed higher."
     )
     assert select("SHORT HEADLINE", _sents("SHORT HEADLINE"), count=3) == "SHORT HEADLINE"
-    long = "A " * 200 + "end."
-    assert select(long, _sents(long), count=3, max_chars=10) == long.strip()
+    long = "A " * 200 + "end."  # 404 characters: over the budget, under twice it
+    assert select(long, _sents(long), count=3, max_chars=300) == long.strip()
+
+
+def test_a_first_sentence_over_twice_the_budget_is_cut_at_a_word_break() -> None:
+    # a run-on of thousands of words, a text without sentence marks, and one without
+    # spaces were summaries as long as the article (up to the whole 300,000-character
+    # tagging budget and past it)
+    run_on = "The council met on Monday and " + " and ".join(
+        f"board {i} agreed" for i in range(3000)
+    )
+    unmarked = " ".join(f"word{i}" for i in range(20_000))
+    unspaced = "中文新闻报道内容，" * 3000 + "。"
+    for text in (run_on + ".", unmarked, unspaced):
+        out = select(text, _sents(text), count=3, max_chars=450)
+        assert out.endswith(ELLIPSIS) and 225 <= len(out) <= 451
+        assert text.startswith(out.removesuffix(ELLIPSIS))
+    assert select(run_on + ".", _sents(run_on + "."), count=3, max_chars=450) == (
+        run_on[: run_on.rindex(" ", 0, 451)] + ELLIPSIS
+    )
+    assert select(unspaced, _sents(unspaced), count=3, max_chars=450).endswith("容" + ELLIPSIS)
+    # no budget: whole sentences
+    assert select(unmarked, _sents(unmarked), count=3) == unmarked
 
 
 def test_word_count() -> None:

@@ -1,10 +1,11 @@
 """The summarize stage: summary, entity list and keywords from what the tagger found. Pure.
 
 The summary is whole sentences of the clean text, in their original order,
-never cut: the leading sentences that read as sentences (not headings, page
-furniture such as bylines, "PUBLISHED:" stamps, captions or "Scroll down for
-video"), without a dateline ahead of the first ("LONDON (Reuters) - "), and
-never opening with a pronoun or connective whose referent it would leave out.
+never cut (but for a first sentence over twice the budget): the leading
+sentences that read as sentences (not headings, page furniture such as bylines,
+"PUBLISHED:" stamps, captions or "Scroll down for video"), without a dateline
+ahead of the first ("LONDON (Reuters) - "), and never opening with a pronoun or
+connective whose referent it would leave out.
 Lead-3 is hard to beat on news; scoring sentences by entity salience, word
 coverage or length was measured below it (see bench/summaries.py).
 """
@@ -18,7 +19,7 @@ from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
-VERSION = "1.7.0"
+VERSION = "1.8.0"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -166,10 +167,38 @@ def choose(
     """Up to ``count`` whole sentences, in order, within ``max_chars`` when > 0.
 
     The first sentence that reads as one is taken even where it alone exceeds
-    the budget; a sentence that mostly repeats one already taken is skipped.
+    the budget, up to twice the budget: one longer (a text without sentence
+    marks, a run-on of thousands of words) is cut at its last word break within
+    the budget. A sentence that mostly repeats one already taken is skipped.
     Never empty when ``text`` is not: falls back to the first sentence (or the
     first line).
     """
+    return _choose(text, sentences, count=count, max_chars=max_chars)[0]
+
+
+# ends a summary whose only sentence was cut to the budget
+ELLIPSIS = "…"
+# where a sentence cut to the budget may end: before a space, or after a comma
+_BREAKS = (" ", "\n", "\t", "，", "、", "；")
+
+
+def _cut(text: str, sent: Sentence, max_chars: int) -> Sentence:
+    """The sentence, or where it is over twice ``max_chars`` its first ``max_chars``
+    characters to the last word break after their middle (else all of them)."""
+    if sent.end - sent.start <= 2 * max_chars:
+        return sent
+    limit = sent.start + max_chars
+    at = max(text.rfind(mark, sent.start + max_chars // 2, limit + 1) for mark in _BREAKS)
+    end = at if at > sent.start else limit
+    while end > sent.start + 1 and (text[end - 1].isspace() or text[end - 1] in ",;:-–—，、；"):
+        end -= 1
+    return Sentence(start=sent.start, end=end)
+
+
+def _choose(
+    text: str, sentences: list[Sentence], *, count: int, max_chars: int
+) -> tuple[list[Sentence], bool]:
+    """``choose``'s sentences, and whether the first was cut to the budget."""
     chosen: list[Sentence] = []
     seen: list[set[str]] = []
     used = 0
@@ -195,16 +224,18 @@ def choose(
         start = len(text) - len(text.lstrip())
         line = text[start:].split("\n", 1)[0].rstrip()
         chosen = [Sentence(start=start, end=start + len(line))]
-    return chosen
+    if max_chars and chosen and (first := _cut(text, chosen[0], max_chars)) != chosen[0]:
+        return [first], True  # the only one: the budget is spent
+    return chosen, False
 
 
 def select(text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0) -> str:
     """The summary text: the chosen sentences joined by spaces."""
-    return _joined(text, choose(text, sentences, count=count, max_chars=max_chars))
+    return _joined(text, *_choose(text, sentences, count=count, max_chars=max_chars))
 
 
-def _joined(text: str, sentences: list[Sentence]) -> str:
-    return " ".join(text[s.start : s.end] for s in sentences)
+def _joined(text: str, sentences: list[Sentence], cut: bool = False) -> str:
+    return " ".join(text[s.start : s.end] for s in sentences) + (ELLIPSIS if cut else "")
 
 
 def summarize(
@@ -213,12 +244,12 @@ def summarize(
     """The enriched record: the tagged article with its summary, entity list,
     keywords and word count."""
     text = article.text
-    chosen = choose(text, list(article.sentences), count=count, max_chars=max_chars)
+    chosen, cut = _choose(text, list(article.sentences), count=count, max_chars=max_chars)
     ranked = entity_list(text, article.entities, title=article.title, summary=chosen)
     return EnrichedArticle(
         **article.model_dump(exclude={"pipeline"}),
         word_count=word_count(text),
-        summary=_joined(text, chosen),
+        summary=_joined(text, chosen, cut),
         summary_sentences=chosen,
         entity_list=ranked,
         keywords=keywords(
