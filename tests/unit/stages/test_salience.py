@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas import Mention, Sentence
-from workers.stages.summarize.salience import entity_list
+from workers.stages.summarize.salience import TITLE_CHARS, entity_list
 
 TEXT = (
     "Xi Jinping met Vladimir Putin in Moscow. Xi praised the talks. "
@@ -55,6 +55,15 @@ def test_title_and_summary_raise_salience() -> None:
     }
     assert boosted["Kremlin"] > plain["Kremlin"] + 0.3
     assert boosted["Xi Jinping"] == plain["Xi Jinping"]
+
+
+def test_only_a_titles_first_characters_are_read_for_names() -> None:
+    # a "title" of a megabyte was searched once for each name of each entity
+    plain = {e.name: e.salience for e in entity_list(TEXT, MENTIONS)}
+    long_title = "Moscow talks " + "x " * TITLE_CHARS + "Kremlin"
+    read = {e.name: e.salience for e in entity_list(TEXT, MENTIONS, title=long_title)}
+    assert read["Moscow"] > plain["Moscow"] + 0.1
+    assert read["Kremlin"] == plain["Kremlin"]
 
 
 def test_no_entities() -> None:
