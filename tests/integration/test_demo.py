@@ -36,8 +36,15 @@ def test_demo_prints_enriched_samples_and_exits_zero(tmp_path: Path) -> None:
     ):
         assert title in text
     assert "summary: " in text and "entities: " in text
-    # the wire copy of the Halden story is grouped with it
-    assert "story: near-copy of sample-halden-terminal (similarity 0." in text
+    # the wire copy of the Halden story is grouped with it. Which of the two is the
+    # story's first is the order they were cleaned in (docs/stories.md), and the two
+    # records sit in different partitions: on a loaded machine the copy can be read
+    # first, and the original is then the near-copy
+    stories = [line.strip() for line in text.splitlines() if line.strip().startswith("story:")]
+    assert stories in (
+        ["story: near-copy of sample-halden-terminal (similarity 0.91)"],
+        ["story: near-copy of sample-halden-terminal-wire (similarity 0.91)"],
+    ), text
     # and the demo ends with the trending entities, counted by the trends table
     trending = text[text.index("trending entities (1h") :]
     assert "Maria Lindqvist" in trending and "PERSON" in trending
