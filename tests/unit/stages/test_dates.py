@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from workers.stages.clean.dates import normalize, page_time
+from workers.stages.clean import dates
+from workers.stages.clean.dates import LONGEST_DATE, normalize, page_time
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,17 @@ def test_readable_times_become_iso_8601_utc(given: str, iso: str) -> None:
 @pytest.mark.parametrize("given", ["yesterday-ish", "soon", "32/13/2026"])
 def test_an_unreadable_value_is_kept_raw(given: str) -> None:
     assert normalize(given) == (None, given)
+
+
+def test_a_value_too_long_for_a_date_is_kept_raw_unread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dateutil reads "1 1 1 ..." in time linear in its length: 10 MB took 20 s
+    read: list[str] = []
+    monkeypatch.setattr(dates, "_loose", read.append)
+    long = "14 March 2026 09:30 GMT " + "1 " * LONGEST_DATE
+    assert normalize(long) == (None, long)
+    assert read == []
+    assert normalize("14 March 2026 09:30 GMT") == (None, "14 March 2026 09:30 GMT")
+    assert read == ["14 March 2026 09:30 GMT"]  # a date's length is read
 
 
 def test_nothing_given() -> None:

@@ -6,7 +6,7 @@ from schemas.models import CleanedArticle, CleanProvenance, RawArticle, StageRun
 from workers.errors import StageFailed
 from workers.stages.clean import boilerplate, dates, html, language
 
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 
 
 _WARM_PAGE = """<html lang="en"><head><title>Ferry terminal plan agreed</title>

@@ -42,14 +42,22 @@ def warm() -> None:
     external_date_parser("Tuesday, 3 March 2026 09:30", "%Y-%m-%d")
 
 
+# the longest value read as a date: "Tuesday, 3 March 2026 09:30:00 Central European
+# Summer Time" is 60 characters; dateutil reads a megabyte of "1 1 1 ..." in 2 s
+LONGEST_DATE = 100
+
+
 def normalize(value: str | None) -> tuple[str | None, str | None]:
     """(ISO 8601 UTC, None) for a readable date or time, else (None, the value as given).
 
     Times with an offset are converted to UTC; times without one are taken as UTC.
+    A value over ``LONGEST_DATE`` characters is no date and is not read.
     """
     if value is None or not value.strip():
         return None, None
     text = value.strip()
+    if len(text) > LONGEST_DATE:
+        return None, value
     when: datetime | date | None
     try:
         if len(text) == 10:
