@@ -178,8 +178,10 @@ def choose(
 
 # ends a summary whose only sentence was cut to the budget
 ELLIPSIS = "…"
-# where a sentence cut to the budget may end: before a space, or after a comma
+# where a sentence cut to the budget may end: at a space, or at a comma in text
+# without spaces; the break and what trails before it (_TRAILING) are left out
 _BREAKS = (" ", "\n", "\t", "，", "、", "；")
+_TRAILING = ",;:-–—，、；"
 
 
 def _cut(text: str, sent: Sentence, max_chars: int) -> Sentence:
@@ -190,7 +192,7 @@ def _cut(text: str, sent: Sentence, max_chars: int) -> Sentence:
     limit = sent.start + max_chars
     at = max(text.rfind(mark, sent.start + max_chars // 2, limit + 1) for mark in _BREAKS)
     end = at if at > sent.start else limit
-    while end > sent.start + 1 and (text[end - 1].isspace() or text[end - 1] in ",;:-–—，、；"):
+    while end > sent.start + 1 and (text[end - 1].isspace() or text[end - 1] in _TRAILING):
         end -= 1
     return Sentence(start=sent.start, end=end)
 
