@@ -1,7 +1,12 @@
-"""Integration fixtures: the real Kafka-protocol broker and real worker processes.
+"""Integration fixtures: real brokers and real worker processes.
 
-One embedded broker per session on a free loopback port; each test gets its
-own topics and consumer group. Every wait is bounded.
+Every test that takes ``broker`` (or ``stack``) runs twice: on the embedded
+broker (Tansu) and on Apache Kafka (``tests/kafka_broker.py``), one of each per
+session on free loopback ports. Where Java or Maven is missing, the Apache
+Kafka runs skip with one line saying why (with ``KAFKA_TESTS=require``, as CI
+sets, they fail instead). A test for one broker only says so with
+``@pytest.mark.parametrize("broker", ["kafka"], indirect=True)``. Each test gets
+its own topics and consumer group. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import kafka_broker
+from tests.conftest import unavailable
+from tests.kafka_broker import KafkaBroker
 from workers.settings import Settings
 from workers.stream import clients
 from workers.stream.embedded_broker import EmbeddedBroker
@@ -24,13 +32,41 @@ from workers.stream.embedded_broker import EmbeddedBroker
 pytestmark = pytest.mark.integration
 
 STOP_TIMEOUT = 20.0
+BROKERS = ["tansu", "kafka"]
+
+AnyBroker = EmbeddedBroker | KafkaBroker
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
     with EmbeddedBroker(log_path=log) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """The session's Apache Kafka node (tests that restart a broker start their own)."""
+    require_kafka()
+    with KafkaBroker(tmp_path_factory.mktemp("kafka")) as running:
+        yield running
+
+
+def require_kafka() -> None:
+    """Skip, saying why, where Apache Kafka cannot run (fail with KAFKA_TESTS=require)."""
+    reason = kafka_broker.unavailable_reason()
+    if reason is not None:
+        unavailable(reason, required_by="KAFKA_TESTS")
+
+
+@pytest.fixture(scope="session", params=BROKERS)
+def broker(request: pytest.FixtureRequest) -> AnyBroker:
+    """The broker a test runs on: each test runs once on each."""
+    if request.param == "kafka":
+        running: AnyBroker = request.getfixturevalue("kafka")
+    else:
+        running = request.getfixturevalue("tansu_broker")
+    return running
 
 
 @dataclass
@@ -39,6 +75,7 @@ class Stack:
 
     settings: Settings
     env: dict[str, str]
+    broker_kind: str
     logdir: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     started: int = 0  # workers started, also those since removed: each has its own log
@@ -93,7 +130,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(broker: AnyBroker, tmp_path: Path) -> AsyncIterator[Stack]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     env = {
         "ENRICH_BROKER": broker.bootstrap,
@@ -107,7 +144,11 @@ async def stack(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Stack]:
         {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}
     )
     await clients.create_topics(settings)
-    running = Stack(settings=settings, env=full_env, logdir=tmp_path)
+    running = Stack(settings=settings, env=full_env, broker_kind=_kind(broker), logdir=tmp_path)
     yield running
     codes = [running.stop_worker(p) for p in running.workers]
     assert codes == [0] * len(codes), f"workers exited {codes}\n{running.logs()}"
+
+
+def _kind(broker: AnyBroker) -> str:
+    return "kafka" if isinstance(broker, KafkaBroker) else "tansu"

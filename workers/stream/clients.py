@@ -257,10 +257,13 @@ async def produce(
 
 
 def _reader(settings: Settings) -> AIOKafkaConsumer:
-    """A consumer outside any group: it reads, and never commits."""
+    """A consumer outside any group: it reads, and never commits. Under exactly_once
+    it reads only committed records, as every consumer of the output should."""
+    exactly_once = settings.processing_guarantee == "exactly_once"
     return AIOKafkaConsumer(
         **client_options(settings),
         group_id=None,
+        isolation_level="read_committed" if exactly_once else "read_uncommitted",
         enable_auto_commit=False,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_max_bytes=max(settings.max_request_bytes, 52428800),
@@ -276,8 +279,11 @@ async def _partitions(
     parts = consumer.partitions_for_topic(topic)
     deadline = time.monotonic() + timeout
     while not parts:
-        existing = await consumer.topics()  # refreshes the metadata
-        parts = consumer.partitions_for_topic(topic)
+        # Metadata of every topic: a client that subscribes to nothing asks the broker
+        # for no topic at all, which Apache Kafka answers with none (some brokers with all).
+        cluster = await consumer._client.fetch_all_metadata()
+        existing = cluster.topics()
+        parts = cluster.partitions_for_topic(topic)
         if parts:
             break
         if topic not in existing:
