@@ -81,6 +81,18 @@ class Settings(BaseSettings):
         le=30000,
         description="Longest a fetch waits at the broker for new records",
     )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        default="at_least_once",
+        description="at_least_once: outputs are published, then the input committed (a "
+        "crash may publish a record twice); exactly_once: a batch's outputs and its input "
+        "offsets commit in one Kafka transaction (Apache Kafka or another broker with "
+        "transactions; read the outputs with isolation.level=read_committed)",
+    )
+    transaction_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="exactly_once: the broker aborts a transaction left open this long",
+    )
     produce_deadline_s: float = Field(
         default=60.0, gt=0, description="Exit non-zero when output cannot be published this long"
     )
@@ -283,6 +295,15 @@ class Settings(BaseSettings):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"ENRICH_{name.upper()}: no such file: {path}")
+        return self
+
+    @model_validator(mode="after")
+    def _guarantee_supported(self) -> Settings:
+        if self.processing_guarantee == "exactly_once" and self.stories:
+            raise ValueError(
+                "ENRICH_PROCESSING_GUARANTEE=exactly_once does not cover the story steps "
+                "yet: run stories with at_least_once"
+            )
         return self
 
     def secret(self, name: str) -> str | None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import faust
 from aiokafka import errors
+from faust.types import TP
 
 from schemas.models import Stage
 from workers.codec import Message
@@ -33,6 +34,7 @@ from workers.settings import Settings
 from workers.stories.stream import StoryAgents
 from workers.stream import clients, faust_compat
 from workers.stream.observe import Observer, serve
+from workers.stream.transactions import Transactions, Write
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,12 @@ class StageAgents:
             )
             self.sources |= self.stories.sources
             self.observer.sources.update(dict.fromkeys(self.stories.sources, "summarize"))
+        # exactly_once: each batch commits in a transaction of its own (transactions.py);
+        # Faust's consumer reads only committed records and commits no source offset
+        self.transactions: Transactions | None = None
+        if settings.processing_guarantee == "exactly_once":
+            self.transactions = Transactions(settings, owns=self._owns, rewind=self._rewind)
+            faust_compat.commit_by_transactions(app, self.sources)
         faust_compat.guard_acks(app, self.published)
         faust_compat.correct_end_offsets(
             app, lambda reported: clients.true_end_offsets(settings, reported)
@@ -289,7 +297,12 @@ class StageAgents:
             if tripped:
                 self.fail(ExitCode.DLQ_LIMIT, f"{stage}: dead-letter limit reached: {tripped}")
                 return False
-            outcomes = await self.publish(stage, messages, outcomes)
+            if self.transactions is not None:
+                done, outcomes = await self.commit_transaction(stage, messages, outcomes)
+                messages = [messages[i] for i in done]
+                outcomes = [outcomes[i] for i in done]
+            else:
+                outcomes = await self.publish(stage, messages, outcomes)
             self.mark_published(messages)
             seconds = time.perf_counter() - started
             dead_codes = [o.record.code for o in outcomes if isinstance(o, Dead)]
@@ -371,6 +384,46 @@ class StageAgents:
             delay = min(delay * 2, 5.0)
             pending = failed + replaced
         return final
+
+    async def commit_transaction(
+        self, stage: Stage, messages: Sequence[Message], outcomes: Sequence[Outcome]
+    ) -> tuple[list[int], list[Outcome]]:
+        """exactly_once: commit the batch's outcomes with its input offsets (one
+        transaction per source partition); the indexes of the messages done, and
+        the outcomes as committed (a refused record's dead letter in its place)."""
+        if self.transactions is None:
+            raise RuntimeError("transactions are for exactly_once only")
+        final = list(outcomes)
+        dest, dlq = self.settings.topics[self.dest(stage)], self.settings.topic_dlq
+
+        def write(outcome: Outcome) -> Write:
+            topic = dlq if isinstance(outcome, Dead) else dest
+            return Write(topic, outcome.key.encode("utf-8"), outcome.value)
+
+        async def replace(refusals: dict[int, BaseException]) -> dict[int, Write | None]:
+            replaced: dict[int, Write | None] = {}
+            for i, error in refusals.items():
+                dead = self._refused(stage, messages[i], final[i], error)
+                if dead is not None:
+                    final[i] = dead
+                replaced[i] = write(dead) if dead is not None else None
+            return replaced
+
+        done, _ = await self.transactions.commit(messages, [write(o) for o in final], replace)
+        return done, final
+
+    async def _rewind(self, topic: str, partition: int, offset: int) -> None:
+        """Seek a source partition back, so that its records from ``offset`` are read again."""
+        log.info("%s[%d]: reading again from offset %d", topic, partition, offset)
+        try:
+            await self.app.consumer.seek(TP(topic, partition), max(offset, 0))
+        except Exception as exc:  # noqa: BLE001 - lost meanwhile: its new owner reads it
+            log.info("%s[%d]: not sought back (%r)", topic, partition, exc)
+
+    def _owns(self, topic: str, partition: int) -> bool:
+        return any(
+            tp.topic == topic and tp.partition == partition for tp in self.app.consumer.assignment()
+        )
 
     async def send_all(self, sends: Sequence[tuple[str, bytes, bytes]]) -> None:
         """Send (topic kind, key, value) records and wait for the broker's acks,
@@ -501,6 +554,8 @@ class StageAgents:
         assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
         for key in [k for k in self.next_offset if k not in assigned]:
             del self.next_offset[key]
+        if self.transactions is not None:
+            self.transactions.assigned(assigned)
         first = not self.observer.joined
         self.observer.assigned_partitions(assigned)
         if first:
@@ -533,6 +588,16 @@ class StageAgents:
                     done = self.next_offset.get((tp.topic, tp.partition))
                     if done is None:
                         done = await consumer.position(tp)
+                    elif (
+                        self.transactions is not None
+                        and end is not None
+                        and end > done
+                        and (await consumer.position(tp) or 0) >= end
+                        and faust_compat.drained(self.app, tp)
+                    ):
+                        # a transaction's commit marker takes an offset: read up to
+                        # the end with nothing left to hand over, the partition is done
+                        done = end
                 except Exception:  # noqa: BLE001, S112 - no fetch yet, or mid-rebalance
                     continue
                 if end is not None and done is not None:

@@ -56,6 +56,19 @@ record, and it offers no setting for them, so they are patched here:
    it starts. The clients retry their bootstrap with backoff for up to
    ``ENRICH_BROKER_WAIT_S`` (``set_bootstrap_wait``), then fail as before.
 
+9. **Offsets committed by transactions** (``Consumer._commit``, and the
+   worker consumer's isolation level). With
+   ``ENRICH_PROCESSING_GUARANTEE=exactly_once`` a stage's input offsets are
+   committed in the transaction that writes its outputs
+   (``workers.stream.transactions``), not by Faust: Faust's own commit would
+   write the same offsets again outside any transaction, and a late one from a
+   worker that lost the partition could move a committed offset back. Faust's
+   commit leaves those topics alone (``commit_by_transactions``), and its
+   consumer reads only committed records (``read_committed``), as a consumer of
+   transactional output must. Faust's own ``processing_guarantee`` is not used:
+   upstream it duplicates records (faust-streaming/faust#517, #323), fails at
+   start (#440) and sends outside its transactions (#177).
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -97,6 +110,7 @@ _fetch_wait_ms: WeakKeyDictionary[faust.App, int] = WeakKeyDictionary()
 EndOffsets = Callable[[Mapping[TP, int]], Awaitable[Mapping[TP, int]]]
 _end_offsets: WeakKeyDictionary[faust.App, EndOffsets] = WeakKeyDictionary()
 _bootstrap_wait_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
+_by_transactions: WeakKeyDictionary[faust.App, frozenset[str]] = WeakKeyDictionary()
 _applied = False
 
 
@@ -129,6 +143,7 @@ def check_version(installed: str | None = None) -> None:
         (faust_aiokafka.Producer, "_new_producer"),
         (faust_aiokafka.ThreadedProducer, "_new_producer"),
         (faust_aiokafka.AIOKafkaConsumerThread, "_create_consumer"),
+        (faust_aiokafka.Consumer, "_commit"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -156,7 +171,19 @@ def apply() -> None:
         wait = _fetch_wait_ms.get(self.app)
         if wait is not None:
             consumer._fetch_max_wait_ms = wait
+        if self.app in _by_transactions:
+            consumer._isolation_level = "read_committed"
         return consumer
+
+    original_commit = faust_aiokafka.Consumer._commit
+
+    async def commit(self: Any, offsets: Mapping[Any, int]) -> bool:
+        skipped = _by_transactions.get(self.app)
+        if skipped:
+            offsets = {tp: o for tp, o in offsets.items() if tp.topic not in skipped}
+            if not offsets:
+                return True
+        return bool(await original_commit(self, offsets))
 
     original_put = ProducerBuffer.put
     original_flush = ProducerBuffer.flush
@@ -198,6 +225,7 @@ def apply() -> None:
         faust_aiokafka.AIOKafkaConsumerThread._create_consumer, lambda consumer: consumer._client
     )
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
+    faust_aiokafka.Consumer._commit = commit  # type: ignore[method-assign]
     ProducerBuffer.put = put  # type: ignore[method-assign]
     ProducerBuffer.flush = flush  # type: ignore[method-assign]
     faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
@@ -210,6 +238,26 @@ def guard_acks(app: faust.App, published: Published) -> None:
     """Count an ack on ``app``'s consumer only where ``published(topic, partition,
     offset)`` says the record's outputs are published (patch 1)."""
     _published[app] = published
+
+
+def commit_by_transactions(app: faust.App, topics: set[str]) -> None:
+    """Leave the offsets of ``topics`` to transactions: Faust's consumer of ``app``
+    commits none of them, and reads only committed records (patch 9)."""
+    _by_transactions[app] = frozenset(topics)
+
+
+def drained(app: faust.App, tp: Any) -> bool:
+    """Whether no record of partition ``tp`` waits in ``app``'s streams: none handed
+    to an agent and not yet acknowledged, none queued for one."""
+    consumer = app.consumer
+    if any(m.tp == tp for m in list(getattr(consumer, "_unacked_messages", ()))):
+        return False
+    index: Mapping[str, Any] = getattr(app.topics, "_topic_name_index", {})
+    for channel in list(index.get(tp.topic, ())):
+        queue = getattr(channel, "_queue", None)
+        if queue is not None and queue.qsize():
+            return False
+    return True
 
 
 def correct_end_offsets(app: faust.App, true_ends: EndOffsets) -> None:

@@ -232,3 +232,41 @@ async def test_faust_s_clients_retry_their_bootstrap_for_the_broker_wait(client:
     # backoff 0.1 + 0.2 + 0.4 s before the next wait would pass the second (Faust
     # alone: at once, after one refused connection); bounded, too
     assert 0.7 <= took < 30
+
+
+async def test_offsets_committed_by_transactions_are_left_alone_by_faust(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    faust_compat.commit_by_transactions(app, {"src"})
+    consumer: Any = app.consumer
+    committed: list[dict[Any, int]] = []
+
+    async def thread_commit(offsets: dict[Any, int]) -> bool:
+        committed.append(dict(offsets))
+        return True
+
+    monkeypatch.setattr(consumer._thread, "commit", thread_commit)
+    assert await consumer._commit({TP("src", 0): 5, TP("other", 1): 7})
+    assert await consumer._commit({TP("src", 2): 9})  # nothing left: nothing sent
+    assert committed == [{TP("other", 1): 7}]
+
+
+async def test_consumer_of_transactional_input_reads_committed_records_only() -> None:
+    plain = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    consumer = cast(Any, plain.consumer)._thread._create_worker_consumer(plain.transport)
+    assert consumer._isolation_level == "read_uncommitted"
+    app = create_app(Settings(broker="127.0.0.1:9", stages="tag"))
+    faust_compat.commit_by_transactions(app, {"src"})
+    consumer = cast(Any, app.consumer)._thread._create_worker_consumer(app.transport)
+    assert consumer._isolation_level == "read_committed"
+
+
+def test_drained_sees_records_handed_over_and_not_yet_acked() -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    consumer: Any = app.consumer
+    assert faust_compat.drained(app, TP("t", 0))
+    held = message("t", 0, 4)
+    consumer._unacked_messages.add(held)
+    assert not faust_compat.drained(app, TP("t", 0))
+    assert faust_compat.drained(app, TP("t", 1))

@@ -1,0 +1,130 @@
+"""Exactly-once on Apache Kafka: each input ends once in the enriched topic or the DLQ,
+as a read_committed consumer sees them, through kills, a broker restart and a
+rebalance storm.
+
+These runs need transactions and a broker that keeps its log across a restart,
+so they run on Apache Kafka only, on a broker of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Stack, require_kafka
+from tests.integration.helpers import Collector, articles
+from tests.kafka_broker import KafkaBroker
+from workers.stream import clients
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.model,
+    pytest.mark.parametrize("broker", ["kafka"], indirect=True),
+]
+
+N = 2000
+BAD_EVERY = 97  # every 97th input is not JSON: a dead letter, which must also come once
+
+
+def inputs(prefix: str) -> list[tuple[bytes, bytes]]:
+    records = articles(N, prefix)
+    return [
+        (key, b"{not json " + key if i % BAD_EVERY == 0 else value)
+        for i, (key, value) in enumerate(records)
+    ]
+
+
+@pytest.fixture
+async def eos(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Stack, KafkaBroker]]:
+    """The stack on an Apache Kafka node of its own (it is restarted), exactly_once."""
+    require_kafka()
+    with KafkaBroker(tmp_path / "kafka") as broker:
+        stack.env |= {
+            "ENRICH_BROKER": broker.bootstrap,
+            "ENRICH_PROCESSING_GUARANTEE": "exactly_once",
+            # a killed worker's partitions move after this long
+            "ENRICH_SESSION_TIMEOUT_S": "6",
+        }
+        stack.settings = stack.settings.model_copy(
+            update={"broker": broker.bootstrap, "processing_guarantee": "exactly_once"}
+        )
+        stack.broker_kind = "kafka"
+        await clients.create_topics(stack.settings)
+        try:
+            yield stack, broker
+        finally:
+            for proc in stack.workers:  # stop them while their broker still runs
+                stack.stop_worker(proc)
+
+
+def kill(stack: Stack, proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait(timeout=10)
+    stack.workers.remove(proc)
+
+
+def assert_exactly_once(seen: Collector, records: list[tuple[bytes, bytes]]) -> None:
+    expected = {key for key, _ in records}
+    bad = {key for i, (key, _) in enumerate(records) if i % BAD_EVERY == 0}
+    assert seen.done == expected, f"missing: {sorted(expected - seen.done)[:10]}"
+    copies = {k: len(v) for k, v in seen.enriched.items() if len(v) > 1}
+    dead_copies = {k: len(v) for k, v in seen.dead.items() if len(v) > 1}
+    assert not copies, f"{len(copies)} enriched records came more than once"
+    assert not dead_copies, f"{len(dead_copies)} dead letters came more than once"
+    assert set(seen.dead) == bad and not set(seen.enriched) & bad
+
+
+async def test_kills_and_a_broker_restart_deliver_each_record_once(
+    eos: tuple[Stack, KafkaBroker],
+) -> None:
+    stack, broker = eos
+    records = inputs("eos")
+    worker = stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await clients.produce(stack.settings, records)
+        await seen.wait_for(N // 5, timeout=240)
+        kill(stack, worker)
+        worker = stack.start_worker()
+        await seen.wait_for(N * 2 // 5, timeout=240)
+        await asyncio.to_thread(broker.restart)
+        await seen.wait_for(N * 3 // 5, timeout=240)
+        kill(stack, worker)
+        assert len(seen.done) < N, "the worker finished before its second kill"
+        stack.start_worker()
+        await seen.wait_for(N, timeout=300)
+        await asyncio.sleep(3)  # anything delivered twice would come now
+    assert_exactly_once(seen, records)
+
+
+async def test_a_rebalance_storm_delivers_each_record_once(
+    eos: tuple[Stack, KafkaBroker],
+) -> None:
+    stack, _ = eos
+    records = inputs("storm")
+    rng = random.Random(7)
+    for _ in range(2):
+        stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await clients.produce(stack.settings, records)
+        for step in range(8):
+            await seen.wait_for(N * (step + 1) // 12, timeout=240)
+            if step % 2:
+                kill(stack, rng.choice(stack.workers))
+            else:
+                # the oldest: one started a moment ago has no signal handlers yet
+                victim = stack.workers[0]
+                victim.send_signal(signal.SIGTERM)
+                assert victim.wait(timeout=30) == 0
+                stack.workers.remove(victim)
+            stack.start_worker()
+            if len(stack.workers) < 3:
+                stack.start_worker()
+        await seen.wait_for(N, timeout=300)
+        await asyncio.sleep(3)
+    assert_exactly_once(seen, records)

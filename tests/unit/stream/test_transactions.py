@@ -1,0 +1,201 @@
+"""Exactly-once commits (workers.stream.transactions) on fake producers: what each
+transaction holds, and which records are done, skipped or left for later."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError, ProducerFenced
+
+from workers.codec import Message
+from workers.errors import ExitCode
+from workers.settings import Settings
+from workers.stream.transactions import Transactions, Write
+
+
+class FakeProducer:
+    """Records each transaction: its writes and offsets, and how it ended."""
+
+    def __init__(self, transactional_id: str, log: list[dict[str, Any]]) -> None:
+        self.id = transactional_id
+        self.log = log
+        self.current: dict[str, Any] | None = None
+        self.fail_commit: BaseException | None = None
+        self.refuse: set[bytes] = set()
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def begin_transaction(self) -> None:
+        self.current = {"id": self.id, "writes": [], "offsets": None, "end": None}
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+        assert self.current is not None
+        if key in self.refuse:
+            raise MessageSizeTooLargeError("too large")
+        self.current["writes"].append((topic, key))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def send_offsets_to_transaction(
+        self, offsets: dict[TopicPartition, int], group: str
+    ) -> None:
+        assert self.current is not None
+        self.current["offsets"] = {(tp.topic, tp.partition): o for tp, o in offsets.items()}
+
+    async def commit_transaction(self) -> None:
+        assert self.current is not None
+        if self.fail_commit is not None:
+            raise self.fail_commit
+        self.current["end"] = "commit"
+        self.log.append(self.current)
+
+    async def abort_transaction(self) -> None:
+        assert self.current is not None
+        self.current["end"] = "abort"
+        self.log.append(self.current)
+
+
+class Exited(Exception):
+    """Stands in for the end of the process."""
+
+
+def msg(partition: int, offset: int) -> Message:
+    return Message("src", partition, offset, b"k", b"v")
+
+
+def writes(messages: list[Message]) -> list[Write | None]:
+    return [Write("out", f"{m.partition}-{m.offset}".encode(), b"x") for m in messages]
+
+
+class Harness:
+    def __init__(self, committed: dict[tuple[str, int], int] | None = None) -> None:
+        self.log: list[dict[str, Any]] = []
+        self.producers: list[FakeProducer] = []
+        self.committed = committed or {}
+        self.owned = {("src", 0), ("src", 1)}
+        self.rewinds: list[tuple[str, int, int]] = []
+
+        def factory(transactional_id: str) -> Any:
+            producer = FakeProducer(transactional_id, self.log)
+            self.producers.append(producer)
+            return producer
+
+        async def rewind(topic: str, partition: int, offset: int) -> None:
+            self.rewinds.append((topic, partition, offset))
+
+        self.tx = Transactions(
+            Settings(broker="127.0.0.1:9", group_id="g", stages="clean", produce_deadline_s=1),
+            owns=lambda t, p: (t, p) in self.owned,
+            rewind=rewind,
+            producer_factory=factory,
+        )
+
+        async def committed_offset(topic: str, partition: int) -> int:
+            return self.committed.get((topic, partition), -1)
+
+        self.tx._committed_offset = committed_offset  # type: ignore[method-assign]
+
+    async def commit(self, messages: list[Message]) -> list[int]:
+        async def replace(refusals: dict[int, BaseException]) -> dict[int, Write | None]:
+            return {i: Write("dlq", b"dead", b"d") for i in refusals}
+
+        done, _ = await self.tx.commit(messages, writes(messages), replace)
+        return done
+
+
+async def test_each_partition_commits_its_writes_with_its_next_offset() -> None:
+    h = Harness()
+    batch = [msg(0, 0), msg(1, 10), msg(0, 1), msg(1, 11)]
+    assert await h.commit(batch) == [0, 1, 2, 3]
+    by_id = {t["id"]: t for t in h.log}
+    assert set(by_id) == {"g-clean.src.0", "g-clean.src.1"}
+    assert by_id["g-clean.src.0"]["writes"] == [("out", b"0-0"), ("out", b"0-1")]
+    assert by_id["g-clean.src.0"]["offsets"] == {("src", 0): 2}
+    assert by_id["g-clean.src.1"]["offsets"] == {("src", 1): 12}
+    assert all(t["end"] == "commit" for t in h.log)
+
+
+async def test_a_record_handed_over_twice_is_written_once() -> None:
+    h = Harness()
+    assert await h.commit([msg(0, 5), msg(0, 6), msg(0, 5), msg(0, 6)]) == [0, 1, 2, 3]
+    assert h.log[0]["writes"] == [("out", b"0-5"), ("out", b"0-6")]
+
+
+async def test_records_an_earlier_owner_committed_are_done_and_not_written_again() -> None:
+    h = Harness(committed={("src", 0): 7})
+    assert await h.commit([msg(0, 5), msg(0, 6), msg(0, 7)]) == [0, 1, 2]
+    assert h.log[-1]["writes"] == [("out", b"0-7")]
+    assert h.log[-1]["offsets"] == {("src", 0): 8}
+    # and the next batch starts from what this worker committed
+    assert await h.commit([msg(0, 7), msg(0, 8)]) == [0, 1]
+    assert h.log[-1]["writes"] == [("out", b"0-8")]
+
+
+async def test_a_fenced_batch_leaves_a_hole_that_no_later_batch_commits_past() -> None:
+    h = Harness(committed={("src", 0): 3})
+    assert await h.commit([msg(0, 3)]) == [0]
+    h.producers[0].fail_commit = ProducerFenced()
+    assert await h.commit([msg(0, 4), msg(0, 5)]) == []  # another worker has it now
+    # a batch read before the rebalance, handled after it: not committed, and the
+    # consumer is sought back to the committed offset
+    h.committed[("src", 0)] = 4
+    assert await h.commit([msg(0, 6), msg(0, 7)]) == []
+    assert h.rewinds == [("src", 0, 4)]
+    assert not [t for t in h.log if t["end"] == "commit" and t["offsets"] == {("src", 0): 8}]
+    # the records handed over again, from the hole on, are committed
+    assert await h.commit([msg(0, 4), msg(0, 5), msg(0, 6)]) == [0, 1, 2]
+    assert h.log[-1]["writes"] == [("out", b"0-4"), ("out", b"0-5"), ("out", b"0-6")]
+    assert h.log[-1]["offsets"] == {("src", 0): 7}
+
+
+async def test_a_hole_another_worker_filled_is_forgotten() -> None:
+    h = Harness(committed={("src", 1): 0})
+    h.owned.discard(("src", 1))
+    assert await h.commit([msg(1, 0)]) == []  # lost before its producer was made
+    h.owned.add(("src", 1))
+    h.committed[("src", 1)] = 20  # its owner meanwhile did up to 19
+    assert await h.commit([msg(1, 20)]) == [0]
+    assert h.log[-1]["offsets"] == {("src", 1): 21}
+    assert h.rewinds == []
+
+
+async def test_a_refused_record_is_replaced_in_the_same_transaction() -> None:
+    h = Harness()
+    first = await h.tx._producer(("src", 0))  # made before the batch, to refuse a key
+    await first.abort_transaction()
+    h.producers[0].refuse = {b"0-1"}
+    assert await h.commit([msg(0, 0), msg(0, 1)]) == [0, 1]
+    committed = [t for t in h.log if t["end"] == "commit"]
+    assert committed[-1]["writes"] == [("out", b"0-0"), ("dlq", b"dead")]
+
+
+async def test_commit_failures_past_the_deadline_exit_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = Harness()
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise Exited
+
+    monkeypatch.setattr("workers.stream.transactions.os._exit", fake_exit)
+    original = h.tx._factory
+
+    def failing(transactional_id: str) -> Any:
+        producer = original(transactional_id)
+        producer.fail_commit = ConnectionError("broker gone")
+        return producer
+
+    h.tx._factory = failing
+    with pytest.raises(Exited):
+        await h.commit([msg(0, 0)])
+    assert exits == [ExitCode.PRODUCE_FAILED]
