@@ -48,6 +48,11 @@ _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
       <version>{kafka}</version>
     </dependency>
     <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>{kafka}</version>
+    </dependency>
+    <dependency>
       <groupId>org.apache.logging.log4j</groupId>
       <artifactId>log4j-slf4j-impl</artifactId>
       <version>{log4j}</version>
@@ -82,16 +87,18 @@ def unavailable_reason() -> str | None:
 
 
 def resolve(kafka_version: str | None = None) -> Path:
-    """The folder of jars that runs ``kafka_version``, resolved with Maven on first use."""
+    """The folder of jars that runs ``kafka_version`` (the broker and its tools),
+    resolved with Maven on first use."""
     wanted = kafka_version or version()
     lib = CACHE / wanted / "lib"
     done = CACHE / wanted / "resolved"
+    pom = _POM.format(kafka=wanted, log4j=LOG4J_VERSION)
     with _resolve_lock:
-        if done.exists():
+        if done.exists() and done.read_text() == pom:
             return lib
         home = CACHE / wanted
         home.mkdir(parents=True, exist_ok=True)
-        (home / "pom.xml").write_text(_POM.format(kafka=wanted, log4j=LOG4J_VERSION))
+        (home / "pom.xml").write_text(pom)
         shutil.rmtree(lib, ignore_errors=True)
         proc = subprocess.run(
             [
@@ -116,7 +123,7 @@ def resolve(kafka_version: str | None = None) -> Path:
                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
             )
         (home / "log4j2.properties").write_text(_LOG4J)
-        done.write_text(wanted)
+        done.write_text(pom)
         return lib
 
 

@@ -112,3 +112,113 @@ def network(engine: Engine) -> Iterator[str]:
     engine.run("network", "create", name)
     yield name
     engine.run("network", "rm", "-f", name, check=False)
+
+
+STANDIN = Path(__file__).parent / "kafka_standin"
+
+
+@pytest.fixture(scope="session")
+def kafka_image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Apache Kafka image docker-compose.yml names: pulled, or already here, or
+    (on a machine that cannot reach Docker Hub) a local stand-in built from the
+    release jars and Debian's JRE, configured by the same ``KAFKA_*`` variables
+    (``kafka_standin/``; a fixture of these machines, never used by the project)."""
+    import yaml
+
+    from tests import kafka_broker
+
+    name = str(
+        yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["kafka"]["image"]
+    )
+    if engine.run("image", "inspect", name, check=False).returncode == 0:
+        return name
+    if engine.run("pull", name, check=False, timeout=120).returncode == 0:
+        return name
+    reason = kafka_broker.unavailable_reason()
+    if reason is not None:
+        unavailable(
+            f"cannot pull {name}, nor build a stand-in: {reason}", required_by="CONTAINER_TESTS"
+        )
+    version = name.rsplit(":", 1)[1]
+    context = tmp_path_factory.mktemp("kafka-standin")
+    shutil.copytree(kafka_broker.resolve(version), context / "libs")
+    for path in STANDIN.iterdir():
+        shutil.copy(path, context / path.name)
+    shutil.copy(kafka_broker.resolve(version).parent / "log4j2.properties", context)
+    opts = shlex.split(os.environ.get("CONTAINER_BUILD_OPTS", ""))
+    engine.run(
+        "build",
+        "--network",
+        "host",
+        *opts,
+        "-t",
+        name,
+        "-f",
+        str(context / "Containerfile"),
+        str(context),
+        timeout=900,
+    )
+    return name
+
+
+class Compose:
+    """A compose project of the repository's compose files, on this engine."""
+
+    def __init__(self, engine: Engine, tool: list[str], *files: str) -> None:
+        self.engine = engine
+        self.project = f"enrichtest{uuid.uuid4().hex[:8]}"
+        self.command = [*tool, "-p", self.project]
+        for name in files:
+            self.command += ["-f", str(ROOT / name)]
+
+    def run(self, *args: str, timeout: float = 180) -> str:
+        proc = subprocess.run(
+            [*self.command, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 0, (
+            f"compose {' '.join(args)} exited {proc.returncode}:\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+        return proc.stdout
+
+    def containers_of(self, service: str) -> list[str]:
+        return self.engine.run(
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+            "--format",
+            "{{.Names}}",
+        ).stdout.split()
+
+    def down(self) -> None:
+        try:
+            self.run("down", "-v", "-t", "30", timeout=240)
+        finally:
+            # podman-compose's down leaves a scaled replica (tagger_2) behind, and its
+            # restart policy would bring it back forever: remove what the project left
+            left = self.engine.run(
+                "ps",
+                "-a",
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+                "--format",
+                "{{.Names}}",
+            ).stdout.split()
+            if left:
+                self.engine.run("rm", "-f", "-t", "5", *left, check=False, timeout=120)
+
+
+@pytest.fixture
+def compose_tool(engine: Engine) -> list[str]:
+    tool = engine.compose()
+    if tool is None:
+        unavailable(f"no compose tool for {engine.name} here", required_by="CONTAINER_TESTS")
+    return tool

@@ -9,6 +9,7 @@ runs it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import orjson
 import pytest
 import yaml
 
-from tests.container.conftest import ROOT, Engine
+from tests.container.conftest import ROOT, Compose, Engine
 from tests.unit.test_pipeline import BAD
 from workers.inputs import sample_path
 
@@ -242,109 +243,97 @@ def test_stage_containers_enrich_samples_and_dead_letter_bad_input(
         assert took < grace, f"{name} took {took:.1f}s to stop"
 
 
+def start_enrich_services(stack: Compose) -> None:
+    """The topics job, then the three stages (the tagger scaled to 2), as the compose
+    file defines them. Service by service, without dependencies: podman 4.3 cannot
+    start a container whose dependency has a dependency of its own (topics on kafka)."""
+    stack.run("run", "--rm", "--no-deps", "topics", timeout=240)
+    stack.run(
+        "up",
+        "-d",
+        "--no-build",
+        "--no-deps",
+        "--scale",
+        "tagger=2",
+        "cleaner",
+        "tagger",
+        "summarizer",
+    )
+    assert len(stack.containers_of("tagger")) == 2
+
+
+def enrich_samples(stack: Compose) -> None:
+    """The samples produced through the stack's tools, and read back enriched."""
+    stack.run(
+        "run",
+        "--rm",
+        "--no-deps",
+        "-v",
+        f"{sample_path()}:/input/samples.jsonl:ro",
+        "topics",
+        "produce",
+        "/input/samples.jsonl",
+    )
+    out = stack.run(
+        "run",
+        "--rm",
+        "--no-deps",
+        "topics",
+        "tail",
+        "--from-beginning",
+        "--limit",
+        str(len(SAMPLE_TITLES)),
+        "--timeout",
+        "240",
+        timeout=300,
+    )
+    assert {r["title"] for r in json_lines(out)} == SAMPLE_TITLES
+    [cleaner] = stack.containers_of("cleaner")
+    wait_healthy(stack.engine, cleaner, COMPOSE["x-enrich"]["healthcheck"]["test"], timeout=60)
+
+
 def test_compose_embedded_stack_runs_the_enrich_services(
-    engine: Engine, image: str, tmp_path: Path
+    engine: Engine, image: str, compose_tool: list[str]
 ) -> None:
-    tool = engine.compose()
-    if tool is None:
-        pytest.skip(f"no compose tool for {engine.name} here")
-    project = f"enrichtest{uuid.uuid4().hex[:8]}"
-    compose = [
-        *tool,
-        "-p",
-        project,
-        "-f",
-        str(ROOT / "docker-compose.yml"),
-        "-f",
-        str(ROOT / "compose.embedded.yml"),
-    ]
-
-    def run(*args: str, timeout: float = 180) -> str:
-        import subprocess
-
-        proc = subprocess.run(
-            [*compose, *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-        )
-        assert proc.returncode == 0, (
-            f"compose {' '.join(args)} exited {proc.returncode}:\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
-        return proc.stdout
-
-    def containers_of(service: str) -> list[str]:
-        return engine.run(
-            "ps",
-            "--filter",
-            f"label=com.docker.compose.project={project}",
-            "--filter",
-            f"label=com.docker.compose.service={service}",
-            "--format",
-            "{{.Names}}",
-        ).stdout.split()
-
-    # Started service by service, without dependencies: podman 4.3 cannot start a
-    # container whose dependency has a dependency of its own (topics on kafka).
+    stack = Compose(engine, compose_tool, "docker-compose.yml", "compose.embedded.yml")
     try:
-        run("up", "-d", "--no-build", "kafka")
-        run("run", "--rm", "--no-deps", "topics")
-        run(
-            "up",
-            "-d",
-            "--no-build",
-            "--no-deps",
-            "--scale",
-            "tagger=2",
-            "cleaner",
-            "tagger",
-            "summarizer",
-        )
-        assert len(containers_of("tagger")) == 2
-        run(
-            "run",
-            "--rm",
-            "--no-deps",
-            "-v",
-            f"{sample_path()}:/input/samples.jsonl:ro",
-            "topics",
-            "produce",
-            "/input/samples.jsonl",
-        )
-        out = run(
-            "run",
-            "--rm",
-            "--no-deps",
-            "topics",
-            "tail",
-            "--from-beginning",
-            "--limit",
-            str(len(SAMPLE_TITLES)),
-            "--timeout",
-            "240",
-            timeout=300,
-        )
-        assert {r["title"] for r in json_lines(out)} == SAMPLE_TITLES
-        [cleaner] = containers_of("cleaner")
-        test = COMPOSE["x-enrich"]["healthcheck"]["test"]
-        wait_healthy(engine, cleaner, test, timeout=60)
+        stack.run("up", "-d", "--no-build", "kafka")
+        start_enrich_services(stack)
+        enrich_samples(stack)
     finally:
-        try:
-            run("down", "-v", "-t", "30", timeout=240)
-        finally:
-            # podman-compose's down leaves a scaled replica (tagger_2) behind, and its
-            # restart policy would bring it back forever: remove what the project left
-            left = engine.run(
-                "ps",
-                "-a",
-                "--filter",
-                f"label=com.docker.compose.project={project}",
-                "--format",
-                "{{.Names}}",
-            ).stdout.split()
-            if left:
-                engine.run("rm", "-f", "-t", "5", *left, check=False, timeout=120)
+        stack.down()
+
+
+def test_compose_stack_as_written_runs_on_apache_kafka(
+    engine: Engine, image: str, kafka_image: str, compose_tool: list[str]
+) -> None:
+    """docker-compose.yml itself: its Apache Kafka service (with its own healthcheck
+    and its host listener), the topics job and the three stages."""
+    stack = Compose(engine, compose_tool, "docker-compose.yml")
+    try:
+        stack.run("up", "-d", "--no-build", "kafka")
+        [kafka] = stack.containers_of("kafka")
+        check = SERVICES["kafka"]["healthcheck"]["test"]
+        deadline = time.monotonic() + 180
+        while engine.run("exec", kafka, "sh", "-c", check, check=False, timeout=60).returncode:
+            assert time.monotonic() < deadline, engine.run("logs", kafka, check=False).stdout
+            time.sleep(2)
+        start_enrich_services(stack)
+        enrich_samples(stack)
+        # the host listener, as a user's own client reaches it
+        bootstrap = f"127.0.0.1:{SERVICES['kafka']['ports'][0].split(':')[0]}"
+        names = asyncio.run(_topics(bootstrap))
+        assert "articles.enriched" in names and "articles.dlq" in names
+    finally:
+        stack.down()
+
+
+async def _topics(bootstrap: str) -> set[str]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
