@@ -1,8 +1,9 @@
 """The command line's own figures: ``enrich file`` on 1 and N processes, side by side,
-and a worker's time from launch to ready on the embedded broker.
+a worker's time from launch to ready, and the time a survivor takes over a killed
+worker's partitions, on the embedded broker or Apache Kafka.
 
     python bench/cli.py DATA_DIR [--articles 500] [--processes 2] [--starts 3]
-                                 [--skip-file]
+                                 [--skip-file] [--broker embedded|kafka]
 
 1. ``enrich file --processes 1`` and ``--processes N`` over the same raw articles
    (the ``articleBody`` texts of DATA_DIR/extraction-aeb/ground-truth.json,
@@ -17,6 +18,9 @@ and a worker's time from launch to ready on the embedded broker.
    itself costs: a bare aiokafka consumer's time to join a new group on the same
    broker, with the worker's session timeout (Tansu holds a new group's first
    join for half of it; Apache Kafka for ``group.initial.rebalance.delay.ms``).
+3. two workers joined and balanced, one killed with ``kill -9``: the seconds until
+   the survivor holds every partition (its ``enrich_assigned_partitions``), which
+   the session timeout (``ENRICH_SESSION_TIMEOUT_S``) bounds from below.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ from aiokafka import AIOKafkaConsumer
 
 from workers.settings import Settings
 from workers.stream import clients
-from workers.stream.embedded_broker import EmbeddedBroker, free_port
+from workers.stream.embedded_broker import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from brokers import KINDS, NAMES, broker
 
 ENRICH = str(Path(sys.executable).parent / "enrich")
 
@@ -150,11 +157,14 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--skip-file", action="store_true", help="only the start-up figures")
+    parser.add_argument("--broker", choices=KINDS, default="embedded")
     args = parser.parse_args()
 
     if not args.skip_file:
         file_figures(args)
-    startup_figures(args)
+    with broker(args.broker, Path(tempfile.mkdtemp())) as running:
+        startup_figures(args, running.bootstrap)
+        takeover_figures(args, running.bootstrap)
 
 
 def file_figures(args: argparse.Namespace) -> None:
@@ -174,21 +184,21 @@ def file_figures(args: argparse.Namespace) -> None:
         )
 
 
-def startup_figures(args: argparse.Namespace) -> None:
-    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+def startup_figures(args: argparse.Namespace, bootstrap: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
         base = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
         starts = []
         joins = []
         for _ in range(args.starts):
             group = f"bench-{uuid.uuid4().hex[:8]}"
-            env = base | {"ENRICH_BROKER": broker.bootstrap, "ENRICH_GROUP_ID": group}
-            settings = Settings(broker=broker.bootstrap)
+            env = base | {"ENRICH_BROKER": bootstrap, "ENRICH_GROUP_ID": group}
+            settings = Settings(broker=bootstrap)
             asyncio.run(clients.create_topics(settings))
             starts.append(time_to_ready(env, free_port(), Path(tmp)))
             joins.append(asyncio.run(bare_join(settings)))
         ready, loaded, joined = (statistics.median(column) for column in zip(*starts, strict=True))
         print(
-            f"worker launch to /ready on the embedded broker, {args.starts} starts: "
+            f"worker launch to /ready on {NAMES[args.broker]}, {args.starts} starts: "
             f"median {ready:.1f} s (min {min(s[0] for s in starts):.1f}, "
             f"max {max(s[0] for s in starts):.1f}; goal <= 6 s)\n"
             f"  stages loaded and warm (imports, model, warm-up; beside the join): "
@@ -202,3 +212,71 @@ def startup_figures(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def assigned(port: int) -> float | None:
+    """A worker's ``enrich_assigned_partitions``; None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+    found = re.search(r"^enrich_assigned_partitions (\S+)$", text, re.MULTILINE)
+    return float(found[1]) if found else None
+
+
+def takeover_figures(args: argparse.Namespace, bootstrap: str, rounds: int = 3) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            prefix = f"take{uuid.uuid4().hex[:8]}"
+            env = base | {
+                "ENRICH_BROKER": bootstrap,
+                "ENRICH_GROUP_ID": f"{prefix}-group",
+                "ENRICH_LOG_FORMAT": "text",
+            }
+            env |= {f"ENRICH_TOPIC_{k.upper()}": f"{prefix}.{k}" for k in Settings().topics}
+            settings = Settings.model_validate(
+                {k.removeprefix("ENRICH_").lower(): v for k, v in env.items() if "ENRICH_" in k}
+            )
+            asyncio.run(clients.create_topics(settings))
+            total = 3 * settings.partitions
+            ports = [free_port(), free_port()]
+            procs = []
+            for port in ports:
+                log = open(Path(tmp) / f"takeover-{port}.log", "wb")  # noqa: SIM115
+                procs.append(
+                    subprocess.Popen(
+                        [ENRICH, "worker"],
+                        env=env | {"ENRICH_HTTP_PORT": str(port)},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            try:
+                deadline = time.monotonic() + 180
+                while True:
+                    held = [assigned(p) or 0 for p in ports]
+                    if sum(held) == total and all(held):
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the two workers did not balance")
+                    time.sleep(0.2)
+                procs[0].kill()
+                killed = time.perf_counter()
+                while assigned(ports[1]) != total:
+                    if time.perf_counter() - killed > 180:
+                        raise RuntimeError("the survivor did not take the partitions over")
+                    time.sleep(0.05)
+                times.append(time.perf_counter() - killed)
+            finally:
+                for proc in procs:
+                    proc.kill()
+                    proc.wait(timeout=30)
+    print(
+        f"partitions taken over after kill -9 (two workers, {rounds} rounds, session timeout "
+        f"{Settings().session_timeout_s:g} s): median {statistics.median(times):.1f} s "
+        f"(min {min(times):.1f}, max {max(times):.1f})",
+        flush=True,
+    )

@@ -2,6 +2,7 @@
 
 Usage: python bench/throughput.py DATA_DIR [--articles N] [--partitions P]
                                   [--workers 1,2] [--latency-seconds S]
+                                  [--broker embedded|kafka] [--guarantees | --stories]
 
 In one run:
 
@@ -18,6 +19,13 @@ In one run:
    their /metrics);
 3. end-to-end latency with one worker at half its measured maximum rate;
 4. the ratios: worker/reference, worker/naive, and each worker count against one.
+
+``--broker kafka`` runs the workers on Apache Kafka (one KRaft node from the
+release jars, as the tests start it) instead of the embedded broker.
+``--guarantees`` instead runs one worker on Apache Kafka with
+``ENRICH_PROCESSING_GUARANTEE`` at_least_once and exactly_once, alternately, and
+prints exactly-once's rate against at-least-once's; ``--stories`` does the same
+for story grouping off and on.
 
 DATA_DIR holds ``extraction-aeb/ground-truth.json``; its ``articleBody`` texts
 are the articles (cycled to N, each with its own id).
@@ -47,7 +55,10 @@ from workers.stages.clean import clean
 from workers.stages.summarize import word_count
 from workers.stages.tag import load_model
 from workers.stream import clients
-from workers.stream.embedded_broker import EmbeddedBroker, free_port
+from workers.stream.embedded_broker import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from brokers import NAMES, broker
 
 
 def corpus(data_dir: Path) -> list[str]:
@@ -327,12 +338,34 @@ async def main_async(args: argparse.Namespace) -> None:
     logdir = Path(args.logdir)
     logdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - set-up, before any work
     if args.stories:
-        await stories_cost(args, bodies, logdir)
+        await side_by_side(
+            args,
+            bodies,
+            logdir,
+            {"off": {"ENRICH_STORIES": "false"}, "on": {"ENRICH_STORIES": "true"}},
+            "stories on / off",
+            "goal >= 0.90: at most a 10% drop",
+        )
         return
-    with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
+    if args.guarantees:
+        args.broker = "kafka"
+        await side_by_side(
+            args,
+            bodies,
+            logdir,
+            {
+                "at_least_once": {"ENRICH_PROCESSING_GUARANTEE": "at_least_once"},
+                "exactly_once": {"ENRICH_PROCESSING_GUARANTEE": "exactly_once"},
+            },
+            "exactly_once / at_least_once",
+            "goal >= 0.85",
+        )
+        return
+    print(f"workers on {NAMES[args.broker]}", flush=True)
+    with broker(args.broker, logdir) as running:
         for count in args.workers:
             w = Workers(
-                broker.bootstrap,
+                running.bootstrap,
                 count,
                 args.partitions,
                 logdir,
@@ -343,7 +376,7 @@ async def main_async(args: argparse.Namespace) -> None:
             try:
                 w.wait_balanced()
                 results[count] = await throughput_run(
-                    w, records(bodies, args.articles, f"w{count}"), broker.pid
+                    w, records(bodies, args.articles, f"w{count}"), running.pid
                 )
                 r = results[count]
                 print(
@@ -395,34 +428,44 @@ async def main_async(args: argparse.Namespace) -> None:
         )
 
 
-async def stories_cost(args: argparse.Namespace, bodies: list[str], logdir: Path) -> None:
-    """One worker with story grouping off and on, alternately, side by side."""
-    rates: dict[str, list[float]] = {"off": [], "on": []}
-    with EmbeddedBroker(log_path=logdir / "broker.log") as broker:
+async def side_by_side(
+    args: argparse.Namespace,
+    bodies: list[str],
+    logdir: Path,
+    modes: dict[str, dict[str, str]],
+    ratio: str,
+    goal: str,
+) -> None:
+    """One worker in each of two modes (worker settings), alternately, side by side;
+    the second mode's mean rate against the first's."""
+    rates: dict[str, list[float]] = {mode: [] for mode in modes}
+    print(f"one worker on {NAMES[args.broker]}, modes side by side", flush=True)
+    with broker(args.broker, logdir) as running:
         for round_ in range(args.rounds):
-            for mode in ("off", "on"):
-                env = {"ENRICH_STORIES": "true" if mode == "on" else "false"}
+            for mode, mode_env in modes.items():
+                env = dict(mode_env)
                 if args.batch_wait:
                     env["ENRICH_BATCH_WAIT_S"] = str(args.batch_wait)
-                w = Workers(broker.bootstrap, 1, args.partitions, logdir, env)
+                w = Workers(running.bootstrap, 1, args.partitions, logdir, env)
                 await clients.create_topics(w.settings)
                 w.start()
                 try:
                     w.wait_balanced()
                     r = await throughput_run(
-                        w, records(bodies, args.articles, f"s{mode}{round_}"), broker.pid
+                        w, records(bodies, args.articles, f"m{round_}{mode}"), running.pid
                     )
                 finally:
                     w.stop()
                 rates[mode].append(r["rate"])
                 print(
-                    f"stories {mode:>3} (round {round_ + 1}): {r['rate']:.1f} articles/s over "
-                    f"{args.articles} articles; peak RSS {r['peak_rss'][0]:.0f} MiB",
+                    f"{mode} (round {round_ + 1}): {r['rate']:.1f} articles/s over "
+                    f"{args.articles} articles; peak RSS {r['peak_rss'][0]:.0f} MiB; "
+                    f"broker CPU {r['cores']['broker']:.2f} cores",
                     flush=True,
                 )
-    off, on = statistics.fmean(rates["off"]), statistics.fmean(rates["on"])
+    first, second = (statistics.fmean(rates[mode]) for mode in modes)
     print("\nratio")
-    print(f"  stories on / off: {on / off:.3f}   (goal >= 0.90: at most a 10% drop)")
+    print(f"  {ratio}: {second / first:.3f}   ({goal})")
 
 
 def main() -> None:
@@ -452,7 +495,21 @@ def main() -> None:
         help="instead: one worker with story grouping off and on, side by side",
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="with --stories: off/on pairs to run (default 2)"
+        "--guarantees",
+        action="store_true",
+        help="instead: one worker on Apache Kafka, at_least_once and exactly_once side by side",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=("embedded", "kafka"),
+        default="embedded",
+        help="the broker the workers run on (kafka: Apache Kafka from the release jars)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="with --stories or --guarantees: pairs of runs (default 2)",
     )
     args = parser.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]
