@@ -7,8 +7,11 @@ The embedded broker refuses librdkafka clients, so these run on Apache Kafka onl
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shutil
 import subprocess
+import time
 from typing import Any
 
 import orjson
@@ -16,8 +19,9 @@ import pytest
 
 from tests.conftest import unavailable
 from tests.integration.conftest import Stack
-from tests.integration.helpers import Collector, articles
+from tests.integration.helpers import Collector, articles, scrape
 from workers.stream import clients
+from workers.stream.embedded_broker import free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -26,6 +30,21 @@ pytestmark = [
 ]
 
 BAD = [(b"bad-1", b"{not json"), (b"bad-2", b'{"id": "bad-2"}')]
+
+
+async def wait_until_no_lag(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    lags: list[float] = []
+    while time.monotonic() < deadline:
+        answer = await scrape(port)
+        if answer is not None:
+            lags = [
+                float(v) for v in re.findall(r"^enrich_consumer_lag\{.*\} (\S+)$", answer[1], re.M)
+            ]
+            if lags and not any(lags):
+                return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"lag still {lags} after {timeout}s")
 
 
 def read_with_librdkafka(bootstrap: str, topic: str) -> dict[bytes, list[dict[str, Any]]]:
@@ -103,10 +122,14 @@ def read_with_kcat(bootstrap: str, topic: str) -> dict[bytes, int]:
 async def test_librdkafka_clients_read_the_same_records(stack: Stack, guarantee: str) -> None:
     stack.settings = stack.settings.model_copy(update={"processing_guarantee": guarantee})
     good = articles(30, f"eco-{guarantee}")
-    stack.start_worker(ENRICH_PROCESSING_GUARANTEE=guarantee)
+    port = free_port()
+    stack.start_worker(ENRICH_PROCESSING_GUARANTEE=guarantee, ENRICH_HTTP_PORT=str(port))
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, [*good, *BAD])
         await seen.wait_for(len(good) + len(BAD), timeout=240)
+    # all done, the worker shows no lag: a transaction's commit marker takes an offset
+    # of its own, which must not count as a record waiting
+    await wait_until_no_lag(port, timeout=60)
     bootstrap = stack.settings.broker
     enriched = read_with_librdkafka(bootstrap, stack.settings.topic_enriched)
     dead = read_with_librdkafka(bootstrap, stack.settings.topic_dlq)
