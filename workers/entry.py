@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from types import FrameType
 
@@ -34,6 +35,9 @@ def _launched() -> float:
 #: times a worker reports.
 LAUNCHED = _launched()
 
+#: Longest a worker takes to exit after a SIGTERM that comes before it has started.
+EARLY_STOP_BOUND_S = 15.0
+
 _GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--broker", "--log-level"})
 
 
@@ -54,6 +58,13 @@ def main() -> int:
     worker = command_of(sys.argv[1:]) == "worker"
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        if worker:
+            # the exception unwinds whatever the start-up was doing; should that hang
+            # (a client closing on a broker that does not answer), the stop is still
+            # bounded, and still exit 0
+            bound = threading.Timer(EARLY_STOP_BOUND_S, os._exit, args=(0,))
+            bound.daemon = True
+            bound.start()
         raise SystemExit(0 if worker else 128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
