@@ -210,10 +210,6 @@ def startup_figures(args: argparse.Namespace, bootstrap: str) -> None:
         )
 
 
-if __name__ == "__main__":
-    main()
-
-
 def assigned(port: int) -> float | None:
     """A worker's ``enrich_assigned_partitions``; None when it does not answer."""
     try:
@@ -280,3 +276,7 @@ def takeover_figures(args: argparse.Namespace, bootstrap: str, rounds: int = 3) 
         f"(min {min(times):.1f}, max {max(times):.1f})",
         flush=True,
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -121,7 +121,8 @@ def run_quix(bootstrap: str, bodies: list[str], args: argparse.Namespace) -> flo
     try:
         if not ready.wait(180):
             raise SystemExit("the Quix Streams application did not start")
-        time.sleep(5.0)  # its consumers join their group
+        # one article through first: its consumers have joined, and everything is loaded
+        asyncio.run(timed(settings, records(bodies, 1, "quix-warm-up")))
         return asyncio.run(timed(settings, records(bodies, args.articles, "quix")))
     finally:
         proc.terminate()

@@ -25,7 +25,8 @@ release jars, as the tests start it) instead of the embedded broker.
 ``--guarantees`` instead runs one worker on Apache Kafka with
 ``ENRICH_PROCESSING_GUARANTEE`` at_least_once and exactly_once, alternately, and
 prints exactly-once's rate against at-least-once's; ``--stories`` does the same
-for story grouping off and on.
+for story grouping off and on; ``--compare-brokers`` for the embedded broker and
+Apache Kafka.
 
 DATA_DIR holds ``extraction-aeb/ground-truth.json``; its ``articleBody`` texts
 are the articles (cycled to N, each with its own id).
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -361,6 +363,17 @@ async def main_async(args: argparse.Namespace) -> None:
             "goal >= 0.85",
         )
         return
+    if args.compare_brokers:
+        await side_by_side(
+            args,
+            bodies,
+            logdir,
+            {"embedded": {}, "kafka": {}},
+            "Apache Kafka / embedded broker",
+            "the same worker: the broker's own cost",
+            brokers={"embedded": "embedded", "kafka": "kafka"},
+        )
+        return
     print(f"workers on {NAMES[args.broker]}", flush=True)
     with broker(args.broker, logdir) as running:
         for count in args.workers:
@@ -435,24 +448,33 @@ async def side_by_side(
     modes: dict[str, dict[str, str]],
     ratio: str,
     goal: str,
+    brokers: dict[str, str] | None = None,
 ) -> None:
     """One worker in each of two modes (worker settings), alternately, side by side;
-    the second mode's mean rate against the first's."""
+    the second mode's mean rate against the first's. ``brokers`` gives a mode's
+    broker kind where it is not ``args.broker`` (all brokers run throughout)."""
     rates: dict[str, list[float]] = {mode: [] for mode in modes}
-    print(f"one worker on {NAMES[args.broker]}, modes side by side", flush=True)
-    with broker(args.broker, logdir) as running:
+    kinds = {mode: (brokers or {}).get(mode, args.broker) for mode in modes}
+    print(
+        "one worker, side by side: "
+        + ", ".join(f"{mode} on {NAMES[kind]}" for mode, kind in kinds.items()),
+        flush=True,
+    )
+    with contextlib.ExitStack() as stack:
+        running = {kind: stack.enter_context(broker(kind, logdir)) for kind in set(kinds.values())}
         for round_ in range(args.rounds):
             for mode, mode_env in modes.items():
                 env = dict(mode_env)
                 if args.batch_wait:
                     env["ENRICH_BATCH_WAIT_S"] = str(args.batch_wait)
-                w = Workers(running.bootstrap, 1, args.partitions, logdir, env)
+                on = running[kinds[mode]]
+                w = Workers(on.bootstrap, 1, args.partitions, logdir, env)
                 await clients.create_topics(w.settings)
                 w.start()
                 try:
                     w.wait_balanced()
                     r = await throughput_run(
-                        w, records(bodies, args.articles, f"m{round_}{mode}"), running.pid
+                        w, records(bodies, args.articles, f"m{round_}{mode}"), on.pid
                     )
                 finally:
                     w.stop()
@@ -498,6 +520,11 @@ def main() -> None:
         "--guarantees",
         action="store_true",
         help="instead: one worker on Apache Kafka, at_least_once and exactly_once side by side",
+    )
+    parser.add_argument(
+        "--compare-brokers",
+        action="store_true",
+        help="instead: one worker on the embedded broker and on Apache Kafka, side by side",
     )
     parser.add_argument(
         "--broker",
