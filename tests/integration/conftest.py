@@ -11,6 +11,7 @@ its own topics and consumer group. Every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,6 +150,28 @@ async def stack(broker: AnyBroker, tmp_path: Path) -> AsyncIterator[Stack]:
     yield running
     codes = [running.stop_worker(p) for p in running.workers]
     assert codes == [0] * len(codes), f"workers exited {codes}\n{running.logs()}"
+
+
+@contextlib.asynccontextmanager
+async def own_kafka(
+    stack: Stack, data_dir: Path, *, kafka_version: str | None = None, **env: str
+) -> AsyncIterator[KafkaBroker]:
+    """The stack moved to an Apache Kafka node of its own (a test that restarts its
+    broker; ``kafka_version``: another release than the suite's), with ``env`` added
+    to the workers' settings; the workers are stopped while it still runs."""
+    require_kafka()
+    with KafkaBroker(data_dir, kafka_version=kafka_version) as broker:
+        stack.env |= {"ENRICH_BROKER": broker.bootstrap} | env
+        update: dict[str, Any] = {"broker": broker.bootstrap}
+        update |= {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}
+        stack.settings = Settings.model_validate(stack.settings.model_dump() | update)
+        stack.broker_kind = "kafka"
+        await clients.create_topics(stack.settings)
+        try:
+            yield broker
+        finally:
+            for proc in stack.workers:
+                stack.stop_worker(proc)
 
 
 def _kind(broker: AnyBroker) -> str:
