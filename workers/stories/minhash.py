@@ -66,6 +66,11 @@ def signature(text: str, num_perm: int = NUM_PERM, size: int = SHINGLE) -> Signa
     return out
 
 
+def is_empty(sig: Signature) -> bool:
+    """Whether a signature is that of a text without words."""
+    return bool(np.all(sig == _EMPTY))
+
+
 def similarity(first: Signature, second: Signature) -> float:
     """Estimated Jaccard similarity: the fraction of equal signature values."""
     if len(first) != len(second):
@@ -84,8 +89,15 @@ class Banding:
     bands: int
     rows: int
 
-    def keys(self, sig: Signature) -> list[str]:
-        """One key per band: its index and a digest of its values."""
+    def keys(self, sig: Signature, article: str | None = None) -> list[str]:
+        """One key per band: its index and a digest of its values.
+
+        A text without words (emoji, symbols) has the empty signature, which every
+        such text shares; given its ``article`` id, its keys are the article's own,
+        so it meets no other article and is a story of its own."""
+        if article is not None and is_empty(sig):
+            alone = hashlib.blake2b(article.encode("utf-8"), digest_size=8).hexdigest()
+            return [f"{i:02d}-alone-{alone}" for i in range(self.bands)]
         return [
             f"{i:02d}-{_digest(sig[i * self.rows : (i + 1) * self.rows])}"
             for i in range(self.bands)

@@ -163,7 +163,7 @@ class StoryIndex:
             return self.decisions[article]
         order = order if order is not None else f"{len(self.decisions):012d}"
         answers = []
-        for band in self.banding.keys(sig):
+        for band in self.banding.keys(sig, article):
             bucket = self.buckets.get(band)
             rep_sig = self.signatures.get(bucket.id) if bucket else None
             reply, stored = answer(bucket, band, article, order, sig, rep_sig, self.banding)

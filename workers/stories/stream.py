@@ -580,12 +580,13 @@ def _read_batch(
         try:
             record = orjson.loads(m.value or b"")
             sig = minhash.signature(record["text"])
+            article = str(record["id"])
             out.append(
                 (
-                    str(record["id"]),
+                    article,
                     order_of(record),
                     base64.b64encode(minhash.to_bytes(sig)).decode(),
-                    banding.keys(sig),
+                    banding.keys(sig, article),
                 )
             )
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:

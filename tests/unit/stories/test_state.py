@@ -141,3 +141,18 @@ def test_an_article_expires_by_when_it_was_cleaned() -> None:
     assert not expired("2026-11-01T12:00:00.000Z", cutoff)
     assert not expired("2026-11-02T08:00:00+00:00", cutoff)
     assert expired("", cutoff) and expired("soon", cutoff)  # no time: nothing to keep it by
+
+
+def test_texts_without_words_are_each_a_story_of_their_own() -> None:
+    from workers.stories import minhash
+    from workers.stories.state import StoryIndex
+
+    index = StoryIndex(0.4)
+    texts = ["🔥🔥🔥 💯", "★ ☆ ★ ☆ ★", "🙂", "→ ← ↑ ↓ ⇄"]
+    decisions = [index.add(f"a{i}", minhash.signature(text)) for i, text in enumerate(texts)]
+    assert [d.story_id for d in decisions] == ["a0", "a1", "a2", "a3"]
+    assert all(d.duplicate_of is None for d in decisions)
+    # an article with words still meets its copy
+    words = "The harbour council met on Monday and agreed a plan for the new ferry terminal."
+    assert index.add("w1", minhash.signature(words)).story_id == "w1"
+    assert index.add("w2", minhash.signature(words)).duplicate_of == "w1"
