@@ -28,6 +28,11 @@ Stage = Literal["clean", "tag", "summarize"]
 STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)  # in pipeline order
 
 
+#: Longest article id: an id is the record key and travels in every story message
+#: of its article, so it must not grow with what a producer sends.
+MAX_ID_CHARS = 1024
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -45,7 +50,11 @@ class RawArticle(BaseModel):
     schema_version: int | None = Field(
         default=None, description="Optional; 1 or 2 if given (the raw shape is the same)"
     )
-    id: str | None = Field(default=None, description="Article id; used as the record key")
+    id: str | None = Field(
+        default=None,
+        max_length=MAX_ID_CHARS,
+        description=f"Article id; used as the record key (at most {MAX_ID_CHARS} characters)",
+    )
     url: str | None = None
     source: str | None = Field(default=None, description="Publisher or feed name")
     title: str | None = None

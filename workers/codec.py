@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from schemas.models import RawArticle
+from schemas.models import MAX_ID_CHARS, RawArticle
 from workers.errors import DecodeError, InvalidRecord
 
 M = TypeVar("M", bound=BaseModel)
@@ -101,7 +101,9 @@ def id_of(value: bytes | None, *, max_bytes: int) -> str | None:
     except orjson.JSONDecodeError:
         return None
     found = obj.get("id") if isinstance(obj, dict) else None
-    return found if isinstance(found, str) and found.strip() else None
+    if not isinstance(found, str) or not found.strip() or len(found) > MAX_ID_CHARS:
+        return None  # an over-long id is not taken as a key either
+    return found
 
 
 def decode_model(value: bytes | None, model: type[M], *, max_bytes: int) -> M:

@@ -189,6 +189,22 @@ def test_dead_letter_key_falls_back_to_source_position() -> None:
     assert Dead(d, b"").key == "t:1:5"
 
 
+def test_an_over_long_id_is_an_invalid_field_and_never_a_key(pipeline: Pipeline) -> None:
+    from schemas.models import MAX_ID_CHARS
+
+    fits = raw_message({"id": "i" * MAX_ID_CHARS, "text": "Maria Lindqvist spoke in Oslo."})
+    [ok] = pipeline.clean_batch([fits])
+    assert isinstance(ok, Forward) and ok.key == "i" * MAX_ID_CHARS
+    long_id = "x" * (MAX_ID_CHARS + 1)
+    [dead] = pipeline.clean_batch(
+        [raw_message({"id": long_id, "text": "Maria Lindqvist spoke in Oslo."}, offset=7)]
+    )
+    assert isinstance(dead, Dead)
+    assert dead.record.code == "invalid_field"
+    assert f"at most {MAX_ID_CHARS} characters" in dead.record.message
+    assert dead.record.id is None and dead.key == "articles.raw:0:7"
+
+
 def test_the_stage_table_is_the_one_list_of_stages() -> None:
     from schemas.models import STAGE_NAMES
     from workers.cli import build_parser
