@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,24 @@ def test_errors_have_their_documented_codes(tmp_path: Path) -> None:
     assert "not installed" in missing.stderr.decode()
     bad = enrich("--log-level", "debg", "config").stderr.decode().strip()
     assert bad.startswith("enrich: invalid settings: ENRICH_LOG_LEVEL") and "\n" not in bad
+
+
+def test_a_worker_whose_http_port_is_taken_fails_at_once_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [ENRICH, "worker"],
+            env={**os.environ, **NO_BROKER, "ENRICH_HTTP_PORT": str(port)},
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    err = proc.stderr.decode()
+    assert proc.returncode == ExitCode.CONFIG, err
+    assert f":{port} is already in use" in err
+    assert "Traceback" not in err and "worker ready" not in err
 
 
 def test_waiting_for_the_broker_is_said_at_once() -> None:

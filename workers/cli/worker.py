@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 from workers.cli.common import add_command, against_broker
-from workers.errors import ExitCode
+from workers.errors import ConfigError, ExitCode
 from workers.settings import Settings
 
 log = logging.getLogger("workers")
@@ -45,6 +45,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.stream import app
 
     check_model(settings)
+    _check_http_port(settings)
     against_broker(settings, _nothing)
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list), settings.broker)
     code = app.run(settings, lambda: build_pipeline(settings), launched=LAUNCHED)
@@ -54,6 +55,19 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _check_http_port(settings: Settings) -> None:
+    """Refuse to start, in one line, when the HTTP port is taken: found only once the
+    worker runs, it would log "ready" and then exit."""
+    from workers.stream.embedded_broker import port_in_use
+
+    host, port = settings.http_host, settings.http_port
+    if port and port_in_use(host, port):
+        raise ConfigError(
+            f"ENRICH_HTTP_PORT: {host}:{port} is already in use; choose another port "
+            "(or 0 for no HTTP endpoint)"
+        )
 
 
 async def _nothing() -> None:
