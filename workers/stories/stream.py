@@ -506,17 +506,23 @@ class StoryAgents:
             finally:
                 _partition.reset(token)
 
-    def local_trends(self, window_s: float, top: int) -> list[dict[str, object]]:
+    async def local_trends(self, window_s: float, top: int) -> list[dict[str, object]]:
         """The trending entities of the partitions this worker owns (all of them,
-        with one worker), from its own table."""
+        with one worker), from its own table. The table is read on the event loop,
+        which writes it; the ranking, which takes seconds over tens of thousands of
+        entities, runs in a thread, so that probes and agents are not held."""
         from workers.stories.trends import trending
 
-        counts = {
-            (str(entity), float(window[0])): int(count)
-            for (entity, window), count in list(self.counts.data.items())
-        }
-        found = trending(counts, now=time.time(), window_s=window_s, top=top)
-        return [t.as_json() for t in found]
+        snapshot = list(self.counts.data.items())
+
+        def rank() -> list[dict[str, object]]:
+            counts = {
+                (str(entity), float(window[0])): int(count) for (entity, window), count in snapshot
+            }
+            found = trending(counts, now=time.time(), window_s=window_s, top=top)
+            return [t.as_json() for t in found]
+
+        return await asyncio.get_running_loop().run_in_executor(None, rank)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -248,7 +248,10 @@ class Observer:
         return generate_latest(self.registry)
 
 
-TrendsView = Callable[[float, int], list[dict[str, object]]]
+TrendsView = Callable[[float, int], Awaitable[list[dict[str, object]]]]
+
+#: Most entities one /trends answer lists.
+MAX_TRENDS_TOP = 200
 LOOPBACK = ("127.", "::1", "::ffff:127.")
 
 
@@ -295,9 +298,11 @@ async def serve(
         try:
             window = parse_duration(request.query.get("window", "1h"))
             top = int(request.query.get("top", "20"))
+            if not 1 <= top <= MAX_TRENDS_TOP:
+                raise ValueError(f"top: expected 1 to {MAX_TRENDS_TOP}, got {top}")
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"window_s": window, "trends": trends(window, top)})
+        return web.json_response({"window_s": window, "trends": await trends(window, top)})
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from faust.stores.memory import Store as Memory
 from faust.types import TP
@@ -71,3 +72,23 @@ async def test_a_signature_kept_for_two_partitions_survives_losing_one() -> None
 def changelog_event(partition: int, key: bytes, value: bytes) -> Any:
     message = SimpleNamespace(partition=partition, value=value)
     return SimpleNamespace(key=key, value=value, message=message)
+
+
+async def test_local_trends_rank_in_a_thread_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from workers.stories import trends as trends_module
+    from workers.stories.stream import StoryAgents
+
+    ranked_in: list[str] = []
+
+    def trending(counts: Any, **kwargs: Any) -> list[Any]:
+        ranked_in.append(threading.current_thread().name)
+        assert counts == {("Oslo", 300.0): 3}
+        return []
+
+    monkeypatch.setattr(trends_module, "trending", trending)
+    fake: Any = SimpleNamespace(counts=SimpleNamespace(data={("Oslo", (300.0, 600.0)): 3}))
+    assert await StoryAgents.local_trends(fake, 3600.0, 5) == []
+    assert ranked_in and ranked_in[0] != threading.current_thread().name

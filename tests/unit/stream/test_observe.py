@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from schemas.models import ModelInfo
 from workers.stream.observe import Observer
 
@@ -143,3 +145,34 @@ def test_trends_answer_this_machine_only_unless_exposed() -> None:
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("::ffff:127.0.0.1")
     assert not is_loopback("10.0.0.7") and not is_loopback("192.168.1.2") and not is_loopback(None)
+
+
+async def test_trends_are_bounded_and_ranked_off_the_event_loop() -> None:
+    import threading
+
+    import aiohttp
+
+    from workers.stream.embedded_broker import free_port
+    from workers.stream.observe import MAX_TRENDS_TOP, serve
+
+    asked: list[int] = []
+
+    async def trends(window_s: float, top: int) -> list[dict[str, object]]:
+        asked.append(top)
+        await asyncio.sleep(0)
+        return [{"entity": "Oslo", "thread": threading.current_thread().name}]
+
+    port = free_port()
+    runner = await serve(two_stages(Clock()), "127.0.0.1", port, trends=trends)
+    try:
+        async with aiohttp.ClientSession() as session:
+            for top in (-1, 0, MAX_TRENDS_TOP + 1):
+                async with session.get(f"http://127.0.0.1:{port}/trends?top={top}") as r:
+                    assert r.status == 400
+                    assert f"expected 1 to {MAX_TRENDS_TOP}" in (await r.json())["error"]
+            async with session.get(f"http://127.0.0.1:{port}/trends?top=5") as r:
+                assert r.status == 200
+                assert (await r.json())["trends"][0]["entity"] == "Oslo"
+    finally:
+        await runner.cleanup()
+    assert asked == [5]
