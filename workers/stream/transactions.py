@@ -55,6 +55,8 @@ from aiokafka.errors import (
     KafkaError,
     ProducerFenced,
     TransactionalIdAuthorizationFailed,
+    UnknownError,
+    UnsupportedVersionError,
 )
 
 from workers.codec import Message
@@ -80,6 +82,10 @@ class Write:
     topic: str
     key: bytes
     value: bytes
+
+
+class NoTransactions(Exception):
+    """The broker refused the first transactional producer: it has no transactions."""
 
 
 class Fenced(Exception):
@@ -115,6 +121,7 @@ class Transactions:
         self._rewound: set[tuple[str, int]] = set()
         self._admin: AIOKafkaAdminClient | None = None
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._initialized = False  # a transactional producer got its id once
 
     def transactional_id(self, topic: str, partition: int) -> str:
         return f"{self.group}.{topic}.{partition}"
@@ -153,10 +160,16 @@ class Transactions:
             if not self.owns(*key):
                 raise Fenced(f"{key[0]}[{key[1]}] is no longer assigned to this worker")
             producer = self._factory(self.transactional_id(*key))
-            await producer.start()
             self._producers[key] = producer
             # begin waits for the producer id: earlier owners are fenced once it returns
-            await producer.begin_transaction()
+            try:
+                await producer.start()
+                await producer.begin_transaction()
+            except (UnknownError, UnsupportedVersionError) as exc:
+                if not self._initialized:
+                    raise NoTransactions(repr(exc)) from exc
+                raise
+            self._initialized = True
             self._committed[key] = await self._committed_offset(*key)
             return producer
         await producer.begin_transaction()
@@ -222,6 +235,15 @@ class Transactions:
             while True:
                 try:
                     done = await self._attempt(key, indexes, messages, final, replace)
+                except NoTransactions as exc:
+                    log.critical(
+                        "the broker %s refused a transactional producer (%s): "
+                        "ENRICH_PROCESSING_GUARANTEE=exactly_once needs a broker with "
+                        "Kafka transactions (Apache Kafka; the embedded broker has none)",
+                        self.settings.broker,
+                        exc,
+                    )
+                    os._exit(ExitCode.CONFIG)
                 except Fenced as exc:
                     log.warning(
                         "%s[%d]: this worker's producer was fenced (%s); the partition's "

@@ -199,3 +199,33 @@ async def test_commit_failures_past_the_deadline_exit_the_process(
     with pytest.raises(Exited):
         await h.commit([msg(0, 0)])
     assert exits == [ExitCode.PRODUCE_FAILED]
+
+
+async def test_a_broker_without_transactions_stops_the_worker_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aiokafka.errors import UnknownError
+
+    h = Harness()
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise Exited
+
+    monkeypatch.setattr("workers.stream.transactions.os._exit", fake_exit)
+    original = h.tx._factory
+
+    def refusing(transactional_id: str) -> Any:
+        producer = original(transactional_id)
+
+        async def begin() -> None:
+            raise UnknownError()
+
+        producer.begin_transaction = begin
+        return producer
+
+    h.tx._factory = refusing
+    with pytest.raises(Exited):
+        await h.commit([msg(0, 0)])
+    assert exits == [ExitCode.CONFIG]  # at once, not after the produce deadline
