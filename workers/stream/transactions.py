@@ -51,7 +51,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     InvalidProducerEpoch,
     InvalidProducerIdMapping,
-    InvalidTxnState,
     KafkaError,
     ProducerFenced,
     TransactionalIdAuthorizationFailed,
@@ -318,8 +317,6 @@ class Transactions:
                 await self._end(producer, commit=True)
             except FENCED_ERRORS as exc:
                 raise Fenced(repr(exc)) from exc
-            except InvalidTxnState as exc:
-                raise KafkaError(repr(exc)) from exc
             self._committed[key] = last + 1
             return indexes
 

@@ -177,17 +177,23 @@ async def test_a_refused_record_is_replaced_in_the_same_transaction() -> None:
     assert committed[-1]["writes"] == [("out", b"0-0"), ("dlq", b"dead")]
 
 
+def fake_exit(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The codes the module would exit the process with; each raises Exited instead."""
+    exits: list[int] = []
+
+    def record(code: int) -> None:
+        exits.append(code)
+        raise Exited
+
+    monkeypatch.setattr("workers.stream.transactions.os._exit", record)
+    return exits
+
+
 async def test_commit_failures_past_the_deadline_exit_the_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     h = Harness()
-    exits: list[int] = []
-
-    def fake_exit(code: int) -> None:
-        exits.append(code)
-        raise Exited
-
-    monkeypatch.setattr("workers.stream.transactions.os._exit", fake_exit)
+    exits = fake_exit(monkeypatch)
     original = h.tx._factory
 
     def failing(transactional_id: str) -> Any:
@@ -207,13 +213,7 @@ async def test_a_broker_without_transactions_stops_the_worker_at_once(
     from aiokafka.errors import UnknownError
 
     h = Harness()
-    exits: list[int] = []
-
-    def fake_exit(code: int) -> None:
-        exits.append(code)
-        raise Exited
-
-    monkeypatch.setattr("workers.stream.transactions.os._exit", fake_exit)
+    exits = fake_exit(monkeypatch)
     original = h.tx._factory
 
     def refusing(transactional_id: str) -> Any:
