@@ -9,6 +9,7 @@ or a pasted page would have it.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 
 import orjson
@@ -18,6 +19,7 @@ from tests.generators import prose
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, scrape
 from tests.integration.test_delivery import kill
+from tests.integration.test_ecosystem import wait_until_no_lag
 from workers.stories import minhash, trends
 from workers.stories.stream import changelog_name
 from workers.stream import clients
@@ -102,7 +104,9 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
     records, _ = story_articles()
     records = records[:12]
     port = free_port()
-    stack.start_worker(ENRICH_HTTP_PORT=str(port), ENRICH_STORIES="true")
+    stack.start_worker(
+        ENRICH_HTTP_PORT=str(port), ENRICH_STORIES="true", ENRICH_STALL_TIMEOUT_S="5"
+    )
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, records)
         await seen.wait_for(len(records), timeout=180)
@@ -141,6 +145,18 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
     assert orjson.loads(printed.stdout)["trends"] == served
     bad = stack.cli("trends", "--window", "soon")
     assert bad.returncode == 78 and b"--window" in bad.stderr
+
+    # idle and done, the worker is healthy: the story tables' changelog partitions,
+    # which it writes and does not read, are no lag (they were: 503 "stalled" once
+    # the stall timeout passed)
+    await wait_until_no_lag(port, timeout=60)
+    metrics = await scrape(port, "/metrics")
+    assert metrics is not None and "changelog" not in "".join(
+        re.findall(r"^enrich_consumer_lag\{.*$", metrics[1], re.M)
+    )
+    await asyncio.sleep(6)  # past the stall timeout, idle
+    health = await scrape(port, "/health")
+    assert health is not None and health[0] == 200, health
 
 
 async def test_unreadable_records_on_the_story_topics_are_dead_lettered(stack: Stack) -> None:

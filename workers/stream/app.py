@@ -578,11 +578,16 @@ class StageAgents:
             dead_since = collections.Counter(self.observer.dead)
 
     async def _watch_lag(self) -> None:
-        """Sample each assigned partition's lag: its end offset less the next to process."""
+        """Sample each assigned partition's lag: its end offset less the next to
+        process. The story tables' changelog partitions are assigned too, but only
+        written after recovery: they are no work waiting."""
         while True:
             await asyncio.sleep(2.0)
             consumer = self.app.consumer
+            changelogs = self.app.tables.changelog_topics
             for tp in consumer.assignment():
+                if tp.topic in changelogs:
+                    continue
                 try:
                     end = consumer.highwater(tp)
                     done = self.next_offset.get((tp.topic, tp.partition))

@@ -69,6 +69,13 @@ record, and it offers no setting for them, so they are patched here:
    upstream it duplicates records (faust-streaming/faust#517, #323), fails at
    start (#440) and sends outside its transactions (#177).
 
+10. **Changelogs taken for stalled streams** (``Consumer.verify_event_path``).
+   Faust's livelock check looks at every assigned partition every 2.5 s, and a
+   table's changelog partitions are assigned too: a worker writes them and,
+   after recovery, never reads them, so each was logged as a stream that has
+   not started processing, several ERROR lines per partition per check, idle
+   or busy. The check leaves the tables' changelog partitions alone.
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -144,6 +151,7 @@ def check_version(installed: str | None = None) -> None:
         (faust_aiokafka.ThreadedProducer, "_new_producer"),
         (faust_aiokafka.AIOKafkaConsumerThread, "_create_consumer"),
         (faust_aiokafka.Consumer, "_commit"),
+        (faust_aiokafka.Consumer, "verify_event_path"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -184,6 +192,13 @@ def apply() -> None:
             if not offsets:
                 return True
         return bool(await original_commit(self, offsets))
+
+    original_verify = faust_aiokafka.Consumer.verify_event_path
+
+    def verify_event_path(self: Any, now: float, tp: Any) -> None:
+        if tp.topic in self.app.tables.changelog_topics:
+            return None
+        return original_verify(self, now, tp)
 
     original_put = ProducerBuffer.put
     original_flush = ProducerBuffer.flush
@@ -226,6 +241,7 @@ def apply() -> None:
     )
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
     faust_aiokafka.Consumer._commit = commit  # type: ignore[method-assign]
+    faust_aiokafka.Consumer.verify_event_path = verify_event_path  # type: ignore[method-assign]
     ProducerBuffer.put = put  # type: ignore[method-assign]
     ProducerBuffer.flush = flush  # type: ignore[method-assign]
     faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]

@@ -15,9 +15,10 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
+from workers.pipeline import Pipeline
 from workers.settings import Settings
 from workers.stream import faust_compat
-from workers.stream.app import create_app
+from workers.stream.app import StageAgents, create_app
 
 
 def message(topic: str, partition: int, offset: int) -> ConsumerMessage:
@@ -270,3 +271,20 @@ def test_drained_sees_records_handed_over_and_not_yet_acked() -> None:
     consumer._unacked_messages.add(held)
     assert not faust_compat.drained(app, TP("t", 0))
     assert faust_compat.drained(app, TP("t", 1))
+
+
+def test_the_livelock_check_leaves_table_changelogs_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings(broker="127.0.0.1:9", stages="summarize", stories=True)
+    app = create_app(settings)
+    StageAgents(app, settings, Pipeline(settings))
+    consumer: Any = app.consumer
+    checked: list[TP] = []
+    monkeypatch.setattr(consumer._thread, "verify_event_path", lambda now, tp: checked.append(tp))
+    changelogs = sorted(app.tables.changelog_topics)
+    assert changelogs  # the story tables' changelogs
+    for topic in changelogs:
+        consumer.verify_event_path(0.0, TP(topic, 0))
+    consumer.verify_event_path(0.0, TP("articles.summarized", 0))
+    assert checked == [TP("articles.summarized", 0)]  # Faust alone: every changelog too
