@@ -47,7 +47,7 @@ import orjson
 from aiokafka.partitioner import murmur2
 
 from workers.codec import Message
-from workers.errors import ExitCode, InvalidRecord
+from workers.errors import DecodeError, ExitCode, InvalidRecord, PermanentError
 from workers.pipeline import Dead, Pipeline
 from workers.settings import Settings
 from workers.stories import minhash
@@ -263,6 +263,15 @@ class StoryAgents:
                 sends.append(await self._dead(message, item))
                 continue
             article, order, sig, keys = item
+            if len(message.value or b"") > self.settings.max_request_bytes - 64 * 1024:
+                # parked in a table, it would be a changelog write over the request limit
+                too_large = DecodeError(
+                    f"a summarized record of {len(message.value or b'')} bytes is too large "
+                    "to wait for its story",
+                    code="too_large",
+                )
+                sends.append(await self._dead(message, too_large))
+                continue
             token = _partition.set(message.partition)
             try:
                 kept = self.decisions.get(article.encode())
@@ -490,7 +499,7 @@ class StoryAgents:
             _partition.reset(token)
         return True
 
-    async def _dead(self, message: Message, error: InvalidRecord) -> Send:
+    async def _dead(self, message: Message, error: PermanentError) -> Send:
         pipeline = await self.pipeline()
         dead: Dead = pipeline.dead_letter_for(message, "summarize", error, None, pipeline.clock())
         return ("dlq", dead.key.encode("utf-8"), dead.value)

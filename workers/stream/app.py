@@ -436,13 +436,18 @@ class StageAgents:
                 *[self._send(self.topics[kind], key, value) for kind, key, value in pending],
                 return_exceptions=True,
             )
-            failed = [
-                (item, r)
-                for item, r in zip(pending, results, strict=True)
-                if isinstance(r, BaseException)
-            ]
+            failed = []
+            replaced = []
+            for item, r in zip(pending, results, strict=True):
+                if isinstance(r, REFUSED_FOR_GOOD):
+                    replacement = self._story_write_refused(*item, r)
+                    if replacement is not None:
+                        replaced.append(replacement)
+                elif isinstance(r, BaseException):
+                    failed.append((item, r))
             if not failed:
-                return
+                pending = replaced
+                continue
             if time.monotonic() + delay > deadline:
                 log.critical(
                     "stories: cannot publish for %.0fs (%r); exiting so that the batch "
@@ -456,7 +461,36 @@ class StageAgents:
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-            pending = [item for item, _ in failed]
+            pending = [item for item, _ in failed] + replaced
+
+    def _story_write_refused(
+        self, kind: str, key: bytes, value: bytes, error: BaseException
+    ) -> tuple[str, bytes, bytes] | None:
+        """A story step's write the broker refused for good (too large): a dead letter
+        stands in for it, naming the topic it was for (partition and offset -1: it
+        was never written), so that no retry can loop on it. A refused dead letter
+        is logged and given up."""
+        topic = self.topics[kind].get_topic_name()
+        if kind == "dlq":
+            log.critical(
+                "stories: the broker refused a dead letter of %d bytes (%r)", len(value), error
+            )
+            return None
+        failure = (DecodeError if isinstance(error, SIZE_ERRORS) else StageFailed)(
+            f"the broker refused a story step's write of {len(value)} bytes to {topic} "
+            f"({type(error).__name__}: {error})",
+            code="too_large" if isinstance(error, SIZE_ERRORS) else "stage_failed",
+        )
+        message = Message(topic, -1, -1, key, value)
+        dead = self.pipeline.dead_letter_for(
+            message,
+            "summarize",
+            failure,
+            None,
+            self.pipeline.clock(),
+            max_original_bytes=SHORT_ORIGINAL_BYTES,
+        )
+        return ("dlq", dead.key.encode("utf-8"), dead.value)
 
     def _refused(
         self, stage: Stage, message: Message, outcome: Outcome, error: BaseException

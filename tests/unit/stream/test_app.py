@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import orjson
 import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
@@ -102,6 +104,38 @@ async def test_a_record_refused_for_good_is_dead_lettered_not_retried() -> None:
             (settings.topic_cleaned, b"flaky"),
         ]
     )
+
+
+async def test_a_story_write_refused_for_good_is_a_dead_letter_not_a_crash() -> None:
+    """Once a band answer carrying a 1 MiB id made a 22 MB write: the worker retried
+    it until its deadline and exited, then again after every restart."""
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    settings = Settings(
+        broker="127.0.0.1:9", stages="summarize", stories=True, produce_deadline_s=30
+    )
+    app = create_app(settings)
+    agents = StageAgents(app, settings, Pipeline(settings))
+    sent: list[tuple[str, bytes, bytes]] = []
+
+    async def send(topic: object, key: bytes, value: bytes) -> None:
+        if len(value) > 100_000:
+            raise MessageSizeTooLargeError("too big")
+        sent.append((topic.get_topic_name(), key, value))  # type: ignore[attr-defined]
+
+    agents._send = send  # type: ignore[method-assign]
+    huge = b'{"id": "a", "answers": [' + b"1," * 200_000 + b"1]}"
+    await asyncio.wait_for(
+        agents.send_all([("story_matches", b"a", huge), ("enriched", b"b", b"{}")]), 10
+    )
+    assert [(t, k) for t, k, _ in sent] == [
+        (settings.topic_enriched, b"b"),
+        (settings.topic_dlq, b"a"),
+    ]
+    letter = orjson.loads(sent[1][2])
+    assert letter["code"] == "too_large" and settings.topic_story_matches in letter["message"]
+    assert letter["source"]["topic"] == settings.topic_story_matches
+    assert len(sent[1][2]) < 64 * 1024  # the original cut short
 
 
 async def test_a_worker_joins_while_its_pipeline_loads_and_is_ready_once_both_are_done() -> None:
