@@ -90,6 +90,33 @@ async def test_copies_meet_across_workers_and_a_kill_changes_no_story(stack: Sta
     assert len(set(story.values())) == ORIGINALS
 
 
+async def test_every_version_of_an_article_comes_out_with_one_story(stack: Stack) -> None:
+    """A correction sent right behind its first version: both are delivered (it was
+    one of the two with stories on), and both carry the story of the first."""
+    records, _ = story_articles()
+    records = records[:6]
+    text = orjson.loads(records[0][1])["text"]
+    first = {"id": "u1", "title": "First version", "text": text}
+    corrected = first | {"title": "Corrected version", "text": text + " A correction."}
+    stack.start_worker(ENRICH_STORIES="true")
+    async with Collector(stack.settings) as seen:
+        await clients.produce(
+            stack.settings,
+            [*records, (b"u1", orjson.dumps(first)), (b"u1", orjson.dumps(corrected))],
+        )
+        await seen.wait_until(
+            lambda: len(seen.done) >= 7 and len(seen.enriched.get(b"u1", [])) >= 2,
+            180,
+            lambda: f"u1: {[d['title'] for d in seen.enriched.get(b'u1', [])]}",
+        )
+    versions = seen.enriched[b"u1"]
+    assert {d["title"] for d in versions} == {"First version", "Corrected version"}
+    assert len({d["story_id"] for d in versions}) == 1
+    # u1 copies o0000's text: its story is the original's
+    assert versions[0]["story_id"] == seen.enriched[b"o0000"][0]["story_id"]
+    assert not seen.dead
+
+
 async def test_true_end_offsets_count_every_record_of_the_last_batch(stack: Stack) -> None:
     """Table recovery reads changelogs to these ends; the broker's own report may
     stop at the last batch's first record."""

@@ -281,7 +281,17 @@ class StoryAgents:
                         ("enriched", article.encode(), with_story(message.value or b"", decision))
                     )
                     continue
-                self.pending[article.encode()] = message.value
+                held = parked(self.pending.get(article.encode()), message.value or b"")
+                if len(held) > self.settings.max_request_bytes - 64 * 1024:
+                    too_large = DecodeError(
+                        f"with the {len(parked_versions(held)) - 1} other version(s) of "
+                        f"{article[:80]!r} that wait for its story, this one is too large "
+                        "to park",
+                        code="too_large",
+                    )
+                    sends.append(await self._dead(message, too_large))
+                    continue
+                self.pending[article.encode()] = held
                 body = {"id": article, "order": order, "sig": sig}
                 sends.extend(self._by_partition(keys, body))
                 finished = await self._complete(article, message.partition)
@@ -399,7 +409,8 @@ class StoryAgents:
         held = orjson.loads(self.answers.get(key) or b"{}")
         if value is None or len(held) < self.banding.bands:
             return []
-        record = orjson.loads(value)
+        versions = parked_versions(value)
+        record = orjson.loads(versions[0])  # the story is the first version's
         kept = self.decisions.get(key)
         if kept is not None:
             decision = _decision(kept)
@@ -409,7 +420,7 @@ class StoryAgents:
             order = order_of(record)
             decision = decide(article, order, replies, self.settings.story_threshold)
             self.decisions[key] = orjson.dumps(asdict(decision) | {"order": order})
-        sends: list[Send] = [("enriched", key, with_story(value, decision))]
+        sends: list[Send] = [("enriched", key, with_story(v, decision)) for v in versions]
         update = {"id": article, "story": decision.story_id}
         sends.extend(self._by_partition(represented(replies), update))
         if kept is None:  # counted once, when the story is first decided
@@ -535,6 +546,26 @@ class StoryAgents:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def parked(held: bytes | None, value: bytes) -> bytes:
+    """The ``story-pending`` value once ``value`` is parked beside what ``held``: each
+    version of an article in flight (a correction sent before the first version
+    had its story) is kept and goes out, once each, with the article's story. A
+    single version is kept as it is; several as a JSON array of them."""
+    if held is None:
+        return value
+    versions = parked_versions(held)
+    if any(orjson.loads(v) == orjson.loads(value) for v in versions):
+        return held  # the same version read again
+    return b"[" + b",".join([*versions, value]) + b"]"
+
+
+def parked_versions(held: bytes) -> list[bytes]:
+    """The versions a ``story-pending`` value holds, oldest first."""
+    if not held.lstrip().startswith(b"["):
+        return [held]
+    return [orjson.dumps(v) for v in orjson.loads(held)]
 
 
 def _signature_key(partition: int, article: str) -> bytes:

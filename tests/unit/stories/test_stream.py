@@ -5,13 +5,21 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
+import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from faust.stores.memory import Store as Memory
 from faust.types import TP
 
 from workers.codec import Message
-from workers.stories.stream import _bands_of, _partition_of, _signature_key, _summed
+from workers.stories.stream import (
+    _bands_of,
+    _partition_of,
+    _signature_key,
+    _summed,
+    parked,
+    parked_versions,
+)
 
 
 def test_bands_are_grouped_by_the_partition_the_producer_would_choose() -> None:
@@ -92,3 +100,17 @@ async def test_local_trends_rank_in_a_thread_of_their_own(monkeypatch: pytest.Mo
     fake: Any = SimpleNamespace(counts=SimpleNamespace(data={("Oslo", (300.0, 600.0)): 3}))
     assert await StoryAgents.local_trends(fake, 3600.0, 5) == []
     assert ranked_in and ranked_in[0] != threading.current_thread().name
+
+
+def test_each_version_of_an_article_in_flight_is_parked_once() -> None:
+    """A correction sent before the first version had its story replaced it in the
+    pending table: one of the two never came out."""
+    v1, v2 = b'{"id": "a", "title": "first"}', b'{"id": "a", "title": "corrected"}'
+    assert parked(None, v1) == v1  # one version: kept as it is (as before)
+    both = parked(v1, v2)
+    assert [orjson.loads(v) for v in parked_versions(both)] == [
+        {"id": "a", "title": "first"},
+        {"id": "a", "title": "corrected"},
+    ]
+    assert parked(both, b'{"title": "corrected", "id": "a"}') == both  # read again
+    assert parked_versions(v1) == [v1]
