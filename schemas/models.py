@@ -32,6 +32,16 @@ STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)  # in pipeline order
 #: of its article, so it must not grow with what a producer sends.
 MAX_ID_CHARS = 1024
 
+#: Longest metadata the clean stage keeps: a title or source past these is cut (an
+#: ellipsis marks the cut), an author list past MAX_AUTHORS keeps the first ones,
+#: a url past MAX_URL_CHARS is dropped (a cut url points nowhere). Readers of the
+#: enriched topic (the live page among them) then hold bounded records.
+MAX_TITLE_CHARS = 1000
+MAX_SOURCE_CHARS = 200
+MAX_URL_CHARS = 4096
+MAX_AUTHORS = 20
+MAX_AUTHOR_CHARS = 200
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)

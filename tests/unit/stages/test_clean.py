@@ -149,3 +149,26 @@ def test_short_text_falls_back_to_the_model_language() -> None:
         min_language_confidence=0.5,
     )
     assert sure.language == "de"
+
+
+def test_metadata_is_bounded() -> None:
+    """A producer's 5 MB title, source or url reached every reader of the enriched
+    topic whole; the live page held one copy per slow reader."""
+    from schemas.models import MAX_AUTHORS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS
+
+    raw = RawArticle(
+        id="big",
+        title="Headline words " * 100_000,
+        source="S" * 1_000_000,
+        url="https://example.test/" + "a" * 1_000_000,
+        authors=[f"Author {i}" for i in range(1000)],
+        text="The regional council voted on Tuesday to extend the coastal tram line.",
+    )
+    out = clean(raw, now=NOW)
+    assert out.title is not None and len(out.title) <= MAX_TITLE_CHARS
+    assert out.title.startswith("Headline words Headline") and out.title.endswith("e…")
+    assert out.source is not None and len(out.source) == MAX_SOURCE_CHARS
+    assert out.url is None  # a cut url points nowhere
+    assert len(out.authors) == MAX_AUTHORS
+    short = clean(RawArticle(id="s", title="Short", url="https://e.test/x", text=raw.text), now=NOW)
+    assert (short.title, short.url) == ("Short", "https://e.test/x")

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from schemas.models import CleanedArticle, CleanProvenance, RawArticle, StageRun
+from schemas.models import (
+    MAX_AUTHOR_CHARS,
+    MAX_AUTHORS,
+    MAX_SOURCE_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
+    CleanedArticle,
+    CleanProvenance,
+    RawArticle,
+    StageRun,
+)
 from workers.errors import StageFailed
 from workers.stages.clean import boilerplate, dates, html, language
 
@@ -79,14 +89,26 @@ def clean(
     stated_at, unread_at = dates.normalize(published_at)
     return CleanedArticle(
         id=raw.id,
-        url=url,
-        source=source,
-        title=boilerplate.normalize(title) if title else None,
+        url=url if url is None or len(url) <= MAX_URL_CHARS else None,
+        source=_cut(source, MAX_SOURCE_CHARS),
+        title=_cut(boilerplate.normalize(title), MAX_TITLE_CHARS) if title else None,
         published_at=stated_at,
-        published_at_raw=unread_at,
-        authors=authors,
+        published_at_raw=_cut(unread_at, MAX_SOURCE_CHARS),
+        authors=[a for a in (_cut(a, MAX_AUTHOR_CHARS) for a in authors[:MAX_AUTHORS]) if a],
         language=lang,
         language_confidence=confidence,
         text=body,
         pipeline=CleanProvenance(clean=StageRun(version=VERSION, finished_at=now)),
     )
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters, at a space where one is near, with an
+    ellipsis marking the cut."""
+    if text is None or len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit * 3 // 4:
+        head = head[:space]
+    return head.rstrip() + "…"
