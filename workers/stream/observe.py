@@ -19,6 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from schemas.models import ModelInfo
 from workers import __version__
+from workers.web import is_loopback_host, start
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,11 @@ async def serve(
 
     async def trending(request: web.Request) -> web.Response:
         assert trends is not None  # noqa: S101 - routed only when given
-        if not expose_content and not is_loopback(request.remote):
+        if not expose_content and not (
+            is_loopback(request.remote) and is_loopback_host(request.headers.get("Host"))
+        ):
+            # a loopback client naming another host is a browser led here by DNS
+            # rebinding: a page the operator visits reading this machine's port
             return web.json_response(
                 {
                     "error": "/trends answers this machine only "
@@ -310,8 +315,6 @@ async def serve(
     app.router.add_get("/ready", probe(observer.ready))
     if trends is not None:
         app.router.add_get("/trends", trending)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    runner = await start(app, host, port)
     log.info("serving /metrics, /health and /ready on %s:%d", host, port)
     return runner

@@ -173,6 +173,13 @@ async def test_trends_are_bounded_and_ranked_off_the_event_loop() -> None:
             async with session.get(f"http://127.0.0.1:{port}/trends?top=5") as r:
                 assert r.status == 200
                 assert (await r.json())["trends"][0]["entity"] == "Oslo"
+                assert r.headers["X-Content-Type-Options"] == "nosniff"
+            # a browser led to 127.0.0.1 by DNS rebinding names another host
+            rebound = {"Host": f"evil.example:{port}"}
+            async with session.get(f"http://127.0.0.1:{port}/trends?top=5", headers=rebound) as r:
+                assert r.status == 403
+            async with session.get(f"http://127.0.0.1:{port}/health", headers=rebound) as r:
+                assert r.status in (200, 503)  # probes show no content: any name
     finally:
         await runner.cleanup()
-    assert asked == [5]
+    assert asked == [5]  # not asked for the refused one
