@@ -73,9 +73,11 @@ async def test_slow_headers_are_cut_off_and_connections_are_capped() -> None:
         for reader, _ in held:
             assert await asyncio.wait_for(reader.read(), 10) == b""
         # and the server answers again
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/") as r:
-                assert r.status == 200
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/") as r,
+        ):
+            assert r.status == 200
     finally:
         for _, writer in held:
             writer.close()
