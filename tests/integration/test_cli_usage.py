@@ -69,6 +69,8 @@ BAD_ARGUMENTS = [
     ["file", "/no/such.jsonl"],
     ["file", str(sample_path()), "--processes", "0"],
     ["nonsense"],
+    ["watch", "--port", "99999"],
+    ["watch", "--recent", "-1"],
 ]
 
 
@@ -111,6 +113,20 @@ def test_a_worker_whose_http_port_is_taken_fails_at_once_in_one_line() -> None:
     assert proc.returncode == ExitCode.CONFIG, err
     assert f":{port} is already in use" in err
     assert "Traceback" not in err and "worker ready" not in err
+
+
+def test_watch_with_its_port_taken_or_out_of_range_fails_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = enrich("watch", "--port", str(port), env=NO_BROKER)
+    err = proc.stderr.decode()
+    assert proc.returncode == ExitCode.CONFIG, err
+    assert f"cannot serve on 127.0.0.1:{port}" in err and err.count("\n") == 1, err
+    for args in (["--port", "99999"], ["--recent", "-1"], ["--recent", "5000"]):
+        bad = enrich("watch", *args, env=NO_BROKER)
+        assert bad.returncode == ExitCode.CONFIG and bad.stderr.decode().count("\n") == 1
 
 
 def test_waiting_for_the_broker_is_said_at_once() -> None:

@@ -210,6 +210,44 @@ async def test_the_live_page_shows_articles_entities_stories_and_trends(
                     "no trending entities on the page",
                 )
                 assert "Maria Lindqvist" in trending
+
+                # what is not an enriched article is skipped, and the page keeps going
+                # (entities: [1] killed it, again on every restart); the page shows a
+                # bounded window of stories, the oldest going as new ones come
+                def enriched(i: int, **fields: Any) -> tuple[bytes, bytes]:
+                    body = {"id": f"w{i}", "title": f"W {i}", "text": f"Article {i}."}
+                    return f"w{i}".encode(), orjson.dumps(body | fields)
+
+                many = [enriched(i) for i in range(260)]
+                bad = [(b"bad", orjson.dumps({"id": "bad", "text": "x", "entities": [1]}))]
+                await clients.produce(stack.settings, bad + many, stack.settings.topic_enriched)
+
+                async def window_full() -> bool:
+                    shown = await page.js("document.querySelectorAll('.story').length")
+                    return bool(shown == 200)
+
+                await until(window_full, 60, "the page did not keep a window of 200 stories")
+                assert watch.poll() is None
+                # highlights stay on their words after characters JavaScript counts twice
+                text = "🎉🎉 Barack Obama met the press."
+                at = text.index("Barack")
+                mention = {
+                    "start": at,
+                    "end": at + 12,
+                    "label": "PERSON",
+                    "canonical": "Barack Obama",
+                }
+                emoji = [enriched(999, text=text, entities=[mention])]
+                await clients.produce(stack.settings, emoji, stack.settings.topic_enriched)
+                marked = await until(
+                    lambda: page.js(
+                        "(() => { const s = document.querySelector('[data-story=\"w999\"]');"
+                        " return s && s.querySelector('mark.ent').textContent; })()"
+                    ),
+                    60,
+                    "the emoji article did not appear",
+                )
+                assert marked == "Barack Obama"
                 shot = await page.call("Page.captureScreenshot", format="png")
                 png = base64.b64decode(shot["data"])
                 assert png.startswith(b"\x89PNG")

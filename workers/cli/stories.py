@@ -37,7 +37,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--port", type=int, default=8090, help="port (default 8090)")
     p.add_argument(
-        "--recent", type=int, default=50, help="articles shown when the page opens (default 50)"
+        "--recent",
+        type=int,
+        default=50,
+        help="articles shown when the page opens, 1 to 1000 (default 50)",
     )
     p.set_defaults(func=watch)
 
@@ -73,8 +76,12 @@ def trends(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def watch(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.stories.watch import serve_watch
+    from workers.stories.watch import MAX_RECENT, serve_watch
 
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port: expected 1 to 65535, got {args.port}")
+    if not 1 <= args.recent <= MAX_RECENT:
+        raise ConfigError(f"--recent: expected 1 to {MAX_RECENT}, got {args.recent}")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"enrich watch: serving article content on {args.host}, not only this machine",
@@ -82,10 +89,15 @@ def watch(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     async def run() -> None:
-        await serve_watch(settings, args.host, args.port, recent=args.recent)
+        try:
+            await serve_watch(settings, args.host, args.port, recent=args.recent)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise ConfigError(
+                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}"
+            ) from None
 
     try:
-        against_broker(settings, run)
+        asyncio.run(run())  # the port is bound first, then the broker waited for
     except KeyboardInterrupt:
         pass
     except asyncio.CancelledError:
