@@ -23,6 +23,7 @@ from workers.stories import trends
 from workers.stories.trends import Trend
 from workers.stream import app, clients
 from workers.stream.embedded_broker import LIMITS, EmbeddedBroker
+from workers.terminal import safe
 
 __all__ = ["LIMITS", "DemoResult", "render", "render_trends", "run_demo"]
 
@@ -110,8 +111,8 @@ def render(value: bytes | None, *, dead: bool) -> str:
     """A readable view of an enriched or dead-lettered record."""
     rec = orjson.loads(value or b"{}")
     if dead:
-        return (
-            f"\n✗ dead-lettered at {rec['stage']}: [{rec['code']}] {rec['message']} "
+        return "\n" + safe(
+            f"✗ dead-lettered at {rec['stage']}: [{rec['code']}] {rec['message']} "
             f"(from {rec['source']['topic']}:{rec['source']['partition']}"
             f":{rec['source']['offset']})"
         )
@@ -125,7 +126,7 @@ def render(value: bytes | None, *, dead: bool) -> str:
             f"  id {rec['id']} · {rec.get('source') or 'unknown source'} · "
             f"language {rec.get('language')} · {rec['word_count']} words"
         ),
-        f"  summary: {rec['summary']}",
+        f"  summary: {' '.join(str(rec['summary']).split())}",  # its paragraphs on one line
     ]
     if story:
         lines.insert(3, story)
@@ -135,8 +136,8 @@ def render(value: bytes | None, *, dead: bool) -> str:
         )
         lines.append(f"  entities: {shown}")
     if rec["keywords"]:
-        lines.append(f"  keywords: {', '.join(rec['keywords'])}")
-    return "\n".join(lines)
+        lines.append(f"  keywords: {', '.join(map(str, rec['keywords']))}")
+    return "\n".join(safe(line) for line in lines)  # one line per field, escapes shown
 
 
 def render_trends(found: list[Trend], window: str = "1h") -> str:
@@ -149,4 +150,4 @@ def render_trends(found: list[Trend], window: str = "1h") -> str:
         f"  {i:>2}. {t.name:<{width}}  {t.label:<8} {t.count:>4}  (avg {t.baseline:.1f})"
         for i, t in enumerate(found, 1)
     ]
-    return "\n".join(rows)
+    return "\n".join(safe(row) for row in rows)

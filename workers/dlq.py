@@ -16,6 +16,7 @@ from schemas.models import DeadLetter, Original, Source, Stage
 from workers import __version__
 from workers.codec import Message, text_or_base64, utc_now
 from workers.settings import Settings
+from workers.terminal import safe
 
 
 def dead_letter(
@@ -227,7 +228,7 @@ def one_line(record: DeadLetter) -> str:
     """One readable line for a dead letter."""
     src = record.source
     size = f"{record.original.size} bytes" + (", truncated" if record.original.truncated else "")
-    return (
+    return safe(
         f"{record.failed_at}  {record.stage:<9} {record.code:<16} "
         f"id={record.id or '-'}  {src.topic}:{src.partition}:{src.offset}  "
         f"{record.message} ({size})"
