@@ -35,6 +35,7 @@ class ExitCode(IntEnum):
 
     OK = 0  # success; a worker stopped by SIGTERM/SIGINT included
     ERROR = 1  # a command failed (the message says why)
+    DATA_ERROR = 65  # EX_DATAERR: some input records were skipped (each one named)
     NO_INPUT = 66  # EX_NOINPUT: an input file, directory or topic does not exist
     BROKER_UNAVAILABLE = 69  # EX_UNAVAILABLE: broker unreachable at start, or lost too long
     DLQ_LIMIT = 70  # EX_SOFTWARE: nearly everything fails; a human should look

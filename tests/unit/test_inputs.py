@@ -68,3 +68,61 @@ def test_an_html_page_keeps_its_own_site_name(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>Hi</p>")
     [(_, _, value)] = read_records(tmp_path / "page.html")
     assert "source" not in orjson.loads(value)  # the page's og:site_name decides
+
+
+def test_unreadable_files_and_directories_stop_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreadable file was a PermissionError traceback after earlier records were
+    published; an unreadable directory was skipped without a word."""
+    import os
+
+    from workers.errors import NotFound
+    from workers.inputs import expand
+
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "x"}\n')
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "b.jsonl").write_text('{"id": "b", "text": "x"}\n')
+    real_access, real_scandir = os.access, os.scandir
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: Path(p).name != "a.jsonl" and real_access(p, mode)
+    )
+    with pytest.raises(NotFound, match=r"cannot read .*a.jsonl: permission denied"):
+        expand([tmp_path])
+    monkeypatch.setattr(os, "access", real_access)
+
+    def scandir(path: object) -> object:
+        if Path(str(path)).name == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(NotFound, match=r"cannot read .*sub: Permission denied"):
+        expand([tmp_path])
+
+
+def test_a_file_that_fails_mid_read_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.cli.records import _records
+    from workers.errors import NotFound
+
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "a", "text": "x"}\n')
+
+    def broken(self: Path, *args: object, **kwargs: object) -> object:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Path, "open", broken)
+    with pytest.raises(NotFound, match=r"cannot read .*a.jsonl: Input/output error"):
+        list(_records([path], 1024))
+
+
+def test_names_that_are_not_utf8_are_shown_with_escapes() -> None:
+    import os
+
+    from workers.inputs import display
+
+    assert display(Path(os.fsdecode(b"caf\xe9\x07.jsonl"))) == "caf\\xe9\\x07.jsonl"
+    assert display(Path("Zoë.jsonl")) == "Zoë.jsonl"

@@ -10,10 +10,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
+
 from workers.cli.common import add_command, against_broker, format_value
 from workers.codec import Message
-from workers.errors import ExitCode
-from workers.inputs import expand, read_records
+from workers.errors import ExitCode, NotFound
+from workers.inputs import Line, Oversize, display, expand, read_lines
 from workers.settings import Settings
 from workers.stream import clients
 
@@ -86,11 +88,16 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _records(inputs: list[Path]) -> Iterator[tuple[str, int, bytes | None, bytes]]:
-    """(source name, line or file number, key, value) of every record, streamed."""
+def _records(inputs: list[Path], max_bytes: int) -> Iterator[tuple[str, Line]]:
+    """(source name, record) of every record, streamed; none read whole past
+    ``max_bytes``. A file that cannot be read stops the command with one line."""
     for path in inputs:
-        for number, key, value in read_records(path):
-            yield str(path), number, key, value
+        name = display(path)
+        try:
+            for line in read_lines(path, max_bytes):
+                yield name, line
+        except OSError as exc:
+            raise NotFound(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 class Progress:
@@ -113,20 +120,51 @@ class Progress:
 
 
 def produce(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish the records; one over the record limit, or one the broker refuses, is
+    skipped with a line naming its file and line, and the command exits 65 at the end."""
     inputs = expand(args.inputs)
     topic = args.topic or settings.topic_raw
     progress = Progress("articles")
+    skipped = 0
+    where: dict[int, str] = {}  # record index -> file:line, while its send is in flight
+
+    def skip(place: str, why: str) -> None:
+        nonlocal skipped
+        skipped += 1
+        print(f"enrich produce: {place}: {why}; skipped", file=sys.stderr)
 
     def records() -> Iterable[tuple[bytes | None, bytes]]:
-        for _, _, key, value in _records(inputs):
+        index = 0
+        for name, line in _records(inputs, settings.max_record_bytes):
             progress.update()
-            yield key, value
+            place = f"{name}:{line.number}"
+            if line.oversize is not None:
+                skip(
+                    place,
+                    f"a record of {line.oversize.size} bytes, over the limit of "
+                    f"{settings.max_record_bytes} (ENRICH_MAX_RECORD_BYTES)",
+                )
+                continue
+            where[index] = place
+            oldest = next(iter(where))
+            if oldest < index - 2 * clients.MAX_IN_FLIGHT:
+                del where[oldest]  # acknowledged long ago (never more than in flight)
+            index += 1
+            yield line.key, line.value
+
+    def refused(index: int, error: BaseException) -> None:
+        skip(where.get(index, f"record {index + 1}"), f"refused by the broker ({error})")
 
     try:
-        sent = against_broker(settings, lambda: clients.produce(settings, records(), topic=topic))
+        sent = against_broker(
+            settings, lambda: clients.produce(settings, records(), topic=topic, refused=refused)
+        )
     finally:
         progress.close()
     print(f"published {sent} records to {topic}", file=sys.stderr)
+    if skipped:
+        print(f"enrich produce: {skipped} records skipped (exit 65)", file=sys.stderr)
+        return ExitCode.DATA_ERROR
     return ExitCode.OK
 
 
@@ -163,18 +201,24 @@ def file(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--processes: expected 1 or more, got {args.processes}")
     # each dead letter is reported once, as its record, not also as a log line
     logging.getLogger("workers.pipeline").setLevel(logging.WARNING)
-    messages = (
-        Message(source, 0, number, key, value) for source, number, key, value in _records(inputs)
-    )
+    oversize: dict[tuple[str, int], Oversize] = {}
+
+    def messages() -> Iterator[Message]:
+        for source, line in _records(inputs, settings.max_record_bytes):
+            if line.oversize is not None:  # its value is a prefix, refused as too large
+                oversize[(source, line.number)] = line.oversize
+            yield Message(source, 0, line.number, line.key, line.value)
+
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
     dlq: BinaryIO = open(args.dlq, "wb") if args.dlq else sys.stderr.buffer  # noqa: SIM115
     progress = Progress("articles")
     enriched = dead = 0
     try:
-        for is_dead, value in run_offline(settings, messages, processes=args.processes):
+        for is_dead, value in run_offline(settings, messages(), processes=args.processes):
             if is_dead:
                 dead += 1
-                dlq.write(value + b"\n")
+                letter = _whole_size(value, oversize, settings.max_record_bytes)
+                dlq.write(letter + b"\n")
                 dlq.flush()
             else:
                 enriched += 1
@@ -190,3 +234,17 @@ def file(args: argparse.Namespace, settings: Settings) -> int:
             dlq.close()
     print(f"{enriched} enriched, {dead} dead-lettered", file=sys.stderr)
     return ExitCode.ERROR if args.fail_on_dead_letter and dead else ExitCode.OK
+
+
+def _whole_size(letter: bytes, oversize: dict[tuple[str, int], Oversize], limit: int) -> bytes:
+    """A dead letter of a record read only up to its prefix, with the size and SHA-256
+    of the whole record (the dead letter of the prefix has the prefix's)."""
+    if not oversize:
+        return letter
+    record = orjson.loads(letter)
+    found = oversize.pop((record["source"]["topic"], record["source"]["offset"]), None)
+    if found is None:
+        return letter
+    record["original"].update(size=found.size, sha256=found.sha256, truncated=True)
+    record["message"] = f"value is {found.size} bytes, over the limit of {limit}"
+    return orjson.dumps(record)

@@ -22,7 +22,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import faust
-from aiokafka import errors
 from faust.types import TP
 
 from schemas.models import Stage
@@ -33,22 +32,12 @@ from workers.pipeline import STAGE, Dead, Outcome, Pipeline
 from workers.settings import Settings
 from workers.stories.stream import StoryAgents
 from workers.stream import clients, faust_compat
+from workers.stream.clients import REFUSED_FOR_GOOD, SIZE_ERRORS
 from workers.stream.observe import Observer, serve
 from workers.stream.transactions import Transactions, Write
 
 log = logging.getLogger(__name__)
 
-# Publish errors that no retry can cure: the record itself is refused.
-SIZE_ERRORS = (
-    errors.MessageSizeTooLargeError,
-    errors.RecordTooLargeError,
-    errors.RecordListTooLargeError,
-)
-REFUSED_FOR_GOOD = (
-    *SIZE_ERRORS,
-    errors.CorruptRecordException,
-    errors.UnsupportedForMessageFormatError,
-)
 SHORT_ORIGINAL_BYTES = 4096  # what a refused dead letter keeps of its original
 SMALL_RECORD_BYTES = 64 * 1024  # a broker that refuses this little refuses everything
 

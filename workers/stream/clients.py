@@ -11,6 +11,7 @@ import contextlib
 import logging
 import ssl
 import time
+from collections import deque
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -22,7 +23,7 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition, errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -226,32 +227,83 @@ def producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
+# Publish errors that no retry can cure: the record itself is refused.
+SIZE_ERRORS = (
+    errors.MessageSizeTooLargeError,
+    errors.RecordTooLargeError,
+    errors.RecordListTooLargeError,
+)
+REFUSED_FOR_GOOD = (
+    *SIZE_ERRORS,
+    errors.CorruptRecordException,
+    errors.UnsupportedForMessageFormatError,
+)
+
+#: Records ``produce`` has sent and not yet had acknowledged, at most: its memory
+#: stays bounded however long the input.
+MAX_IN_FLIGHT = 10_000
+
+
 async def produce(
     settings: Settings,
     records: Iterable[tuple[bytes | None, bytes | None]],
     topic: str | None = None,
     headers: Sequence[tuple[str, bytes]] | None = None,
+    *,
+    refused: Callable[[int, BaseException], None] | None = None,
+    max_in_flight: int = MAX_IN_FLIGHT,
 ) -> int:
-    """Publish (key, value) records and wait until the broker has them all.
+    """Publish (key, value) records and wait until the broker has them all; how many
+    it has.
 
-    A None value is published as a tombstone; ``headers`` go on every record."""
+    A None value is published as a tombstone; ``headers`` go on every record. At
+    most ``max_in_flight`` records wait for their acknowledgement at a time.
+    With ``refused``, a record the broker or client refuses for good (too large,
+    corrupt) is reported as ``refused(index, error)`` and the rest go on; without
+    it, the error is raised. Any other failure is raised."""
     prod = producer(settings)
     await prod.start()
-    sent = 0
+    name = topic or settings.topic_raw
     try:
-        futures = []
-        for key, value in records:
-            futures.append(
-                await prod.send(
-                    topic or settings.topic_raw,
+        await prod.client._wait_on_metadata(name)
+    except errors.UnknownTopicOrPartitionError:
+        await prod.stop()
+        raise NotFound(f"topic {name} does not exist (enrich topics create makes them)") from None
+    sent = 0
+    in_flight: deque[tuple[int, asyncio.Future[Any]]] = deque()
+
+    async def settle(index: int, fut: asyncio.Future[Any]) -> None:
+        nonlocal sent
+        try:
+            await fut
+            sent += 1
+        except REFUSED_FOR_GOOD as exc:
+            if refused is None:
+                raise
+            refused(index, exc)
+
+    try:
+        for index, (key, value) in enumerate(records):
+            try:
+                fut = await prod.send(
+                    name,
                     key=key,
                     value=value,
                     headers=list(headers) if headers else None,
                 )
-            )
-            sent += 1
-        await asyncio.gather(*futures)
+            except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
+                if refused is None:
+                    raise
+                refused(index, exc)
+                continue
+            in_flight.append((index, fut))
+            while len(in_flight) > max_in_flight or (in_flight and in_flight[0][1].done()):
+                await settle(*in_flight.popleft())
+        while in_flight:
+            await settle(*in_flight.popleft())
     finally:
+        for _, fut in in_flight:
+            fut.cancel()
         await prod.stop()
     return sent
 

@@ -62,6 +62,7 @@ from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
 from workers.stream import clients
+from workers.stream.clients import REFUSED_FOR_GOOD
 
 log = logging.getLogger(__name__)
 
@@ -349,8 +350,6 @@ class Transactions:
         self, producer: AIOKafkaProducer, todo: list[int], final: list[Write | None]
     ) -> dict[int, BaseException]:
         """Send the writes of ``todo``; the ones refused for good, by index."""
-        from workers.stream.app import REFUSED_FOR_GOOD
-
         refusals: dict[int, BaseException] = {}
         futures: list[tuple[int, Any]] = []
         for i in todo:
