@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import signal
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -109,3 +113,69 @@ async def test_replay_publishes_each_dead_letter_once_and_tombstones_as_null(sta
         if rec.key == b"tomb"
     ]
     assert tomb == [None] * 4  # the original and three replays, all tombstones
+
+
+async def test_an_interrupted_replay_says_how_far_it_got_and_the_next_run_goes_on(
+    stack: Stack,
+) -> None:
+    """Markers were written only after every original for a topic was sent: SIGINT
+    after 70,622 sends left 0 markers, exit 130 with no message, and the next replay
+    sent those 70,622 again."""
+    from workers.dlq import REPLAY_CHUNK, dead_letter
+
+    s = stack.settings
+    total = 8 * REPLAY_CHUNK
+    target = s.topic_cleaned  # a topic no worker reads here: the originals stay put
+    letters = [
+        (
+            f"k{i}".encode(),
+            dead_letter(
+                topic=target,
+                partition=0,
+                offset=i,
+                key=f"k{i}".encode(),
+                value=b'{"n": %d}' % i,
+                stage="tag",
+                code="invalid_json",
+                message="bad",
+                article_id=None,
+                max_original_bytes=1000,
+                now="2026-01-01T00:00:00.000Z",
+            )
+            .model_dump_json()
+            .encode(),
+        )
+        for i in range(total)
+    ]
+    await clients.produce(s, letters, topic=s.topic_dlq)
+
+    async def replayed_so_far() -> int:
+        return len([m async for m in clients.read_to_end(s, target)])
+
+    proc = subprocess.Popen(  # noqa: ASYNC220 - the command as a person runs it
+        [sys.executable, "-m", "workers.cli", "dlq", "replay"],
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = asyncio.get_running_loop().time() + 120
+        while await replayed_so_far() < 2 * REPLAY_CHUNK:
+            assert proc.poll() is None, proc.communicate()
+            assert asyncio.get_running_loop().time() < deadline, "the replay did not start"
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if proc.returncode == 0:
+        pytest.skip("the replay finished before it could be interrupted")  # a fast machine
+    assert proc.returncode == 130, err.decode()
+    said = err.decode()
+    assert "interrupted after replaying" in said and "Traceback" not in said, said
+    again = stack.cli("dlq", "replay")
+    assert again.returncode == 0, again.stderr.decode()
+    keys = [m.key async for m in clients.read_to_end(s, target)]
+    assert set(keys) == {f"k{i}".encode() for i in range(total)}
+    assert len(keys) - total <= REPLAY_CHUNK, f"{len(keys) - total} originals sent twice"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import heapq
 import sys
 
 from schemas.models import STAGE_NAMES
@@ -53,44 +54,80 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             )
 
 
-def _letters(args: argparse.Namespace, settings: Settings) -> list[dlq.Letter]:
+def _filters(args: argparse.Namespace) -> dlq.Filters:
     try:
         since = dlq.parse_since(args.since) if args.since else None
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
+    return dlq.Filters(code=args.code, stage=args.stage, since=since)
 
-    def skipped(rec: Message) -> None:
-        print(
-            f"enrich: skipping {rec.topic}:{rec.partition}:{rec.offset}: not a dead-letter record",
-            file=sys.stderr,
-        )
 
-    filters = dlq.Filters(code=args.code, stage=args.stage, since=since)
-    return against_broker(settings, lambda: dlq.read_letters(settings, filters, skipped))
+def _skipped(rec: Message) -> None:
+    print(
+        f"enrich: skipping {rec.topic}:{rec.partition}:{rec.offset}: not a dead-letter record",
+        file=sys.stderr,
+    )
 
 
 def list_letters(args: argparse.Namespace, settings: Settings) -> int:
-    letters = _letters(args, settings)
-    shown = letters[-args.limit :] if args.limit else letters
-    for letter in shown:
+    """Print the matching letters as they are read; with --limit, the last N by the
+    time they failed (only those N are held)."""
+    filters = _filters(args)
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit: expected 1 or more, got {args.limit}")
+    counts = {"letters": 0, "replayed": 0}
+
+    def show(letter: dlq.Letter) -> None:
         if args.json:
             sys.stdout.buffer.write(letter.record.model_dump_json().encode() + b"\n")
         else:
             print(dlq.one_line(letter.record) + ("  (replayed)" if letter.replayed else ""))
+
+    async def read() -> None:
+        last: list[tuple[str, int, int, dlq.Letter]] = []  # a heap of the latest --limit
+        async for letter in dlq.read_letters(settings, filters, _skipped):
+            counts["letters"] += 1
+            counts["replayed"] += letter.replayed
+            if args.limit is None:
+                show(letter)
+                continue
+            item = (letter.record.failed_at, letter.partition, letter.offset, letter)
+            if len(last) < args.limit:
+                heapq.heappush(last, item)
+            elif item[:3] > last[0][:3]:
+                heapq.heapreplace(last, item)
+        for *_, letter in sorted(last, key=lambda i: i[:3]):
+            show(letter)
+
+    against_broker(settings, read)
     sys.stdout.flush()
-    more = f" (showing the last {len(shown)})" if len(shown) < len(letters) else ""
-    done = sum(letter.replayed for letter in letters)
+    total = counts["letters"]
+    shown = min(total, args.limit) if args.limit else total
+    more = f" (showing the last {shown})" if shown < total else ""
+    done = counts["replayed"]
     again = f"; {done} of them replayed already" if done else ""
-    print(
-        f"{len(letters)} dead-lettered records in {settings.topic_dlq}{more}{again}",
-        file=sys.stderr,
-    )
+    print(f"{total} dead-lettered records in {settings.topic_dlq}{more}{again}", file=sys.stderr)
     return ExitCode.OK
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
-    letters = _letters(args, settings)
-    report = against_broker(settings, lambda: dlq.replay(settings, letters, dry_run=args.dry_run))
+    filters = _filters(args)
+    report = dlq.Replay()
+
+    async def run() -> dlq.Replay:
+        letters = dlq.read_letters(settings, filters, _skipped)
+        return await dlq.replay(settings, letters, dry_run=args.dry_run, report=report)
+
+    try:
+        against_broker(settings, run)
+    except KeyboardInterrupt:
+        print(
+            f"enrich dlq replay: interrupted after replaying {sum(report.sent.values())} "
+            f"records, {report.marked} of them marked replayed; a new run goes on from "
+            "there (the unmarked ones, at most one chunk, are sent again)",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERRUPTED
     verb = "would replay" if args.dry_run else "replayed"
     where = ", ".join(f"{n} to {t}" for t, n in sorted(report.sent.items())) or "nothing"
     print(f"{verb} {sum(report.sent.values())} of {report.matching} matching records ({where})")
