@@ -71,6 +71,31 @@ def test_other_language_is_skipped_with_reason(tagger: Tagger) -> None:
     assert len(out.sentences) == 2
 
 
+def test_an_unsure_language_guess_does_not_stop_tagging_text_in_the_model_s_language() -> None:
+    """An English article made mostly of names was detected as Nigerian Pidgin with
+    little confidence, and got no entities."""
+    from workers.stages.clean.language import detect
+
+    tagger = blank_tagger([{"label": "PERSON", "pattern": "Obi Okonkwo"}])
+
+    text = (
+        "Obi Okonkwo and Chidi Nwosu met Emeka Eze at Ikeja on Monday. "
+        "Ngozi Adaeze said Tunde Bakare would follow."
+    )
+    language, confidence = detect(text)
+    assert language != "en" and confidence < 0.9  # the detector is fooled, and unsure
+    guessed = _article(text, language).model_copy(update={"language_confidence": confidence})
+    out = tagger.tag_batch([guessed], now=NOW)[0]
+    assert out.tagging.skipped is None
+    assert "Obi Okonkwo" in {m.text for m in out.entities}
+    # a sure guess, or prose in another language, is still skipped
+    sure = guessed.model_copy(update={"language_confidence": 0.99})
+    german = _article("Die Regierung hat am Montag beschlossen, die Steuern zu senken.", "de")
+    german = german.model_copy(update={"language_confidence": 0.5})
+    for skipped in tagger.tag_batch([sure, german], now=NOW):
+        assert skipped.tagging.skipped is not None and skipped.entities == []
+
+
 def test_long_text_is_chunked_without_losing_offsets() -> None:
     tagger = blank_tagger(chunk_chars=1000)
     para = "Xi Jinping met Vladimir Putin in Moscow. " * 10

@@ -208,6 +208,15 @@ def weight(text: str) -> int:
     return max(len(text), tokens * _CHARS_PER_TOKEN)
 
 
+#: A detected language less sure than this is a guess the text may overrule.
+UNSURE_LANGUAGE = 0.9
+#: The share of the model language's stop words that makes a text read as its own:
+#: news prose in a language has 35-50% of its words in that language's list, a
+#: list names from elsewhere 15-30%, another language's prose mostly under 10%.
+MIN_STOP_WORD_SHARE = 0.15
+_WORDS = re.compile(r"\w+")
+
+
 class Tagger:
     """Tags articles with one spaCy pipeline. Not thread-safe: one caller at a time."""
 
@@ -243,13 +252,31 @@ class Tagger:
         )
 
     def skip_reason(self, article: CleanedArticle) -> str | None:
-        """Why entities are not tagged for this article, or None."""
+        """Why entities are not tagged for this article, or None.
+
+        An article in another language is not tagged, unless that language was only
+        the detector's unsure guess (below ``UNSURE_LANGUAGE``) and the text reads
+        as the model's own language: at least ``MIN_STOP_WORD_SHARE`` of its words
+        are the model language's stop words. Text made mostly of unfamiliar names
+        (an English article about people from elsewhere) fools the detector, not
+        the tagger."""
         if article.language and article.language != self.language:
+            if article.language_confidence < UNSURE_LANGUAGE and self.reads_as_own(article.text):
+                return None
             return (
                 f"language {article.language!r} has no entity model configured "
                 f"(model {self.model.name} tags {self.language!r})"
             )
         return None
+
+    def reads_as_own(self, text: str) -> bool:
+        """Whether ``text`` is made of the model language's words: the share of its
+        stop words (the model's own list) among the first 2,000 characters' words."""
+        words = _WORDS.findall(text[:2000].lower())
+        stop: frozenset[str] | set[str] = getattr(self.nlp.Defaults, "stop_words", set())
+        if not words or not stop:
+            return False
+        return sum(w in stop for w in words) / len(words) >= MIN_STOP_WORD_SHARE
 
     def budget(self, text: str) -> int | None:
         """Where tagging of ``text`` stops, or None when it is tagged whole.
