@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from schemas.models import (
     MAX_AUTHOR_CHARS,
     MAX_AUTHORS,
@@ -69,10 +71,11 @@ def clean(
         source = source or page.source
         url = url or page.url
         body = boilerplate.clean_text(page.text, title=title, extracted=True)
-        if not body:
-            # too deep or too large for the extractor: every visible line, then
-            # the same rules as pasted text find the article among them
-            body = visible_text_article(raw.html, title=title)
+        if not body or html.tabular(page.text):
+            # too deep or too large for the extractor, or what it found is still the
+            # page's layout table: every visible line, then the same rules as pasted
+            # text find the article among them
+            body = visible_text_article(raw.html, title=title) or body
         if not body and raw.text:
             body = boilerplate.clean_text(raw.text, title=title)
     else:
@@ -91,7 +94,9 @@ def clean(
         id=raw.id,
         url=url if url is None or len(url) <= MAX_URL_CHARS else None,
         source=_cut(source, MAX_SOURCE_CHARS),
-        title=_cut(boilerplate.normalize(title), MAX_TITLE_CHARS) if title else None,
+        title=_cut(_without_markup(boilerplate.normalize(title)), MAX_TITLE_CHARS)
+        if title
+        else None,
         published_at=stated_at,
         published_at_raw=_cut(unread_at, MAX_SOURCE_CHARS),
         authors=[a for a in (_cut(a, MAX_AUTHOR_CHARS) for a in authors[:MAX_AUTHORS]) if a],
@@ -112,3 +117,17 @@ def _cut(text: str | None, limit: int) -> str | None:
     if space > limit * 3 // 4:
         head = head[:space]
     return head.rstrip() + "…"
+
+
+_SCRIPT = re.compile(r"<\s*(?:script|style)\b", re.IGNORECASE)
+_TAG = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>?")
+
+
+def _without_markup(title: str) -> str | None:
+    """A title with no markup in it: a broken ``<title>`` runs on into the page (a
+    script, the body's tags), and what follows a script or style tag is never
+    title; other tags are dropped, their words kept. None when nothing is left."""
+    found = _SCRIPT.search(title)
+    if found is not None:
+        title = title[: found.start()]
+    return " ".join(_TAG.sub(" ", title).split()) or None

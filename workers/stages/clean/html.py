@@ -14,6 +14,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Any
 
 import trafilatura
 from htmldate import find_date
@@ -167,8 +168,8 @@ def extract(html: str, *, url: str | None = None, page_date: str | None = None) 
     if tree is None or any(len(element) > MAX_CHILDREN for element in tree.iter()):
         return nothing
     meta = metadata(tree, url, page_date=page_date)
-    text = _text(tree, url, favor_precision=True, fast=True)
-    if needs_default_pass(text, tree):
+    text, body = _pass(tree, url, favor_precision=True, fast=True)
+    if needs_default_pass(text, tree) or deficient(body):
         precise = _text(tree, url, favor_precision=True, fast=False)
         text = pick_text(precise, _text(tree, url, favor_precision=False, fast=False))
     return Extracted(
@@ -196,6 +197,33 @@ def needs_default_pass(precise: str | None, tree: HtmlElement) -> bool:
         return True
     paragraphs = sum(len(p.text_content()) for p in tree.iter("p"))
     return chars < MIN_PRECISION_SHARE * paragraphs
+
+
+def deficient(body: Any) -> bool:
+    """Whether a first pass's text is structurally suspect, by trafilatura's own test
+    (``external._prefer_readability``): it holds no paragraph text, or more tables
+    than paragraphs. On pages laid out with nested tables the fast pass returns
+    the layout table, rows of menu, byline and related links around the article
+    cell, or only the menu and footer; long as that is, only the full cascade,
+    whose readability pass finds the article cell, gets the article. (The fast pass
+    skips that test: it never runs the fallbacks.)"""
+    if body is None:
+        return False
+    return not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(
+        body.findall(".//p")
+    )
+
+
+def tabular(text: str) -> bool:
+    """Whether extracted text is mostly table rows (trafilatura writes a kept table as
+    ``| cell | cell |`` lines): on a page laid out with tables, where even the full
+    cascade kept the layout table (a short article beside long menus and related
+    lists), the article is one cell among its menus, not the text itself."""
+    rows = [line for line in text.splitlines() if line.strip()]
+    if not rows:
+        return False
+    in_tables = sum(len(r) for r in rows if r.startswith("|") and r.rstrip().endswith("|"))
+    return in_tables > 0.5 * sum(len(r) for r in rows)
 
 
 def pick_text(precise: str | None, full: str | None) -> str:
@@ -236,6 +264,13 @@ def metadata(tree: HtmlElement, url: str | None, *, page_date: str | None = None
 
 def _text(tree: HtmlElement, url: str | None, *, favor_precision: bool, fast: bool) -> str:
     """One trafilatura pass over the tree (it works on its own copy); "" for none."""
+    return _pass(tree, url, favor_precision=favor_precision, fast=fast)[0]
+
+
+def _pass(
+    tree: HtmlElement, url: str | None, *, favor_precision: bool, fast: bool
+) -> tuple[str, Any]:
+    """One trafilatura pass: its text ("" for none) and the body it was read from."""
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -247,4 +282,6 @@ def _text(tree: HtmlElement, url: str | None, *, favor_precision: bool, fast: bo
         favor_precision=favor_precision,
         fast=fast,
     )
-    return "" if doc is None or isinstance(doc, dict) else doc.text or ""
+    if doc is None or isinstance(doc, dict):
+        return "", None
+    return doc.text or "", doc.body
