@@ -472,3 +472,47 @@ def test_a_firm_or_club_named_in_full_is_the_canonical_name_of_its_first_word() 
     raw = [_find(text, "Acme Corp", "ORG"), _find(text, "Acme Group", "ORG")]
     raw.append(_find(text, "Acme", "ORG", nth=2))
     assert resolve(text, raw, places=places)[-1].canonical == "Acme"
+
+
+def test_a_full_name_the_model_mislabelled_joins_its_surname_as_one_person() -> None:
+    """ "... in the opinion of Anna Kowalczyk, an associate professor at ..." tagged FAC,
+    then "according to Kowalczyk" tagged PERSON: two entities, and the canonical
+    name of "Kowalczyk" was "Kowalczyk"."""
+    text = (
+        "The plan is sound in the opinion of Anna Kowalczyk, an associate professor at "
+        "Marrow Bay University. The costs will fall, according to Kowalczyk."
+    )
+    raw = [
+        _find(text, "Anna Kowalczyk", "FAC"),
+        _find(text, "Marrow Bay University", "ORG"),
+        _find(text, "Kowalczyk", "PERSON", nth=1),
+    ]
+    got = {(m.text, m.canonical, m.label) for m in resolve(text, raw)}
+    assert ("Anna Kowalczyk", "Anna Kowalczyk", "PERSON") in got
+    assert ("Kowalczyk", "Anna Kowalczyk", "PERSON") in got
+    assert ("Marrow Bay University", "Marrow Bay University", "ORG") in got
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "label", "then"),
+    [
+        # the role alone makes the person: no later surname
+        ("Tomas Brenner, the company's chief executive, said prices would rise.",
+         "Tomas Brenner", "ORG", "PERSON"),
+        # the later surname alone
+        ("Ines Duarte met the council. Later Duarte said no.", "Ines Duarte", "GPE", "PERSON"),
+        # an organisation or landform word, or no sign of a person: unchanged
+        ("Goldman Sachs, the bank, said profits fell. Sachs shares rose.",
+         "Goldman Sachs", "ORG", "ORG"),
+        ("Leeds United, a club in England, won. Later United said no.",
+         "Leeds United", "ORG", "ORG"),
+        ("Halden Harbour opened on Monday.", "Halden Harbour", "FAC", "FAC"),
+        ("Apple Park, a building in Cupertino, opened.", "Apple Park", "FAC", "FAC"),
+    ],
+)  # fmt: skip
+def test_which_full_names_are_taken_for_people(text: str, name: str, label: str, then: str) -> None:
+    raw = [_find(text, name, label)]
+    if "Duarte said" in text:
+        raw.append(_find(text, "Duarte", "PERSON", nth=1))
+    got = {m.text: m.label for m in resolve(text, raw)}
+    assert got[name] == then

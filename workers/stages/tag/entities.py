@@ -423,6 +423,8 @@ def resolve(
         seen.add(span)
         spans.append((span[0], span[1], label, names[span[0] : span[1]]))
 
+    people = mislabelled_people(text, spans)
+    spans = [(s, e, "PERSON" if (s, e) in people else lab, name) for s, e, lab, name in spans]
     acronyms = dict(defined)
     for short, long_form in acronym_owners(sorted({s[3] for s in spans})).items():
         acronyms.setdefault(short, long_form)
@@ -468,6 +470,49 @@ def resolve(
         for s, e, label, canon in labelled
         if labels[canon, label]
     ]
+
+
+# a role in apposition after a name: "First Last, an associate professor at ...", "...,
+# the company's chief executive"
+_ROLE_APPOSITION = re.compile(
+    r",\s+(?:an?|the|its|their|his|her|[A-Z][\w'’-]*['’]s)\s+(?:[\w'’-]+\s+){0,3}?"
+    r"(?:professor|lecturer|researcher|scientist|economist|analyst|director|"
+    r"spokes(?:man|woman|person)|official|officer|executive|chief|president|chairman|"
+    r"chairwoman|founder|co-founder|author|editor|lawyer|attorney|minister|secretary|"
+    r"advis[eo]r|consultant|fellow|expert|historian|engineer|manager|coach|teacher|doctor|"
+    r"student|leader|correspondent|reporter|activist|campaigner|candidate|senator|governor|"
+    r"mayor|ambassador|inspector|detective|commissioner|curator|dean|principal|surgeon|"
+    r"physician|nurse|pastor|priest|rabbi|imam|judge|farmer|owner)s?\b"
+)
+_PLAIN_WORD = re.compile(r"[A-Z][a-z'’-]+")
+_NOT_A_PERSON = frozenset(
+    {"LANGUAGE", "LAW", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
+)
+
+
+def mislabelled_people(text: str, spans: list[tuple[int, int, str, str]]) -> set[tuple[int, int]]:
+    """The (start, end) of full names the model labelled other than PERSON that are
+    people: two plain capitalised words ("First Last", no organisation or landform
+    word) followed by a role in apposition (", an associate professor at"), or
+    whose second word the article later names alone as a PERSON ("according to
+    Last"). The model may label a full name FAC or ORG at its first mention and
+    the surname PERSON later; the two are then one person."""
+    later_surnames: dict[str, int] = {}  # a one-word PERSON name: where it is last named
+    for s, _, label, name in spans:
+        if label == "PERSON" and _PLAIN_WORD.fullmatch(name):
+            later_surnames[name] = max(later_surnames.get(name, -1), s)
+    found: set[tuple[int, int]] = set()
+    for s, e, label, name in spans:
+        if label == "PERSON" or label in _NOT_A_PERSON:
+            continue
+        words = name.split()
+        if len(words) != 2 or not all(_PLAIN_WORD.fullmatch(w) for w in words):
+            continue
+        if words[0] in _ORG_FIRST | _LANDFORM_FIRST or words[1] in _ORG_LAST | _LANDFORM_LAST:
+            continue
+        if later_surnames.get(words[1], -1) > s or _ROLE_APPOSITION.match(text, e):
+            found.add((s, e))
+    return found
 
 
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}")
