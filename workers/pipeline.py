@@ -121,7 +121,7 @@ class Pipeline:
         first call) load at start, not inside the first record a worker reads."""
         import orjson
 
-        from workers.stages.summarize.keywords import stop_words
+        from workers.stages.summarize.keywords import stop_words, topical
 
         if "clean" in self.settings.stage_list:
             clean_stage.warm()
@@ -136,6 +136,7 @@ class Pipeline:
         else:
             self.clean_batch([msg])
         stop_words(self.settings.model_language)
+        topical("the", self.settings.model_language)  # loads the language's word list
 
     # -- stages ------------------------------------------------------------
 

@@ -181,3 +181,36 @@ def test_addresses_are_looked_for_in_linear_work_in_a_page_long_run() -> None:
     # addresses backtracked over the run from each hyphen, for hours
     text = "In May the harbour toll is raised. " + "a-" * 500_000 + " The harbour toll is new."
     assert "harbour toll" in keywords(text)
+
+
+def test_a_topical_single_word_competes_with_phrases_a_generic_one_does_not() -> None:
+    """Reader-assigned keyphrases of short news are often one topical word
+    ("earthquake", "bailout"); the rule against bare generic nouns ("city",
+    "people") dropped those too. Word frequency in general text tells them apart."""
+    from workers.stages.summarize.keywords import topical
+
+    assert topical("earthquake", "en") and topical("bailout", "en")
+    assert not topical("city", "en") and not topical("people", "en")
+    assert not topical("earthquake", "xx")  # no word list: single words stay a last resort
+    text = (
+        "An earthquake shook the coastal city on Monday. The earthquake damaged the old "
+        "harbour wall and the main bridge. People in the city slept outside after the "
+        "earthquake, and the harbour wall was closed. Engineers inspected the main bridge. "
+        "The city council met people from the harbour district. The earthquake was the "
+        "strongest in the city for fifty years."
+    )
+    nouns = [
+        "An earthquake", "the coastal city", "The earthquake", "the old harbour wall",
+        "the main bridge", "People", "the city", "the earthquake", "the harbour wall",
+        "Engineers", "the main bridge", "The city council", "people", "the harbour district",
+        "The earthquake", "the city", "fifty years",
+    ]  # fmt: skip
+    phrases, at = [], 0
+    for noun in nouns:  # the noun phrases the tag stage gives, in order
+        at = text.index(noun, at)
+        phrases.append((at, at + len(noun)))
+        at += len(noun)
+    got = [k.lower() for k in keywords(text, limit=4, phrases=phrases)]
+    assert "earthquake" in got
+    assert any("harbour wall" in k for k in got) and "main bridge" in got  # phrases stay
+    assert "city" not in got and "people" not in got

@@ -68,6 +68,42 @@ def stop_words(language: str | None) -> frozenset[str]:
     return frozenset(w.casefold() for w in words) | _EXTRA
 
 
+#: A single word rarer than this in general text (Zipf scale: log10 of uses per
+#: billion words, in ``wordfreq``'s lists) is topical ("earthquake" 4.2, "bailout"
+#: 3.2, "inflation" 4.1, "strike" 4.7) and competes with phrases; a more common one
+#: ("city" 5.6, "people" 6.3, "year" 6.0, "government" 5.6) is generic, a last resort.
+TOPICAL_ZIPF = 5.0
+#: How a topical single word's score weighs against a phrase's in the ranking: each
+#: one taken displaces a phrase. On the SummEval proxy (bench/keywords.py) 0.3 took
+#: F@10 from 25.5 to 27.3 and cost 0.85 against the proxy's multi-word phrases
+#: alone (1.0 would take 29.9, and cost 4.5 there).
+SINGLE_WORD_WEIGHT = 0.3
+
+
+@cache
+def _frequencies(language: str) -> bool:
+    """Whether ``wordfreq`` has a word list for the language (loaded now if so)."""
+    try:
+        from wordfreq import available_languages, zipf_frequency
+    except ImportError:
+        return False
+    if language not in available_languages():
+        return False
+    zipf_frequency("the", language)  # loads the list once
+    return True
+
+
+def topical(word: str, language: str | None) -> bool:
+    """Whether a single word is rare enough in general text to name a topic; False for
+    a language without a word list (single words then stay a last resort)."""
+    lang = language or "en"
+    if not _frequencies(lang):
+        return False
+    from wordfreq import zipf_frequency
+
+    return 0 < zipf_frequency(word, lang) < TOPICAL_ZIPF
+
+
 _EXTRA = frozenset(
     {
         "said",
@@ -233,6 +269,8 @@ def keywords(
         boost *= 1.0 + 0.5 * (1 - first[key] / length)
         if title_words and all(w in title_words for w in key):
             boost *= 1.5
+        if len(key) == 1:
+            boost *= SINGLE_WORD_WEIGHT  # a topical word, ranked below a phrase as frequent
         return float(base * boost)
 
     ranked = sorted(forms, key=lambda k: (-score(k), first[k]))
@@ -243,9 +281,11 @@ def keywords(
         if phrases is None and _clause(key):
             continue  # noun phrases need no such guess: "council meeting" is one
         if len(key) == 1:
-            if seen[key] >= 2 or key[0] in title_words:
-                lone.append(key)
-            continue  # a lone generic word ("city", "Port") is a last resort
+            if seen[key] < 2 and key[0] not in title_words:
+                continue
+            if not topical(key[0], language):
+                lone.append(key)  # a lone generic word ("city", "people") is a last resort
+                continue
         if len(set(key)) < len(key):
             continue  # "Muto Muto": a caption run, not a phrase
         if any(_overlaps(key, c) for c in chosen) or cuts(key) or cuts.holds_name(key):
