@@ -4,8 +4,9 @@ Usage: python bench/extraction.py DATA_DIR
 
 DATA_DIR holds ``extraction-aeb/`` (HTML pages and ground truth) and
 ``aeb-fulltext-noisy-vs-clean.jsonl`` (the same pages as pasted full-page text).
-Prints, side by side in one run: this project's clean stage and plain
-trafilatura on the HTML pages, and the clean stage's fallback path for pages
+Prints, side by side in one run: this project's clean stage, plain
+trafilatura and two peers a team would otherwise pick (newspaper4k and
+readability-lxml, where installed) on the HTML pages, and the clean stage's fallback path for pages
 trafilatura cannot read (all visible text, then the pasted-text rules); the
 clean stage and the raw text on the pasted text, also with its blank lines
 removed and with a blank line after every line (scrapers lay text out both
@@ -70,6 +71,44 @@ def ours(raw: RawArticle) -> str:
         return ""
 
 
+def _newspaper(html: str) -> str:
+    import newspaper
+
+    try:
+        return str(newspaper.article("https://example.test/", input_html=html).text or "")
+    except Exception:  # noqa: BLE001 - a peer's failure on one page is an empty answer
+        return ""
+
+
+def _readability(html: str) -> str:
+    from lxml.html import fromstring
+    from readability import Document
+
+    try:
+        return str(fromstring(Document(html).summary()).text_content())
+    except Exception:  # noqa: BLE001 - a peer's failure on one page is an empty answer
+        return ""
+
+
+def _peers() -> dict[str, Callable[[str], str]]:
+    """The extractors a team would otherwise pick, where installed (``.[bench]``)."""
+    found: dict[str, Callable[[str], str]] = {}
+    for name, module, fn in (
+        ("newspaper4k", "newspaper", _newspaper),
+        ("readability-lxml", "readability", _readability),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"({name} is not installed: pip install '.[bench]')")
+            continue
+        found[name] = fn
+    return found
+
+
+PEERS = _peers()
+
+
 def timed(fn: Callable[[], str], times: list[float]) -> str:
     start = time.perf_counter()
     out = fn()
@@ -96,6 +135,7 @@ def main() -> None:
     html_ours: list[tuple[str, str]] = []
     html_traf: list[tuple[str, str]] = []
     html_fallback: list[tuple[str, str]] = []
+    html_peers: dict[str, list[tuple[str, str]]] = {}
     t_ours: list[float] = []
     t_traf: list[float] = []
     for pid in ids:
@@ -107,6 +147,8 @@ def main() -> None:
         html_ours.append((timed(lambda raw=raw: ours(raw), t_ours), gold))  # type: ignore[misc]
         html_traf.append((timed(lambda h=html: trafilatura.extract(h) or "", t_traf), gold))  # type: ignore[misc]
         html_fallback.append((visible_text_article(html), gold))
+        for name, peer in PEERS.items():
+            html_peers.setdefault(name, []).append((peer(html), gold))
 
     rows = [
         json.loads(line)
@@ -137,6 +179,7 @@ def main() -> None:
         ("html", "enrich clean stage", html_ours),
         ("html", "trafilatura (plain)", html_traf),
         ("html", "enrich fallback path", html_fallback),
+        *(("html", name, pairs) for name, pairs in html_peers.items()),
         ("text", "enrich clean stage", text_ours),
         ("text", "  no blank lines", text_dense),
         ("text", "  blank after each line", text_spaced),

@@ -23,6 +23,7 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,31 @@ def prf(predicted: list[str], gold: set[tuple[str, ...]]) -> tuple[float, float,
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+def _peers(model: str, top: int) -> dict[str, Callable[[str], list[str]]]:
+    """The keyword extractors a team would otherwise pick, where installed
+    (``.[bench]``): pytextrank (TextRank over the same spaCy model's noun chunks)
+    and newspaper4k's keywords (word frequency)."""
+    found: dict[str, Callable[[str], list[str]]] = {}
+    try:
+        import pytextrank  # noqa: F401
+        import spacy
+
+        nlp = spacy.load(model)
+        nlp.add_pipe("textrank")
+        found["pytextrank"] = lambda text: [p.text for p in nlp(text)._.phrases[:top]]
+    except ImportError:
+        print("(pytextrank is not installed: pip install '.[bench]')")
+    try:
+        from newspaper import nlp as news
+        from newspaper.text import StopWords
+
+        stop = StopWords("en")
+        found["newspaper4k"] = lambda text: list(news.keywords(text, stop, top))
+    except ImportError:
+        print("(newspaper4k is not installed: pip install '.[bench]')")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path)
@@ -81,10 +107,12 @@ def main() -> None:
     parser_nlp = spacy.load(settings.model)  # the full pipeline: parser for noun chunks
     tagger = Tagger(load_model(settings.model), labels=settings.label_set, places=places.load())
     extractor = yake.KeywordExtractor(lan="en", n=3, top=args.top)
-    scores: dict[str, list[tuple[float, float, float]]] = {"enrich": [], "YAKE": []}
-    fragments = {"enrich": 0, "YAKE": 0}
-    counted = {"enrich": 0, "YAKE": 0}
-    seconds = {"enrich": 0.0, "YAKE": 0.0}
+    peers = _peers(settings.model, args.top)
+    systems = ["enrich", "YAKE", *peers]
+    scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in systems}
+    fragments = dict.fromkeys(systems, 0)
+    counted = dict.fromkeys(systems, 0)
+    seconds = dict.fromkeys(systems, 0.0)
     for i, row in enumerate(rows):
         article = row["article"]
         references = row.get("references") or [row["reference"]]
@@ -102,7 +130,12 @@ def main() -> None:
         started = time.perf_counter()
         theirs = [kw for kw, _ in extractor.extract_keywords(article)][: args.top]
         seconds["YAKE"] += time.perf_counter() - started
-        for name, predicted in (("enrich", ours), ("YAKE", theirs)):
+        answers = {"enrich": ours, "YAKE": theirs}
+        for name, peer in peers.items():
+            started = time.perf_counter()
+            answers[name] = peer(article)[: args.top]
+            seconds[name] += time.perf_counter() - started
+        for name, predicted in answers.items():
             scores[name].append(prf(predicted, gold))
             counted[name] += len(predicted)
             fragments[name] += sum(1 for p in predicted if key(p) not in own)

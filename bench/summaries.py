@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,9 @@ def main() -> None:
     ]
     tagged = tagger.tag_batch(cleaned, now="")
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    peers = _peers()
     scores: dict[str, dict[str, list[float]]] = {"enrich": {}, "lead-3": {}}
+    scores |= {name: {} for name in peers}
     shape: dict[str, int] = {"consecutive": 0, "first": 0}
     for row, article in zip(rows, tagged, strict=True):
         sents = list(article.sentences)
@@ -77,10 +81,13 @@ def main() -> None:
         at = [ends.index(s.end) for s in enriched.summary_sentences]
         shape["consecutive"] += at == list(range(at[0], at[0] + len(at)))
         shape["first"] += at[0] == 0
+        sentences = [article.text[s.start : s.end] for s in sents]
         candidates = {
             "enrich": enriched.summary,
-            "lead-3": " ".join(article.text[s.start : s.end] for s in sents[:3]),
+            "lead-3": " ".join(sentences[:3]),
         }
+        for name, peer in peers.items():
+            candidates[name] = peer(sentences, row["article"])
         for system, summary in candidates.items():
             result = scorer.score(row["reference"], summary)
             for metric in METRICS:
@@ -101,6 +108,74 @@ def main() -> None:
         "(the others leave out a stamp, byline, caption, dangling opener or repeat)"
     )
     systems(rows, scorer, scores["enrich"])
+
+
+class _Words:
+    """A tokenizer for sumy over sentences already split (the tag stage's, the same
+    for every system): sumy's own needs NLTK data that is not on PyPI."""
+
+    language = "english"
+
+    def to_sentences(self, paragraph: str) -> list[str]:
+        return [paragraph]
+
+    def to_words(self, sentence: str) -> list[str]:
+        return re.findall(r"\w+", sentence)
+
+
+def _sumy(kind: str) -> Callable[[list[str], str], str]:
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.summarizers.text_rank import TextRankSummarizer
+
+    summarizer = (LexRankSummarizer if kind == "lexrank" else TextRankSummarizer)(
+        Stemmer("english")
+    )
+    words = _Words()
+
+    def run(sentences: list[str], _: str) -> str:
+        document = ObjectDocumentModel(
+            [Paragraph([Sentence(text, words) for text in sentences])]  # type: ignore[no-untyped-call]
+        )  # type: ignore[no-untyped-call]
+        return " ".join(str(s) for s in summarizer(document, 3))
+
+    return run
+
+
+def _newspaper(sentences: list[str], article: str) -> str:
+    """newspaper4k's summarizer, three sentences, over the same sentences (its own
+    split needs NLTK data that is not on PyPI); the file has no titles, so the first
+    sentence stands in for the title its scoring wants."""
+    from newspaper import nlp
+    from newspaper.text import StopWords
+
+    original = nlp.split_sentences
+    nlp.split_sentences = lambda _: list(sentences)  # type: ignore[assignment]
+    try:
+        chosen = nlp.summarize(sentences[0], " ".join(sentences), StopWords("en"), max_sents=3)
+    finally:
+        nlp.split_sentences = original  # type: ignore[assignment]
+    return " ".join(chosen)
+
+
+def _peers() -> dict[str, Callable[[list[str], str], str]]:
+    """The summarizers a team would otherwise pick, where installed (``.[bench]``):
+    sumy's LexRank and TextRank (three sentences, the tag stage's sentences) and
+    newspaper4k's summary (its own sentence split)."""
+    found: dict[str, Callable[[list[str], str], str]] = {}
+    try:
+        found["sumy-lexrank"] = _sumy("lexrank")
+        found["sumy-textrank"] = _sumy("textrank")
+    except ImportError:
+        print("(sumy is not installed: pip install '.[bench]')")
+    try:
+        import newspaper  # noqa: F401
+
+        found["newspaper4k"] = _newspaper
+    except ImportError:
+        print("(newspaper4k is not installed: pip install '.[bench]')")
+    return found
 
 
 def systems(

@@ -48,6 +48,11 @@ def test_the_deficiency_and_table_tests() -> None:
     assert not deficient(None)
     assert tabular("| Home | News |\n\n| A long row of the layout, with the article in it |\nx")
     assert not tabular("A paragraph of prose.\n\n| a | b |\n\nAnother paragraph of prose here.")
+    # an article that is mostly a data table (standings, results) keeps it
+    standings = "Final standings:\n" + "\n".join(
+        f"| {i} | Driver {i} | {5000 - i} | {i % 3} | 0 |" for i in range(1, 40)
+    )
+    assert not tabular(standings)
 
 
 @pytest.mark.parametrize(

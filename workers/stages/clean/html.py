@@ -215,15 +215,30 @@ def deficient(body: Any) -> bool:
 
 
 def tabular(text: str) -> bool:
-    """Whether extracted text is mostly table rows (trafilatura writes a kept table as
-    ``| cell | cell |`` lines): on a page laid out with tables, where even the full
-    cascade kept the layout table (a short article beside long menus and related
-    lists), the article is one cell among its menus, not the text itself."""
+    """Whether extracted text is mostly rows of a layout table (trafilatura writes a
+    kept table as ``| cell | cell |`` lines): on a page laid out with tables, where
+    even the full cascade kept the layout table (a short article beside long menus
+    and related lists), the article is one cell among its menus, not the text
+    itself. A layout row has one or two cells; a data table's (standings, results)
+    has more, and is part of its article."""
     rows = [line for line in text.splitlines() if line.strip()]
     if not rows:
         return False
-    in_tables = sum(len(r) for r in rows if r.startswith("|") and r.rstrip().endswith("|"))
-    return in_tables > 0.5 * sum(len(r) for r in rows)
+    layout = sum(
+        len(r)
+        for r in rows
+        if r.startswith("|") and r.rstrip().endswith("|") and _cells(r) <= LAYOUT_ROW_CELLS
+    )
+    return layout > 0.5 * sum(len(r) for r in rows)
+
+
+#: The most cells a row of a layout table has (a data table's rows have more).
+LAYOUT_ROW_CELLS = 2
+
+
+def _cells(row: str) -> int:
+    """How many cells a ``| a | b |`` row has (an escaped ``\\|`` is inside a cell)."""
+    return max(row.replace("\\|", "").count("|") - 1, 1)
 
 
 def pick_text(precise: str | None, full: str | None) -> str:
