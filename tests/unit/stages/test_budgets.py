@@ -105,8 +105,10 @@ def test_chunks_and_batches_of_text_dense_in_tokens_hold_fewer_characters() -> N
 
 
 def test_vocabulary_stays_flat_over_new_words() -> None:
-    """spaCy keeps every string it sees unless tagging runs in a memory zone."""
-    tagger = blank_tagger()
+    """spaCy keeps every string it sees unless tagging runs in a memory zone; past the
+    growth allowed (here 2,000 strings, reached in the first 50 articles), every
+    batch runs in one."""
+    tagger = blank_tagger(vocab_growth=2000)
     pipeline = Pipeline(Settings(), tagger)
 
     def run(first: int, last: int) -> None:
@@ -118,8 +120,36 @@ def test_vocabulary_stays_flat_over_new_words() -> None:
 
     run(0, 50)
     before = len(tagger.nlp.vocab.strings)
+    assert before >= tagger.zone_from  # the growth allowed is used up
     run(50, 650)  # 600 articles, 39,000 words never seen before
     assert len(tagger.nlp.vocab.strings) == before
+
+
+def test_common_words_are_split_once_before_zones_begin() -> None:
+    """In a memory zone spaCy's tokenizer caches nothing: with a zone around every
+    batch, each word was split again in every batch."""
+    text = "The council met on Monday, and agreed the plan (in full). " * 20
+
+    def affix_searches(vocab_growth: int) -> tuple[int, int]:
+        tagger = blank_tagger(vocab_growth=vocab_growth)
+        tokenizer = tagger.nlp.tokenizer
+        search = tokenizer.suffix_search
+        calls = [0]
+
+        def counted(word: str) -> Any:
+            calls[0] += 1
+            return search(word)
+
+        tokenizer.suffix_search = counted  # type: ignore[assignment]
+        tagger.tag_batch([_article(text)], now=NOW)
+        first = calls[0]
+        tagger.tag_batch([_article(text)], now=NOW)
+        return first, calls[0] - first
+
+    first, again = affix_searches(vocab_growth=10**9)  # the first phase: outside zones
+    assert first > 0 and again == 0  # split once, then found in the cache
+    first, again = affix_searches(vocab_growth=0)  # zones from the start
+    assert again > 0  # split again: what every batch paid before
 
 
 class _CountingTokens:
