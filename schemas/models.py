@@ -18,7 +18,7 @@ carries ``schema_version``.
 
 from __future__ import annotations
 
-from typing import Literal, Self, get_args
+from typing import Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,6 +41,14 @@ MAX_SOURCE_CHARS = 200
 MAX_URL_CHARS = 4096
 MAX_AUTHORS = 20
 MAX_AUTHOR_CHARS = 200
+
+
+def fields_of(model: BaseModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A model's field values as they are (nested models stay models, not dicts): a
+    later stage's record built from them takes the nested models without validating
+    them again (pydantic does not revalidate instances), where ``**model_dump()``
+    made dicts of them that were validated anew at every hop."""
+    return {name: getattr(model, name) for name in type(model).model_fields if name not in exclude}
 
 
 class _Strict(BaseModel):

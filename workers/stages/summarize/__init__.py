@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import re
 
-from schemas.models import EnrichedArticle, EnrichProvenance, Sentence, StageRun, TaggedArticle
+from schemas.models import (
+    EnrichedArticle,
+    EnrichProvenance,
+    Sentence,
+    StageRun,
+    TaggedArticle,
+    fields_of,
+)
 from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
 
 VERSION = "1.8.0"
+_PIPELINE = frozenset({"pipeline"})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -249,7 +257,7 @@ def summarize(
     chosen, cut = _choose(text, list(article.sentences), count=count, max_chars=max_chars)
     ranked = entity_list(text, article.entities, title=article.title, summary=chosen)
     return EnrichedArticle(
-        **article.model_dump(exclude={"pipeline"}),
+        **fields_of(article, exclude=_PIPELINE),
         word_count=word_count(text),
         summary=_joined(text, chosen, cut),
         summary_sentences=chosen,
@@ -264,7 +272,7 @@ def summarize(
             else [(p.start, p.end) for p in article.noun_phrases],
         ),
         pipeline=EnrichProvenance(
-            **article.pipeline.model_dump(),
+            **fields_of(article.pipeline),
             summarize=StageRun(version=VERSION, finished_at=now),
         ),
     )

@@ -45,6 +45,7 @@ from schemas.models import (
     TaggedArticle,
     Tagging,
     TagProvenance,
+    fields_of,
 )
 from workers.stages.tag import entities
 from workers.stages.tag.places import Places
@@ -211,6 +212,7 @@ def weight(text: str) -> int:
 #: Strings the vocabulary may gain for good (outside memory zones, with the tokenizer
 #: cache filling) before tagging runs in memory zones: about 20 MB.
 VOCAB_GROWTH = 100_000
+_PIPELINE = frozenset({"pipeline"})
 #: A detected language less sure than this is a guess the text may overrule.
 UNSURE_LANGUAGE = 0.9
 #: The share of the model language's stop words that makes a text read as its own:
@@ -391,7 +393,7 @@ class Tagger:
             if self.labels is None or m.label in self.labels  # the place rules relabel
         ]
         return TaggedArticle(
-            **article.model_dump(exclude={"pipeline"}),
+            **fields_of(article, exclude=_PIPELINE),
             sentences=sents,
             entities=mentions,
             noun_phrases=phrases,
