@@ -107,6 +107,9 @@ def main() -> None:
     parser_nlp = spacy.load(settings.model)  # the full pipeline: parser for noun chunks
     tagger = Tagger(load_model(settings.model), labels=settings.label_set, places=places.load())
     extractor = yake.KeywordExtractor(lan="en", n=3, top=args.top)
+    # warmed as a worker is at start: stop words and word frequencies load once
+    warm = clean(RawArticle(id="warm", text="The council met on Monday.", language="en"), now="")
+    summarize(tagger.tag_batch([warm], now="")[0], now="")
     peers = _peers(settings.model, args.top)
     systems = ["enrich", "YAKE", *peers]
     scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in systems}
