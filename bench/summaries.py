@@ -135,9 +135,7 @@ def _sumy(kind: str) -> Callable[[list[str], str], str]:
     words = _Words()
 
     def run(sentences: list[str], _: str) -> str:
-        document = ObjectDocumentModel(
-            [Paragraph([Sentence(text, words) for text in sentences])]  # type: ignore[no-untyped-call]
-        )  # type: ignore[no-untyped-call]
+        document = ObjectDocumentModel([Paragraph([Sentence(text, words) for text in sentences])])
         return " ".join(str(s) for s in summarizer(document, 3))
 
     return run
@@ -151,11 +149,11 @@ def _newspaper(sentences: list[str], article: str) -> str:
     from newspaper.text import StopWords
 
     original = nlp.split_sentences
-    nlp.split_sentences = lambda _: list(sentences)  # type: ignore[assignment]
+    nlp.split_sentences = lambda _: list(sentences)
     try:
         chosen = nlp.summarize(sentences[0], " ".join(sentences), StopWords("en"), max_sents=3)
     finally:
-        nlp.split_sentences = original  # type: ignore[assignment]
+        nlp.split_sentences = original
     return " ".join(chosen)
 
 

@@ -92,10 +92,10 @@ def test_unreadable_files_and_directories_stop_before_any_work(
         expand([tmp_path])
     monkeypatch.setattr(os, "access", real_access)
 
-    def scandir(path: object) -> object:
-        if Path(str(path)).name == "sub":
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)  # type: ignore[arg-type]
+    def scandir(path: str) -> object:
+        if Path(path).name == "sub":
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(NotFound, match=r"cannot read .*sub: Permission denied"):
