@@ -26,6 +26,10 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.model,
     pytest.mark.parametrize("broker", ["kafka"], indirect=True),
+    # each step waits for its event with a bound of its own (up to 240 s); the storm
+    # starts a dozen workers, each loading the model: on a busy 2-core machine the
+    # whole run took past the suite's default 300 s
+    pytest.mark.timeout(900),
 ]
 
 N = 2000
