@@ -263,15 +263,6 @@ class StoryAgents:
                 sends.append(await self._dead(message, item))
                 continue
             article, order, sig, keys = item
-            if len(message.value or b"") > self.settings.max_request_bytes - 64 * 1024:
-                # parked in a table, it would be a changelog write over the request limit
-                too_large = DecodeError(
-                    f"a summarized record of {len(message.value or b'')} bytes is too large "
-                    "to wait for its story",
-                    code="too_large",
-                )
-                sends.append(await self._dead(message, too_large))
-                continue
             token = _partition.set(message.partition)
             try:
                 kept = self.decisions.get(article.encode())
@@ -283,10 +274,10 @@ class StoryAgents:
                     continue
                 held = parked(self.pending.get(article.encode()), message.value or b"")
                 if len(held) > self.settings.max_request_bytes - 64 * 1024:
+                    # parked, it would be a changelog write over the request limit
                     too_large = DecodeError(
-                        f"with the {len(parked_versions(held)) - 1} other version(s) of "
-                        f"{article[:80]!r} that wait for its story, this one is too large "
-                        "to park",
+                        f"{len(held)} bytes to park for {article[:80]!r} (with any other "
+                        "version waiting for its story): too large to wait for a story",
                         code="too_large",
                     )
                     sends.append(await self._dead(message, too_large))

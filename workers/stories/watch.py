@@ -30,6 +30,7 @@ from workers.codec import Message
 from workers.settings import Settings
 from workers.stories import trends
 from workers.stream import clients
+from workers.stream.observe import parse_top
 from workers.web import LOOPBACK_NAMES, host_guard, host_name, is_loopback_host, start
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ MAX_READERS = 100  # open event streams; one more is answered 503
 READER_BUFFER_BYTES = 2 * 1024 * 1024  # queued for one reader; past it, it is dropped
 MAX_RECENT = 1000
 TRENDS_EVERY_S = 2.0  # one changelog read per this, whatever is asked
-MAX_TRENDS_TOP = 200
 FIELD_CHARS = {"title": 1000, "source": 200, "url": 4096, "published_at": 100, "summary": 4000}
 MAX_KEYWORDS = 30
 
@@ -247,9 +247,7 @@ def make_app(settings: Settings, feed: Feed, *, host: str = "127.0.0.1") -> web.
     async def trending(request: web.Request) -> web.Response:
         try:
             window = trends.parse_duration(request.query.get("window", "1h"))
-            top = int(request.query.get("top", "15"))
-            if not 1 <= top <= MAX_TRENDS_TOP:
-                raise ValueError(f"top: expected 1 to {MAX_TRENDS_TOP}, got {top}")
+            top = parse_top(request.query.get("top", "15"))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         now = time.monotonic()

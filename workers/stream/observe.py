@@ -260,6 +260,15 @@ def is_loopback(remote: str | None) -> bool:
     return remote is not None and remote.startswith(LOOPBACK)
 
 
+def parse_top(text: str) -> int:
+    """How many trending entities a ``/trends`` request asks for; ValueError past
+    1 to ``MAX_TRENDS_TOP``."""
+    top = int(text)
+    if not 1 <= top <= MAX_TRENDS_TOP:
+        raise ValueError(f"top: expected 1 to {MAX_TRENDS_TOP}, got {top}")
+    return top
+
+
 async def serve(
     observer: Observer,
     host: str,
@@ -302,9 +311,7 @@ async def serve(
 
         try:
             window = parse_duration(request.query.get("window", "1h"))
-            top = int(request.query.get("top", "20"))
-            if not 1 <= top <= MAX_TRENDS_TOP:
-                raise ValueError(f"top: expected 1 to {MAX_TRENDS_TOP}, got {top}")
+            top = parse_top(request.query.get("top", "20"))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"window_s": window, "trends": await trends(window, top)})
