@@ -75,9 +75,12 @@ def stop_words(language: str | None) -> frozenset[str]:
 TOPICAL_ZIPF = 5.0
 #: How a topical single word's score weighs against a phrase's in the ranking: each
 #: one taken displaces a phrase. On the SummEval proxy (bench/keywords.py) 0.3 took
-#: F@10 from 25.5 to 27.3 and cost 0.85 against the proxy's multi-word phrases
+#: F@10 from 25.5 to 27.2 and cost 0.85 against the proxy's multi-word phrases
 #: alone (1.0 would take 29.9, and cost 4.5 there).
 SINGLE_WORD_WEIGHT = 0.3
+#: wordfreq's "small" lists: about 29,000 English words down to Zipf 3 (rarer ones
+#: read 0, not topical), 20 MiB per process against 133 MiB for its "best" lists.
+WORDLIST = "small"
 
 
 @cache
@@ -87,9 +90,9 @@ def _frequencies(language: str) -> bool:
         from wordfreq import available_languages, zipf_frequency
     except ImportError:
         return False
-    if language not in available_languages():
+    if language not in available_languages(wordlist=WORDLIST):
         return False
-    zipf_frequency("the", language)  # loads the list once
+    zipf_frequency("the", language, wordlist=WORDLIST)  # loads the list once
     return True
 
 
@@ -101,7 +104,7 @@ def topical(word: str, language: str | None) -> bool:
         return False
     from wordfreq import zipf_frequency
 
-    return 0 < zipf_frequency(word, lang) < TOPICAL_ZIPF
+    return 0 < zipf_frequency(word, lang, wordlist=WORDLIST) < TOPICAL_ZIPF
 
 
 _EXTRA = frozenset(
