@@ -27,6 +27,7 @@ class Message:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp: float | None = None  # seconds, as the broker gives it (None: unknown)
 
 
 def utc_now() -> str:

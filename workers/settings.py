@@ -297,15 +297,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"ENRICH_{name.upper()}: no such file: {path}")
         return self
 
-    @model_validator(mode="after")
-    def _guarantee_supported(self) -> Settings:
-        if self.processing_guarantee == "exactly_once" and self.stories:
-            raise ValueError(
-                "ENRICH_PROCESSING_GUARANTEE=exactly_once does not cover the story steps "
-                "yet: run stories with at_least_once"
-            )
-        return self
-
     def secret(self, name: str) -> str | None:
         """A secret's value: from its setting, else from its ``_file`` setting."""
         value: SecretStr | None = getattr(self, name)

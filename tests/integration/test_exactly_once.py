@@ -19,7 +19,9 @@ import pytest
 
 from tests.integration.conftest import Stack, own_kafka
 from tests.integration.helpers import Collector, articles
+from tests.integration.test_stories import COPIES, ORIGINALS, check_stories, story_articles
 from tests.kafka_broker import KafkaBroker
+from workers.stories import trends
 from workers.stream import clients
 
 pytestmark = [
@@ -104,18 +106,26 @@ async def test_kills_and_a_broker_restart_deliver_each_record_once(
     assert_exactly_once(seen, records)
 
 
+@pytest.mark.parametrize("stories", [False, True], ids=["plain", "stories"])
 async def test_a_rebalance_storm_delivers_each_record_once(
-    eos: tuple[Stack, KafkaBroker],
+    eos: tuple[Stack, KafkaBroker], stories: bool
 ) -> None:
+    """Workers stopped, killed and started while others run, up to three at once;
+    with the story steps on, every article also keeps the story it would have had."""
     stack, _ = eos
     records = inputs("storm")
+    copy_of: dict[str, str] = {}
+    if stories:
+        records, copy_of = story_articles()
+        stack.env["ENRICH_STORIES"] = "true"
+    n = len(records)
     rng = random.Random(7)
     for _ in range(2):
         stack.start_worker()
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, records)
         for step in range(8):
-            await seen.wait_for(N * (step + 1) // 12, timeout=240)
+            await seen.wait_for(n * (step + 1) // 12, timeout=240)
             if step % 2:
                 kill(stack, rng.choice(stack.workers))
             else:
@@ -127,6 +137,89 @@ async def test_a_rebalance_storm_delivers_each_record_once(
             stack.start_worker()
             if len(stack.workers) < 3:
                 stack.start_worker()
-        await seen.wait_for(N, timeout=300)
+        await seen.wait_for(n, timeout=300)
         await asyncio.sleep(3)
-    assert_exactly_once(seen, records)
+    if not stories:
+        assert_exactly_once(seen, records)
+        return
+    assert not seen.dead
+    assert not {k for k, v in seen.enriched.items() if len(v) > 1}, "records came twice"
+    assert len(set(check_stories(seen, copy_of).values())) == ORIGINALS
+
+
+async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
+    eos: tuple[Stack, KafkaBroker],
+) -> None:
+    """With the story steps on: their table writes commit with their outputs, so kills
+    and a broker restart leave every article once, with the story it would have had,
+    and every entity counted once in the trends table."""
+    stack, broker = eos
+    records, copy_of = story_articles()
+    n = len(records)
+    worker = stack.start_worker(ENRICH_STORIES="true")
+    async with Collector(stack.settings) as seen:
+        await clients.produce(stack.settings, records)
+        await seen.wait_for(n // 4, timeout=240)
+        kill(stack, worker)
+        worker = stack.start_worker(ENRICH_STORIES="true")
+        await seen.wait_for(n // 2, timeout=240)
+        await asyncio.to_thread(broker.restart)
+        await seen.wait_for(n * 3 // 4, timeout=240)
+        kill(stack, worker)
+        assert len(seen.done) < n, "the worker finished before its second kill"
+        stack.start_worker(ENRICH_STORIES="true")
+        await seen.wait_for(n, timeout=300)
+        await asyncio.sleep(3)  # anything delivered twice would come now
+    assert not seen.dead
+    copies = {k: len(v) for k, v in seen.enriched.items() if len(v) > 1}
+    assert not copies, f"{len(copies)} enriched records came more than once"
+    story = check_stories(seen, copy_of)
+    assert len(set(story.values())) == ORIGINALS
+    assert sum(1 for d in seen.enriched.values() if d[0]["duplicate_of"]) == COPIES
+
+    mentions: dict[str, int] = {}
+    for deliveries in seen.enriched.values():
+        for e in deliveries[0]["entity_list"]:
+            key = f"{e['label']}\t{e['name']}"
+            mentions[key] = mentions.get(key, 0) + 1
+    assert mentions, "the articles have entities to count"
+    by_entity: dict[str, int] = {}
+    deadline = asyncio.get_running_loop().time() + 120
+    while sum(by_entity.values()) < sum(mentions.values()):
+        assert asyncio.get_running_loop().time() < deadline, "the trends table lags"
+        await asyncio.sleep(0.5)
+        by_entity = {}
+        for (entity, _), count in (await trends.read(stack.settings)).items():
+            by_entity[entity] = by_entity.get(entity, 0) + count
+    assert by_entity == mentions
+
+
+async def test_committed_ends_skip_markers_and_aborted_writes(stack: Stack) -> None:
+    """Where table recovery under exactly_once stops: after the last committed record,
+    not at the stable offset, which a commit marker or an aborted write may take."""
+    from aiokafka import AIOKafkaProducer
+
+    topic = stack.settings.topic_story_entities
+
+    async def transaction(partition: int, count: int, *, commit: bool) -> None:
+        producer = AIOKafkaProducer(
+            **clients.client_options(stack.settings), transactional_id=f"{topic}.{partition}"
+        )
+        await producer.start()
+        try:
+            await producer.begin_transaction()
+            for i in range(count):
+                await producer.send_and_wait(topic, b"1", key=f"k{i}".encode(), partition=partition)
+            await (producer.commit_transaction() if commit else producer.abort_transaction())
+        finally:
+            await producer.stop()
+
+    await transaction(0, 3, commit=True)  # offsets 0-2, its marker at 3
+    await transaction(0, 2, commit=False)  # 4-5 aborted, the marker at 6
+    await transaction(1, 2, commit=False)  # nothing committed at all
+    await transaction(2, 150, commit=True)
+    for _ in range(3):
+        await transaction(2, 100, commit=False)  # the last committed record far back
+    stable = {(topic, 0): 7, (topic, 1): 3, (topic, 2): 151 + 3 * 101}
+    ends = await clients.last_committed_ends(stack.settings, stable)
+    assert ends == {(topic, 0): 3, (topic, 1): 0, (topic, 2): 150}

@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,13 +62,63 @@ from workers.stories.state import (
     with_story,
 )
 from workers.stream import faust_compat
+from workers.stream.transactions import Refused, Transactions, Write
 
 log = logging.getLogger(__name__)
 
 Send = tuple[str, bytes, bytes]  # topic kind, key, value
 SendAll = Callable[[Sequence[Send]], Awaitable[None]]
+#: A story write the broker refused for good: (topic, key, value, error) -> its dead letter.
+Refuse = Callable[[str, bytes, bytes, BaseException], Send | None]
 
 _partition: contextvars.ContextVar[int | None] = contextvars.ContextVar("partition", default=None)
+_stamp: contextvars.ContextVar[float | None] = contextvars.ContextVar("stamp", default=None)
+_MISSING = object()
+
+
+@dataclass
+class Held:
+    """exactly_once: a story step's table writes, held for the transactions of the
+    batch instead of sent through Faust. Per partition: the changelog writes, and
+    how to take them back in memory if the transaction does not commit (the
+    in-memory store would otherwise keep state its changelog never received)."""
+
+    writes: dict[int, list[Write]] = field(default_factory=dict)
+    undo: dict[int, list[tuple[Any, Any, Any, Any]]] = field(default_factory=dict)
+
+    def hold(self, table: PartitionTable, partition: int, key: Any, value: Any, raw: Write) -> None:
+        self.writes.setdefault(partition, []).append(raw)
+        prior = table.data.get(key, _MISSING)
+        self.undo.setdefault(partition, []).append((table, key, prior, value))
+
+    def rollback(self, partition: int) -> None:
+        """Put the partition's keys back as they were before the step, newest write
+        first; a key changed since by another step is left as it is."""
+        for table, key, prior, value in reversed(self.undo.pop(partition, [])):
+            now = table.data.get(key, _MISSING)
+            changed = now is not _MISSING if value is None else now != value
+            if changed:
+                continue
+            if prior is _MISSING:
+                table.data.pop(key, None)
+            else:
+                table.data[key] = prior
+        self.writes.pop(partition, None)
+
+
+_held: contextvars.ContextVar[Held | None] = contextvars.ContextVar("held", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class _HeldSend:
+    """What Faust's table reads of a changelog write held for a transaction: where it goes."""
+
+    message: _Where
 
 
 class PartitionTable(faust.Table):  # type: ignore[type-arg]
@@ -92,8 +142,27 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
             raise RuntimeError(f"table {self.name} written outside a record")
         return partition
 
-    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
-        fut = super().send_changelog(*args, **kwargs)
+    def send_changelog(
+        self,
+        partition: int | None,
+        key: Any,
+        value: Any,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> Any:
+        held = _held.get()
+        if held is not None and partition is not None:  # exactly_once: in the step's transaction
+            topic = self.changelog_topic
+            raw_key, _ = topic.prepare_key(key, key_serializer or self.key_serializer)
+            raw_value = (
+                None
+                if value is None
+                else topic.prepare_value(value, value_serializer or self.value_serializer)[0]
+            )
+            write = Write(topic.get_topic_name(), raw_key, raw_value, partition)
+            held.hold(self, partition, key, value, write)
+            return _HeldSend(_Where(partition))
+        fut = super().send_changelog(partition, key, value, key_serializer, value_serializer)
         if self.track:
             self.unsent.append(fut)
         return fut
@@ -109,6 +178,26 @@ class PartitionTable(faust.Table):  # type: ignore[type-arg]
             raise RuntimeError(f"a write to the changelog of {self.name} failed: {failed!r}")
         sent = {id(f) for f in futures}
         self.unsent = [f for f in self.unsent if id(f) not in sent]
+
+
+@dataclass
+class Outputs:
+    """What a story step's batch sends, per source partition (each partition's go in
+    its own transaction under exactly_once), and the parked records it is done with."""
+
+    sends: dict[int, list[Send]] = field(default_factory=dict)
+    forget: list[tuple[str, int]] = field(default_factory=list)  # (article, partition)
+
+    def of(self, partition: int) -> list[Send]:
+        return self.sends.setdefault(partition, [])
+
+
+def _stamp_of(_event: Any) -> float:
+    """The time of the count being added (``_stamp``), for its window."""
+    stamp = _stamp.get()
+    if stamp is None:
+        raise RuntimeError("a trend counted outside a record")
+    return stamp
 
 
 def changelog_name(settings: Settings, table: str) -> str:
@@ -139,7 +228,13 @@ class StoryAgents:
         send_all: SendAll,
         mark_published: Callable[[Sequence[Message]], None],
         fail: Callable[[int, str], None],
+        *,
+        transactions: Transactions | None = None,
+        refuse: Refuse | None = None,
     ) -> None:
+        """``transactions`` (exactly_once): each step's batch commits its table writes,
+        its outputs and its input offsets in one transaction per source partition;
+        ``refuse`` gives the dead letter of a write the broker refused for good."""
         self.app = app
         self.settings = settings
         self.topics = topics
@@ -147,6 +242,8 @@ class StoryAgents:
         self.send_all = send_all
         self.mark_published = mark_published
         self.fail = fail
+        self.transactions = transactions
+        self.refuse = refuse
         self.banding = minhash.banding(settings.story_threshold, minhash.NUM_PERM)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich-stories")
         self.pending = self._table("pending")
@@ -155,8 +252,9 @@ class StoryAgents:
         self.answers = self._table("answers")
         self.decisions = self._table("decisions")
         self.decisions.track = True
-        counts = app.Table(
-            "story-trends",
+        counts = PartitionTable(
+            app,
+            name="story-trends",
             default=int,
             partitions=settings.partitions,
             changelog_topic=app.topic(
@@ -175,21 +273,24 @@ class StoryAgents:
                 value_serializer="json",
             ),
         )
+        app.tables.add(counts)
         self.counts = counts
+        # windows by the time each count was sent (the record's timestamp), set per record
         self.trends = counts.tumbling(
             settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
-        )
+        ).relative_to(_stamp_of)  # type: ignore[attr-defined]
         self._agent("bands", "summarized", self._bands)
         self._agent("buckets", "story_bands", self._buckets)
         self._agent("decide", "story_matches", self._decide)
-        app.agent(topics["story_entities"], name="enrich.stories.trends")(self._count)
+        self._agent("trends", "story_entities", self._count)
         sweep_every = max(1.0, min(600.0, settings.story_retention_s / 10))
         app.timer(sweep_every, name="enrich.stories.sweep")(self._sweep_timer)
 
     @property
     def sources(self) -> set[str]:
         return {
-            self.topics[k].get_topic_name() for k in ("summarized", "story_bands", "story_matches")
+            self.topics[k].get_topic_name()
+            for k in ("summarized", "story_bands", "story_matches", "story_entities")
         }
 
     def _by_partition(self, bands: Sequence[str], body: dict[str, Any]) -> list[Send]:
@@ -225,32 +326,34 @@ class StoryAgents:
         return table
 
     def _agent(
-        self, name: str, source: str, step: Callable[[Sequence[Message]], Awaitable[None]]
+        self, name: str, source: str, step: Callable[[Sequence[Message]], Awaitable[Outputs]]
     ) -> None:
         async def agent(stream: faust.StreamT[bytes]) -> None:
             async for events in stream.take_events(  # type: ignore[attr-defined]
                 self.settings.batch_size * 4, within=self.settings.batch_wait_s
             ):
                 messages = faust_compat.messages(events)
+                token = _held.set(Held() if self.transactions is not None else None)
                 try:
-                    await step(messages)
+                    fresh = await self._fresh(messages)
+                    await self._finish(messages, fresh, await step(fresh))
                 except Exception as exc:  # a bug must not stop this step silently
                     log.exception("story step %s failed", name)
                     # stop the worker: the batch is not marked, so it is read again after a restart
                     self.fail(ExitCode.ERROR, f"story step {name} failed: {exc!r}")
                     await asyncio.Event().wait()
-                self.mark_published(messages)
+                finally:
+                    _held.reset(token)
 
         agent.__name__ = f"story_{name}_agent"
         self.app.agent(self.topics[source], name=f"enrich.stories.{name}", concurrency=1)(agent)
 
     # -- step 1: signatures and band queries, keyed by article ---------------
 
-    async def _bands(self, messages: Sequence[Message]) -> None:
-        done: list[tuple[str, int]] = []
+    async def _bands(self, messages: Sequence[Message]) -> Outputs:
+        out = Outputs()
         loop = asyncio.get_running_loop()
         read = await loop.run_in_executor(self.executor, _read_batch, messages, self.banding)
-        sends: list[Send] = []
         # earliest first: within a batch, every band then meets the articles in the
         # order that decides which came first, and a copy read beside its original
         # is never taken for the first of its story
@@ -259,6 +362,7 @@ class StoryAgents:
             key=lambda p: ("", "") if isinstance(p[1], InvalidRecord) else (p[1][1], p[1][0]),
         )
         for message, item in pairs:
+            sends = out.of(message.partition)
             if isinstance(item, InvalidRecord):
                 sends.append(await self._dead(message, item))
                 continue
@@ -288,30 +392,83 @@ class StoryAgents:
                 finished = await self._complete(article, message.partition)
                 if finished:  # its answers were in already (it is read again)
                     sends.extend(finished)
-                    done.append((article, message.partition))
+                    out.forget.append((article, message.partition))
             finally:
                 _partition.reset(token)
-        await self._publish(_summed(sends))
-        for article, partition in done:
-            self._forget(article, partition)
+        return out
 
-    async def _publish(self, sends: Sequence[Send]) -> None:
-        """Send a step's outputs once its decisions are stored.
+    async def _fresh(self, messages: Sequence[Message]) -> list[Message]:
+        """The messages a step handles: exactly_once, the ones not committed yet, each
+        once, after the producers of their partitions are made (every earlier owner
+        fenced); at least once, all of them."""
+        if self.transactions is None:
+            return list(messages)
+        await self.transactions.fence({(m.topic, m.partition) for m in messages})
+        return [messages[i] for i in self.transactions.fresh(messages)]
 
-        A record with its story must never be out while its decision could be
-        lost, as the answers it was decided from can change. Other table writes
-        go out beside the outputs: Faust commits a step's input only after every
-        buffered write is on the broker (faust_compat, patch 6), and a step read
-        again rebuilds its state in the same order of its input (a band keeps
-        its first article), so its outputs come out the same."""
-        await self.decisions.stored()
-        await self.send_all(sends)
+    async def _finish(
+        self, messages: Sequence[Message], fresh: Sequence[Message], out: Outputs
+    ) -> None:
+        """Publish a step's outputs, then mark its input done.
+
+        At least once: the outputs go out once the decisions are stored. A record
+        with its story must never be out while its decision could be lost, as the
+        answers it was decided from can change. Other table writes go out beside
+        the outputs: Faust commits a step's input only after every buffered write
+        is on the broker (faust_compat, patch 6), and a step read again rebuilds
+        its state in the same order of its input (a band keeps its first
+        article), so its outputs come out the same. A parked record is dropped
+        only once it is out.
+
+        exactly_once: per source partition, one transaction holds the step's table
+        writes, its outputs and its input offsets. Where one does not commit (the
+        partition was lost, or must be read again), its table writes are taken
+        back in memory and its records are not marked done."""
+        if self.transactions is None:
+            await self.decisions.stored()
+            await self.send_all(_summed([s for sends in out.sends.values() for s in sends]))
+            for article, partition in out.forget:
+                self._forget(article, partition)
+            self.mark_published(messages)
+            return
+        held = _held.get()
+        if held is None:
+            raise RuntimeError("a story step ran outside its batch")
+        for article, partition in out.forget:
+            self._forget(article, partition)  # held with the rest
+        last = {(m.topic, m.partition): i for i, m in enumerate(fresh)}
+        writes: list[list[Write]] = [[] for _ in fresh]
+        for (_, partition), i in last.items():
+            sends = _summed(out.sends.get(partition, []))
+            writes[i] = held.writes.get(partition, []) + [self._write(s) for s in sends]
+
+        async def replace(refusals: dict[Refused, BaseException]) -> dict[Refused, Write | None]:
+            replaced: dict[Refused, Write | None] = {}
+            for (i, j), error in refusals.items():
+                write = writes[i][j]
+                dead = None
+                if self.refuse is not None:
+                    dead = self.refuse(write.topic, write.key, write.value or b"", error)
+                replaced[i, j] = self._write(dead) if dead is not None else None
+            return replaced
+
+        done, _ = await self.transactions.commit(fresh, writes, replace)
+        committed = set(done)
+        failed = {(m.topic, m.partition) for i, m in enumerate(fresh) if i not in committed}
+        for _, partition in failed:
+            held.rollback(partition)
+        self.mark_published([m for m in messages if (m.topic, m.partition) not in failed])
+
+    def _write(self, send: Send) -> Write:
+        kind, key, value = send
+        return Write(self.topics[kind].get_topic_name(), key, value)
 
     # -- step 2: band buckets, keyed by band -----------------------------------
 
-    async def _buckets(self, messages: Sequence[Message]) -> None:
-        sends: list[Send] = []
-        replies: dict[str, list[dict[str, Any]]] = {}  # one answer message per article
+    async def _buckets(self, messages: Sequence[Message]) -> Outputs:
+        out = Outputs()
+        # one answer message per article and source partition
+        replies: dict[tuple[int, str], list[dict[str, Any]]] = {}
         dead: set[tuple[int, int]] = set()
         for message, band, body in _bands_of(messages):
             token = _partition.set(message.partition)
@@ -345,26 +502,25 @@ class StoryAgents:
                     sig_key = _signature_key(message.partition, article)
                     if sig_key not in self.signatures:
                         self.signatures[sig_key] = minhash.to_bytes(sig)
-                replies.setdefault(article, []).append(asdict(reply))
+                replies.setdefault((message.partition, article), []).append(asdict(reply))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 if (message.partition, message.offset) not in dead:  # once per message
                     dead.add((message.partition, message.offset))
                     failure = InvalidRecord(f"bad band message: {exc}", code="invalid_record")
-                    sends.append(await self._dead(message, failure))
+                    out.of(message.partition).append(await self._dead(message, failure))
             finally:
                 _partition.reset(token)
-        sends.extend(
-            ("story_matches", article.encode(), orjson.dumps({"id": article, "answers": found}))
-            for article, found in replies.items()
-        )
-        await self.send_all(sends)  # no decisions here: see _publish for the other writes
+        for (partition, article), found in replies.items():
+            answers = orjson.dumps({"id": article, "answers": found})
+            out.of(partition).append(("story_matches", article.encode(), answers))
+        return out
 
     # -- step 3: decisions, keyed by article -----------------------------------
 
-    async def _decide(self, messages: Sequence[Message]) -> None:
-        sends: list[Send] = []
-        done: list[tuple[str, int]] = []
+    async def _decide(self, messages: Sequence[Message]) -> Outputs:
+        out = Outputs()
         for message in messages:
+            sends = out.of(message.partition)
             token = _partition.set(message.partition)
             try:
                 body = orjson.loads(message.value or b"")
@@ -379,7 +535,7 @@ class StoryAgents:
                 finished = await self._complete(article, message.partition)
                 if finished:
                     sends.extend(finished)
-                    done.append((article, message.partition))
+                    out.forget.append((article, message.partition))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 sends.append(
                     await self._dead(
@@ -388,9 +544,7 @@ class StoryAgents:
                 )
             finally:
                 _partition.reset(token)
-        await self._publish(_summed(sends))
-        for article, partition in done:
-            self._forget(article, partition)
+        return out
 
     async def _complete(self, article: str, partition: int) -> list[Send]:
         """The outputs of an article whose bands have all answered and whose record
@@ -508,14 +662,21 @@ class StoryAgents:
 
     # -- trending entities, keyed by entity -------------------------------------
 
-    async def _count(self, stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            token = _partition.set(event.message.partition)
+    async def _count(self, messages: Sequence[Message]) -> Outputs:
+        out = Outputs()
+        for message in messages:
+            token = _partition.set(message.partition)
+            stamp = _stamp.set(message.timestamp if message.timestamp is not None else time.time())
             try:
-                entity = (event.message.key or b"").decode("utf-8", "replace")
-                self.trends[entity] += int(event.message.value or b"1")
+                entity = (message.key or b"").decode("utf-8", "replace")
+                self.trends[entity] += int(message.value or b"1")
+            except ValueError as exc:
+                failure = InvalidRecord(f"bad entity count: {exc}", code="invalid_record")
+                out.of(message.partition).append(await self._dead(message, failure))
             finally:
+                _stamp.reset(stamp)
                 _partition.reset(token)
+        return out
 
     async def local_trends(self, window_s: float, top: int) -> list[dict[str, object]]:
         """The trending entities of the partitions this worker owns (all of them,

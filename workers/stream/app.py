@@ -34,7 +34,7 @@ from workers.stories.stream import StoryAgents
 from workers.stream import clients, faust_compat
 from workers.stream.clients import REFUSED_FOR_GOOD, SIZE_ERRORS
 from workers.stream.observe import Observer, serve
-from workers.stream.transactions import Transactions, Write
+from workers.stream.transactions import Refused, Transactions, Write
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,11 @@ class StageAgents:
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
         self.sources = {settings.topics[STAGE[stage].source] for stage in settings.stage_list}
+        # exactly_once: each batch commits in a transaction of its own (transactions.py);
+        # Faust's consumer reads only committed records and commits no source offset
+        self.transactions: Transactions | None = None
+        if settings.processing_guarantee == "exactly_once":
+            self.transactions = Transactions(settings, owns=self._owns, rewind=self._rewind)
         self.stories: StoryAgents | None = None
         if settings.stories and "summarize" in settings.stage_list:
             self.stories = StoryAgents(
@@ -142,19 +147,23 @@ class StageAgents:
                 self.send_all,
                 self.mark_published,
                 self.fail,
+                transactions=self.transactions,
+                refuse=self._story_write_refused,
             )
             self.sources |= self.stories.sources
             self.observer.sources.update(dict.fromkeys(self.stories.sources, "summarize"))
-        # exactly_once: each batch commits in a transaction of its own (transactions.py);
-        # Faust's consumer reads only committed records and commits no source offset
-        self.transactions: Transactions | None = None
-        if settings.processing_guarantee == "exactly_once":
-            self.transactions = Transactions(settings, owns=self._owns, rewind=self._rewind)
+        if self.transactions is not None:
             faust_compat.commit_by_transactions(app, self.sources)
+            # before the tables are read: every earlier owner fenced, its open writes ended
+            faust_compat.before_recovery(app, self._fence_assigned)
+            faust_compat.correct_end_offsets(
+                app, lambda reported: clients.last_committed_ends(settings, reported)
+            )
+        else:
+            faust_compat.correct_end_offsets(
+                app, lambda reported: clients.true_end_offsets(settings, reported)
+            )
         faust_compat.guard_acks(app, self.published)
-        faust_compat.correct_end_offsets(
-            app, lambda reported: clients.true_end_offsets(settings, reported)
-        )
         for stage in settings.stage_list:
             self._register(stage)
         app.task(self._watch_broker)
@@ -389,16 +398,16 @@ class StageAgents:
             topic = dlq if isinstance(outcome, Dead) else dest
             return Write(topic, outcome.key.encode("utf-8"), outcome.value)
 
-        async def replace(refusals: dict[int, BaseException]) -> dict[int, Write | None]:
-            replaced: dict[int, Write | None] = {}
-            for i, error in refusals.items():
+        async def replace(refusals: dict[Refused, BaseException]) -> dict[Refused, Write | None]:
+            replaced: dict[Refused, Write | None] = {}
+            for (i, j), error in refusals.items():
                 dead = self._refused(stage, messages[i], final[i], error)
                 if dead is not None:
                     final[i] = dead
-                replaced[i] = write(dead) if dead is not None else None
+                replaced[i, j] = write(dead) if dead is not None else None
             return replaced
 
-        done, _ = await self.transactions.commit(messages, [write(o) for o in final], replace)
+        done, _ = await self.transactions.commit(messages, [[write(o)] for o in final], replace)
         return done, final
 
     async def _rewind(self, topic: str, partition: int, offset: int) -> None:
@@ -408,6 +417,14 @@ class StageAgents:
             await self.app.consumer.seek(TP(topic, partition), max(offset, 0))
         except Exception as exc:  # noqa: BLE001 - lost meanwhile: its new owner reads it
             log.info("%s[%d]: not sought back (%r)", topic, partition, exc)
+
+    async def _fence_assigned(self) -> None:
+        """exactly_once: make the producers of every source partition assigned here."""
+        if self.transactions is not None:
+            assigned = self.app.consumer.assignment()
+            await self.transactions.fence(
+                {(tp.topic, tp.partition) for tp in assigned if tp.topic in self.sources}
+            )
 
     def _owns(self, topic: str, partition: int) -> bool:
         return any(
@@ -429,7 +446,9 @@ class StageAgents:
             replaced = []
             for item, r in zip(pending, results, strict=True):
                 if isinstance(r, REFUSED_FOR_GOOD):
-                    replacement = self._story_write_refused(*item, r)
+                    kind, key, value = item
+                    topic = self.topics[kind].get_topic_name()
+                    replacement = self._story_write_refused(topic, key, value, r)
                     if replacement is not None:
                         replaced.append(replacement)
                 elif isinstance(r, BaseException):
@@ -453,14 +472,13 @@ class StageAgents:
             pending = [item for item, _ in failed] + replaced
 
     def _story_write_refused(
-        self, kind: str, key: bytes, value: bytes, error: BaseException
+        self, topic: str, key: bytes, value: bytes, error: BaseException
     ) -> tuple[str, bytes, bytes] | None:
         """A story step's write the broker refused for good (too large): a dead letter
         stands in for it, naming the topic it was for (partition and offset -1: it
         was never written), so that no retry can loop on it. A refused dead letter
         is logged and given up."""
-        topic = self.topics[kind].get_topic_name()
-        if kind == "dlq":
+        if topic == self.settings.topic_dlq:
             log.critical(
                 "stories: the broker refused a dead letter of %d bytes (%r)", len(value), error
             )

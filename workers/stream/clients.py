@@ -422,6 +422,62 @@ async def true_end_offsets(
         await consumer.stop()
 
 
+async def last_committed_ends(
+    settings: Settings, stable: Mapping[Any, int], timeout: float = 30.0
+) -> dict[Any, int]:
+    """Where the committed records of partitions ((topic, partition) tuples) end: one
+    past the last committed record below each partition's last stable offset.
+
+    A read_committed reader never gets the offsets a transaction's commit or
+    abort marker takes, nor an aborted write, so the stable offset the broker
+    reports is not the offset after a record it can read. The records before it
+    are read back in widening windows until one is found or the start is
+    reached; a partition with none ends where it starts."""
+    if not stable:
+        return {}
+    consumer = AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=settings.max_request_bytes,
+    )
+    await consumer.start()
+    try:
+        parts = {TopicPartition(tp[0], tp[1]): tp for tp in stable}
+        consumer.assign(list(parts))
+        starts = await consumer.beginning_offsets(list(parts))
+        ends = {tp: starts[part] for part, tp in parts.items()}
+        todo = {part for part, tp in parts.items() if stable[tp] > starts[part]}
+        window = 64
+        deadline = time.monotonic() + timeout
+        while todo:
+            for part in todo:
+                consumer.seek(part, max(starts[part], stable[parts[part]] - window))
+            reading = set(todo)
+            while reading:
+                if time.monotonic() > deadline:
+                    log.warning("committed ends not found in %.0fs; taking stable offsets", timeout)
+                    return {tp: stable[tp] for tp in stable}
+                batch = await consumer.getmany(*reading, timeout_ms=200)
+                for part, msgs in batch.items():
+                    tp = parts[part]
+                    below = [m.offset for m in msgs if m.offset < stable[tp]]
+                    if below:
+                        ends[tp] = max(ends[tp], below[-1] + 1)
+                reading = {p for p in reading if await consumer.position(p) < stable[parts[p]]}
+            todo = {
+                p
+                for p in todo
+                if ends[parts[p]] == starts[p] and stable[parts[p]] - window > starts[p]
+            }
+            window *= 16
+        return ends
+    finally:
+        await consumer.stop()
+
+
 async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
     """Every record of ``topic`` present when called, partition by partition, then stop.
 

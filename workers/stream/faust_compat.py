@@ -76,6 +76,20 @@ record, and it offers no setting for them, so they are patched here:
    not started processing, several ERROR lines per partition per check, idle
    or busy. The check leaves the tables' changelog partitions alone.
 
+11. **Recovery of tables written in transactions** (``Recovery._build_highwaters``).
+   With ``ENRICH_PROCESSING_GUARANTEE=exactly_once`` the story steps write their
+   tables' changelogs in their transactions, and Faust's consumer reads them
+   read_committed. Faust reads a changelog up to the end offset it is given,
+   and waits for a record at the offset before it; after a transaction that
+   offset holds a commit or abort marker, which a read_committed reader never
+   gets, so recovery never ended. It now ends at the last committed record
+   (``clients.last_committed_ends``). And before that end is read, the
+   worker's transactional producers are made for every source partition it is
+   assigned (``before_recovery``): an earlier owner's open transaction is
+   ended, so that recovery reads everything committed and nothing that will
+   not be. Faust's own answer (a 10 s wait after which the position counts as
+   the end) serves its own ``processing_guarantee`` only.
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -118,6 +132,7 @@ EndOffsets = Callable[[Mapping[TP, int]], Awaitable[Mapping[TP, int]]]
 _end_offsets: WeakKeyDictionary[faust.App, EndOffsets] = WeakKeyDictionary()
 _bootstrap_wait_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _by_transactions: WeakKeyDictionary[faust.App, frozenset[str]] = WeakKeyDictionary()
+_before_recovery: WeakKeyDictionary[faust.App, Callable[[], Awaitable[None]]] = WeakKeyDictionary()
 _applied = False
 
 
@@ -278,8 +293,14 @@ def drained(app: faust.App, tp: Any) -> bool:
 
 def correct_end_offsets(app: faust.App, true_ends: EndOffsets) -> None:
     """Where ``app``'s table recovery takes each changelog to end: ``true_ends``
-    maps the reported end offsets to the real ones (patch 5)."""
+    maps the reported end offsets to the real ones (patches 5 and 11)."""
     _end_offsets[app] = true_ends
+
+
+def before_recovery(app: faust.App, hook: Callable[[], Awaitable[None]]) -> None:
+    """What ``app``'s table recovery awaits before it reads where the changelogs end
+    (patch 11)."""
+    _before_recovery[app] = hook
 
 
 def set_bootstrap_wait(app: faust.App, wait_s: float) -> None:
@@ -307,7 +328,12 @@ def messages(events: Sequence[Any]) -> list[Message]:
     """The records of a batch of Faust events (``take_events``), as the stages read them."""
     return [
         Message(
-            e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
+            e.message.topic,
+            e.message.partition,
+            e.message.offset,
+            e.message.key,
+            e.message.value,
+            timestamp=e.message.timestamp,
         )
         for e in events
     ]
@@ -367,6 +393,9 @@ class Recovery(RecoveryBase):
     async def _build_highwaters(
         self, consumer: Any, tps: Any, destination: Any, title: str
     ) -> None:
+        hook = _before_recovery.get(self.app)  # type: ignore[call-overload]
+        if hook is not None and title == "active":
+            await hook()
         await super()._build_highwaters(consumer, tps, destination, title)
         true_ends = _end_offsets.get(self.app)  # type: ignore[call-overload]
         if true_ends is None or not destination:
@@ -374,7 +403,7 @@ class Recovery(RecoveryBase):
         # Faust keeps the last offset (end - 1)
         reported = {tp: destination[tp] + 1 for tp in tps if tp in destination}
         for tp, end in (await true_ends(reported)).items():
-            if end - 1 > destination[tp]:
+            if end - 1 != destination[tp]:
                 self.logger.info("%s ends at offset %d, not %d as reported", tp, end, reported[tp])
                 destination[tp] = end - 1
 

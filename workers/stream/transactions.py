@@ -77,11 +77,14 @@ FENCED_ERRORS: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One record a batch writes: its topic, key and value."""
+    """One record a batch writes: its topic, key and value, and its partition where
+    it is not the partitioner's (a table's changelog write goes to the partition of
+    the record being handled). A value of None deletes the key (a tombstone)."""
 
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None
+    partition: int | None = None
 
 
 class NoTransactions(Exception):
@@ -92,8 +95,11 @@ class Fenced(Exception):
     """The partition's producer was replaced: another worker owns the partition."""
 
 
-#: Given the refusals, the writes to try instead (None: give up the record).
-Replace = Callable[[dict[int, BaseException]], Awaitable[dict[int, Write | None]]]
+#: A refused write: (the message's index, the write's index among the message's writes).
+Refused = tuple[int, int]
+
+#: Given the refusals, the writes to try instead (None: give the write up).
+Replace = Callable[[dict[Refused, BaseException]], Awaitable[dict[Refused, Write | None]]]
 
 
 class Transactions:
@@ -121,6 +127,7 @@ class Transactions:
         self._rewound: set[tuple[str, int]] = set()
         self._admin: AIOKafkaAdminClient | None = None
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._open: set[tuple[str, int]] = set()  # producers in a transaction now
         self._initialized = False  # a transactional producer got its id once
 
     def transactional_id(self, topic: str, partition: int) -> str:
@@ -152,6 +159,51 @@ class Transactions:
         meta = found.get(tp)
         return meta.offset if meta is not None else -1
 
+    async def fence(self, keys: set[tuple[str, int]]) -> None:
+        """Make the producers of these source partitions (those assigned here) where
+        there are none yet: every earlier owner is fenced, its open transactions
+        ended, and the group's committed offsets read. A table's recovery does this
+        first, so that it reads every write an earlier owner committed, and none it
+        left open. A failure here is left to the next batch's commit to retry."""
+
+        async def one(key: tuple[str, int]) -> None:
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                if key in self._producers or not self.owns(*key):
+                    return
+                try:
+                    await self._producer(key)
+                except NoTransactions as exc:
+                    self._no_transactions(exc)
+                except (KafkaError, OSError, TimeoutError, Fenced, *FENCED_ERRORS) as exc:
+                    log.info("%s[%d]: not fenced before recovery (%r)", key[0], key[1], exc)
+                    await self._drop(key)
+
+        await asyncio.gather(*(one(key) for key in sorted(keys)))
+
+    def fresh(self, messages: Sequence[Message]) -> list[int]:
+        """The indexes of the messages not committed yet, each offset once: for a step
+        whose state must see each record once (the story steps), before it runs.
+        Partitions without a producer yet are left to the commit's own check."""
+        seen: set[tuple[str, int, int]] = set()
+        out = []
+        for i, m in enumerate(messages):
+            where = (m.topic, m.partition, m.offset)
+            if where in seen or m.offset < self._committed.get((m.topic, m.partition), -1):
+                continue
+            seen.add(where)
+            out.append(i)
+        return out
+
+    def _no_transactions(self, exc: BaseException) -> None:
+        log.critical(
+            "the broker %s refused a transactional producer (%s): "
+            "ENRICH_PROCESSING_GUARANTEE=exactly_once needs a broker with "
+            "Kafka transactions (Apache Kafka; the embedded broker has none)",
+            self.settings.broker,
+            exc,
+        )
+        os._exit(ExitCode.CONFIG)
+
     async def _producer(self, key: tuple[str, int]) -> AIOKafkaProducer:
         """The partition's producer, begun on a transaction; made (which fences every
         earlier one) and its committed offset read where there is none yet."""
@@ -170,14 +222,18 @@ class Transactions:
                     raise NoTransactions(repr(exc)) from exc
                 raise
             self._initialized = True
+            self._open.add(key)
             self._committed[key] = await self._committed_offset(*key)
             return producer
-        await producer.begin_transaction()
+        if key not in self._open:  # begun already where it was made by ``fence``
+            await producer.begin_transaction()
+            self._open.add(key)
         return producer
 
     async def _drop(self, key: tuple[str, int]) -> None:
         producer = self._producers.pop(key, None)
         self._committed.pop(key, None)
+        self._open.discard(key)
         if producer is not None:
             await _stop(producer)
 
@@ -188,6 +244,7 @@ class Transactions:
             if key not in partitions:
                 producer = self._producers.pop(key)
                 self._committed.pop(key, None)
+                self._open.discard(key)
                 task = asyncio.ensure_future(_stop(producer))
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())
         self._rewound.clear()  # the consumer starts each partition from its committed offset
@@ -195,18 +252,18 @@ class Transactions:
     async def commit(
         self,
         messages: Sequence[Message],
-        writes: list[Write | None],
+        writes: Sequence[Sequence[Write]],
         replace: Replace,
-    ) -> tuple[list[int], list[Write | None]]:
+    ) -> tuple[list[int], list[list[Write]]]:
         """Commit a batch: per source partition, its writes and its next offset in one
-        transaction. ``writes[i]`` is what ``messages[i]`` writes (None: nothing).
+        transaction. ``writes[i]`` is what ``messages[i]`` writes.
 
         Returns the indexes of the messages that are done (committed now, or found
         committed already by an earlier owner) and the writes as committed (with the
         replacements made for refused records). Messages of a partition this
         worker lost are not done: their new owner reads them.
         """
-        final = list(writes)
+        final = [list(w) for w in writes]
         by_partition: dict[tuple[str, int], list[int]] = {}
         for i, m in enumerate(messages):
             by_partition.setdefault((m.topic, m.partition), []).append(i)
@@ -224,7 +281,7 @@ class Transactions:
         key: tuple[str, int],
         indexes: list[int],
         messages: Sequence[Message],
-        final: list[Write | None],
+        final: list[list[Write]],
         replace: Replace,
     ) -> list[int]:
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -236,14 +293,7 @@ class Transactions:
                 try:
                     done = await self._attempt(key, indexes, messages, final, replace)
                 except NoTransactions as exc:
-                    log.critical(
-                        "the broker %s refused a transactional producer (%s): "
-                        "ENRICH_PROCESSING_GUARANTEE=exactly_once needs a broker with "
-                        "Kafka transactions (Apache Kafka; the embedded broker has none)",
-                        self.settings.broker,
-                        exc,
-                    )
-                    os._exit(ExitCode.CONFIG)
+                    self._no_transactions(exc)
                 except Fenced as exc:
                     log.warning(
                         "%s[%d]: this worker's producer was fenced (%s); the partition's "
@@ -285,7 +335,7 @@ class Transactions:
         key: tuple[str, int],
         indexes: list[int],
         messages: Sequence[Message],
-        final: list[Write | None],
+        final: list[list[Write]],
         replace: Replace,
     ) -> list[int]:
         """One transaction for the partition's part of the batch; the indexes done."""
@@ -296,26 +346,28 @@ class Transactions:
                 raise Fenced(repr(exc)) from exc
             todo = self._todo(key, indexes, messages)
             if todo is None:  # a hole before this batch: read again from the committed offset
-                await self._end(producer, commit=False)
+                await self._end(key, producer, commit=False)
                 if key not in self._rewound:
                     self._rewound.add(key)
                     await self.rewind(key[0], key[1], self._committed.get(key, 0))
                 return []
             if not todo:  # an earlier owner committed all of it just before it was fenced
-                await self._end(producer, commit=False)
+                await self._end(key, producer, commit=False)
                 return indexes
             try:
                 refusals = await self._send(producer, todo, final)
                 if refusals:
-                    await self._end(producer, commit=False)
-                    for i, write in (await replace(refusals)).items():
-                        final[i] = write
+                    await self._end(key, producer, commit=False)
+                    replaced = await replace(refusals)
+                    for i in {i for i, _ in replaced}:
+                        swapped = (replaced.get((i, j), w) for j, w in enumerate(final[i]))
+                        final[i] = [w for w in swapped if w is not None]
                     continue
                 last = max(messages[i].offset for i in todo)
                 await producer.send_offsets_to_transaction(
                     {TopicPartition(*key): last + 1}, self.group
                 )
-                await self._end(producer, commit=True)
+                await self._end(key, producer, commit=True)
             except FENCED_ERRORS as exc:
                 raise Fenced(repr(exc)) from exc
             self._committed[key] = last + 1
@@ -347,31 +399,31 @@ class Transactions:
         return todo
 
     async def _send(
-        self, producer: AIOKafkaProducer, todo: list[int], final: list[Write | None]
-    ) -> dict[int, BaseException]:
-        """Send the writes of ``todo``; the ones refused for good, by index."""
-        refusals: dict[int, BaseException] = {}
-        futures: list[tuple[int, Any]] = []
+        self, producer: AIOKafkaProducer, todo: list[int], final: list[list[Write]]
+    ) -> dict[Refused, BaseException]:
+        """Send the writes of ``todo``; the ones refused for good."""
+        refusals: dict[Refused, BaseException] = {}
+        futures: list[tuple[Refused, Any]] = []
         for i in todo:
-            write = final[i]
-            if write is None:
-                continue
-            try:
-                futures.append(
-                    (i, await producer.send(write.topic, key=write.key, value=write.value))
-                )
-            except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
-                refusals[i] = exc
+            for j, write in enumerate(final[i]):
+                try:
+                    sent = await producer.send(
+                        write.topic, key=write.key, value=write.value, partition=write.partition
+                    )
+                except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
+                    refusals[i, j] = exc
+                else:
+                    futures.append(((i, j), sent))
         results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
-        for (i, _), result in zip(futures, results, strict=True):
+        for (where, _), result in zip(futures, results, strict=True):
             if isinstance(result, REFUSED_FOR_GOOD):
-                refusals[i] = result
+                refusals[where] = result
             elif isinstance(result, BaseException):
                 raise result
         return refusals
 
-    @staticmethod
-    async def _end(producer: AIOKafkaProducer, *, commit: bool) -> None:
+    async def _end(self, key: tuple[str, int], producer: AIOKafkaProducer, *, commit: bool) -> None:
+        self._open.discard(key)
         if commit:
             await producer.commit_transaction()
         else:

@@ -13,6 +13,7 @@ from faust.types import TP
 
 from workers.codec import Message
 from workers.stories.stream import (
+    Held,
     _bands_of,
     _partition_of,
     _signature_key,
@@ -20,6 +21,7 @@ from workers.stories.stream import (
     parked,
     parked_versions,
 )
+from workers.stream.transactions import Write
 
 
 def test_bands_are_grouped_by_the_partition_the_producer_would_choose() -> None:
@@ -114,3 +116,31 @@ def test_each_version_of_an_article_in_flight_is_parked_once() -> None:
     ]
     assert parked(both, b'{"title": "corrected", "id": "a"}') == both  # read again
     assert parked_versions(v1) == [v1]
+
+
+def test_a_step_s_held_table_writes_are_taken_back_per_partition() -> None:
+    """exactly_once: where a step's transaction does not commit, its writes to the
+    in-memory tables are undone, newest first, in that partition only; a key
+    another step changed since is left alone."""
+    table = cast(Any, SimpleNamespace(data={b"a": b"1", b"c": b"old"}))
+    held = Held()
+
+    def put(partition: int, key: bytes, value: bytes | None) -> None:
+        held.hold(table, partition, key, value, Write("changelog", key, value, partition))
+        if value is None:
+            table.data.pop(key, None)
+        else:
+            table.data[key] = value
+
+    put(0, b"a", b"2")
+    put(0, b"a", b"3")
+    put(0, b"b", b"new")
+    put(1, b"c", None)
+    put(0, b"d", b"mine")
+    table.data[b"d"] = b"another step's"
+    assert [w.key for w in held.writes[0]] == [b"a", b"a", b"b", b"d"]
+    held.rollback(0)
+    assert table.data == {b"a": b"1", b"d": b"another step's"}  # c stays deleted: partition 1
+    assert 0 not in held.writes and [w.value for w in held.writes[1]] == [None]
+    held.rollback(1)
+    assert table.data == {b"a": b"1", b"c": b"old", b"d": b"another step's"}

@@ -13,7 +13,7 @@ from aiokafka.errors import MessageSizeTooLargeError, ProducerFenced
 from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
-from workers.stream.transactions import Transactions, Write
+from workers.stream.transactions import Refused, Transactions, Write
 
 
 class FakeProducer:
@@ -33,9 +33,12 @@ class FakeProducer:
         pass
 
     async def begin_transaction(self) -> None:
+        assert self.current is None or self.current["end"] is not None, "begun twice"
         self.current = {"id": self.id, "writes": [], "offsets": None, "end": None}
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, key: bytes, value: bytes | None, partition: int | None = None
+    ) -> asyncio.Future[None]:
         assert self.current is not None
         if key in self.refuse:
             raise MessageSizeTooLargeError("too large")
@@ -71,8 +74,8 @@ def msg(partition: int, offset: int) -> Message:
     return Message("src", partition, offset, b"k", b"v")
 
 
-def writes(messages: list[Message]) -> list[Write | None]:
-    return [Write("out", f"{m.partition}-{m.offset}".encode(), b"x") for m in messages]
+def writes(messages: list[Message]) -> list[list[Write]]:
+    return [[Write("out", f"{m.partition}-{m.offset}".encode(), b"x")] for m in messages]
 
 
 class Harness:
@@ -104,8 +107,8 @@ class Harness:
         self.tx._committed_offset = committed_offset  # type: ignore[method-assign]
 
     async def commit(self, messages: list[Message]) -> list[int]:
-        async def replace(refusals: dict[int, BaseException]) -> dict[int, Write | None]:
-            return {i: Write("dlq", b"dead", b"d") for i in refusals}
+        async def replace(refusals: dict[Refused, BaseException]) -> dict[Refused, Write | None]:
+            return {where: Write("dlq", b"dead", b"d") for where in refusals}
 
         done, _ = await self.tx.commit(messages, writes(messages), replace)
         return done
@@ -229,3 +232,17 @@ async def test_a_broker_without_transactions_stops_the_worker_at_once(
     with pytest.raises(Exited):
         await h.commit([msg(0, 0)])
     assert exits == [ExitCode.CONFIG]  # at once, not after the produce deadline
+
+
+async def test_fencing_makes_the_producers_of_owned_partitions_and_reads_their_offsets() -> None:
+    h = Harness(committed={("src", 0): 5})
+    await h.tx.fence({("src", 0), ("src", 2)})  # src[2] is not assigned here
+    assert [p.id for p in h.producers] == ["g-clean.src.0"]
+    batch = [msg(0, 4), msg(0, 5), msg(0, 5), msg(0, 6), msg(1, 0)]
+    # below the committed offset, and a record handed over twice, are not handled
+    assert h.tx.fresh(batch) == [1, 3, 4]
+    await h.tx.fence({("src", 0)})  # already made: nothing new, and nothing begun twice
+    assert len(h.producers) == 1
+    assert await h.commit([batch[i] for i in (1, 3)]) == [0, 1]
+    assert h.log[-1]["writes"] == [("out", b"0-5"), ("out", b"0-6")]
+    assert h.log[-1]["offsets"] == {("src", 0): 7}
