@@ -3,11 +3,13 @@
 Usage: python bench/throughput.py DATA_DIR [--articles N] [--partitions P]
                                   [--workers 1,2] [--latency-seconds S]
                                   [--broker embedded|kafka] [--guarantees | --stories]
+                                  [--components-only]
 
 In one run:
 
 1. the reference: the spaCy model with only the tag stage's components (tok2vec,
-   tagger, senter, ner), through
+   tagger, senter, ner: exactly those whose output the records carry; tok2vec
+   feeds the tagger alone, as ner and senter embed for themselves), through
    ``nlp.pipe(batch_size=64)`` in this process, no Kafka, over the clean texts
    of the corpus; and the naive peer: the full default pipeline called once per
    text, as agents are often written;
@@ -18,6 +20,9 @@ In one run:
    RSS, their worst event-loop lag and any rebalance during the run (read from
    their /metrics);
 3. end-to-end latency with one worker at half its measured maximum rate;
+   before the runs, the CPU per article of each model component, bare and inside
+   the tag stage, and of each part of the stages around them
+   (``bench/components.py``; ``--components-only`` stops after it);
 4. the ratios: worker/reference, worker/naive, and each worker count against one.
 
 ``--broker kafka`` runs the workers on Apache Kafka (one KRaft node from the
@@ -60,6 +65,7 @@ from workers.stream import clients
 from workers.stream.embedded_broker import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import components
 from brokers import NAMES, broker
 
 
@@ -335,6 +341,13 @@ async def main_async(args: argparse.Namespace) -> None:
         flush=True,
     )
 
+    if not (args.stories or args.guarantees or args.compare_brokers):
+        print("\nwhere the CPU goes (bench/components.py, the same texts):", flush=True)
+        components.report([texts[i % len(texts)] for i in range(min(200, args.articles))])
+        if args.components_only:
+            return
+        print(flush=True)
+
     results: dict[int, dict[str, Any]] = {}
     latencies: list[float] = []
     logdir = Path(args.logdir)
@@ -531,6 +544,11 @@ def main() -> None:
         choices=("embedded", "kafka"),
         default="embedded",
         help="the broker the workers run on (kafka: Apache Kafka from the release jars)",
+    )
+    parser.add_argument(
+        "--components-only",
+        action="store_true",
+        help="print the reference and where the CPU goes per article, then stop",
     )
     parser.add_argument(
         "--rounds",
