@@ -2,6 +2,7 @@
 tag stage, and each part of the stages around them, side by side.
 
 Usage: python bench/components.py DATA_DIR [--articles N] [--texts aeb|cnndm]
+                                  [--part-of-speech]
 
 In one process, on the same clean texts, in the same batches of 64:
 
@@ -21,7 +22,9 @@ milliseconds per article of each row, and the worker's total
 against the bare model's. Timers are ``time.process_time`` around each call, so
 the figures are CPU, not wall time, and a noisy machine moves them less.
 
-``--texts cnndm`` takes the CNN/DailyMail articles (about 360 words each)
+``--part-of-speech`` also prints the stages' CPU per article with the
+part-of-speech tagger and without it (``ENRICH_PART_OF_SPEECH=false``), side by
+side. ``--texts cnndm`` takes the CNN/DailyMail articles (about 360 words each)
 instead of the cleaned news pages (``extraction-aeb``, longer and more varied).
 """
 
@@ -255,17 +258,45 @@ def report(texts: list[str], settings: Settings | None = None, rounds: int = 2) 
     return {"bare_ms": model_bare / n * 1000, "worker_ms": total / n * 1000, "ratio": ratio}
 
 
+def part_of_speech_cost(texts: list[str], rounds: int = 2) -> dict[str, float]:
+    """The tag and summarize stages' CPU per article with the part-of-speech tagger
+    (and the tok2vec only it reads) and without, alternated, the lowest kept."""
+    sides = {
+        "with": Settings(stages="tag,summarize"),
+        "without": Settings(stages="tag,summarize", part_of_speech=False),
+    }
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for side, settings in sides.items():
+            _, tag_s, summarize_s = worker(texts, settings)
+            ms = (tag_s + summarize_s) / len(texts) * 1000
+            best[side] = min(best.get(side, ms), ms)
+    ratio = best["without"] / best["with"]
+    print(
+        f"tag and summarize, CPU ms per article: with part of speech {best['with']:.1f}, "
+        f"without {best['without']:.1f} (ENRICH_PART_OF_SPEECH=false: {ratio:.2f} of the CPU)"
+    )
+    return best | {"ratio": ratio}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path, help="the shared data folder")
     parser.add_argument("--articles", type=int, default=200, help="texts (cycled to this many)")
     parser.add_argument("--texts", choices=("aeb", "cnndm"), default="aeb")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each side (default 2)")
+    parser.add_argument(
+        "--part-of-speech",
+        action="store_true",
+        help="also: the stages' CPU with and without the part-of-speech tagger, side by side",
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     texts = texts_of(args.data_dir, args.texts)
     texts = [texts[i % len(texts)] for i in range(args.articles)]
     figures = report(texts, rounds=args.rounds)
+    if args.part_of_speech:
+        figures |= {f"pos_{k}": v for k, v in part_of_speech_cost(texts, args.rounds).items()}
     if args.json:
         print(orjson.dumps(figures).decode())
 

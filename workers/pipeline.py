@@ -386,7 +386,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
     tagger = None
     if "tag" in settings.stage_list:
         tagger = Tagger(
-            load_model(settings.model),
+            load_model(settings.model, part_of_speech=settings.part_of_speech),
             language=settings.model_language,
             labels=settings.label_set,
             batch_size=settings.nlp_batch_size,

