@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from spacy.attrs import ENT_TYPE, IDX, IS_SPACE, LENGTH, SPACY, TAG
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 from spacy.tokens import Span as TokenSpan
@@ -141,7 +142,14 @@ _TOKEN = re.compile(rf"(?<!\S)\S{{{LONGEST_SPLIT_RUN + 1},}}|\w+|[^\w\s]")
 _CASED_WORD = re.compile(r"[^\W\d_](?:[\w'’-]|\.(?=\w))*")
 
 
+_ASCII_LOWER = re.compile(r"[a-z]")
+
+
 def _shouting(line: str) -> bool:
+    # most lines: more than a fifth of their characters are lower-case ASCII letters,
+    # so fewer than four fifths of their letters can be capitals (counted in C)
+    if len(_ASCII_LOWER.findall(line)) * 5 > len(line):
+        return False
     letters = [ch for ch in line if ch.isalpha()]
     words = [w for w in line.split() if sum(ch.isalpha() for ch in w) >= 2]
     return len(words) >= 2 and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
@@ -435,6 +443,7 @@ def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
     """Sentences, trimmed of whitespace and split at paragraph breaks and glued
     boundaries; an opening quotation mark goes with the sentence it opens."""
     text = doc.text
+    tokens = _Tokens.of(doc)
     carried: int | None = None  # where a quotation mark left at the end of the last opens
     for sent in doc.sents:
         start, end = sent.start_char, sent.end_char
@@ -442,7 +451,7 @@ def _sentences(doc: Doc, offset: int) -> Iterable[Sentence]:
             start, carried = carried, None
         if _opens_next(sent[-1]):
             end = carried = sent[-1].idx
-        openers = tagged_openers(sent)  # in order
+        openers = tagged_openers(sent, tokens)  # in order
         for m in re.finditer(r"[^\n]+", text[start:end]):
             s, e = start + m.start(), start + m.end()
             piece = text[s:e]
@@ -486,36 +495,87 @@ _NAME_TYPES = frozenset(
 )
 
 
-def tagged_openers(sent: TokenSpan) -> list[int]:
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """A doc's token attributes, read once in bulk (``Doc.to_array``) instead of
+    through a ``Token`` object per token and attribute."""
+
+    text: str
+    starts: list[int]
+    lengths: list[int]
+    spaced: list[int]  # 1 where whitespace follows the token
+    tags: list[int]  # hashes
+    ents: list[int]  # entity type hashes, 0 outside one
+    known: _OpenerTags
+
+    @classmethod
+    def of(cls, doc: Doc) -> _Tokens:
+        known = _OpenerTags.of(doc.vocab.strings)
+        if not len(doc):
+            return cls(doc.text, [], [], [], [], [], known)
+        starts, lengths, spaced, tags, ents = doc.to_array(
+            [IDX, LENGTH, SPACY, TAG, ENT_TYPE]
+        ).T.tolist()
+        return cls(doc.text, starts, lengths, spaced, tags, ents, known)
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenerTags:
+    """The hashes of the tags and entity types ``tagged_openers`` looks at."""
+
+    stop: int
+    determiner: int
+    noun_before: frozenset[int]
+    function: frozenset[int]
+    names: frozenset[int]
+
+    @classmethod
+    def of(cls, strings: Any) -> _OpenerTags:
+        return cls(
+            strings.add("."),
+            strings.add("DT"),
+            frozenset(strings.add(t) for t in _NOUN_TAGS_BEFORE),
+            frozenset(strings.add(t) for t in _FUNCTION_TAGS),
+            frozenset(strings.add(t) for t in _NAME_TYPES),
+        )
+
+
+def tagged_openers(sent: TokenSpan, tokens: _Tokens | None = None) -> list[int]:
     """The offsets (in the doc's text) where the tags show a sentence opening inside
-    ``sent``; empty where the model has no tagger."""
-    doc = sent.doc
+    ``sent``; empty where the model has no tagger. ``tokens``: the doc's, read once
+    for all its sentences."""
+    t = tokens or _Tokens.of(sent.doc)
+    tags = t.known
+    text, starts, lengths, spaced = t.text, t.starts, t.lengths, t.spaced
+    count = len(starts)
     found = []
-    for token in sent[1:]:
-        first = token.text[:1]
+    for i in range(sent.start + 1, sent.end):
+        at = starts[i]
+        first = text[at : at + 1]
         if not first.isupper() and first not in _OPENING_QUOTES:
             continue  # most tokens: nothing to look at
-        prev = doc[token.i - 1]
-        if not prev.whitespace_:
+        prev = i - 1
+        if not spaced[prev]:
             continue
-        after = doc[token.i + 1].text[:1] if token.i + 1 < len(doc) else ""
-        if prev.tag_ == "." and prev.text[-1:] in ".!?":
+        after = text[starts[i + 1] : starts[i + 1] + 1] if i + 1 < count else ""
+        word = text[at : at + lengths[i]]
+        if t.tags[prev] == tags.stop and text[starts[prev] + lengths[prev] - 1] in ".!?":
             # a quotation mark opens only where it is set against the word after it: the
             # page's "... my contract. ' Filipe Luis insists ..." closes one
-            opens = token.text in _OPENING_QUOTES and not token.whitespace_ and after.isupper()
+            opens = word in _OPENING_QUOTES and not spaced[i] and after.isupper()
             if first.isupper() or opens:
-                found.append(token.idx)
+                found.append(at)
         elif (
             first.isupper()
-            and token.text != "I"
-            and prev.tag_ in _NOUN_TAGS_BEFORE
-            and token.ent_type_ not in _NAME_TYPES
+            and word != "I"
+            and t.tags[prev] in tags.noun_before
+            and t.ents[i] not in tags.names
             and (
-                (token.text in _DETERMINERS and token.tag_ == "DT")
-                or (token.tag_ in _FUNCTION_TAGS and after.islower())
+                (word in _DETERMINERS and t.tags[i] == tags.determiner)
+                or (t.tags[i] in tags.function and after.islower())
             )
         ):
-            found.append(token.idx)
+            found.append(at)
     return found
 
 
@@ -586,30 +646,49 @@ def noun_phrases(doc: Doc, offset: int = 0) -> Iterator[Span]:
     terminal"), from the part-of-speech tags; a verb, a determiner or punctuation
     ends a run, and so does an adjective after a noun or a noun after a plural one
     ("the basement stores surplus power" gives "basement stores" and "surplus
-    power")."""
-    run: list[Any] = []
-    for token in [*doc, None]:
-        fits = token is not None and token.tag_ in _MODIFIER_TAGS and not token.is_space
+    power"). The tags are read in bulk (``Doc.to_array``), not token by token."""
+    if not len(doc):
+        return
+    kinds = _tag_kinds(doc.vocab.strings)
+    tags, starts, spaces, lengths = doc.to_array([TAG, IDX, IS_SPACE, LENGTH]).T.tolist()
+    kind = [None if space else kinds.get(tag) for tag, space in zip(tags, spaces, strict=True)]
+    run: list[int] = []
+    for i in range(len(kind) + 1):
+        k = kind[i] if i < len(kind) else None
         # a new phrase starts at an adjective after a noun (English puts them before
         # it) and at a noun after a plural one (a noun modifying another is singular:
         # "ferry terminal"); so "the basement stores surplus power", where a small
         # model takes "stores" for a plural noun, does not become one phrase
-        if fits and not (
+        if k is not None and not (
             run
             and (
-                (token.tag_ in _ADJECTIVE_TAGS and run[-1].tag_ in _NOUN_TAGS)
-                or (token.tag_ in _NOUN_TAGS and run[-1].tag_ == "NNS")
+                (k == _ADJECTIVE and kind[run[-1]] in _NOUNS)
+                or (k in _NOUNS and kind[run[-1]] == _PLURAL)
             )
         ):
-            run.append(token)
+            run.append(i)
             continue
-        while run and run[-1].tag_ not in _NOUN_TAGS:
+        while run and kind[run[-1]] not in _NOUNS:
             run.pop()
-        while run and run[0].tag_ == "HYPH":
+        while run and kind[run[0]] == _HYPHEN:
             run.pop(0)
         if run:
-            yield Span(start=run[0].idx + offset, end=run[-1].idx + len(run[-1]) + offset)
-        run = [token] if fits else []
+            last = run[-1]
+            yield Span(start=starts[run[0]] + offset, end=starts[last] + lengths[last] + offset)
+        run = [i] if k is not None else []
+
+
+# what a tag is to a noun phrase
+_NOUN, _PLURAL, _ADJECTIVE, _HYPHEN = "noun", "plural", "adjective", "hyphen"
+_NOUNS = frozenset({_NOUN, _PLURAL})
+_TAG_KINDS = {t: _ADJECTIVE for t in _ADJECTIVE_TAGS} | {t: _NOUN for t in _NOUN_TAGS}
+_TAG_KINDS |= {"NNS": _PLURAL, "HYPH": _HYPHEN}
+
+
+def _tag_kinds(strings: Any) -> dict[int, str]:
+    """Each modifier tag's hash (as ``Doc.to_array`` gives it) and what it is to a
+    noun phrase."""
+    return {strings.add(tag): kind for tag, kind in _TAG_KINDS.items()}
 
 
 def _mentions(
