@@ -12,28 +12,9 @@ import os
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 
-
-def _launched() -> float:
-    """When this process was started, on the ``time.monotonic()`` clock: from the
-    kernel's record where there is one (Linux), else now."""
-    now = time.monotonic()
-    try:
-        with open("/proc/self/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open("/proc/uptime", encoding="ascii") as f:
-            uptime = float(f.read().split()[0])
-        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return now
-    return now - max(uptime - started, 0.0)
-
-
-#: When this process started (``time.monotonic()``): the start of the start-up
-#: times a worker reports.
-LAUNCHED = _launched()
+from workers import launch  # noqa: F401 - first: the launch time is read from the start
 
 #: Longest a worker takes to exit after a SIGTERM that comes before it has started.
 EARLY_STOP_BOUND_S = 15.0

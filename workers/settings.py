@@ -8,6 +8,7 @@ override them.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,18 @@ def default_data_dir() -> Path:
     if Path(cache).is_absolute() and _writable(preferred):
         return preferred
     return Path(tempfile.gettempdir()) / f"article-enrich-{os.getuid()}"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``15m``, ``1h``, ``2d`` as seconds."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 1h or 2d)")
+    return float(match.group(1)) * _UNIT[match.group(2)]
 
 
 class Settings(BaseSettings):
@@ -302,6 +315,11 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"ENRICH_{name.upper()}: no such file: {path}")
         return self
+
+    def story_changelog(self, table: str) -> str:
+        """The changelog topic of a story table: named by the group, not by the
+        worker's stage set, so that ``enrich trends`` finds it."""
+        return f"{self.group_id}-story-{table}-changelog"
 
     def secret(self, name: str) -> str | None:
         """A secret's value: from its setting, else from its ``_file`` setting."""

@@ -117,3 +117,31 @@ def test_the_topics_job_and_the_example_secret_files() -> None:
 def test_readme_shows_the_render_command() -> None:
     text = (ROOT / "docs" / "deployment.md").read_text()
     assert "kubectl apply -k deploy/overlays/example" in text
+
+
+def test_each_lag_threshold_is_its_stage_s_documented_rate_times_30_seconds() -> None:
+    """The thresholds, the manifests' comments and docs/deployment.md's table say the
+    same rates: they drifted apart once (a threshold set for 15 HTML pages/s while
+    the docs measured 35)."""
+    import re
+
+    docs = (Path(__file__).parents[2] / "docs" / "deployment.md").read_text("utf-8")
+    rates = {
+        row[0]: float(row[1])
+        for row in re.findall(r"^\| (clean|tag|summarize) \| ([\d.]+) articles/s", docs, re.M)
+    }
+    html = re.search(r"^\| clean \|.*~(\d+)/s on HTML pages", docs, re.M)
+    assert html is not None and set(rates) == {"clean", "tag", "summarize"}
+    rates["clean"] = float(html.group(1))  # the costlier input sets the cleaner's
+    scaled = by_kind(render(LAYOUTS[0]), "ScaledObject")
+    deployments = by_kind(render(LAYOUTS[0]), "Deployment")
+    for so in scaled.values():
+        dep = deployments[so["spec"]["scaleTargetRef"]["name"]]
+        args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+        stage = args[args.index("--stages") + 1]
+        threshold = int(so["spec"]["triggers"][0]["metadata"]["lagThreshold"])
+        assert abs(threshold - rates[stage] * 30) <= 0.1 * rates[stage] * 30, (stage, threshold)
+    comments = (Path(__file__).parents[2] / "deploy" / "base" / "scaledobjects.yaml").read_text()
+    for stage, name in (("clean", "cleaner"), ("tag", "tagger"), ("summarize", "summarizer")):
+        line = re.search(rf"#\s+{name}\s+~([\d.]+) articles/s", comments)
+        assert line is not None and float(line.group(1)) == rates[stage], name

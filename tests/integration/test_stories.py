@@ -21,7 +21,6 @@ from tests.integration.helpers import Collector, scrape
 from tests.integration.test_delivery import kill
 from tests.integration.test_ecosystem import wait_until_no_lag
 from workers.stories import minhash, trends
-from workers.stories.stream import changelog_name
 from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(900)]
@@ -222,7 +221,7 @@ async def test_the_index_forgets_articles_past_its_retention(stack: Stack) -> No
     async def tombstones() -> dict[str, int]:
         found = {}
         for table in ("buckets", "signatures", "decisions"):
-            topic = changelog_name(s, table)
+            topic = s.story_changelog(table)
             found[table] = len(
                 [m async for m in clients.consume(s, [topic], timeout=1) if m.value is None]
             )

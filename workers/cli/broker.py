@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tc = add_command(
         tsub,
         "create",
-        "create the pipeline's five topics where missing",
+        "create every topic of the pipeline where missing (the stages', the story "
+        "steps' and the dead-letter topic)",
         "enrich topics create --partitions 12",
     )
     tc.add_argument("--partitions", type=int, help="partitions per topic (ENRICH_PARTITIONS)")

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.entry import LAUNCHED
+    from workers.launch import LAUNCHED
     from workers.pipeline import build_pipeline, check_model
     from workers.stream import app
 

@@ -200,12 +200,6 @@ def _stamp_of(_event: Any) -> float:
     return stamp
 
 
-def changelog_name(settings: Settings, table: str) -> str:
-    """The changelog topic of a story table: named by the group, not by the
-    worker's stage set, so that ``enrich trends`` finds it."""
-    return f"{settings.group_id}-story-{table}-changelog"
-
-
 def order_of(record: dict[str, Any]) -> str:
     """The article's place in "first seen": when it was cleaned."""
     return str(record["pipeline"]["clean"]["finished_at"])
@@ -258,7 +252,7 @@ class StoryAgents:
             default=int,
             partitions=settings.partitions,
             changelog_topic=app.topic(
-                changelog_name(settings, "trends"),
+                settings.story_changelog("trends"),
                 partitions=settings.partitions,
                 compacting=True,
                 deleting=True,
@@ -311,7 +305,7 @@ class StoryAgents:
             name=f"story-{name}",
             partitions=self.settings.partitions,
             changelog_topic=self.app.topic(
-                changelog_name(self.settings, name),
+                self.settings.story_changelog(name),
                 partitions=self.settings.partitions,
                 compacting=True,
                 key_serializer="raw",

@@ -15,27 +15,17 @@ still holds (an entity never seen before has an average of 0).
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import orjson
 
-from workers.settings import Settings
+from workers.settings import Settings, parse_duration
+
+__all__ = ["Counts", "Trend", "fold", "parse_duration", "read", "trending"]
 
 Counts = dict[tuple[str, float], int]  # (entity key, window start) -> count
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``15m``, ``1h``, ``2d`` as seconds."""
-    match = _DURATION.match(text)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 1h or 2d)")
-    return float(match.group(1)) * _UNIT[match.group(2)]
 
 
 @dataclass(frozen=True)
@@ -118,11 +108,10 @@ def trending(
 
 async def read(settings: Settings) -> Counts:
     """The counts as the table's changelog holds them now, over every partition."""
-    from workers.stories.stream import changelog_name
     from workers.stream import clients
 
     records = [
         (rec.key, rec.value)
-        async for rec in clients.read_to_end(settings, changelog_name(settings, "trends"))
+        async for rec in clients.read_to_end(settings, settings.story_changelog("trends"))
     ]
     return fold(records)

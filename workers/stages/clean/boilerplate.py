@@ -25,7 +25,7 @@ import unicodedata
 
 import ftfy
 
-from workers.stages.clean import rules
+import workers.stages.clean.rules as rules
 from workers.stages.clean.rules import Kind, classify
 
 # What ftfy leaves as it is: printable ASCII without "&" (it repairs mojibake, which
