@@ -640,9 +640,12 @@ class StageAgents:
                         and end > done
                         and (await consumer.position(tp) or 0) >= end
                         and faust_compat.drained(self.app, tp)
+                        and not await self.transactions.refill(tp.topic, tp.partition)
                     ):
                         # a transaction's commit marker takes an offset: read up to
                         # the end with nothing left to hand over, the partition is done
+                        # (unless records in it were read and not committed: a hole,
+                        # sought back to, which shows as lag until it is done)
                         done = end
                 except Exception:  # noqa: BLE001, S112 - no fetch yet, or mid-rebalance
                     continue

@@ -30,8 +30,10 @@ Holes. A batch this worker cannot commit because its producer was fenced, or
 because the partition is no longer assigned to it, leaves a hole: records its
 consumer has read past. No later record of that partition is committed here
 until the hole is filled: until the consumer hands over a record at or below
-its start again (it is sought back to the committed offset), or the committed
-offset shows that another worker has done those records. Without this, a batch
+its start again, or the committed offset shows that another worker has done
+those records. Where the partition is still assigned here, the consumer is
+sought back to the hole at once: the fenced batch may have held the
+partition's last records, and no later batch would come to find the hole. Without this, a batch
 read before a rebalance and handled after it would commit past records that
 nobody did.
 """
@@ -194,6 +196,20 @@ class Transactions:
             out.append(i)
         return out
 
+    async def refill(self, topic: str, partition: int) -> bool:
+        """Where this worker holds a hole in a partition it is assigned and has read to
+        its end with nothing left to hand over: seek back to the hole, so that its
+        records are read again (a seek lost in a rebalance is made again). Whether
+        there was one."""
+        key = (topic, partition)
+        hole = self._holes.get(key)
+        if hole is None or not self.owns(*key):
+            return False
+        log.info("%s[%d]: records from offset %d were read but not committed", *key, hole)
+        self._rewound.add(key)
+        await self.rewind(topic, partition, hole)
+        return True
+
     def _no_transactions(self, exc: BaseException) -> None:
         log.critical(
             "the broker %s refused a transactional producer (%s): "
@@ -303,8 +319,14 @@ class Transactions:
                         exc,
                     )
                     first = min(messages[i].offset for i in indexes)
-                    self._holes[key] = min(self._holes.get(key, first), first)
+                    self._holes[key] = hole = min(self._holes.get(key, first), first)
                     await self._drop(key)
+                    if self.owns(*key) and key not in self._rewound:
+                        # still assigned here (the rebalance that fenced it may hand it
+                        # back, or is not seen yet): read the hole again now, as no
+                        # later batch may come to find it (the partition's last records)
+                        self._rewound.add(key)
+                        await self.rewind(key[0], key[1], hole)
                     return []
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self._drop(key)  # made anew: it fences, and the offset is read again

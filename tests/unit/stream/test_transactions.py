@@ -147,8 +147,11 @@ async def test_a_fenced_batch_leaves_a_hole_that_no_later_batch_commits_past() -
     assert await h.commit([msg(0, 3)]) == [0]
     h.producers[0].fail_commit = ProducerFenced()
     assert await h.commit([msg(0, 4), msg(0, 5)]) == []  # another worker has it now
-    # a batch read before the rebalance, handled after it: not committed, and the
-    # consumer is sought back to the committed offset
+    # still assigned here as far as this worker knows: the consumer is sought back to
+    # the hole at once (these may have been the partition's last records)
+    assert h.rewinds == [("src", 0, 4)]
+    # a batch read before the rebalance, handled after it: not committed, and not
+    # sought back twice
     h.committed[("src", 0)] = 4
     assert await h.commit([msg(0, 6), msg(0, 7)]) == []
     assert h.rewinds == [("src", 0, 4)]
@@ -173,7 +176,7 @@ async def test_a_hole_another_worker_filled_is_forgotten() -> None:
 async def test_a_refused_record_is_replaced_in_the_same_transaction() -> None:
     h = Harness()
     first = await h.tx._producer(("src", 0))  # made before the batch, to refuse a key
-    await first.abort_transaction()
+    await h.tx._end(("src", 0), first, commit=False)
     h.producers[0].refuse = {b"0-1"}
     assert await h.commit([msg(0, 0), msg(0, 1)]) == [0, 1]
     committed = [t for t in h.log if t["end"] == "commit"]
@@ -246,3 +249,17 @@ async def test_fencing_makes_the_producers_of_owned_partitions_and_reads_their_o
     assert await h.commit([batch[i] for i in (1, 3)]) == [0, 1]
     assert h.log[-1]["writes"] == [("out", b"0-5"), ("out", b"0-6")]
     assert h.log[-1]["offsets"] == {("src", 0): 7}
+
+
+async def test_a_hole_left_at_the_end_of_a_partition_is_read_again() -> None:
+    """A fenced batch that held a partition's last records: with nothing after it,
+    no later batch finds the hole; the lag watch asks for it to be read again."""
+    h = Harness(committed={("src", 0): 3})
+    h.owned.discard(("src", 0))
+    assert await h.commit([msg(0, 3), msg(0, 4)]) == []  # lost meanwhile: a hole at 3
+    assert await h.tx.refill("src", 0) is False  # another worker's to do
+    h.owned.add(("src", 0))  # and back here
+    assert await h.tx.refill("src", 0) is True
+    assert h.rewinds == [("src", 0, 3)]
+    assert await h.commit([msg(0, 3), msg(0, 4)]) == [0, 1]  # read again: done
+    assert await h.tx.refill("src", 0) is False
