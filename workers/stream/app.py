@@ -30,7 +30,7 @@ from workers.dlq import DeadLetterLimit
 from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
 from workers.pipeline import STAGE, Dead, Outcome, Pipeline
 from workers.settings import Settings
-from workers.stories.stream import StoryAgents
+from workers.stories.steps import StoryAgents
 from workers.stream import clients, faust_compat
 from workers.stream.clients import REFUSED_FOR_GOOD, SIZE_ERRORS
 from workers.stream.observe import Observer, serve
@@ -166,9 +166,9 @@ class StageAgents:
         faust_compat.guard_acks(app, self.published)
         for stage in settings.stage_list:
             self._register(stage)
-        app.task(self._watch_broker)
-        app.task(self._watch_loop)
-        app.task(self._watch_lag)
+        app.task(self._check_broker)
+        app.task(self._check_loop)
+        app.task(self._sample_lag)
         if settings.progress_interval_s:
             app.task(self._report_progress)
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
@@ -544,7 +544,7 @@ class StageAgents:
         fut = await topic.send(key=key, value=value)
         return await fut
 
-    async def _watch_broker(self) -> None:
+    async def _check_broker(self) -> None:
         """Warn once when the broker is lost; stop non-zero past ``broker_lost_exit_s``."""
         interval = min(5.0, self.settings.broker_lost_exit_s / 4)
         lost_since: float | None = None
@@ -576,7 +576,7 @@ class StageAgents:
                 )
                 return
 
-    async def _watch_loop(self) -> None:
+    async def _check_loop(self) -> None:
         """Track the event loop's lag: how late a short sleep wakes up."""
         loop = asyncio.get_running_loop()
         interval = 0.25
@@ -618,7 +618,7 @@ class StageAgents:
             since = dict(self.observer.done)
             dead_since = collections.Counter(self.observer.dead)
 
-    async def _watch_lag(self) -> None:
+    async def _sample_lag(self) -> None:
         """Sample each assigned partition's lag: its end offset less the next to
         process. The story tables' changelog partitions are assigned too, but only
         written after recovery: they are no work waiting."""

@@ -12,7 +12,7 @@ from faust.stores.memory import Store as Memory
 from faust.types import TP
 
 from workers.codec import Message
-from workers.stories.stream import (
+from workers.stories.steps import (
     Held,
     _bands_of,
     _partition_of,
@@ -89,7 +89,7 @@ async def test_local_trends_rank_in_a_thread_of_their_own(monkeypatch: pytest.Mo
     from types import SimpleNamespace
 
     from workers.stories import trends as trends_module
-    from workers.stories.stream import StoryAgents
+    from workers.stories.steps import StoryAgents
 
     ranked_in: list[str] = []
 
