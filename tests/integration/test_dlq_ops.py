@@ -121,7 +121,8 @@ async def test_an_interrupted_replay_says_how_far_it_got_and_the_next_run_goes_o
     """Markers were written only after every original for a topic was sent: SIGINT
     after 70,622 sends left 0 markers, exit 130 with no message, and the next replay
     sent those 70,622 again."""
-    from workers.dlq import REPLAY_CHUNK, dead_letter
+    from workers.dlq import dead_letter
+    from workers.stream.letters import REPLAY_CHUNK
 
     s = stack.settings
     total = 8 * REPLAY_CHUNK

@@ -191,7 +191,9 @@ async def test_letters_are_streamed_and_marked_when_replayed(
 
     monkeypatch.setattr("workers.stream.clients.read_to_end", read_to_end)
     skipped: list[Message] = []
-    letters = [x async for x in dlq.read_letters(Settings(), dlq.Filters(), skipped.append)]
+    from workers.stream.letters import read_letters
+
+    letters = [x async for x in read_letters(Settings(), dlq.Filters(), skipped.append)]
     assert [(x.partition, x.record.failed_at, x.replayed) for x in letters] == [
         (0, "2026-01-02T00:00:00Z", False),
         (1, "2026-01-01T00:00:00Z", True),  # its marker comes after it: a first pass finds it
@@ -215,10 +217,12 @@ async def test_reading_the_dlq_holds_one_letter_at_a_time(monkeypatch: pytest.Mo
             yield Message("dlq", 0, i, None, rec.model_dump_json().encode())
 
     monkeypatch.setattr("workers.stream.clients.read_to_end", read_to_end)
+    from workers.stream.letters import read_letters
+
     tracemalloc.start()
     try:
         seen = 0
-        async for _ in dlq.read_letters(Settings(), dlq.Filters()):
+        async for _ in read_letters(Settings(), dlq.Filters()):
             seen += 1
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -84,8 +84,10 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
             print(dlq.one_line(letter.record) + ("  (replayed)" if letter.replayed else ""))
 
     async def read() -> None:
+        from workers.stream import letters
+
         last: list[tuple[str, int, int, dlq.Letter]] = []  # a heap of the latest --limit
-        async for letter in dlq.read_letters(settings, filters, _skipped):
+        async for letter in letters.read_letters(settings, filters, _skipped):
             counts["letters"] += 1
             counts["replayed"] += letter.replayed
             if args.limit is None:
@@ -111,12 +113,14 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
-    filters = _filters(args)
-    report = dlq.Replay()
+    from workers.stream import letters
 
-    async def run() -> dlq.Replay:
-        letters = dlq.read_letters(settings, filters, _skipped)
-        return await dlq.replay(settings, letters, dry_run=args.dry_run, report=report)
+    filters = _filters(args)
+    report = letters.Replay()
+
+    async def run() -> letters.Replay:
+        found = letters.read_letters(settings, filters, _skipped)
+        return await letters.replay(settings, found, dry_run=args.dry_run, report=report)
 
     try:
         against_broker(settings, run)

@@ -27,6 +27,7 @@ import ftfy
 
 import workers.stages.clean.rules as rules
 from workers.stages.clean.rules import Kind, classify
+from workers.stages.text import PROSE_END
 
 # What ftfy leaves as it is: printable ASCII without "&" (it repairs mojibake, which
 # needs other characters, and HTML entities, which need "&").
@@ -207,7 +208,7 @@ def _list_end(lines: list[str], kinds: list[Kind], end: int) -> int:
     j = end + 1
     introduces = lines[end].endswith(":")
     in_a_run = (
-        not lines[end].endswith(rules.PROSE_END)
+        not lines[end].endswith(PROSE_END)
         and end > 0
         and bool(lines[end - 1])
         and j < len(lines)
@@ -293,7 +294,7 @@ def _mid_sentence_join(lines: list[str]) -> list[str]:
             parts
             and parts[-1]
             and line
-            and not parts[-1].endswith(rules.PROSE_END)
+            and not parts[-1].endswith(PROSE_END)
             and line[0].islower()
             and words >= 4
         ):

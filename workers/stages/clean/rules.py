@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from workers.stages.text import PROSE_END
+
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
@@ -60,10 +62,6 @@ INLINE_READ_MORE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-# what a sentence ends with (a closing quote or bracket after the stop included)
-SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", "…", ")", "»", "。", "！", "？", "」", "』")
-# a line of prose may also end with a colon: it introduces a quote or a list
-PROSE_END = (*SENTENCE_END, ":")
 
 # Lines that mark a comment thread: "Jane on May 1, 2019 at 4:47 pm said:",
 # "thelastfan says:" (a dated line, or a name of up to four words and "says:";

@@ -22,9 +22,9 @@ from schemas.models import (
     TaggedArticle,
     fields_of,
 )
-from workers.stages.clean.rules import SENTENCE_END
 from workers.stages.summarize.keywords import keywords
 from workers.stages.summarize.salience import entity_list
+from workers.stages.text import SENTENCE_END
 
 VERSION = "1.8.0"
 _PIPELINE = frozenset({"pipeline"})

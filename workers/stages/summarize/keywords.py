@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import cache
 from itertools import combinations
 
-from workers.stages.tag.entities import opens_sentence
+from workers.stages.text import opens_sentence
 
 # a word starts at a word's start: "14th" and "8-year-old" leave no "th" or "year-old"
 _WORD = re.compile(r"(?<![\w'’-])[^\W\d_](?:[\w'’-]*\w)?")

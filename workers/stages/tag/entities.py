@@ -51,6 +51,7 @@ from typing import NamedTuple
 
 from schemas.models import Mention
 from workers.stages.tag.places import Places
+from workers.stages.text import opens_sentence
 
 
 class RawMention(NamedTuple):
@@ -816,9 +817,3 @@ def _country_prefix(word: str, places: Places) -> bool:
     return len(word) >= 4 and any(
         name.startswith(word[:4]) for name in places.prefixes.get(word[:2], ())
     )
-
-
-def opens_sentence(before: str) -> bool:
-    """Whether a mention with ``before`` ahead of it opens a sentence or a line."""
-    tail = before.rstrip(" \t")
-    return not tail or tail[-1] in ".!?\n:\"”“‘'(>"
