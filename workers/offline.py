@@ -11,11 +11,11 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+from itertools import chain
 from multiprocessing.pool import AsyncResult
 
 from workers.codec import Message
-from workers.pipeline import Dead, Pipeline, build_pipeline
+from workers.pipeline import Dead, Pipeline, batched, build_pipeline
 from workers.settings import Settings
 from workers.stories.state import grouped
 
@@ -35,12 +35,6 @@ def _run(batch: list[Message]) -> list[Result]:
     return [(isinstance(o, Dead), o.value) for o in _pipeline.run(batch)]
 
 
-def _batches(messages: Iterable[Message], size: int) -> Iterator[list[Message]]:
-    it = iter(messages)
-    while batch := list(islice(it, size)):
-        yield batch
-
-
 def run_offline(
     settings: Settings, messages: Iterable[Message], *, processes: int = 1
 ) -> Iterator[Result]:
@@ -54,7 +48,7 @@ def run_offline(
 
 def _enriched(settings: Settings, messages: Iterable[Message], processes: int) -> Iterator[Result]:
     settings = settings.model_copy(update={"stages": "clean,tag,summarize"})
-    batches = _batches(messages, settings.batch_size)
+    batches = batched(messages, settings.batch_size)
     first = next(batches, None)
     if first is None:
         return

@@ -315,7 +315,7 @@ class Pipeline:
         record or the dead-letter from the stage that failed. Records pass
         between stages as encoded bytes, exactly as they travel on Kafka.
         """
-        for batch in _batched(messages, self.settings.batch_size):
+        for batch in batched(messages, self.settings.batch_size):
             finals: list[Outcome | None] = [None] * len(batch)
             pending = list(range(len(batch)))
             msgs = batch
@@ -399,7 +399,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(settings, tagger)
 
 
-def _batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
+def batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``n`` (the last may be shorter), read lazily."""
     it = iter(items)
     while chunk := list(islice(it, n)):
         yield chunk

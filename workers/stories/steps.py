@@ -323,10 +323,8 @@ class StoryAgents:
         self, name: str, source: str, step: Callable[[Sequence[Message]], Awaitable[Outputs]]
     ) -> None:
         async def agent(stream: faust.StreamT[bytes]) -> None:
-            async for events in stream.take_events(  # type: ignore[attr-defined]
-                self.settings.batch_size * 4, within=self.settings.batch_wait_s
-            ):
-                messages = faust_compat.messages(events)
+            size, within = self.settings.batch_size * 4, self.settings.batch_wait_s
+            async for messages in faust_compat.batches(stream, size, within):
                 token = _held.set(Held() if self.transactions is not None else None)
                 try:
                     fresh = await self._fresh(messages)

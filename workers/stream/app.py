@@ -258,14 +258,13 @@ class StageAgents:
         )
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
-            async for events in stream.take_events(  # type: ignore[attr-defined]
-                self.settings.batch_size, within=self.settings.batch_wait_s
-            ):
-                if not await handle(events):
+            size, within = self.settings.batch_size, self.settings.batch_wait_s
+            async for messages in faust_compat.batches(stream, size, within):
+                if not await handle(messages):
                     # stopping: read no further, or a later batch would mark this one done
                     await asyncio.Event().wait()
 
-        async def handle(events: Sequence[Any]) -> bool:
+        async def handle(messages: list[Message]) -> bool:
             """Run and publish one batch; False when it must not count as done."""
             loop = asyncio.get_running_loop()
             if not self.loading.done():
@@ -273,7 +272,6 @@ class StageAgents:
                     await asyncio.wrap_future(self.loading)
                 except Exception:  # noqa: BLE001 - _await_pipeline stops the worker
                     return False
-            messages = faust_compat.messages(events)
             started = time.perf_counter()
             self.observer.batch_started(stage)
             try:

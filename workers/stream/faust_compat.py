@@ -102,7 +102,7 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from importlib.metadata import version
 from signal import Signals
 from typing import Any
@@ -322,6 +322,13 @@ def retry_bootstrap(client: Any, wait_s: float) -> None:
         )
 
     client.bootstrap = retried
+
+
+async def batches(stream: Any, size: int, within: float) -> AsyncIterator[list[Message]]:
+    """A Faust stream's records in batches of up to ``size``, each handed over within
+    ``within`` seconds of its first record (``take_events``), as the stages read them."""
+    async for events in stream.take_events(size, within=within):
+        yield messages(events)
 
 
 def messages(events: Sequence[Any]) -> list[Message]:

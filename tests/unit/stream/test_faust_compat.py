@@ -15,6 +15,7 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
+from workers.codec import Message
 from workers.pipeline import Pipeline
 from workers.settings import Settings
 from workers.stream import faust_compat
@@ -288,3 +289,27 @@ def test_the_livelock_check_leaves_table_changelogs_alone(
         consumer.verify_event_path(0.0, TP(topic, 0))
     consumer.verify_event_path(0.0, TP("articles.summarized", 0))
     assert checked == [TP("articles.summarized", 0)]  # Faust alone: every changelog too
+
+
+async def test_batches_hand_over_each_take_as_the_stages_read_it() -> None:
+    from types import SimpleNamespace
+
+    def event(offset: int) -> Any:
+        message = SimpleNamespace(
+            topic="t", partition=1, offset=offset, key=b"k", value=b"v", timestamp=12.5
+        )
+        return SimpleNamespace(message=message)
+
+    class Stream:
+        asked: tuple[int, float] | None = None
+
+        async def take_events(self, size: int, within: float) -> Any:
+            self.asked = (size, within)
+            yield [event(0), event(1)]
+            yield [event(2)]
+
+    stream = Stream()
+    got = [batch async for batch in faust_compat.batches(stream, 64, 0.5)]
+    assert stream.asked == (64, 0.5)
+    assert [[m.offset for m in batch] for batch in got] == [[0, 1], [2]]
+    assert got[0][0] == Message("t", 1, 0, b"k", b"v", timestamp=12.5)
