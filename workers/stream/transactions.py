@@ -44,7 +44,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,14 +186,19 @@ class Transactions:
         """The indexes of the messages not committed yet, each offset once: for a step
         whose state must see each record once (the story steps), before it runs.
         Partitions without a producer yet are left to the commit's own check."""
+        return self._uncommitted(range(len(messages)), messages)
+
+    def _uncommitted(self, indexes: Iterable[int], messages: Sequence[Message]) -> list[int]:
+        """Of ``indexes``, the messages at or past their partition's committed offset,
+        each (partition, offset) once."""
         seen: set[tuple[str, int, int]] = set()
         out = []
-        for i, m in enumerate(messages):
+        for i in indexes:
+            m = messages[i]
             where = (m.topic, m.partition, m.offset)
-            if where in seen or m.offset < self._committed.get((m.topic, m.partition), -1):
-                continue
-            seen.add(where)
-            out.append(i)
+            if where not in seen and m.offset >= self._committed.get((m.topic, m.partition), -1):
+                seen.add(where)
+                out.append(i)
         return out
 
     async def refill(self, topic: str, partition: int) -> bool:
@@ -411,14 +416,7 @@ class Transactions:
                 self._rewound.discard(key)
             else:
                 return None
-        seen: set[int] = set()
-        todo = []
-        for i in indexes:
-            offset = messages[i].offset
-            if offset >= committed and offset not in seen:
-                seen.add(offset)
-                todo.append(i)
-        return todo
+        return self._uncommitted(indexes, messages)
 
     async def _send(
         self, producer: AIOKafkaProducer, todo: list[int], final: list[list[Write]]
