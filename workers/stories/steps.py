@@ -428,7 +428,13 @@ class StoryAgents:
             raise RuntimeError("a story step ran outside its batch")
         for article, partition in out.forget:
             self._forget(article, partition)  # held with the rest
-        last = {(m.topic, m.partition): i for i, m in enumerate(fresh)}
+        # a partition's writes ride on its latest record: a batch read across a
+        # rebalance may hand records over out of order
+        last: dict[tuple[str, int], int] = {}
+        for i, m in enumerate(fresh):
+            j = last.get((m.topic, m.partition))
+            if j is None or m.offset > fresh[j].offset:
+                last[m.topic, m.partition] = i
         writes: list[list[Write]] = [[] for _ in fresh]
         for (_, partition), i in last.items():
             sends = _summed(out.sends.get(partition, []))
@@ -444,7 +450,7 @@ class StoryAgents:
                 replaced[i, j] = self._write(dead) if dead is not None else None
             return replaced
 
-        done, _ = await self.transactions.commit(fresh, writes, replace)
+        done, _ = await self.transactions.commit(fresh, writes, replace, whole=True)
         committed = set(done)
         failed = {(m.topic, m.partition) for i, m in enumerate(fresh) if i not in committed}
         for _, partition in failed:

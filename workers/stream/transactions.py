@@ -275,9 +275,18 @@ class Transactions:
         messages: Sequence[Message],
         writes: Sequence[Sequence[Write]],
         replace: Replace,
+        *,
+        whole: bool = False,
     ) -> tuple[list[int], list[list[Write]]]:
         """Commit a batch: per source partition, its writes and its next offset in one
         transaction. ``writes[i]`` is what ``messages[i]`` writes.
+
+        ``whole``: a partition's writes come from all of its records together (a
+        story step's table state), so they are committed only with all of them.
+        Where some were committed meanwhile (the partition changed hands, or its
+        producer was made anew and read a later offset), none of the partition's
+        records is done: the consumer is sought back to the committed offset and
+        the step, its state taken back by the caller, handles them again.
 
         Returns the indexes of the messages that are done (committed now, or found
         committed already by an earlier owner) and the writes as committed (with the
@@ -290,7 +299,7 @@ class Transactions:
             by_partition.setdefault((m.topic, m.partition), []).append(i)
         results = await asyncio.gather(
             *[
-                self._commit_partition(key, idx, messages, final, replace)
+                self._commit_partition(key, idx, messages, final, replace, whole)
                 for key, idx in by_partition.items()
             ]
         )
@@ -304,6 +313,7 @@ class Transactions:
         messages: Sequence[Message],
         final: list[list[Write]],
         replace: Replace,
+        whole: bool,
     ) -> list[int]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -312,7 +322,7 @@ class Transactions:
             warned = False
             while True:
                 try:
-                    done = await self._attempt(key, indexes, messages, final, replace)
+                    done = await self._attempt(key, indexes, messages, final, replace, whole)
                 except NoTransactions as exc:
                     self._no_transactions(exc)
                 except Fenced as exc:
@@ -364,6 +374,7 @@ class Transactions:
         messages: Sequence[Message],
         final: list[list[Write]],
         replace: Replace,
+        whole: bool,
     ) -> list[int]:
         """One transaction for the partition's part of the batch; the indexes done."""
         while True:
@@ -377,6 +388,24 @@ class Transactions:
                 if key not in self._rewound:
                     self._rewound.add(key)
                     await self.rewind(key[0], key[1], self._committed.get(key, 0))
+                return []
+            if whole and len(todo) < len({messages[i].offset for i in indexes}):
+                # the writes were made from records some of which are committed now:
+                # committing the rest would commit writes that are not theirs, or
+                # (where the writes ride on a record left out) none at all
+                await self._end(key, producer, commit=False)
+                if todo:  # those not committed yet are read again, from the first on
+                    first = min(messages[i].offset for i in todo)
+                    log.info(
+                        "%s[%d]: records of a batch were committed meanwhile; reading "
+                        "again from offset %d",
+                        *key,
+                        first,
+                    )
+                    self._holes[key] = min(self._holes.get(key, first), first)
+                    if key not in self._rewound:
+                        self._rewound.add(key)
+                        await self.rewind(key[0], key[1], first)
                 return []
             if not todo:  # an earlier owner committed all of it just before it was fenced
                 await self._end(key, producer, commit=False)

@@ -106,11 +106,18 @@ class Harness:
 
         self.tx._committed_offset = committed_offset  # type: ignore[method-assign]
 
-    async def commit(self, messages: list[Message]) -> list[int]:
+    async def commit(
+        self,
+        messages: list[Message],
+        made: list[list[Write]] | None = None,
+        *,
+        whole: bool = False,
+    ) -> list[int]:
         async def replace(refusals: dict[Refused, BaseException]) -> dict[Refused, Write | None]:
             return {where: Write("dlq", b"dead", b"d") for where in refusals}
 
-        done, _ = await self.tx.commit(messages, writes(messages), replace)
+        made = writes(messages) if made is None else made
+        done, _ = await self.tx.commit(messages, made, replace, whole=whole)
         return done
 
 
@@ -263,3 +270,42 @@ async def test_a_hole_left_at_the_end_of_a_partition_is_read_again() -> None:
     assert h.rewinds == [("src", 0, 3)]
     assert await h.commit([msg(0, 3), msg(0, 4)]) == [0, 1]  # read again: done
     assert await h.tx.refill("src", 0) is False
+
+
+async def test_a_story_batch_is_committed_whole_or_read_again() -> None:
+    """A story step's writes come from all of a partition's records together, and ride
+    on its latest one. Where some of them were committed meanwhile (here: its producer
+    made anew, reading a later offset), committing the others would commit the offset
+    past writes that were never sent: nothing is committed, and the records not
+    committed yet are read again."""
+    h = Harness(committed={("src", 0): 45})
+    await h.tx.fence({("src", 0)})
+    batch = [msg(0, 50), msg(0, 51), msg(0, 45), msg(0, 46)]  # handed over out of order
+    assert h.tx.fresh(batch) == [0, 1, 2, 3]
+    state = [[], [Write("table", b"t", b"all four"), Write("out", b"o", b"x")], [], []]
+    h.tx.assigned(set())  # a rebalance drops the producer; the partition comes back
+    h.committed[("src", 0)] = 47  # after another worker committed 45 and 46
+    assert await h.commit(batch, state, whole=True) == []
+    assert h.log[-1]["end"] == "abort"
+    assert not [t for t in h.log if t["end"] == "commit"]
+    assert h.rewinds == [("src", 0, 50)]
+    # read again, the step runs on the records not committed: all of them commit
+    again = [msg(0, 50), msg(0, 51)]
+    assert h.tx.fresh(again) == [0, 1]
+    assert await h.commit(again, [[], [Write("table", b"t", b"two")]], whole=True) == [0, 1]
+    assert h.log[-1]["writes"] == [("table", b"t")]
+    assert h.log[-1]["offsets"] == {("src", 0): 52}
+
+
+async def test_a_story_batch_all_committed_meanwhile_is_not_done_here() -> None:
+    h = Harness(committed={("src", 0): 45})
+    await h.tx.fence({("src", 0)})
+    h.tx.assigned(set())
+    h.committed[("src", 0)] = 60
+    batch = [msg(0, 45), msg(0, 46)]
+    assert await h.commit(batch, [[], [Write("table", b"t", b"x")]], whole=True) == []
+    assert not [t for t in h.log if t["end"] == "commit"]
+    assert h.rewinds == []  # nothing of it is left to read
+    # records taken one by one are still committed in part (the stages' batches)
+    assert await h.commit([msg(0, 59), msg(0, 60)]) == [0, 1]
+    assert h.log[-1]["writes"] == [("out", b"0-60")]
