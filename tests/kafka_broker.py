@@ -17,6 +17,7 @@ so that a group or a transaction starts in a fraction of a second.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 import signal
@@ -133,6 +134,15 @@ def _free_port() -> int:
     return free_port()
 
 
+def cluster_id() -> str:
+    """A new KRaft cluster id: 16 random bytes in URL-safe base64, never starting
+    with "-" (the format tool would read it as an option; Kafka's own ids avoid it)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
 class KafkaBroker:
     """One Apache Kafka node in KRaft mode, as a child JVM.
 
@@ -226,24 +236,25 @@ class KafkaBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         properties = self._properties()
         if not self._formatted:
-            cluster = uuid.uuid4().bytes
-            import base64
-
-            cluster_id = base64.urlsafe_b64encode(cluster).decode().rstrip("=")
-            subprocess.run(
+            formatted = subprocess.run(
                 self._java(
                     "kafka.tools.StorageTool",
                     "format",
                     "-t",
-                    cluster_id,
+                    cluster_id(),
                     "-c",
                     str(properties),
                 ),
                 capture_output=True,
-                check=True,
+                check=False,
                 timeout=120,
                 stdin=subprocess.DEVNULL,
             )
+            if formatted.returncode != 0:
+                raise RuntimeError(
+                    f"kafka-storage format failed ({formatted.returncode}): "
+                    + (formatted.stdout + formatted.stderr).decode(errors="replace")[-2000:]
+                )
             self._formatted = True
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self._proc = subprocess.Popen(
