@@ -50,6 +50,7 @@ from itertools import accumulate
 from typing import NamedTuple
 
 from schemas.models import Mention
+from workers.stages.tag.lexicon import en, words
 from workers.stages.tag.places import Places
 from workers.stages.text import opens_sentence
 
@@ -63,130 +64,33 @@ class RawMention(NamedTuple):
 _TRAIL = re.compile(r"(?:['’]s|['’]|[\s.,;:!?\"”“)\]}(\[{-])+$")
 # a full stop that belongs to the name: "U.S.", "D.C.", "Apple Inc.", "Martin Luther King Jr."
 _ABBREVIATION_END = re.compile(
-    r"(?:(?<![\w.])(?:[A-Za-z]\.){2,}|(?<![\w'’-])(?:Inc|Corp|Co|Ltd|Bros|Jr|Sr)\.)$"
+    rf"(?:(?<![\w.])(?:[A-Za-z]\.){{2,}}|(?<![\w'’-])(?:{words(en.ABBREVIATIONS)})\.)$"
 )
 # a lower-case function word ends no name
-_FUNCTION_WORD_END = re.compile(
-    r"(?:[\s,]+(?:and|or|of|the|for|in|on|at|to|with|by|from|&))+[\s.,;:]*$"
-)
-_LEAD = re.compile(r"^(?:the\s+|[\s\"“'‘(\[{-])+", re.IGNORECASE)
-_TITLES = frozenset(
-    {
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "dr",
-        "prof",
-        "president",
-        "vice",
-        "prime",
-        "minister",
-        "chancellor",
-        "king",
-        "queen",
-        "prince",
-        "princess",
-        "sen",
-        "senator",
-        "rep",
-        "representative",
-        "gov",
-        "governor",
-        "gen",
-        "general",
-        "col",
-        "colonel",
-        "capt",
-        "captain",
-        "lt",
-        "sgt",
-        "judge",
-        "justice",
-        "chairman",
-        "chairwoman",
-        "chair",
-        "ceo",
-        "secretary",
-        "pope",
-        "sir",
-        "lord",
-        "lady",
-        "mayor",
-        "ambassador",
-        "premier",
-        "sheikh",
-        "rev",
-        "father",
-        "sister",
-        "brother",
-        "dame",
-        "emperor",
-    }
-)
+_FUNCTION_WORD_END = re.compile(rf"(?:[\s,]+(?:{words(en.FUNCTION_WORDS)}))+[\s.,;:]*$")
+_LEAD = re.compile(rf"^(?:{en.ARTICLE}\s+|[\s\"“'‘(\[{{-])+", re.IGNORECASE)
 # A long form starts a word (not inside one: a run of capitals would be tried from
 # each of its letters) and has at most as many words as an acronym has letters, so
 # that each start is tried over a bounded stretch and the scan is linear.
 _ACRONYM_DEF = re.compile(
     r"(?<![\w&.-])(?<!\w['’])"
-    r"([A-Z][\w&.'’-]*+(?>\s++(?:(?:of|and|for|the|de|du|&)\s*+)?[A-Z][\w&.'’-]*+){1,11})"
+    rf"([A-Z][\w&.'’-]*+(?>\s++(?:(?:{words(en.LONG_FORM_JOINERS)})\s*+)?[A-Z][\w&.'’-]*+){{1,11}})"
     r"\s+\(\s?([A-Z][A-Z0-9&.]{1,9})\s?\)"
 )
 _MERGEABLE = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
 # "Marrow Bay city council": the place is "Marrow Bay"
-_GENERIC_TAIL = re.compile(
-    r"\s+(?:city|town|village|county|district|province|region|municipality|borough)$"
-)
-_LANDFORM_LAST = frozenset(
-    {
-        "Strait", "Straits", "Sea", "Ocean", "River", "Gulf", "Bay", "Mountains", "Hills",
-        "Island", "Islands", "Peninsula", "Channel", "Fjord", "Valley", "Desert", "Canal",
-        "Lake", "Lagoon", "Delta", "Basin", "Plateau", "Coast", "Archipelago", "Glacier",
-    }
-)  # fmt: skip
-_LANDFORM_FIRST = frozenset({"Lake", "Mount", "Cape", "Gulf", "Strait", "Isle", "Mountains"})
-# how names of organisations end or start: "Leeds United", "Labour Party", "Bank of
-# England", "Real Madrid" (not "City", "Union" or "Bank": "Mexico City", "Soviet
-# Union", "West Bank")
-_ORG_LAST = frozenset(
-    {
-        "United", "Rovers", "Wanderers", "Athletic", "Albion", "Hotspur", "FC", "Inc",
-        "Corp", "Corporation", "Ltd", "Plc", "PLC", "LLC", "Group", "Company",
-        "University", "College", "Council", "Party", "Association", "Institute",
-        "Agency", "Ministry", "Department", "Committee", "Commission", "Foundation",
-        "Club", "Airlines", "Airways", "Federation", "Authority", "Police",
-    }
-)  # fmt: skip
-_ORG_FIRST = frozenset(
-    {"Bank", "University", "Ministry", "Department", "Real", "Atletico", "Sporting",
-     "Borussia", "Olympique", "Dynamo", "Inter", "AC", "FC"}
-)  # fmt: skip
-# a club's first word the model leaves out of the name at a sentence's start
-_CLUB_FIRST = re.compile(r"(?<![\w'’-])(?:Real|Atletico|Sporting|Borussia|Olympique|Dynamo)\s+$")
+_GENERIC_TAIL = re.compile(rf"\s+(?:{words(en.GENERIC_TAILS)})$")
+_CLUB_FIRST = re.compile(rf"(?<![\w'’-])(?:{words(en.CLUB_FIRST)})\s+$")
 _LOCATIVE = re.compile(
-    r"\b(?:in|near|outside|around|across|throughout"
-    # travel to or from a place: "Flights to Reykjavik" (a club is "moved to Liverpool")
-    r"|(?:flights?|trains?|bus(?:es)?|ferr(?:y|ies)|routes?|roads?|trips?|journeys?|"
-    r"visits?|tickets?|travel(?:led|ed|s)?|flew|fly|flying|sail(?:ed|s)?)"
-    r"\s+(?:from\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s+)?(?:to|from))\s+$",
+    rf"\b(?:{words(en.LOCATIVE_PREPOSITIONS)}"
+    rf"|(?:{words(en.TRAVEL)})"
+    rf"\s+(?:{en.FROM}\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s+)?(?:{words(en.TRAVEL_TO)}))\s+$",
     re.IGNORECASE,
 )
-# followers of a faith, and its adjective: names of peoples (NORP) the model can miss
-_FAITHS = frozenset(
-    {
-        *("Muslim", "Muslims", "Islamic", "Sunni", "Sunnis", "Shia", "Shiite", "Shiites"),
-        *("Christian", "Christians", "Catholic", "Catholics", "Protestant", "Protestants"),
-        *("Evangelical", "Evangelicals", "Mormon", "Mormons", "Jewish", "Jew", "Jews"),
-        *("Hindu", "Hindus", "Buddhist", "Buddhists", "Sikh", "Sikhs"),
-    }
-)
 _WORD_RUN = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?![\w'’-])")
-_IN_PLACE = re.compile(r"^\s+in\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
-# how names of peoples, faiths and parties end: Norwegian, Chinese, Swedish, Dutch,
-# Islamic, Israeli, Democrats, Sikhs, Greeks
-_DEMONYM = re.compile(r"(?:an|ans|ese|ish|ic|ics|i|is|ch|sh|k|ks|s)$")
-_SPEECH = re.compile(r"^\s+(?:said|says|told|added|wrote|asked|replied)\b")
-_STOP_INITIALS = frozenset({"of", "and", "for", "the", "de", "du", "des", "la", "le", "&"})
+_IN_PLACE = re.compile(rf"^\s+{en.IN}\s+((?:{en.ARTICLE}\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
+_DEMONYM = re.compile(rf"(?:{words(en.DEMONYM_ENDINGS)})$")
+_SPEECH = re.compile(rf"^\s+(?:{words(en.SPEECH)})\b")
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -227,16 +131,12 @@ _SPACED_DASH = re.compile(r"\s+(?:-{1,2}|–|—)\s+")
 # a score or a statistic after a name in a results line: "Somerset 83", "S. Watkin 4-28"
 _SCORE_AFTER = re.compile(r"(?:\s+\d+(?:[-–:/]\d+)*)+$")
 _SCORE_PAIR_AFTER = re.compile(r"(?:\s+\d+(?:[-–:/]\d+)+)+$")
-# a role in a club or a firm right after its name: "Norwich striker", "Apple chairman" (not
-# a spokesman or an aide, who can be a person's: "a Trump spokesman"; not a mayor)
-_ROLE_AFTER = re.compile(
-    r"\s+(?:striker|forward|midfielder|defender|goalkeeper|keeper|winger|coach|manager|"
-    r"captain|skipper|playmaker|chairman|chairwoman|chief executive|CEO|owner|boss)\b"
-)
-# one side playing another: "Leicestershire beat Somerset", "lost to Leeds", "Kent v Surrey"
-_RESULT = r"(?:beat|beats|defeated|edged|thrashed|drew\s+with|lost\s+to|v|vs\.?|versus)"
-_RESULT_AFTER = re.compile(r"\s+" + _RESULT + r"\s+(?:the\s+)?[A-Z]")
-_RESULT_BEFORE = re.compile(r"(?:[A-Z][\w'’.-]*\s+)" + _RESULT + r"\s+(?:the\s+)?$")
+# a role in a club or a firm right after its name: "Norwich striker"
+_ROLE_AFTER = re.compile(rf"\s+(?:{words(en.CLUB_ROLES)})\b")
+# one side playing another: "Leicestershire beat Somerset", "Kent v Surrey"
+_RESULT = rf"(?:{words(en.RESULTS)})"
+_RESULT_AFTER = re.compile(r"\s+" + _RESULT + rf"\s+(?:{en.ARTICLE}\s+)?[A-Z]")
+_RESULT_BEFORE = re.compile(r"(?:[A-Z][\w'’.-]*\s+)" + _RESULT + rf"\s+(?:{en.ARTICLE}\s+)?$")
 _TIMES = frozenset({"DATE", "TIME"})
 # labels whose names never end in a number ("Area 51" is a place: it keeps its number
 # unless the article names it without one too); ORG, FAC, EVENT, PRODUCT, WORK_OF_ART
@@ -301,7 +201,7 @@ def _tokens(name: str) -> list[str]:
 def strip_titles(name: str) -> str:
     """'President Xi' is 'Xi'; a name that is only a title stays as it is."""
     tokens = _tokens(name)
-    while len(tokens) > 1 and tokens[0].rstrip(".").lower() in _TITLES:
+    while len(tokens) > 1 and tokens[0].rstrip(".").lower() in en.TITLES:
         tokens.pop(0)
     return " ".join(tokens)
 
@@ -323,7 +223,7 @@ def _acronyms(text: str) -> dict[str, str]:
 
 
 def _initials(name: str) -> str:
-    return "".join(w[0] for w in _tokens(name) if w not in _STOP_INITIALS and w[0].isupper())
+    return "".join(w[0] for w in _tokens(name) if w not in en.STOP_INITIALS and w[0].isupper())
 
 
 def acronym_owners(names: list[str]) -> dict[str, str]:
@@ -476,14 +376,8 @@ def resolve(
 # a role in apposition after a name: "First Last, an associate professor at ...", "...,
 # the company's chief executive"
 _ROLE_APPOSITION = re.compile(
-    r",\s+(?:an?|the|its|their|his|her|[A-Z][\w'’-]*['’]s)\s+(?:[\w'’-]+\s+){0,3}?"
-    r"(?:professor|lecturer|researcher|scientist|economist|analyst|director|"
-    r"spokes(?:man|woman|person)|official|officer|executive|chief|president|chairman|"
-    r"chairwoman|founder|co-founder|author|editor|lawyer|attorney|minister|secretary|"
-    r"advis[eo]r|consultant|fellow|expert|historian|engineer|manager|coach|teacher|doctor|"
-    r"student|leader|correspondent|reporter|activist|campaigner|candidate|senator|governor|"
-    r"mayor|ambassador|inspector|detective|commissioner|curator|dean|principal|surgeon|"
-    r"physician|nurse|pastor|priest|rabbi|imam|judge|farmer|owner)s?\b"
+    rf",\s+(?:{words(en.APPOSITION_DETERMINERS)}|[A-Z][\w'’-]*['’]s)\s+(?:[\w'’-]+\s+){{0,3}}?"
+    rf"(?:{words(en.PERSON_ROLES)})s?\b"
 )
 _PLAIN_WORD = re.compile(r"[A-Z][a-z'’-]+")
 _NOT_A_PERSON = frozenset(
@@ -509,7 +403,10 @@ def mislabelled_people(text: str, spans: list[tuple[int, int, str, str]]) -> set
         words = name.split()
         if len(words) != 2 or not all(_PLAIN_WORD.fullmatch(w) for w in words):
             continue
-        if words[0] in _ORG_FIRST | _LANDFORM_FIRST or words[1] in _ORG_LAST | _LANDFORM_LAST:
+        if (
+            words[0] in en.ORG_FIRST | en.LANDFORM_FIRST
+            or words[1] in en.ORG_LAST | en.LANDFORM_LAST
+        ):
             continue
         if later_surnames.get(words[1], -1) > s or _ROLE_APPOSITION.match(text, e):
             found.add((s, e))
@@ -517,13 +414,9 @@ def mislabelled_people(text: str, spans: list[tuple[int, int, str, str]]) -> set
 
 
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}")
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|outside|across|into|around)\s+$", re.IGNORECASE)
-# a place that ends the name of its port, town or office: "the Port of Halden", "Mayor
-# of Westbrook" (not "the end of March", "Vice President of Sales")
-_NAME_OF = re.compile(
-    r"(?<![\w'’-])(?:Port|Harbour|Harbor|City|Town|Village|County|Province|Municipality|"
-    r"Mayor|University|Diocese|Bishop|Archbishop)\s+of\s+$"
-)
+_PLACE_BEFORE = re.compile(rf"\b(?:{words(en.PLACE_PREPOSITIONS)})\s+$", re.IGNORECASE)
+# a place that ends the name of its port, town or office: "the Port of Halden"
+_NAME_OF = re.compile(rf"(?<![\w'’-])(?:{words(en.NAME_OF)})\s+{en.OF}\s+$")
 
 
 class _Taken:
@@ -554,7 +447,7 @@ def missed_places(text: str, raw: list[RawMention], places: Places) -> list[RawM
             continue
         start, end = m.start(), m.end()
         before, after = text[max(0, start - 24) : start], text[end : end + 40]
-        titled = before.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower() in _TITLES
+        titled = before.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower() in en.TITLES
         if (
             not opens_sentence(before)
             and not titled
@@ -614,14 +507,7 @@ def missed_acronyms(text: str, raw: list[RawMention], defined: dict[str, str]) -
     ]
 
 
-# how a firm's registered name ends: "Boeing Co.", "SoftBank Group Corp"
-_LEGAL_FORMS = frozenset(
-    {"Inc", "Inc.", "Corp", "Corp.", "Corporation", "Co", "Co.", "Ltd", "Ltd.", "Plc",
-     "PLC", "LLC", "AG", "SA", "S.A.", "NV", "N.V.", "GmbH", "Group", "Holdings"}
-)  # fmt: skip
-# first words that are no short form of the name they open: "Bank of England",
-# "United Nations", "AC Milan", "New York Times"
-_NO_SHORT_FORM = _ORG_LAST | {"Bank", "University", "Ministry", "Department", "AC", "FC"}
+_NO_SHORT_FORM = en.ORG_LAST | en.NO_SHORT_FORM
 
 
 def org_heads(names: list[str], places: Places | None = None) -> dict[str, str]:
@@ -639,14 +525,14 @@ def org_heads(names: list[str], places: Places | None = None) -> dict[str, str]:
         rest = " ".join(tokens[1:])
         if (
             len(tokens) <= 3  # not a division: "Nissan North America Inc."
-            and (tokens[-1] in _LEGAL_FORMS or (places is not None and rest in places.large))
+            and (tokens[-1] in en.LEGAL_FORMS or (places is not None and rest in places.large))
             and len(head) >= 3
             and head.isalpha()
             and head[0].isupper()
             and not head.isupper()
             and head not in _NO_SHORT_FORM
-            and head.lower() not in _TITLES
-            and head.lower() not in _STOP_INITIALS
+            and head.lower() not in en.TITLES
+            and head.lower() not in en.STOP_INITIALS
             and not (places is not None and (head in places.large or head in places.countries))
         ):
             owners[head].add(name)
@@ -693,7 +579,7 @@ def missed_faiths(text: str, raw: list[RawMention]) -> list[RawMention]:
     return [
         RawMention(m.start(), m.end(), "NORP")
         for m in _WORD_RUN.finditer(text)
-        if m.group() in _FAITHS
+        if m.group() in en.FAITHS
         and not taken.overlaps(m.start(), m.end())
         and not text[m.end() : m.end() + 2].lstrip(" ")[:1].isupper()  # "Christian Dior"
     ]
@@ -725,10 +611,12 @@ def _place_label(
     person_parts: set[str],
 ) -> str:
     tokens = _tokens(canon)
-    landform = len(tokens) >= 2 and (tokens[-1] in _LANDFORM_LAST or tokens[0] in _LANDFORM_FIRST)
+    landform = len(tokens) >= 2 and (
+        tokens[-1] in en.LANDFORM_LAST or tokens[0] in en.LANDFORM_FIRST
+    )
     if landform and label in ("PERSON", "ORG", "NORP", "FAC"):
         return "LOC"
-    organisation = len(tokens) >= 2 and (tokens[-1] in _ORG_LAST or tokens[0] in _ORG_FIRST)
+    organisation = len(tokens) >= 2 and (tokens[-1] in en.ORG_LAST or tokens[0] in en.ORG_FIRST)
     if organisation and label in ("PERSON", "GPE", "LOC", "NORP"):
         return "ORG"
     if (
@@ -771,7 +659,7 @@ def _place_label(
         label == "NORP"
         and all(opens_sentence(b) for b in before)
         and not _DEMONYM.search(canon)
-        and canon not in _FAITHS
+        and canon not in en.FAITHS
         and not (places is not None and _country_prefix(canon, places))
     ):
         return ""  # "Harbour director ...": a capitalised common word

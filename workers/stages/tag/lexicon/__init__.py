@@ -1,0 +1,20 @@
+"""The tag stage's vocabularies, kept as data: one module per language.
+
+A language's module defines the same names as ``en``: word lists only, no
+patterns. ``workers.stages.tag.entities`` builds its patterns from them
+(``words``), so that a rule reads the same in every language and a vocabulary is
+changed, reviewed and compared without reading the code that uses it. English is
+the one language the rules run on today (other languages are not tagged, see
+``Tagger.skip_reason``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+def words(vocabulary: Iterable[str]) -> str:
+    """A regex alternation of ``vocabulary``, in its order: each word escaped, a
+    space standing for any run of whitespace."""
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in vocabulary)
