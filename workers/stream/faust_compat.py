@@ -90,6 +90,16 @@ record, and it offers no setting for them, so they are patched here:
    not be. Faust's own answer (a 10 s wait after which the position counts as
    the end) serves its own ``processing_guarantee`` only.
 
+12. **Partitions without a committed offset** (``AIOKafkaConsumerThread.seek_to_committed``).
+   In a rebalance Faust drops the records it had fetched and not yet handed to
+   an agent, and then seeks every partition to its committed offset to read them
+   again. aiokafka's seek skips a partition with no committed offset (or 0):
+   its position stays where the fetcher left it, past the dropped records,
+   which nothing read again. A partition's first records, before any commit,
+   were lost that way in a rebalance (the story steps' answers, in the
+   rebalance storm). Such a partition is now sought to its beginning, as the
+   consumer's ``earliest`` reset would.
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -167,6 +177,7 @@ def check_version(installed: str | None = None) -> None:
         (faust_aiokafka.AIOKafkaConsumerThread, "_create_consumer"),
         (faust_aiokafka.Consumer, "_commit"),
         (faust_aiokafka.Consumer, "verify_event_path"),
+        (faust_aiokafka.AIOKafkaConsumerThread, "seek_to_committed"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -254,6 +265,27 @@ def apply() -> None:
     faust_aiokafka.AIOKafkaConsumerThread._create_consumer = retrying(  # type: ignore[method-assign]
         faust_aiokafka.AIOKafkaConsumerThread._create_consumer, lambda consumer: consumer._client
     )
+    original_seek = faust_aiokafka.AIOKafkaConsumerThread.seek_to_committed
+
+    async def seek_to_committed(self: Any) -> Mapping[Any, int]:
+        committed: Mapping[Any, int] = await original_seek(self)
+        if self.app.conf.consumer_auto_offset_reset != "earliest":
+            return committed
+        changelogs = self.app.tables.changelog_topics
+        unread = [
+            tp
+            for tp, offset in committed.items()
+            if (offset is None or offset <= 0) and tp.topic not in changelogs
+        ]
+        if unread:
+            consumer = self._ensure_consumer()
+            await asyncio.wait_for(
+                self.call_thread(consumer.seek_to_beginning, *unread),
+                timeout=self.app.conf.broker_request_timeout,
+            )
+        return committed
+
+    faust_aiokafka.AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
     faust_aiokafka.Consumer._commit = commit  # type: ignore[method-assign]
     faust_aiokafka.Consumer.verify_event_path = verify_event_path  # type: ignore[method-assign]

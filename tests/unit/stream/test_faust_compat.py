@@ -9,9 +9,11 @@ import asyncio
 import signal
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
+from aiokafka import TopicPartition
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
@@ -313,3 +315,39 @@ async def test_batches_hand_over_each_take_as_the_stages_read_it() -> None:
     assert stream.asked == (64, 0.5)
     assert [[m.offset for m in batch] for batch in got] == [[0, 1], [2]]
     assert got[0][0] == Message("t", 1, 0, b"k", b"v", timestamp=12.5)
+
+
+async def test_partitions_without_a_committed_offset_are_read_again_from_their_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a rebalance Faust drops the records it fetched and did not hand over, and
+    seeks each partition to its committed offset; aiokafka leaves a partition with
+    none (or 0) where its fetcher was, so its first records were never read."""
+    settings = Settings(broker="127.0.0.1:9", stages="summarize", stories=True)
+    app = create_app(settings)
+    StageAgents(app, settings, Pipeline(settings))
+    thread: Any = cast(Any, app.consumer)._thread
+    changelog = sorted(app.tables.changelog_topics)[0]
+    sought: list[tuple[Any, ...]] = []
+
+    class FakeConsumer:
+        async def seek_to_committed(self) -> dict[Any, int | None]:
+            return {
+                TopicPartition("src", 0): None,  # never committed
+                TopicPartition("src", 1): 0,
+                TopicPartition("src", 2): 17,  # aiokafka seeks this one itself
+                TopicPartition(changelog, 0): None,  # recovery places the tables' own
+            }
+
+        async def seek_to_beginning(self, *partitions: Any) -> bool:
+            sought.append(partitions)
+            return True
+
+    async def call_thread(fn: Callable[..., Any], *args: Any) -> Any:
+        return await fn(*args)
+
+    monkeypatch.setattr(thread, "_ensure_consumer", FakeConsumer)
+    monkeypatch.setattr(thread, "call_thread", call_thread)
+    committed = await thread.seek_to_committed()
+    assert committed[TopicPartition("src", 2)] == 17  # handed back as Faust expects
+    assert sought == [(TopicPartition("src", 0), TopicPartition("src", 1))]
