@@ -178,7 +178,9 @@ def worker(texts: list[str], settings: Settings) -> tuple[dict[str, float], floa
         (tag_stage, "truecase"): timers.wrap("truecase", tag_stage.truecase),
         (tag_stage, "chunk_text"): timers.wrap("budget and chunks", tag_stage.chunk_text),
         (tag_stage, "weight"): timers.wrap("budget and chunks", tag_stage.weight),
-        (tag_stage, "_sentences"): timers.wrap("sentences", tag_stage._sentences, consume=True),
+        (tag_stage, "model_sentences"): timers.wrap(
+            "sentences", tag_stage.model_sentences, consume=True
+        ),
         (tag_stage, "_mentions"): timers.wrap("mentions", tag_stage._mentions, consume=True),
         (tag_stage, "noun_phrases"): timers.wrap(
             "noun phrases", tag_stage.noun_phrases, consume=True

@@ -36,7 +36,7 @@ def _bench() -> ModuleType:
 
 def test_each_part_is_timed_inside_the_stage_and_the_stage_is_restored() -> None:
     bench = _bench()
-    originals = (tag_stage.truecase, tag_stage._sentences, entities.resolve)
+    originals = (tag_stage.truecase, tag_stage.model_sentences, entities.resolve)
     settings = Settings(stages="tag,summarize")
     parts, tag_seconds, summarize_seconds = bench.worker(TEXTS, settings)
     model = ["tokenizer", "tok2vec", "tagger", "senter", "ner"]
@@ -45,6 +45,6 @@ def test_each_part_is_timed_inside_the_stage_and_the_stage_is_restored() -> None
     # exclusive times: together they are within the stage's own time
     assert sum(parts.values()) <= tag_seconds * 1.05
     assert summarize_seconds > 0
-    assert (tag_stage.truecase, tag_stage._sentences, entities.resolve) == originals
+    assert (tag_stage.truecase, tag_stage.model_sentences, entities.resolve) == originals
     bare = bench.bare(TEXTS, settings)
     assert set(bare) == set(model)

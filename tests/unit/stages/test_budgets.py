@@ -250,7 +250,7 @@ def test_clean_stage_refuses_what_the_last_stage_could_not_publish() -> None:
 def test_glued_sentence_openers_are_checked_in_linear_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import workers.stages.tag as tag
+    from workers.stages.tag import sentences as tag
 
     real = tag._words_before
     read = [0]
