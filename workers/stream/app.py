@@ -17,9 +17,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from faust.types import TP
@@ -37,6 +37,10 @@ from workers.stream.observe import Observer, serve
 from workers.stream.transactions import Refused, Transactions, Write
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: A record a story step sends: (topic kind, key, value).
+Send = tuple[str, bytes, bytes]
 
 SHORT_ORIGINAL_BYTES = 4096  # what a refused dead letter keeps of its original
 SMALL_RECORD_BYTES = 64 * 1024  # a broker that refuses this little refuses everything
@@ -324,23 +328,37 @@ class StageAgents:
         records are read again after a restart instead of being committed
         unpublished.
         """
-        final = list(outcomes)
         dest, dlq = self.topics[self.dest(stage)], self.topics["dlq"]
+
+        async def send(outcome: Outcome) -> Any:
+            topic = dlq if isinstance(outcome, Dead) else dest
+            return await self._send(topic, outcome.key.encode("utf-8"), outcome.value)
+
+        def refused(i: int, outcome: Outcome, error: BaseException) -> Outcome | None:
+            return self._refused(stage, messages[i], outcome, error)
+
+        return await self._deliver(outcomes, send, refused, stage)
+
+    async def _deliver(
+        self,
+        items: Sequence[T],
+        send: Callable[[T], Awaitable[Any]],
+        refused: Callable[[int, T, BaseException], T | None],
+        what: str,
+    ) -> list[T]:
+        """Send every item and wait for the broker's acks; the items as sent. One the
+        broker or client refuses for good is not retried: ``refused`` gives what is
+        sent in its place (None: nothing). Other failures are retried with the one
+        backoff (``clients.Backoff``); past ``produce_deadline_s`` the process exits
+        at once, so that the batch is read again after a restart instead of being
+        committed unpublished."""
+        final = list(items)
         pending = list(range(len(final)))
-        deadline = time.monotonic() + self.settings.produce_deadline_s
-        delay = 0.2
+        backoff = clients.Backoff(self.settings.produce_deadline_s)
         warned = False
         while pending:
             results = await asyncio.gather(
-                *[
-                    self._send(
-                        dlq if isinstance(final[i], Dead) else dest,
-                        final[i].key.encode("utf-8"),
-                        final[i].value,
-                    )
-                    for i in pending
-                ],
-                return_exceptions=True,
+                *[send(final[i]) for i in pending], return_exceptions=True
             )
             replaced: list[int] = []
             failed: list[int] = []
@@ -349,7 +367,7 @@ class StageAgents:
                 if not isinstance(result, BaseException):
                     continue
                 if isinstance(result, REFUSED_FOR_GOOD):
-                    replacement = self._refused(stage, messages[i], final[i], result)
+                    replacement = refused(i, final[i], result)
                     if replacement is not None:
                         final[i] = replacement
                         replaced.append(i)
@@ -358,26 +376,25 @@ class StageAgents:
                     errors.append(result)
             if not failed:
                 if warned:
-                    log.warning("%s: publishing works again", stage)
+                    log.warning("%s: publishing works again", what)
                     warned = False
-                pending = replaced  # the dead letters that stand in for refused records
+                pending = replaced  # what stands in for refused records
                 continue
-            if time.monotonic() + delay > deadline:
+            if backoff.spent():
                 log.critical(
                     "%s: cannot publish for %.0fs (%r); exiting so that the batch "
                     "is redelivered after a restart",
-                    stage,
+                    what,
                     self.settings.produce_deadline_s,
                     errors[0],
                 )
                 os._exit(ExitCode.PRODUCE_FAILED)
             if not warned:
                 log.warning(
-                    "%s: publishing %d records failed (%r); retrying", stage, len(failed), errors[0]
+                    "%s: publishing %d records failed (%r); retrying", what, len(failed), errors[0]
                 )
                 warned = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await backoff.wait()
             pending = failed + replaced
         return final
 
@@ -429,45 +446,19 @@ class StageAgents:
             tp.topic == topic and tp.partition == partition for tp in self.app.consumer.assignment()
         )
 
-    async def send_all(self, sends: Sequence[tuple[str, bytes, bytes]]) -> None:
+    async def send_all(self, sends: Sequence[Send]) -> None:
         """Send (topic kind, key, value) records and wait for the broker's acks,
         retrying as ``publish`` does; past ``produce_deadline_s`` the process exits."""
-        pending = list(sends)
-        deadline = time.monotonic() + self.settings.produce_deadline_s
-        delay = 0.2
-        while pending:
-            results = await asyncio.gather(
-                *[self._send(self.topics[kind], key, value) for kind, key, value in pending],
-                return_exceptions=True,
-            )
-            failed = []
-            replaced = []
-            for item, r in zip(pending, results, strict=True):
-                if isinstance(r, REFUSED_FOR_GOOD):
-                    kind, key, value = item
-                    topic = self.topics[kind].get_topic_name()
-                    replacement = self._story_write_refused(topic, key, value, r)
-                    if replacement is not None:
-                        replaced.append(replacement)
-                elif isinstance(r, BaseException):
-                    failed.append((item, r))
-            if not failed:
-                pending = replaced
-                continue
-            if time.monotonic() + delay > deadline:
-                log.critical(
-                    "stories: cannot publish for %.0fs (%r); exiting so that the batch "
-                    "is redelivered after a restart",
-                    self.settings.produce_deadline_s,
-                    failed[0][1],
-                )
-                os._exit(ExitCode.PRODUCE_FAILED)
-            log.warning(
-                "stories: publishing %d records failed (%r); retrying", len(failed), failed[0][1]
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            pending = [item for item, _ in failed] + replaced
+
+        async def send_one(item: Send) -> Any:
+            kind, key, value = item
+            return await self._send(self.topics[kind], key, value)
+
+        def refused(_: int, item: Send, error: BaseException) -> Send | None:
+            kind, key, value = item
+            return self._story_write_refused(self.topics[kind].get_topic_name(), key, value, error)
+
+        await self._deliver(sends, send_one, refused, "stories")
 
     def _story_write_refused(
         self, topic: str, key: bytes, value: bytes, error: BaseException

@@ -86,6 +86,24 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+class Backoff:
+    """The one retry policy: waits from ``first`` seconds, doubling up to ``most``,
+    for up to ``within`` seconds from when it was made."""
+
+    def __init__(self, within: float, *, first: float = 0.2, most: float = 5.0) -> None:
+        self.deadline = time.monotonic() + within
+        self.delay = first
+        self.most = most
+
+    def spent(self) -> bool:
+        """Whether the next wait would end past the deadline."""
+        return time.monotonic() + self.delay > self.deadline
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, self.most)
+
+
 async def retrying(
     attempt: Callable[[], Awaitable[T]],
     *,
@@ -96,20 +114,18 @@ async def retrying(
     """``attempt()``'s result, trying again on ``errors`` with backoff (0.1 s, doubling
     up to 2 s) for up to ``timeout`` seconds; past that the last error is raised.
     ``waiting(error)`` is called once, at the first failure."""
-    deadline = time.monotonic() + timeout
-    delay = 0.1
+    backoff = Backoff(timeout, first=0.1, most=2.0)
     failed = False
     while True:
         try:
             return await attempt()
         except errors as exc:
-            if time.monotonic() + delay > deadline:
+            if backoff.spent():
                 raise
             if not failed:
                 waiting(exc)
                 failed = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            await backoff.wait()
 
 
 _UNREACHABLE = (KafkaConnectionError, KafkaError, OSError)

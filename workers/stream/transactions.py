@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -317,8 +316,7 @@ class Transactions:
     ) -> list[int]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            deadline = time.monotonic() + self.settings.produce_deadline_s
-            delay = 0.2
+            backoff = clients.Backoff(self.settings.produce_deadline_s)
             warned = False
             while True:
                 try:
@@ -345,7 +343,7 @@ class Transactions:
                     return []
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self._drop(key)  # made anew: it fences, and the offset is read again
-                    if time.monotonic() + delay > deadline:
+                    if backoff.spent():
                         log.critical(
                             "%s[%d]: cannot commit a transaction for %.0fs (%r); exiting "
                             "so that the batch is read again after a restart",
@@ -360,8 +358,7 @@ class Transactions:
                             "%s[%d]: a transaction failed (%r); retrying", key[0], key[1], exc
                         )
                         warned = True
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+                    await backoff.wait()
                     continue
                 if warned:
                     log.warning("%s[%d]: transactions commit again", *key)

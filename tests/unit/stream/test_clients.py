@@ -1,12 +1,15 @@
-"""TLS and SASL settings reach every Kafka client, the workers' included."""
+"""TLS and SASL settings reach every Kafka client, the workers' included; the one retry
+policy."""
 
 from __future__ import annotations
 
 import ssl
 
 import faust
+import pytest
 
 from workers.settings import Settings
+from workers.stream import clients
 from workers.stream.clients import client_options, faust_credentials
 
 
@@ -40,3 +43,22 @@ def test_tls_only() -> None:
     s = Settings(security_protocol="SSL")
     assert client_options(s)["security_protocol"] == "SSL"
     assert isinstance(faust_credentials(s), faust.SSLCredentials)
+
+
+async def test_the_one_backoff_doubles_up_to_its_most_and_ends_at_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(clients.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(clients.asyncio, "sleep", sleep)
+    backoff = clients.Backoff(10.0, first=0.5, most=2.0)
+    while not backoff.spent():
+        await backoff.wait()
+    assert waited == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]  # 9.5 s; the next would end past 10
+    assert now[0] - 100.0 <= 10.0
