@@ -334,12 +334,11 @@ class Transactions:
                     first = min(messages[i].offset for i in indexes)
                     self._holes[key] = hole = min(self._holes.get(key, first), first)
                     await self._drop(key)
-                    if self.owns(*key) and key not in self._rewound:
+                    if self.owns(*key):
                         # still assigned here (the rebalance that fenced it may hand it
                         # back, or is not seen yet): read the hole again now, as no
                         # later batch may come to find it (the partition's last records)
-                        self._rewound.add(key)
-                        await self.rewind(key[0], key[1], hole)
+                        await self._read_again(key, hole)
                     return []
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self._drop(key)  # made anew: it fences, and the offset is read again
@@ -382,9 +381,7 @@ class Transactions:
             todo = self._todo(key, indexes, messages)
             if todo is None:  # a hole before this batch: read again from the committed offset
                 await self._end(key, producer, commit=False)
-                if key not in self._rewound:
-                    self._rewound.add(key)
-                    await self.rewind(key[0], key[1], self._committed.get(key, 0))
+                await self._read_again(key, self._committed.get(key, 0))
                 return []
             if whole and len(todo) < len({messages[i].offset for i in indexes}):
                 # the writes were made from records some of which are committed now:
@@ -400,9 +397,7 @@ class Transactions:
                         first,
                     )
                     self._holes[key] = min(self._holes.get(key, first), first)
-                    if key not in self._rewound:
-                        self._rewound.add(key)
-                        await self.rewind(key[0], key[1], first)
+                    await self._read_again(key, first)
                 return []
             if not todo:  # an earlier owner committed all of it just before it was fenced
                 await self._end(key, producer, commit=False)
@@ -425,6 +420,13 @@ class Transactions:
                 raise Fenced(repr(exc)) from exc
             self._committed[key] = last + 1
             return indexes
+
+    async def _read_again(self, key: tuple[str, int], offset: int) -> None:
+        """Seek the partition back to ``offset``, once until the next rebalance or
+        until its hole is done (a batch read before the seek must not seek again)."""
+        if key not in self._rewound:
+            self._rewound.add(key)
+            await self.rewind(key[0], key[1], offset)
 
     def _todo(
         self, key: tuple[str, int], indexes: list[int], messages: Sequence[Message]
