@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -61,6 +60,14 @@ from workers.stories.state import (
     represented,
     with_story,
 )
+from workers.stories.tables import (
+    Held,
+    PartitionTable,
+    held_writes,
+    record_partition,
+    record_stamp,
+    stamp_of,
+)
 from workers.stream import faust_compat
 from workers.stream.transactions import Refused, Transactions, Write
 
@@ -70,114 +77,6 @@ Send = tuple[str, bytes, bytes]  # topic kind, key, value
 SendAll = Callable[[Sequence[Send]], Awaitable[None]]
 #: A story write the broker refused for good: (topic, key, value, error) -> its dead letter.
 Refuse = Callable[[str, bytes, bytes, BaseException], Send | None]
-
-_partition: contextvars.ContextVar[int | None] = contextvars.ContextVar("partition", default=None)
-_stamp: contextvars.ContextVar[float | None] = contextvars.ContextVar("stamp", default=None)
-_MISSING = object()
-
-
-@dataclass
-class Held:
-    """exactly_once: a story step's table writes, held for the transactions of the
-    batch instead of sent through Faust. Per partition: the changelog writes, and
-    how to take them back in memory if the transaction does not commit (the
-    in-memory store would otherwise keep state its changelog never received)."""
-
-    writes: dict[int, list[Write]] = field(default_factory=dict)
-    undo: dict[int, list[tuple[Any, Any, Any, Any]]] = field(default_factory=dict)
-
-    def hold(self, table: PartitionTable, partition: int, key: Any, value: Any, raw: Write) -> None:
-        self.writes.setdefault(partition, []).append(raw)
-        prior = table.data.get(key, _MISSING)
-        self.undo.setdefault(partition, []).append((table, key, prior, value))
-
-    def rollback(self, partition: int) -> None:
-        """Put the partition's keys back as they were before the step, newest write
-        first; a key changed since by another step is left as it is."""
-        for table, key, prior, value in reversed(self.undo.pop(partition, [])):
-            now = table.data.get(key, _MISSING)
-            changed = now is not _MISSING if value is None else now != value
-            if changed:
-                continue
-            if prior is _MISSING:
-                table.data.pop(key, None)
-            else:
-                table.data[key] = prior
-        self.writes.pop(partition, None)
-
-
-_held: contextvars.ContextVar[Held | None] = contextvars.ContextVar("held", default=None)
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
-    partition: int
-
-
-@dataclass(frozen=True, slots=True)
-class _HeldSend:
-    """What Faust's table reads of a changelog write held for a transaction: where it goes."""
-
-    message: _Where
-
-
-class PartitionTable(faust.Table):  # type: ignore[type-arg]
-    """A table whose changelog partition is that of the record being handled,
-    set per record with ``_partition``: Faust would take it from the current
-    event, which a batch taken with ``take_events`` does not set. It keeps its
-    changelog writes' futures, so a step can wait for them (``stored``)."""
-
-    # under "faust", so that its start-up lines follow Faust's log level
-    logger = logging.getLogger(f"{faust.Table.__module__}.partitioned")
-    unsent: list[Any]
-    track = False  # keep the futures (only where a step waits for them)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.unsent = []
-
-    def partition_for_key(self, key: Any) -> int | None:
-        partition = _partition.get()
-        if partition is None:
-            raise RuntimeError(f"table {self.name} written outside a record")
-        return partition
-
-    def send_changelog(
-        self,
-        partition: int | None,
-        key: Any,
-        value: Any,
-        key_serializer: Any = None,
-        value_serializer: Any = None,
-    ) -> Any:
-        held = _held.get()
-        if held is not None and partition is not None:  # exactly_once: in the step's transaction
-            topic = self.changelog_topic
-            raw_key, _ = topic.prepare_key(key, key_serializer or self.key_serializer)
-            raw_value = (
-                None
-                if value is None
-                else topic.prepare_value(value, value_serializer or self.value_serializer)[0]
-            )
-            write = Write(topic.get_topic_name(), raw_key, raw_value, partition)
-            held.hold(self, partition, key, value, write)
-            return _HeldSend(_Where(partition))
-        fut = super().send_changelog(partition, key, value, key_serializer, value_serializer)
-        if self.track:
-            self.unsent.append(fut)
-        return fut
-
-    async def stored(self) -> None:
-        """Until every write so far is on the broker. The futures stay listed until
-        then, so that each step sharing the table waits for its own writes; a
-        failed write stays listed and fails every later wait."""
-        futures = list(self.unsent)
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        failed = next((r for r in results if isinstance(r, BaseException)), None)
-        if failed is not None:
-            raise RuntimeError(f"a write to the changelog of {self.name} failed: {failed!r}")
-        sent = {id(f) for f in futures}
-        self.unsent = [f for f in self.unsent if id(f) not in sent]
 
 
 @dataclass
@@ -190,14 +89,6 @@ class Outputs:
 
     def of(self, partition: int) -> list[Send]:
         return self.sends.setdefault(partition, [])
-
-
-def _stamp_of(_event: Any) -> float:
-    """The time of the count being added (``_stamp``), for its window."""
-    stamp = _stamp.get()
-    if stamp is None:
-        raise RuntimeError("a trend counted outside a record")
-    return stamp
 
 
 def order_of(record: dict[str, Any]) -> str:
@@ -272,7 +163,7 @@ class StoryAgents:
         # windows by the time each count was sent (the record's timestamp), set per record
         self.trends = counts.tumbling(
             settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
-        ).relative_to(_stamp_of)  # type: ignore[attr-defined]
+        ).relative_to(stamp_of)  # type: ignore[attr-defined]
         self._agent("bands", "summarized", self._bands)
         self._agent("buckets", "story_bands", self._buckets)
         self._agent("decide", "story_matches", self._decide)
@@ -325,7 +216,7 @@ class StoryAgents:
         async def agent(stream: faust.StreamT[bytes]) -> None:
             size, within = self.settings.batch_size * 4, self.settings.batch_wait_s
             async for messages in faust_compat.batches(stream, size, within):
-                token = _held.set(Held() if self.transactions is not None else None)
+                token = held_writes.set(Held() if self.transactions is not None else None)
                 try:
                     fresh = await self._fresh(messages)
                     await self._finish(messages, fresh, await step(fresh))
@@ -335,7 +226,7 @@ class StoryAgents:
                     self.fail(ExitCode.ERROR, f"story step {name} failed: {exc!r}")
                     await asyncio.Event().wait()
                 finally:
-                    _held.reset(token)
+                    held_writes.reset(token)
 
         agent.__name__ = f"story_{name}_agent"
         self.app.agent(self.topics[source], name=f"enrich.stories.{name}", concurrency=1)(agent)
@@ -359,7 +250,7 @@ class StoryAgents:
                 sends.append(await self._dead(message, item))
                 continue
             article, order, sig, keys = item
-            token = _partition.set(message.partition)
+            token = record_partition.set(message.partition)
             try:
                 kept = self.decisions.get(article.encode())
                 if kept is not None:  # read again after its story was decided
@@ -386,7 +277,7 @@ class StoryAgents:
                     sends.extend(finished)
                     out.forget.append((article, message.partition))
             finally:
-                _partition.reset(token)
+                record_partition.reset(token)
         return out
 
     async def _fresh(self, messages: Sequence[Message]) -> list[Message]:
@@ -423,7 +314,7 @@ class StoryAgents:
                 self._forget(article, partition)
             self.mark_published(messages)
             return
-        held = _held.get()
+        held = held_writes.get()
         if held is None:
             raise RuntimeError("a story step ran outside its batch")
         for article, partition in out.forget:
@@ -469,7 +360,7 @@ class StoryAgents:
         replies: dict[tuple[int, str], list[dict[str, Any]]] = {}
         dead: set[tuple[int, int]] = set()
         for message, band, body in _bands_of(messages):
-            token = _partition.set(message.partition)
+            token = record_partition.set(message.partition)
             try:
                 if body is None:
                     raise ValueError("not a JSON object")
@@ -507,7 +398,7 @@ class StoryAgents:
                     failure = InvalidRecord(f"bad band message: {exc}", code="invalid_record")
                     out.of(message.partition).append(await self._dead(message, failure))
             finally:
-                _partition.reset(token)
+                record_partition.reset(token)
         for (partition, article), found in replies.items():
             answers = orjson.dumps({"id": article, "answers": found})
             out.of(partition).append(("story_matches", article.encode(), answers))
@@ -519,7 +410,7 @@ class StoryAgents:
         out = Outputs()
         for message in messages:
             sends = out.of(message.partition)
-            token = _partition.set(message.partition)
+            token = record_partition.set(message.partition)
             try:
                 body = orjson.loads(message.value or b"")
                 article = str(body["id"])
@@ -541,7 +432,7 @@ class StoryAgents:
                     )
                 )
             finally:
-                _partition.reset(token)
+                record_partition.reset(token)
         return out
 
     async def _complete(self, article: str, partition: int) -> list[Send]:
@@ -571,13 +462,13 @@ class StoryAgents:
         return sends
 
     def _forget(self, article: str, partition: int) -> None:
-        token = _partition.set(partition)
+        token = record_partition.set(partition)
         try:
             key = article.encode()
             self.pending.pop(key, None)
             self.answers.pop(key, None)
         finally:
-            _partition.reset(token)
+            record_partition.reset(token)
 
     # -- retention: the index keeps what was cleaned within story_retention_s --
 
@@ -646,11 +537,11 @@ class StoryAgents:
         """Delete ``key`` unless it changed since it was read as ``was``."""
         if was is not None and table.data.get(key) != was:
             return False
-        token = _partition.set(partition)
+        token = record_partition.set(partition)
         try:
             table.pop(key, None)
         finally:
-            _partition.reset(token)
+            record_partition.reset(token)
         return True
 
     async def _dead(self, message: Message, error: PermanentError) -> Send:
@@ -663,8 +554,10 @@ class StoryAgents:
     async def _count(self, messages: Sequence[Message]) -> Outputs:
         out = Outputs()
         for message in messages:
-            token = _partition.set(message.partition)
-            stamp = _stamp.set(message.timestamp if message.timestamp is not None else time.time())
+            token = record_partition.set(message.partition)
+            stamp = record_stamp.set(
+                message.timestamp if message.timestamp is not None else time.time()
+            )
             try:
                 entity = (message.key or b"").decode("utf-8", "replace")
                 self.trends[entity] += int(message.value or b"1")
@@ -672,8 +565,8 @@ class StoryAgents:
                 failure = InvalidRecord(f"bad entity count: {exc}", code="invalid_record")
                 out.of(message.partition).append(await self._dead(message, failure))
             finally:
-                _stamp.reset(stamp)
-                _partition.reset(token)
+                record_stamp.reset(stamp)
+                record_partition.reset(token)
         return out
 
     async def local_trends(self, window_s: float, top: int) -> list[dict[str, object]]:

@@ -13,7 +13,6 @@ from faust.types import TP
 
 from workers.codec import Message
 from workers.stories.steps import (
-    Held,
     _bands_of,
     _partition_of,
     _signature_key,
@@ -21,6 +20,7 @@ from workers.stories.steps import (
     parked,
     parked_versions,
 )
+from workers.stories.tables import Held
 from workers.stream.transactions import Write
 
 
