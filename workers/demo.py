@@ -101,7 +101,7 @@ async def _drive(
 async def _trends(settings: Settings, mentions: int) -> list[Trend]:
     """The trending entities once the table has counted every article's entities."""
     while True:
-        counts = await trends.read(settings)
+        counts = await clients.read_trend_counts(settings)
         if sum(counts.values()) >= mentions:
             return trends.trending(counts, now=time.time(), window_s=3600, top=10)
         await asyncio.sleep(0.2)

@@ -21,7 +21,6 @@ from tests.integration.conftest import Stack, own_kafka
 from tests.integration.helpers import Collector, articles
 from tests.integration.test_stories import COPIES, ORIGINALS, check_stories, story_articles
 from tests.kafka_broker import KafkaBroker
-from workers.stories import trends
 from workers.stream import clients
 
 pytestmark = [
@@ -189,7 +188,7 @@ async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
         assert asyncio.get_running_loop().time() < deadline, "the trends table lags"
         await asyncio.sleep(0.5)
         by_entity = {}
-        for (entity, _), count in (await trends.read(stack.settings)).items():
+        for (entity, _), count in (await clients.read_trend_counts(stack.settings)).items():
             by_entity[entity] = by_entity.get(entity, 0) + count
     assert by_entity == mentions
 

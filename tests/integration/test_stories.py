@@ -20,7 +20,7 @@ from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, scrape
 from tests.integration.test_delivery import kill
 from tests.integration.test_ecosystem import wait_until_no_lag
-from workers.stories import minhash, trends
+from workers.stories import minhash
 from workers.stream import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(900)]
@@ -144,13 +144,14 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
 
     # the table's changelog: every article's entities, counted once
     async def counted() -> bool:
-        return sum((await trends.read(stack.settings)).values()) >= sum(mentions.values())
+        counted = await clients.read_trend_counts(stack.settings)
+        return sum(counted.values()) >= sum(mentions.values())
 
     deadline = asyncio.get_running_loop().time() + 60
     while not await counted():
         assert asyncio.get_running_loop().time() < deadline, "the trends table lags"
         await asyncio.sleep(0.5)
-    counts = await trends.read(stack.settings)
+    counts = await clients.read_trend_counts(stack.settings)
     by_name: dict[str, int] = {}
     for (entity, _), count in counts.items():
         name = entity.split("\t", 1)[1]

@@ -57,13 +57,14 @@ def _window(text: str) -> float:
 def trends(args: argparse.Namespace, settings: Settings) -> int:
     from workers.demo import render_trends
     from workers.stories import trends as found
+    from workers.stream import clients
 
     window = _window(args.window)
     if args.top < 1:
         raise ConfigError(f"--top: expected 1 or more, got {args.top}")
 
     async def read() -> list[found.Trend]:
-        counts = await found.read(settings)
+        counts = await clients.read_trend_counts(settings)
         return found.trending(counts, now=time.time(), window_s=window, top=args.top)
 
     ranked = against_broker(settings, read)
@@ -76,7 +77,7 @@ def trends(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def watch(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.stories.watch import MAX_RECENT, serve_watch
+    from workers.stream.watch import MAX_RECENT, serve_watch
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port: expected 1 to 65535, got {args.port}")

@@ -1,4 +1,5 @@
-"""Trending entities: what the windowed counts table holds, read and ranked. Pure but ``read``.
+"""Trending entities: what the windowed counts table holds, and how it is ranked. Pure
+(``workers.stream.clients.read_trend_counts`` reads the table's changelog).
 
 The stream counts each canonical entity (``LABEL\\tname``) per tumbling window
 of ``trend_bucket_s`` seconds in the Faust table ``story-trends``. A question
@@ -21,9 +22,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from workers.settings import Settings, parse_duration
+from workers.settings import parse_duration
 
-__all__ = ["Counts", "Trend", "fold", "parse_duration", "read", "trending"]
+__all__ = ["Counts", "Trend", "fold", "parse_duration", "trending"]
 
 Counts = dict[tuple[str, float], int]  # (entity key, window start) -> count
 
@@ -104,14 +105,3 @@ def trending(
         trends.append(Trend(name, label, count, baseline, earlier))
     trends.sort(key=lambda t: (-t.score, -t.count, t.name))
     return trends[:top]
-
-
-async def read(settings: Settings) -> Counts:
-    """The counts as the table's changelog holds them now, over every partition."""
-    from workers.stream import clients
-
-    records = [
-        (rec.key, rec.value)
-        async for rec in clients.read_to_end(settings, settings.story_changelog("trends"))
-    ]
-    return fold(records)

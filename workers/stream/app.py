@@ -30,10 +30,10 @@ from workers.dlq import DeadLetterLimit
 from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
 from workers.pipeline import STAGE, Dead, Outcome, Pipeline
 from workers.settings import Settings
-from workers.stories.steps import StoryAgents
 from workers.stream import clients, faust_compat
 from workers.stream.clients import REFUSED_FOR_GOOD, SIZE_ERRORS
 from workers.stream.observe import Observer, serve
+from workers.stream.story_steps import StoryAgents
 from workers.stream.transactions import Refused, Transactions, Write
 
 log = logging.getLogger(__name__)

@@ -31,6 +31,7 @@ from aiokafka.helpers import create_ssl_context
 from workers.codec import Message
 from workers.errors import NotFound, TransientError
 from workers.settings import Settings
+from workers.stories.trends import Counts, fold
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -519,3 +520,11 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
                 return
     finally:
         await consumer.stop()
+
+
+async def read_trend_counts(settings: Settings) -> Counts:
+    """The trend counts as the trends table's changelog holds them now, over every
+    partition (``workers.stories.trends`` does the arithmetic)."""
+    changelog = settings.story_changelog("trends")
+    records = [(rec.key, rec.value) async for rec in read_to_end(settings, changelog)]
+    return fold(records)

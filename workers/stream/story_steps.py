@@ -60,7 +60,8 @@ from workers.stories.state import (
     represented,
     with_story,
 )
-from workers.stories.tables import (
+from workers.stream import faust_compat
+from workers.stream.story_tables import (
     Held,
     PartitionTable,
     held_writes,
@@ -68,7 +69,6 @@ from workers.stories.tables import (
     record_stamp,
     stamp_of,
 )
-from workers.stream import faust_compat
 from workers.stream.transactions import Refused, Transactions, Write
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from workers.stories import watch
+from workers.stream import watch
 
 
 def test_view_keeps_what_the_page_shows_and_only_entities_inside_the_shown_text() -> None:
@@ -123,7 +123,7 @@ def test_a_reader_that_falls_behind_is_dropped_and_its_bytes_freed() -> None:
 def test_the_page_s_policy_allows_its_own_script_and_style_only() -> None:
     from importlib import resources
 
-    page = resources.files("workers.stories").joinpath("watch.html").read_bytes()
+    page = resources.files("workers.stream").joinpath("watch.html").read_bytes()
     csp = watch._csp(page)
     assert csp.count("'sha256-") == 2 and "unsafe-inline" not in csp
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
@@ -172,7 +172,7 @@ async def test_trends_read_the_changelog_once_per_interval_whatever_is_asked(
 
     from workers import web
     from workers.settings import Settings
-    from workers.stories import trends
+    from workers.stream import clients
     from workers.stream.embedded_broker import free_port
 
     reads: list[int] = []
@@ -181,7 +181,7 @@ async def test_trends_read_the_changelog_once_per_interval_whatever_is_asked(
         reads.append(1)
         return {("PERSON\tAda", 0.0): 3}
 
-    monkeypatch.setattr(trends, "read", read)
+    monkeypatch.setattr(clients, "read_trend_counts", read)
     port = free_port()
     runner = await web.start(watch.make_app(Settings(), watch.Feed(5)), "127.0.0.1", port)
     try:

@@ -205,7 +205,7 @@ def _csp(page: bytes) -> str:
 def make_app(settings: Settings, feed: Feed, *, host: str = "127.0.0.1") -> web.Application:
     """The page's server. Bound to a loopback address, it answers requests for this
     machine's names only (workers.web)."""
-    page = resources.files("workers.stories").joinpath("watch.html").read_bytes()
+    page = resources.files("workers.stream").joinpath("watch.html").read_bytes()
     csp = _csp(page)
     ranked: dict[tuple[float, int], bytes] = {}
     counts_read: dict[str, Any] = {"at": -TRENDS_EVERY_S, "counts": {}}
@@ -252,7 +252,7 @@ def make_app(settings: Settings, feed: Feed, *, host: str = "127.0.0.1") -> web.
             return web.json_response({"error": str(exc)}, status=400)
         now = time.monotonic()
         if now - counts_read["at"] > TRENDS_EVERY_S:  # one changelog read per 2 s, in all
-            counts_read["counts"] = await trends.read(settings)
+            counts_read["counts"] = await clients.read_trend_counts(settings)
             counts_read["at"] = now
             ranked.clear()  # the rankings of the last read: a handful of keys at most
         key = (window, top)

@@ -12,7 +12,7 @@ from faust.stores.memory import Store as Memory
 from faust.types import TP
 
 from workers.codec import Message
-from workers.stories.steps import (
+from workers.stream.story_steps import (
     _bands_of,
     _partition_of,
     _signature_key,
@@ -20,7 +20,7 @@ from workers.stories.steps import (
     parked,
     parked_versions,
 )
-from workers.stories.tables import Held
+from workers.stream.story_tables import Held
 from workers.stream.transactions import Write
 
 
@@ -89,7 +89,7 @@ async def test_local_trends_rank_in_a_thread_of_their_own(monkeypatch: pytest.Mo
     from types import SimpleNamespace
 
     from workers.stories import trends as trends_module
-    from workers.stories.steps import StoryAgents
+    from workers.stream.story_steps import StoryAgents
 
     ranked_in: list[str] = []
 
