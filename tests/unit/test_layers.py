@@ -1,0 +1,104 @@
+"""The package's layers (docs/architecture.md), read from its imports: no import
+cycle between modules, and no import from a lower layer to a higher one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: What each part of the package must never import (a prefix covers a package).
+NEVER = {
+    "schemas": ("workers",),
+    "workers.stages": (
+        "workers.pipeline",
+        "workers.stream",
+        "workers.stories",
+        "workers.cli",
+        "workers.demo",
+        "workers.offline",
+    ),
+    "workers.stories": ("workers.stream", "workers.pipeline", "workers.cli", "workers.demo"),
+    "workers.pipeline": ("workers.stream", "workers.stories", "workers.cli", "workers.demo"),
+    "workers.dlq": ("workers.stream", "workers.pipeline", "workers.cli", "workers.stages"),
+    "workers.settings": ("workers.stream", "workers.pipeline", "workers.cli", "workers.stages"),
+    "workers.stream": ("workers.cli", "workers.demo"),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports() -> dict[str, set[str]]:
+    """Each module of ``workers`` and ``schemas``, and the modules of theirs it imports
+    (at the top or inside a function: both run)."""
+    paths = {module_name(p): p for d in ("workers", "schemas") for p in (ROOT / d).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            found.update(t for t in targets if t in paths and t != name)
+        graph[name] = found
+    return graph
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    graph = imports()
+    assert len(graph) > 50  # the walk found the package
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert cycles == []
+
+
+def test_no_import_points_up_a_layer() -> None:
+    graph = imports()
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for part, forbidden in NEVER.items()
+        if module == part or module.startswith(part + ".")
+        for target in targets
+        if any(target == f or target.startswith(f + ".") for f in forbidden)
+    ]
+    assert upward == []
+    # and the check sees an arrow where there is one
+    assert "workers.stream.story_steps" in graph["workers.stream.app"]
