@@ -153,17 +153,17 @@ def test_common_words_are_split_once_before_zones_begin() -> None:
 
 
 class _CountingTokens:
-    """Counts calls of entities._tokens, the unit of work of name matching."""
+    """Counts calls of entities.name_words, the unit of work of name matching."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        real = entities._tokens
+        real = entities.name_words
 
         def counted(name: str) -> list[str]:
             self.calls += 1
             return real(name)
 
-        monkeypatch.setattr(entities, "_tokens", counted)
+        monkeypatch.setattr(entities, "name_words", counted)
 
 
 def test_person_names_resolve_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
