@@ -91,17 +91,27 @@ class Backoff:
     """The one retry policy: waits from ``first`` seconds, doubling up to ``most``,
     for up to ``within`` seconds from when it was made."""
 
-    def __init__(self, within: float, *, first: float = 0.2, most: float = 5.0) -> None:
-        self.deadline = time.monotonic() + within
+    def __init__(
+        self,
+        within: float,
+        *,
+        first: float = 0.2,
+        most: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.deadline = clock() + within
         self.delay = first
         self.most = most
 
     def spent(self) -> bool:
         """Whether the next wait would end past the deadline."""
-        return time.monotonic() + self.delay > self.deadline
+        return self.clock() + self.delay > self.deadline
 
     async def wait(self) -> None:
-        await asyncio.sleep(self.delay)
+        await self.sleep(self.delay)
         self.delay = min(self.delay * 2, self.most)
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "bound_tokenizer",
     "chunk_text",
     "load_model",
+    "model_sentences",
     "noun_phrases",
     "rule_sentences",
     "tagged_openers",
