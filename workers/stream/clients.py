@@ -350,7 +350,7 @@ def _reader(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-async def _partitions(
+async def topic_partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout: float = 10.0
 ) -> list[TopicPartition]:
     """The partitions of ``topic``; NotFound, naming the topics there are, when it does
@@ -395,7 +395,7 @@ async def consume(
     try:
         partitions: list[TopicPartition] = []
         for topic in topics:
-            partitions.extend(await _partitions(consumer, topic))
+            partitions.extend(await topic_partitions(consumer, topic))
         consumer.assign(partitions)
         if last is not None:
             starts = await consumer.beginning_offsets(partitions)
@@ -515,7 +515,7 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
     consumer = _reader(settings)
     await consumer.start()
     try:
-        parts = await _partitions(consumer, topic)
+        parts = await topic_partitions(consumer, topic)
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
