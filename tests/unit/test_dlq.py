@@ -229,3 +229,23 @@ async def test_reading_the_dlq_holds_one_letter_at_a_time(monkeypatch: pytest.Mo
         tracemalloc.stop()
     assert seen == 100
     assert peak < 30_000_000, f"peak {peak / 1e6:.0f} MB for 100 letters of 1 MB"
+
+
+async def test_a_paced_replay_waits_so_the_average_stays_under_the_rate() -> None:
+    from workers.stream.letters import Pace
+
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pace = Pace(200.0, clock=lambda: now[0], sleep=sleep)
+    await pace.keep(0)  # the first chunk goes at once
+    now[0] += 0.1  # sending 200 took a tenth of a second
+    await pace.keep(200)
+    now[0] += 2.0  # a slow broker: already behind the rate, no wait
+    await pace.keep(400)
+    assert slept == [pytest.approx(0.9)]
+    assert Pace(None, clock=lambda: now[0]).due(10**9) == 0.0

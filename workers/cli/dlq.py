@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             d.add_argument("--json", action="store_true", help="print whole records as JSON Lines")
         else:
             d.add_argument(
+                "--rate",
+                type=float,
+                metavar="N",
+                help="send at most N records a second (default: as fast as the broker takes them)",
+            )
+            d.add_argument(
                 "--dry-run",
                 action="store_true",
                 help="count what would be replayed; publish nothing",
@@ -116,11 +122,15 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     from workers.stream import letters
 
     filters = _filters(args)
+    if args.rate is not None and not args.rate > 0:
+        raise ConfigError(f"--rate: expected more than 0 records a second, got {args.rate}")
     report = letters.Replay()
 
     async def run() -> letters.Replay:
         found = letters.read_letters(settings, filters, _skipped)
-        return await letters.replay(settings, found, dry_run=args.dry_run, report=report)
+        return await letters.replay(
+            settings, found, dry_run=args.dry_run, report=report, rate=args.rate
+        )
 
     try:
         against_broker(settings, run)

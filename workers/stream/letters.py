@@ -8,8 +8,9 @@ original to the topic it came from and marks it replayed in the DLQ, in chunks.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from schemas.models import DeadLetter
@@ -80,6 +81,32 @@ class Replay:
 REPLAY_CHUNK = 500
 
 
+@dataclass
+class Pace:
+    """At most ``rate`` originals a second, on average since the first: how long to
+    wait before sending more (a replay of a big DLQ at full speed floods the stage
+    that reads them; ``None`` is no limit)."""
+
+    rate: float | None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _start: float | None = None
+
+    def due(self, sent: int) -> float:
+        """Seconds to wait, ``sent`` originals having gone since the first."""
+        if self.rate is None:
+            return 0.0
+        now = self.clock()
+        if self._start is None:
+            self._start = now
+        return max(0.0, self._start + sent / self.rate - now)
+
+    async def keep(self, sent: int) -> None:
+        wait = self.due(sent)
+        if wait > 0:
+            await self.sleep(wait)
+
+
 async def replay(
     settings: Settings,
     letters: AsyncIterator[Letter],
@@ -87,6 +114,7 @@ async def replay(
     dry_run: bool = False,
     report: Replay | None = None,
     chunk: int = REPLAY_CHUNK,
+    rate: float | None = None,
 ) -> Replay:
     """Publish each not-yet-replayed letter's original, under its original key, to the
     topic it was read from, and mark it replayed in the DLQ (a tombstone stays one).
@@ -94,8 +122,12 @@ async def replay(
     Letters go in chunks: a chunk's markers are written once the broker has all of
     its originals, so a replay stopped at any point has marked everything it sent
     but the last chunk, and the next run goes on from there. ``report`` (given, or
-    made) counts as it goes: what was done so far, when it is stopped."""
+    made) counts as it goes: what was done so far, when it is stopped. With ``rate``,
+    at most that many originals a second (chunks shrink to a second's worth)."""
     report = report if report is not None else Replay()
+    pace = Pace(rate)
+    if rate is not None:
+        chunk = max(1, min(chunk, int(rate)))
     prod = None if dry_run else clients.producer(settings)
     if prod is not None:
         await prod.start()
@@ -138,6 +170,8 @@ async def replay(
             if dry_run:
                 report.sent[letter.record.source.topic] += 1
                 continue
+            if not pending:
+                await pace.keep(report.marked)
             pending.append(letter)
             if len(pending) >= chunk:
                 await flush()
