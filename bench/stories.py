@@ -13,7 +13,12 @@ the story being that of the first article seen. Prints, per threshold, the
 pairwise figures, the exact Jaccard of the pairs missed, the cost per article
 (signature and band keys), and the state the stream keeps per 100,000 articles.
 
-Usage: python bench/stories.py DATA [--thresholds 0.5,0.6,0.7]
+With ``--stores N``, it then writes N distinct articles to the story tables in
+memory and on disk, each in a process of its own, and prints each store's
+resident memory and disk, and their growth per 100,000 articles
+(``--disk-articles 1000000`` goes on to a week of a big feed on disk).
+
+Usage: python bench/stories.py DATA [--thresholds 0.5,0.6,0.7] [--stores 100000]
 """
 
 from __future__ import annotations
@@ -77,6 +82,21 @@ def main() -> None:
     parser.add_argument("data", type=Path, help="the development data folder")
     parser.add_argument("--thresholds", default="0.4,0.5,0.6,0.7")
     parser.add_argument("--limit", type=int, default=0, help="only the first N of each set")
+    parser.add_argument(
+        "--stores",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write N distinct articles to the story tables in memory and on disk, "
+        "and print each store's memory and disk per 100,000 (bench/story_store.py)",
+    )
+    parser.add_argument(
+        "--disk-articles",
+        type=int,
+        default=0,
+        metavar="M",
+        help="with --stores: go on to M articles on disk (1000000 for a week of a big feed)",
+    )
     args = parser.parse_args()
     warm()
     docs = load(args.data, args.limit)
@@ -118,6 +138,35 @@ def main() -> None:
             print(
                 f"{'':>9} missed pairs' exact Jaccard: median {statistics.median(missed):.2f}, "
                 f"max {max(missed):.2f}"
+            )
+
+    if args.stores:
+        print()
+        compare_stores(args.stores, max(args.disk_articles, args.stores))
+
+
+def compare_stores(articles: int, disk_articles: int) -> None:
+    """Each store's growth per 100,000 distinct articles, each in a process of its own."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).with_name("story_store.py")
+    print(f"{'store':>8} {'articles':>9} {'RSS':>9} {'RSS/100k':>9} {'disk':>9} {'disk/100k':>9}")
+    every = max(1, articles // 2)
+    for store, count in (("memory", articles), ("rocksdb", disk_articles)):
+        run = subprocess.run(
+            [sys.executable, str(script), store, str(count), "--report-every", str(every)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for line in run.stdout.splitlines():
+            row = json.loads(line)
+            n, per = row["articles"], 100_000 / row["articles"]
+            print(
+                f"{store:>8} {n:>9} {row['rss'] / 2**20:>5.0f} MiB "
+                f"{row['rss_growth'] * per / 2**20:>5.0f} MiB {row['disk'] / 2**20:>5.0f} MiB "
+                f"{row['disk'] * per / 2**20:>5.0f} MiB"
             )
 
 

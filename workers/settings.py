@@ -223,6 +223,12 @@ class Settings(BaseSettings):
         description="Estimated Jaccard similarity of word 3-shingles from which an "
         "article is a near-copy of an earlier one",
     )
+    story_store: Literal["memory", "rocksdb"] = Field(
+        default="memory",
+        description="Where the story index lives: memory (about 480 MiB per 100,000 "
+        "articles) or rocksdb (on disk under ENRICH_DATA_DIR, memory bounded; needs "
+        "the 'disk' extra, and each worker its own data directory)",
+    )
     trend_bucket_s: int = Field(
         default=300, ge=10, description="Seconds of each tumbling window of entity counts"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import subprocess
 
 import orjson
 import pytest
@@ -66,17 +67,32 @@ def check_stories(seen: Collector, copy_of: dict[str, str]) -> dict[str, str]:
     return story
 
 
-async def test_copies_meet_across_workers_and_a_kill_changes_no_story(stack: Stack) -> None:
+@pytest.mark.parametrize("store", ["memory", "rocksdb"])
+async def test_copies_meet_across_workers_and_a_kill_changes_no_story(
+    stack: Stack, store: str
+) -> None:
+    """On disk, the worker started last reuses the data directory of the one killed:
+    it must clear what that one left, and rebuild the index from the changelogs."""
+    if store == "rocksdb":
+        pytest.importorskip("rocksdict")
     records, copy_of = story_articles()
-    first = stack.start_worker(ENRICH_STORIES="true")
-    stack.start_worker(ENRICH_STORIES="true")
+
+    def start(data_dir: str) -> subprocess.Popen[bytes]:
+        return stack.start_worker(
+            ENRICH_STORIES="true",
+            ENRICH_STORY_STORE=store,
+            ENRICH_DATA_DIR=str(stack.logdir / f"data-{data_dir}"),
+        )
+
+    first = start("a")
+    start("b")
     async with Collector(stack.settings) as seen:
         await clients.produce(stack.settings, records)
         await seen.wait_for(len(records) // 4, timeout=180)
         kill(stack, first)  # the survivor takes its partitions, and their tables
         assert len(seen.done) < len(records), "the run finished before the kill"
         await seen.wait_for(len(records) // 2, timeout=180)
-        stack.start_worker(ENRICH_STORIES="true")
+        start("a")
         await seen.wait_for(len(records), timeout=300)
         assert not seen.dead
         story = check_stories(seen, copy_of)
@@ -87,6 +103,8 @@ async def test_copies_meet_across_workers_and_a_kill_changes_no_story(stack: Sta
     assert len(duplicates) == COPIES
     assert all(d["similarity"] >= stack.settings.story_threshold for d in duplicates)
     assert len(set(story.values())) == ORIGINALS
+    on_disk = list((stack.logdir / "data-b").rglob("story-buckets-*.db"))
+    assert bool(on_disk) == (store == "rocksdb"), on_disk
 
 
 async def test_every_version_of_an_article_comes_out_with_one_story(stack: Stack) -> None:

@@ -39,7 +39,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import faust
 import orjson
@@ -131,6 +132,11 @@ class StoryAgents:
         self.refuse = refuse
         self.banding = minhash.banding(settings.story_threshold, minhash.NUM_PERM)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich-stories")
+        self.store_lock: IO[bytes] | None = None
+        if settings.story_store == "rocksdb":
+            from workers.stream.story_store import claim
+
+            self.store_lock = claim(Path(app.conf.tabledir))
         self.pending = self._table("pending")
         self.buckets = self._table("buckets")
         self.signatures = self._table("signatures")
@@ -191,7 +197,12 @@ class StoryAgents:
         ]
 
     def _table(self, name: str) -> PartitionTable:
-        table = PartitionTable(
+        kind = PartitionTable
+        if self.settings.story_store == "rocksdb":
+            from workers.stream.story_store import DiskTable
+
+            kind = DiskTable
+        table = kind(
             self.app,
             name=f"story-{name}",
             partitions=self.settings.partitions,
@@ -486,10 +497,10 @@ class StoryAgents:
         cutoff = now - timedelta(seconds=self.settings.story_retention_s)
         owned = self._owned()
         dropped = {"bands": 0, "signatures": 0, "decisions": 0}
-        signatures = list(self.signatures.data.keys())  # those written later stay
+        signatures = self.signatures.frozen_items()  # those written later stay
         mine, count = owned["story_bands"]
         live: dict[int, set[str]] = {}
-        for i, (key, raw) in enumerate(list(self.buckets.data.items())):
+        for i, (key, raw) in enumerate(self.buckets.frozen_items()):
             if i % chunk == chunk - 1:
                 await asyncio.sleep(0)  # let the steps run: each drop checks again
             partition = _partition_of(key, count)
@@ -500,13 +511,15 @@ class StoryAgents:
                 live.setdefault(partition, set()).add(bucket.id)
             elif self._drop(self.buckets, key, partition, raw):
                 dropped["bands"] += 1
-        for key in signatures:
+        for i, (key, raw) in enumerate(signatures):
+            if i % chunk == chunk - 1:
+                await asyncio.sleep(0)
             where, _, article = key.decode().partition("\t")
             partition = int(where)
             if partition in mine and article not in live.get(partition, ()):
-                dropped["signatures"] += self._drop(self.signatures, key, partition)
+                dropped["signatures"] += self._drop(self.signatures, key, partition, raw)
         mine, count = owned["summarized"]
-        for i, (key, raw) in enumerate(list(self.decisions.data.items())):
+        for i, (key, raw) in enumerate(self.decisions.frozen_items()):
             if i % chunk == chunk - 1:
                 await asyncio.sleep(0)
             partition = _partition_of(key, count)
