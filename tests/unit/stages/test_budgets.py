@@ -178,7 +178,7 @@ def test_person_names_resolve_in_linear_work(monkeypatch: pytest.MonkeyPatch) ->
         ]
         people += [p.split()[-1] for p in people]  # and each one's surname alone
         counter = _CountingTokens(monkeypatch)
-        mapping = entities._person_canonical(people)
+        mapping = entities.person_canonical(people)
         assert all(mapping[p.split()[-1]] != p.split()[-1] for p in people if " " in p)
         return counter.calls
 
@@ -192,7 +192,7 @@ def test_a_person_name_thousands_of_words_long_resolves_in_linear_work() -> None
     # head and tail of it was indexed, each a copy, in work that grew with its square
     initials = " ".join(["A."] * 50_000)
     names = [initials, "Xi Jinping", "Xi", "A."]
-    mapping = entities._person_canonical(names)
+    mapping = entities.person_canonical(names)
     assert mapping["Xi"] == "Xi Jinping"
     assert mapping[initials] == initials
     assert mapping["A."] == initials  # still a head of the longest name

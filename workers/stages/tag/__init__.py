@@ -23,7 +23,7 @@ more than ``LONGEST_SPLIT_RUN`` characters without a space is one token (see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -42,7 +42,7 @@ from schemas.models import (
     TagProvenance,
     fields_of,
 )
-from workers.stages.tag import entities
+from workers.stages.tag import basic, entities
 from workers.stages.tag.chunks import (
     CHARS_PER_TOKEN,
     Chunk,
@@ -52,7 +52,7 @@ from workers.stages.tag.chunks import (
     weight,
 )
 from workers.stages.tag.model import LONGEST_SPLIT_RUN, bound_tokenizer, load_model
-from workers.stages.tag.phrases import noun_phrases
+from workers.stages.tag.phrases import noun_phrases, universal_noun_phrases
 from workers.stages.tag.places import Places
 from workers.stages.tag.sentences import model_sentences, rule_sentences, tagged_openers, unglued
 
@@ -109,8 +109,19 @@ class Tagger:
         self.nlp = nlp
         self.zone_from = len(nlp.vocab.strings) + vocab_growth
         self.places = places
-        self.has_tags = "tagger" in nlp.pipe_names  # part-of-speech tags: noun phrases
+        # part-of-speech tags for noun phrases: Penn Treebank ones (English's tagger),
+        # or universal ones (a morphologizer, as French's)
+        self.has_tags = "tagger" in nlp.pipe_names or "morphologizer" in nlp.pipe_names
+        self.universal_tags = "tagger" not in nlp.pipe_names
         self.language = language
+        self.others: dict[str, Tagger] = {}  # the taggers of other languages
+        #: English runs its own rules (``entities``); another language those that
+        #: hold in any (``basic``), with its lexicon where the package has one
+        self.vocabulary = (
+            None
+            if language == "en"
+            else basic.Vocabulary.of(language) or basic.Vocabulary(frozenset(), (), {})
+        )
         self.labels = labels
         self.batch_size = batch_size
         self.chunk_chars = min(chunk_chars, nlp.max_length)
@@ -124,6 +135,12 @@ class Tagger:
             language=language,
         )
 
+    def add_language(self, other: Tagger) -> None:
+        """Tag the articles of ``other``'s language with it (``tag_batch``)."""
+        if other.language == self.language:
+            raise ValueError(f"{self.language!r} is tagged by this tagger already")
+        self.others[other.language] = other
+
     def skip_reason(self, article: CleanedArticle) -> str | None:
         """Why entities are not tagged for this article, or None.
 
@@ -136,10 +153,10 @@ class Tagger:
         if article.language and article.language != self.language:
             if article.language_confidence < UNSURE_LANGUAGE and self.reads_as_own(article.text):
                 return None
-            return (
-                f"language {article.language!r} has no entity model configured "
-                f"(model {self.model.name} tags {self.language!r})"
+            tagged = ", ".join(
+                f"model {t.model.name} tags {t.language!r}" for t in (self, *self.others.values())
             )
+            return f"language {article.language!r} has no entity model configured ({tagged})"
         return None
 
     def reads_as_own(self, text: str) -> bool:
@@ -165,7 +182,24 @@ class Tagger:
         return end if end < len(text) else None
 
     def tag_batch(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
-        """Tag a batch of articles through ``nlp.pipe``; order is kept."""
+        """Tag a batch of articles through ``nlp.pipe``; order is kept. An article in
+        a language another tagger was added for (``add_language``) goes to that one."""
+        if not self.others:
+            return self._tag_own(articles, now=now)
+        routes: dict[int, list[int]] = {}
+        by: dict[int, Tagger] = {}
+        for i, article in enumerate(articles):
+            tagger = self.others.get(article.language or "", self)
+            routes.setdefault(id(tagger), []).append(i)
+            by[id(tagger)] = tagger
+        out: list[TaggedArticle | None] = [None] * len(articles)
+        for key, indexes in routes.items():
+            done = by[key]._tag_own([articles[i] for i in indexes], now=now)
+            for i, tagged in zip(indexes, done, strict=True):
+                out[i] = tagged
+        return [t for t in out if t is not None]
+
+    def _tag_own(self, articles: Sequence[CleanedArticle], *, now: str) -> list[TaggedArticle]:
         chunks: list[Chunk] = []
         skipped = [self.skip_reason(a) for a in articles]
         cuts = [
@@ -189,16 +223,18 @@ class Tagger:
         phrases: list[list[Span] | None] = [
             [] if why is None and self.has_tags else None for why in skipped
         ]
+        names = self.vocabulary.labels if self.vocabulary is not None else None
         with self._memory_zone():
             for group in self._groups(chunks):
                 docs = self.nlp.pipe((c.text for c in group), batch_size=len(group))
                 for chunk, doc in zip(group, docs, strict=True):
                     sents, ments = found[chunk.article]
                     sents.extend(model_sentences(doc, chunk.offset))
-                    ments.extend(_mentions(doc, chunk.offset, self.labels))
+                    ments.extend(_mentions(doc, chunk.offset, self.labels, names))
                     spans = phrases[chunk.article]
                     if spans is not None:
-                        spans.extend(noun_phrases(doc, chunk.offset))
+                        find = universal_noun_phrases if self.universal_tags else noun_phrases
+                        spans.extend(find(doc, chunk.offset))
         for i, cut in enumerate(cuts):
             if cut is not None:
                 found[i][0].extend(rule_sentences(articles[i].text, start=cut))
@@ -251,10 +287,16 @@ class Tagger:
     ) -> TaggedArticle:
         if skipped is not None:
             sents = rule_sentences(article.text)
+        if self.vocabulary is None:
+            found = entities.resolve(article.text, ments, name_text=name_text, places=self.places)
+        else:
+            found = basic.resolve(
+                article.text, ments, self.vocabulary, name_text=name_text, places=self.places
+            )
         mentions: list[Mention] = [
             m
-            for m in entities.resolve(article.text, ments, name_text=name_text, places=self.places)
-            if self.labels is None or m.label in self.labels  # the place rules relabel
+            for m in found
+            if self.labels is None or m.label in self.labels  # the rules relabel
         ]
         return TaggedArticle(
             **fields_of(article, exclude=_PIPELINE),
@@ -271,9 +313,15 @@ class Tagger:
 
 
 def _mentions(
-    doc: Doc, offset: int, labels: frozenset[str] | None
+    doc: Doc,
+    offset: int,
+    labels: frozenset[str] | None,
+    names: Mapping[str, str] | None = None,
 ) -> Iterable[entities.RawMention]:
+    """The model's entities, their labels named as English's (``names``: French PER
+    is PERSON), those of ``labels`` only."""
     for ent in doc.ents:
-        if labels is not None and ent.label_ not in labels:
+        label = names.get(ent.label_, ent.label_) if names else ent.label_
+        if labels is not None and label not in labels:
             continue
-        yield entities.RawMention(ent.start_char + offset, ent.end_char + offset, ent.label_)
+        yield entities.RawMention(ent.start_char + offset, ent.end_char + offset, label)

@@ -75,6 +75,7 @@ __all__ = [
     "RawMention",
     "acronym_owners",
     "name_words",
+    "person_canonical",
     "pieces",
     "resolve",
     "strip_titles",
@@ -125,7 +126,7 @@ def acronym_owners(names: list[str]) -> dict[str, str]:
 _LONGEST_NAME = 8
 
 
-def _person_canonical(names: list[str]) -> dict[str, str]:
+def person_canonical(names: list[str]) -> dict[str, str]:
     """Map each person name to the longest full name that contains its tokens
     as a contiguous tail or head ('Xi' -> 'Xi Jinping', 'Putin' -> 'Vladimir Putin').
 
@@ -206,7 +207,7 @@ def resolve(
     for short, long_form in acronym_owners(sorted({s[3] for s in spans})).items():
         acronyms.setdefault(short, long_form)
     base = {s[3]: strip_titles(s[3]) if s[2] == "PERSON" else s[3] for s in spans}
-    persons = _person_canonical([base[s[3]] for s in spans if s[2] == "PERSON"])
+    persons = person_canonical([base[s[3]] for s in spans if s[2] == "PERSON"])
     # A surname tagged ORG once still belongs to the person introduced in full.
     person_tails = {
         name_words(full)[-1]: full for full in persons.values() if len(name_words(full)) >= 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from spacy.attrs import IDX, IS_SPACE, LENGTH, TAG
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, POS, TAG
+from spacy.symbols import ADJ, NOUN, PROPN
 from spacy.tokens import Doc
 
 from schemas.models import (
@@ -67,3 +68,28 @@ def _tag_kinds(strings: Any) -> dict[int, str]:
     """Each modifier tag's hash (as ``Doc.to_array`` gives it) and what it is to a
     noun phrase."""
     return {strings.add(tag): kind for tag, kind in _TAG_KINDS.items()}
+
+
+_UNIVERSAL_NOUNS = frozenset({int(NOUN), int(PROPN)})
+_UNIVERSAL_MODIFIERS = _UNIVERSAL_NOUNS | {int(ADJ)}
+
+
+def universal_noun_phrases(doc: Doc, offset: int = 0) -> Iterator[Span]:
+    """Noun phrases from universal part-of-speech tags (a morphologizer's, as the
+    French models have): runs of nouns and adjectives with a noun among them, the
+    adjectives on either side ("voiture électrique", "nouvelle centrale solaire")."""
+    if not len(doc):
+        return
+    pos, starts, spaces, puncts, lengths = doc.to_array(
+        [POS, IDX, IS_SPACE, IS_PUNCT, LENGTH]
+    ).T.tolist()
+    run: list[int] = []
+    for i in range(len(pos) + 1):
+        # a small model tags a guillemet as a noun now and then
+        if i < len(pos) and not (spaces[i] or puncts[i]) and pos[i] in _UNIVERSAL_MODIFIERS:
+            run.append(i)
+            continue
+        if any(pos[j] in _UNIVERSAL_NOUNS for j in run):
+            last = run[-1]
+            yield Span(start=starts[run[0]] + offset, end=starts[last] + lengths[last] + offset)
+        run = []

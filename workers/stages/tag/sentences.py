@@ -23,13 +23,16 @@ from workers.stages.tag.phrases import NOUN_TAGS
 def _opens_next(token: Token) -> bool:
     """Whether ``token``, the last of a model's sentence, is a quotation mark that opens
     the next one: set against the word after it and apart from the word before
-    ("... to bury. 'That was ...", where the model ends its sentence after the mark)."""
+    ("... to bury. 'That was ...", where the model ends its sentence after the mark;
+    "... européenne. « Nous devons ...")."""
     doc = token.doc
     return (
         token.text in _OPENING_QUOTES
-        and not token.whitespace_
+        # French sets a space inside its guillemets ("« Nous devons"): « opens whatever
+        # follows it; another mark only when it is set against the word after it
+        and (token.text == "«" or not token.whitespace_)
         and token.i + 1 < len(doc)
-        and (token.i == 0 or bool(doc[token.i - 1].whitespace_))
+        and (token.i == 0 or bool(doc[token.i - 1].whitespace_) or doc[token.i - 1].is_space)
     )
 
 
@@ -81,7 +84,7 @@ _GLUE_LOOKBACK = 80  # characters
 _DETERMINERS = frozenset({"A", "An", "The"})
 _NOUN_TAGS_BEFORE = NOUN_TAGS | {"CD", "-RRB-"}  # a noun, a number or ")"
 _FUNCTION_TAGS = frozenset({"DT", "EX", "IN", "PRP", "PRP$", "RB", "WP", "WRB"})
-_OPENING_QUOTES = frozenset({"'", "‘", '"', "“"})
+_OPENING_QUOTES = frozenset({"'", "‘", '"', "“", "«", "„"})
 # entity types of names: a determiner inside one does not open ("A four-year-old",
 # a DATE, may)
 _NAME_TYPES = frozenset(
