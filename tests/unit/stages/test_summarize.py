@@ -284,3 +284,27 @@ def test_a_fragment_that_opens_in_lower_case_is_not_a_sentence() -> None:
         "iPhone sales rose by a tenth in the third quarter of the year. "
         "The state health department defended the campaign in a statement."
     )
+
+
+def test_a_french_summary_leaves_out_french_furniture_and_dangling_openers() -> None:
+    text = (
+        "Publié le 4 décembre 2026 à 10 h 30.\n"
+        "Par Jean Dupont, envoyé spécial.\n"
+        "Il a été reçu jeudi par le président de la République à Paris.\n"
+        "Le chancelier allemand Olaf Scholz a rencontré jeudi Emmanuel Macron à Paris.\n"
+        "Rejoignez notre groupe WhatsApp pour ne rien manquer de l'actualité.\n"
+        "Les deux dirigeants ont évoqué la défense européenne et l'aide à l'Ukraine.\n"
+        "À lire aussi : la réforme du marché européen de l'électricité divise."
+    )
+    out = select(text, _sents(text), count=3, language="fr")
+    assert out == (
+        "Le chancelier allemand Olaf Scholz a rencontré jeudi Emmanuel Macron à Paris. "
+        "Les deux dirigeants ont évoqué la défense européenne et l'aide à l'Ukraine."
+    )
+    # the same text taken as English keeps what only French's rules leave out
+    assert "Rejoignez" in select(text, _sents(text), count=5)
+    aside = (
+        "Le conseil municipal de Lyon a voté mardi soir le budget de la ville. "
+        "Par ailleurs, il a approuvé la rénovation de trois écoles du centre."
+    )
+    assert select(aside, _sents(aside), count=2, language="fr") == aside  # not a byline

@@ -131,9 +131,36 @@ _DATELINE = re.compile(
 _STAMP_END = re.compile(r"\s*" + _CREDIT + "$")
 
 
-def _reads_as_sentence(text: str) -> bool:
+# Other languages' furniture and dangling openers, beside English's (which apply to
+# every language, as page furniture in English is common on any site)
+_FURNITURE_IN = {
+    "fr": re.compile(
+        r"^(?:(?:Publié|Mis à jour|Modifié|Actualisé)\s+le\b"
+        r"|(?:[ÀA] lire aussi|Lire aussi|Voir aussi|En savoir plus)\b"
+        r"|(?:Photo|Crédits?(?: photo)?|Légende|Vidéo)\s*:"
+        # invitations: "Abonnez-vous à notre newsletter", "Rejoignez notre groupe WhatsApp"
+        r"|(?:[Aa]bonnez-vous|[Ii]nscrivez-vous|[Rr]ejoignez|[Ss]uivez-nous|[Tt]éléchargez)\b"
+        # a byline: "Par Jean Dupont, envoyé spécial à Kiev" (not "Par ailleurs, ...")
+        r"|Par\s+[A-ZÀ-Ý][\w.'’-]+\s+[A-ZÀ-Ý][\w.'’-]+(?:\s+[A-ZÀ-Ý][\w.'’-]+){0,2}\s*(?:,|\||$))"
+    ),
+}
+_DANGLING_IN = {
+    # a pronoun, a possessive or a connective that leaves out what it refers to
+    "fr": re.compile(
+        r"^[«\"'‘“]?\s*(?:Il|Elle|Ils|Elles|Lui|Eux|Son|Sa|Ses|Leur|Leurs|Mais|Et|Ou|Or|"
+        r"Cependant|Pourtant|Toutefois|Ainsi|Aussi|Puis|Ensuite|Néanmoins|Cela|Ça|"
+        r"En outre|Par ailleurs|De plus|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|"
+        r"Ce dernier|Cette dernière|Ces derniers|Ces dernières)\b"
+    ),
+}
+
+
+def _reads_as_sentence(text: str, language: str | None = None) -> bool:
     words = text.split()
     if len(words) < 5 or not text.rstrip().endswith(SENTENCE_END) or _FURNITURE.match(text):
+        return False
+    other = _FURNITURE_IN.get(language or "")
+    if other is not None and other.match(text):
         return False
     if _CAPTION.search(text) or _DATED_CAPTION.search(text):
         return False
@@ -170,7 +197,12 @@ def _article_start(text: str, sentences: list[Sentence], *, within: int = 6) -> 
 
 
 def choose(
-    text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0
+    text: str,
+    sentences: list[Sentence],
+    *,
+    count: int,
+    max_chars: int = 0,
+    language: str | None = None,
 ) -> list[Sentence]:
     """Up to ``count`` whole sentences, in order, within ``max_chars`` when > 0.
 
@@ -179,9 +211,10 @@ def choose(
     marks, a run-on of thousands of words) is cut at its last word break within
     the budget. A sentence that mostly repeats one already taken is skipped.
     Never empty when ``text`` is not: falls back to the first sentence (or the
-    first line).
+    first line). ``language`` adds that language's furniture and dangling openers
+    to English's.
     """
-    return _choose(text, sentences, count=count, max_chars=max_chars)[0]
+    return _choose(text, sentences, count=count, max_chars=max_chars, language=language)[0]
 
 
 # ends a summary whose only sentence was cut to the budget
@@ -206,9 +239,15 @@ def _cut(text: str, sent: Sentence, max_chars: int) -> Sentence:
 
 
 def _choose(
-    text: str, sentences: list[Sentence], *, count: int, max_chars: int
+    text: str,
+    sentences: list[Sentence],
+    *,
+    count: int,
+    max_chars: int,
+    language: str | None = None,
 ) -> tuple[list[Sentence], bool]:
     """``choose``'s sentences, and whether the first was cut to the budget."""
+    dangling = _DANGLING_IN.get(language or "")
     chosen: list[Sentence] = []
     seen: list[set[str]] = []
     used = 0
@@ -217,7 +256,9 @@ def _choose(
             break
         sent = _without_dateline(text, found)
         piece = text[sent.start : sent.end]
-        if not _reads_as_sentence(piece) or (not chosen and _DANGLING.match(piece)):
+        if not _reads_as_sentence(piece, language) or (
+            not chosen and (_DANGLING.match(piece) or (dangling and dangling.match(piece)))
+        ):
             continue
         words = _words(piece)
         if any(len(words & other) >= 0.7 * len(words) for other in seen):
@@ -239,9 +280,17 @@ def _choose(
     return chosen, False
 
 
-def select(text: str, sentences: list[Sentence], *, count: int, max_chars: int = 0) -> str:
+def select(
+    text: str,
+    sentences: list[Sentence],
+    *,
+    count: int,
+    max_chars: int = 0,
+    language: str | None = None,
+) -> str:
     """The summary text: the chosen sentences joined by spaces."""
-    return _joined(text, *_choose(text, sentences, count=count, max_chars=max_chars))
+    chosen = _choose(text, sentences, count=count, max_chars=max_chars, language=language)
+    return _joined(text, *chosen)
 
 
 def _joined(text: str, sentences: list[Sentence], cut: bool = False) -> str:
@@ -254,7 +303,9 @@ def summarize(
     """The enriched record: the tagged article with its summary, entity list,
     keywords and word count."""
     text = article.text
-    chosen, cut = _choose(text, list(article.sentences), count=count, max_chars=max_chars)
+    chosen, cut = _choose(
+        text, list(article.sentences), count=count, max_chars=max_chars, language=article.language
+    )
     ranked = entity_list(text, article.entities, title=article.title, summary=chosen)
     return EnrichedArticle(
         **fields_of(article, exclude=_PIPELINE),
