@@ -145,3 +145,40 @@ def test_each_lag_threshold_is_its_stage_s_documented_rate_times_30_seconds() ->
     for stage, name in (("clean", "cleaner"), ("tag", "tagger"), ("summarize", "summarizer")):
         line = re.search(rf"#\s+{name}\s+~([\d.]+) articles/s", comments)
         assert line is not None and float(line.group(1)) == rates[stage], name
+
+
+def test_each_manifest_s_measured_figures_are_the_docs_table_s() -> None:
+    """Cores, rate, RSS ready and peak, and the requests and limits, in each stage's
+    manifest comment and resources, are the row of docs/deployment.md's table (one
+    source, bench/stages.py's figures): the comments once said 112 / 10.7 / 211
+    articles/s while the docs said 130 / 9.6 / 267."""
+    import re
+
+    root = Path(__file__).parents[2]
+    docs = (root / "docs" / "deployment.md").read_text("utf-8")
+    rows = {
+        m[0]: m[1:]
+        for m in re.findall(
+            r"^\| (clean|tag|summarize) \| ([\d.]+) articles/s[^|]*\| ([\d.]+) core \| "
+            r"(\d+) MiB \| \d+ MiB \| (\d+) MiB \| ([^|]+) \| ([^|]+) \|",
+            docs,
+            re.M,
+        )
+    }
+    assert set(rows) == {"clean", "tag", "summarize"}, rows
+    for stage, name in (("clean", "cleaner"), ("tag", "tagger"), ("summarize", "summarizer")):
+        rate, cores, ready, peak, requests, limits = rows[stage]
+        text = (root / "deploy" / "base" / f"{name}.yaml").read_text("utf-8")
+        comment = " ".join(
+            line.strip().lstrip("#").strip()
+            for line in text.splitlines()
+            if line.strip().startswith("#")
+        )
+        assert f"{cores} core at full load" in comment, name
+        assert f"{rate} articles/s" in comment, name
+        assert f"RSS {ready} MiB ready, peak {peak} MiB" in comment, name
+        for kind, cell in (("requests", requests), ("limits", limits)):
+            cpu, memory = (p.strip() for p in cell.split(","))
+            cpu = cpu.removesuffix(" CPU")  # "1 CPU" in the table is 1 in the manifest
+            found = re.search(rf'{kind}: {{cpu: "?{re.escape(cpu)}"?, memory: {memory}}}', text)
+            assert found, (name, kind, cell)
