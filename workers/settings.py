@@ -243,7 +243,7 @@ class Settings(BaseSettings):
     )
     story_store: Literal["memory", "rocksdb"] = Field(
         default="memory",
-        description="Where the story index lives: memory (about 480 MiB per 100,000 "
+        description="Where the story index lives: memory (about 780 MiB per 100,000 "
         "articles) or rocksdb (on disk under ENRICH_DATA_DIR, memory bounded; needs "
         "the 'disk' extra, and each worker its own data directory)",
     )
