@@ -166,6 +166,10 @@ async def test_an_interrupted_replay_says_how_far_it_got_and_the_next_run_goes_o
         env=stack.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Ctrl-C reaches it as it would from a terminal: a suite started in the
+        # background (CI) has SIGINT ignored, a child inherits that, and the replay
+        # then ran to its end (exit 0) instead of stopping
+        preexec_fn=_sigint_default,  # noqa: PLW1509 - only resets one signal before exec
     )
     try:
         deadline = asyncio.get_running_loop().time() + 120
@@ -187,3 +191,7 @@ async def test_an_interrupted_replay_says_how_far_it_got_and_the_next_run_goes_o
     keys = [m.key async for m in clients.read_to_end(s, target)]
     assert set(keys) == {f"k{i}".encode() for i in range(total)}
     assert len(keys) - total <= REPLAY_CHUNK, f"{len(keys) - total} originals sent twice"
+
+
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
