@@ -31,7 +31,7 @@ from pathlib import Path
 import orjson
 
 from workers.codec import Message
-from workers.pipeline import STAGE, Forward, build_pipeline
+from workers.pipeline import Forward, build_pipeline, stage_spec
 from workers.settings import Settings
 from workers.stream import clients
 from workers.stream.embedded_broker import EmbeddedBroker, free_port
@@ -114,7 +114,10 @@ def run_stage(
         {k.removeprefix("ENRICH_").lower(): v for k, v in env.items() if k.startswith("ENRICH_")}
     )
     asyncio.run(clients.create_topics(settings))
-    source, dest = settings.topics[STAGE[stage].source], settings.topics[STAGE[stage].dest]
+    source, dest = (
+        settings.topics[stage_spec(stage).source],
+        settings.topics[stage_spec(stage).dest],
+    )
     worker = subprocess.Popen(
         [ENRICH, "worker", "--stages", stage],
         env=env,

@@ -24,8 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 2  # 2: authors, summary_sentences, entity_list, keywords
 
+#: The built-in stages, in pipeline order; a plugin may add more (workers/stage_table.py),
+#: so a dead letter's stage is any name of the stage name's form.
 Stage = Literal["clean", "tag", "summarize"]
-STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)  # in pipeline order
+STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)
+STAGE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"
 
 
 #: Longest article id: an id is the record key and travels in every story message
@@ -302,7 +305,10 @@ class DeadLetter(_Strict):
 
     schema_version: Literal[2] = 2
     id: str | None = Field(description="The article id, when it could be read")
-    stage: Stage
+    stage: str = Field(
+        pattern=STAGE_NAME_PATTERN,
+        description="The stage that failed: clean, tag, summarize, or one a plugin adds",
+    )
     code: str = Field(description="Stable error code, see workers.errors")
     message: str
     source: Source

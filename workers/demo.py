@@ -51,7 +51,7 @@ def run_demo(
         settings = settings.model_copy(
             update={
                 "broker": broker.bootstrap,
-                "stages": "clean,tag,summarize",
+                "stages": "",  # every stage of the table
                 "group_id": "enrich-demo",
                 "stories": True,  # the demo shows story grouping and trends
             }

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from schemas.models import DeadLetter, Original, Source, Stage
+from schemas.models import DeadLetter, Original, Source
 from workers import __version__
 from workers.codec import text_or_base64
 from workers.terminal import safe
@@ -25,7 +25,7 @@ def dead_letter(
     offset: int,
     key: bytes | None,
     value: bytes | None,
-    stage: Stage,
+    stage: str,
     code: str,
     message: str,
     article_id: str | None,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from multiprocessing.pool import AsyncResult
 
+from workers import stage_table
 from workers.codec import Message
 from workers.pipeline import Dead, Pipeline, batched, build_pipeline
 from workers.settings import Settings
@@ -26,6 +27,9 @@ _pipeline: Pipeline | None = None  # one per worker process
 
 def _start(settings: Settings) -> None:
     global _pipeline  # noqa: PLW0603 - the process's pipeline, built once
+    # a process started for a pool gets the settings unpickled, their validators not
+    # run again: the plugins' stages join its table here
+    stage_table.load_plugins(settings.plugins)
     _pipeline = build_pipeline(settings)
     _pipeline.warm()
 
@@ -47,7 +51,7 @@ def run_offline(
 
 
 def _enriched(settings: Settings, messages: Iterable[Message], processes: int) -> Iterator[Result]:
-    settings = settings.model_copy(update={"stages": "clean,tag,summarize"})
+    settings = settings.model_copy(update={"stages": ""})  # every stage of the table
     batches = batched(messages, settings.batch_size)
     first = next(batches, None)
     if first is None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -30,10 +30,8 @@ from schemas.models import (
     EnrichedArticle,
     ModelInfo,
     RawArticle,
-    Stage,
-    TaggedArticle,
 )
-from workers import codec
+from workers import codec, stage_table
 from workers.codec import Message
 from workers.dlq import dead_letter
 from workers.errors import ConfigError, DecodeError, EnrichError, PermanentError, StageFailed
@@ -44,8 +42,6 @@ from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger
 
 __all__ = [
-    "STAGE",
-    "STAGES",
     "Dead",
     "Forward",
     "Message",
@@ -54,6 +50,8 @@ __all__ = [
     "StageSpec",
     "build_pipeline",
     "enrich",
+    "stage_spec",
+    "stage_specs",
 ]
 
 log = logging.getLogger(__name__)
@@ -199,33 +197,47 @@ class Pipeline:
         return [o for o in outcomes if o is not None]
 
     def summarize_batch(self, messages: Sequence[Message]) -> list[Outcome]:
-        return [self._summarize_one(m) for m in messages]
+        def run(tagged: Any, now: str) -> CleanedArticle:
+            return summarize(
+                tagged,
+                now=now,
+                count=self.settings.summary_sentences,
+                max_chars=self.settings.summary_max_chars,
+            )
 
-    def _summarize_one(self, msg: Message) -> Outcome:
+        return self.each("summarize", messages, run)
+
+    def each(
+        self,
+        stage: str,
+        messages: Sequence[Message],
+        run: Callable[[Any, str], CleanedArticle],
+    ) -> list[Outcome]:
+        """A stage that takes one record at a time: each message decoded as the
+        record the stage reads (its row in the stage table), ``run(record, now)``,
+        and its output forwarded, or the message dead-lettered with the error."""
+        reads = stage_table.row(stage).reads
+        return [self._each_one(stage, reads, run, m) for m in messages]
+
+    def _each_one(
+        self,
+        stage: str,
+        reads: type[BaseModel],
+        run: Callable[[Any, str], CleanedArticle],
+        msg: Message,
+    ) -> Outcome:
         now = self.clock()
         article_id: str | None = None
         try:
-            tagged = codec.decode_model(
-                msg.value, TaggedArticle, max_bytes=self.settings.max_record_bytes
-            )
-            article_id = tagged.id
-            return self._forward(
-                "summarize",
-                msg,
-                summarize(
-                    tagged,
-                    now=now,
-                    count=self.settings.summary_sentences,
-                    max_chars=self.settings.summary_max_chars,
-                ),
-                now,
-            )
+            record = codec.decode_model(msg.value, reads, max_bytes=self.settings.max_record_bytes)
+            article_id = getattr(record, "id", None)
+            return self._forward(stage, msg, run(record, now), now)
         except EnrichError as exc:
-            return self.dead_letter_for(msg, "summarize", exc, article_id, now)
-        except Exception as exc:  # noqa: BLE001
-            return self.dead_letter_for(msg, "summarize", _unexpected(exc), article_id, now)
+            return self.dead_letter_for(msg, stage, exc, article_id, now)
+        except Exception as exc:  # noqa: BLE001 - one record must not stop the stream
+            return self.dead_letter_for(msg, stage, _unexpected(exc), article_id, now)
 
-    def _forward(self, stage: Stage, msg: Message, record: CleanedArticle, now: str) -> Outcome:
+    def _forward(self, stage: str, msg: Message, record: CleanedArticle, now: str) -> Outcome:
         """The stage's output, or a ``too_large`` dead letter when it could not be published.
 
         A record over the limit would fail at the broker, or at the next stage,
@@ -256,7 +268,7 @@ class Pipeline:
     def dead_letter_for(
         self,
         msg: Message,
-        stage: Stage,
+        stage: str,
         error: EnrichError,
         article_id: str | None,
         now: str,
@@ -306,9 +318,9 @@ class Pipeline:
         )
         return Dead(record=record, value=codec.encode(record))
 
-    def run_stage(self, stage: Stage, messages: Sequence[Message]) -> list[Outcome]:
+    def run_stage(self, stage: str, messages: Sequence[Message]) -> list[Outcome]:
         """One outcome per message, in order, from the named stage."""
-        return STAGE[stage].run(self, messages)
+        return stage_spec(stage).run(self, messages)
 
     # -- composition -------------------------------------------------------
 
@@ -323,7 +335,7 @@ class Pipeline:
             finals: list[Outcome | None] = [None] * len(batch)
             pending = list(range(len(batch)))
             msgs = batch
-            for spec in STAGES:
+            for spec in stage_specs():
                 outcomes = spec.run(self, msgs)
                 forwards: dict[int, Forward] = {}
                 for idx, outcome in zip(pending, outcomes, strict=True):
@@ -348,31 +360,42 @@ class Pipeline:
 
 @dataclass(frozen=True, slots=True)
 class StageSpec:
-    """One step of the pipeline: the topic kinds it reads and writes (keys of
-    ``Settings.topics``), the record it reads, and how a batch runs through it."""
+    """One step of the pipeline as it runs: the topic kinds it reads and writes (keys
+    of ``Settings.topics``), the record it reads, and how a batch runs through it.
+    Made from the stage table's row (``workers.stage_table``)."""
 
-    name: Stage
+    name: str
     source: str
     dest: str
     reads: type[BaseModel]
     run: Callable[[Pipeline, Sequence[Message]], list[Outcome]]
 
 
-#: The pipeline, in order. Settings validation, topic routing, the Faust agents,
-#: ``Pipeline.run`` and the command line all read this table.
-STAGES: tuple[StageSpec, ...] = (
-    StageSpec("clean", "raw", "cleaned", RawArticle, Pipeline.clean_batch),
-    StageSpec("tag", "cleaned", "tagged", CleanedArticle, Pipeline.tag_batch),
-    StageSpec("summarize", "tagged", "enriched", TaggedArticle, Pipeline.summarize_batch),
-)
-STAGE: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
+#: The built-in stages' batch functions; a plugin's stage brings its own.
+_BUILT_IN: dict[str, Callable[[Pipeline, Sequence[Message]], list[Outcome]]] = {
+    "clean": Pipeline.clean_batch,
+    "tag": Pipeline.tag_batch,
+    "summarize": Pipeline.summarize_batch,
+}
+
+
+def stage_spec(name: str) -> StageSpec:
+    """The stage ``name`` as it runs, from its row in the stage table."""
+    row = stage_table.row(name)
+    run = row.run if row.run is not None else _BUILT_IN[name]
+    return StageSpec(name, stage_table.source_of(name), stage_table.dest_of(name), row.reads, run)
+
+
+def stage_specs() -> tuple[StageSpec, ...]:
+    """Every stage of the table, in order."""
+    return tuple(stage_spec(name) for name in stage_table.names())
 
 
 def check_model(settings: Settings) -> None:
     """Raise ConfigError now if this process tags and its spaCy model is not
     installed: a worker loads the model while it joins its group, and a missing
     one should not wait for that."""
-    if "tag" not in settings.stage_list:
+    if not any(stage_table.row(s).needs_model for s in settings.stage_list):
         return
     for language, name in settings.language_models.items():
         if Path(name).exists() or (name.isidentifier() and importlib.util.find_spec(name)):
@@ -393,7 +416,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
     from workers.stages.tag import load_model, places
 
     tagger = None
-    if "tag" in settings.stage_list:
+    if any(stage_table.row(s).needs_model for s in settings.stage_list):
         known = places.load()
         taggers = [
             Tagger(

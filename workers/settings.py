@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.models import STAGE_NAMES, Stage
+from workers import stage_table
 from workers.errors import ConfigError
 
 # MISC: the other names of the models that do not tell them apart (French's)
@@ -169,7 +169,16 @@ class Settings(BaseSettings):
     max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     # Stages
-    stages: str = Field(default="clean,tag,summarize", description="Stages this worker runs")
+    stages: str = Field(
+        default="",
+        description="Stages this worker runs, comma-separated (empty: every stage of the "
+        "table, clean,tag,summarize and any a plugin adds)",
+    )
+    plugins: str = Field(
+        default="",
+        description="Modules that add stages, comma-separated: importing each registers "
+        "its stage in the stage table (workers/stage_table.py)",
+    )
     batch_size: int = Field(default=32, ge=1, description="Records taken from a stream at once")
     batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a batch")
     stream_buffer: int = Field(
@@ -299,14 +308,25 @@ class Settings(BaseSettings):
 
     @field_validator("stages")
     @classmethod
-    def _known_stages(cls, value: str) -> str:
-        names = [s.strip() for s in value.split(",") if s.strip()]
-        unknown = [s for s in names if s not in STAGE_NAMES]
-        if unknown or not names:
+    def _stage_names(cls, value: str) -> str:
+        return ",".join(s.strip() for s in value.split(",") if s.strip())
+
+    @model_validator(mode="after")
+    def _known_stages(self) -> Settings:
+        """The plugins' stages join the table first, then every stage named must be in it."""
+        try:
+            stage_table.load_plugins(self.plugins)
+        except ImportError as exc:
             raise ValueError(
-                f"unknown stage(s) {unknown or value!r}; choose from {','.join(STAGE_NAMES)}"
+                f"plugins: cannot import {exc.name or self.plugins!r}: {exc}"
+            ) from None
+        known = stage_table.names()
+        unknown = [s for s in self.stages.split(",") if s and s not in known]
+        if unknown:
+            raise ValueError(
+                f"ENRICH_STAGES: unknown stage(s) {unknown}; choose from {','.join(known)}"
             )
-        return ",".join(names)
+        return self
 
     @field_validator("models")
     @classmethod
@@ -374,15 +394,16 @@ class Settings(BaseSettings):
         return (self.max_request_bytes - 64 * 1024) * 3 // 4
 
     @property
-    def stage_list(self) -> tuple[Stage, ...]:
-        chosen = self.stages.split(",")
-        return tuple(s for s in STAGE_NAMES if s in chosen)
+    def stage_list(self) -> tuple[str, ...]:
+        """The stages this worker runs, in pipeline order (all of them by default)."""
+        chosen = {s for s in self.stages.split(",") if s}
+        return tuple(s for s in stage_table.names() if not chosen or s in chosen)
 
     @property
     def app_id(self) -> str:
         """The consumer group of this worker: ``group_id`` for all stages, else
         suffixed by its stages, so that each stage set scales in a group of its own."""
-        if self.stage_list == STAGE_NAMES:
+        if self.stage_list == stage_table.names():
             return self.group_id
         return "-".join((self.group_id, *self.stage_list))
 
@@ -407,7 +428,17 @@ class Settings(BaseSettings):
             "story_bands": self.topic_story_bands,
             "story_matches": self.topic_story_matches,
             "story_entities": self.topic_story_entities,
-        }
+        } | {kind: self.plugin_topic(kind) for kind in self._plugin_kinds()}
+
+    def _plugin_kinds(self) -> list[str]:
+        built_in = {"raw", "cleaned", "tagged", "summarized", "enriched"}
+        return [r.output for r in stage_table.rows() if r.output not in built_in]
+
+    def plugin_topic(self, kind: str) -> str:
+        """The topic of a kind a plugin's stage adds: named as the raw topic is, with
+        the kind for its last part ("articles.raw" gives "articles.<kind>")."""
+        head, dot, _ = self.topic_raw.rpartition(".")
+        return f"{head}{dot}{kind}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import ROOT, render, run, tool
-from workers.pipeline import STAGE
+from workers import stage_table
+from workers.pipeline import stage_spec
 from workers.settings import Settings
 
 LAYOUTS = ["deploy/base", "deploy/overlays/example"]
@@ -63,7 +64,7 @@ def test_each_stage_runs_hardened_probed_and_sized(layout: str) -> None:
         assert pod["topologySpreadConstraints"]
         selector = dep["spec"]["selector"]["matchLabels"]
         assert budgets[name]["spec"]["selector"]["matchLabels"] == selector
-    assert stages == set(STAGE)
+    assert stages == set(stage_table.names())
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -90,7 +91,7 @@ def test_keda_scales_each_stage_on_its_own_group_and_source(layout: str) -> None
         meta = trigger["metadata"]
         # the group the worker joins and the topic it reads, as the code computes them
         assert meta["consumerGroup"] == worker.app_id
-        assert meta["topic"] == settings.topics[STAGE[stage].source]
+        assert meta["topic"] == settings.topics[stage_spec(stage).source]
         assert meta["bootstrapServers"] == data["ENRICH_BROKER"]
         assert int(meta["lagThreshold"]) > 0
         assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= settings.partitions

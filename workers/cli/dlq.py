@@ -6,8 +6,7 @@ import argparse
 import heapq
 import sys
 
-from schemas.models import STAGE_NAMES
-from workers import dlq
+from workers import dlq, stage_table
 from workers.cli.common import add_command, against_broker
 from workers.codec import Message
 from workers.errors import ERROR_CODES, ConfigError, ExitCode
@@ -40,7 +39,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             metavar="CODE",
             help=f"only records with this error code: {', '.join(sorted(ERROR_CODES))}",
         )
-        d.add_argument("--stage", choices=STAGE_NAMES, help="only records from this stage")
+        d.add_argument(
+            "--stage",
+            metavar="STAGE",
+            help=f"only records from this stage ({', '.join(stage_table.names())}, or a plugin's)",
+        )
         d.add_argument("--since", help="only records failed since TIME (ISO 8601, or 30m, 2h, 1d)")
         d.set_defaults(func=func)
         if name == "list":

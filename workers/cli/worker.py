@@ -9,6 +9,7 @@ import sys
 import urllib.error
 import urllib.request
 
+from workers import stage_table
 from workers.cli.common import add_command, against_broker
 from workers.errors import ConfigError, ExitCode
 from workers.settings import Settings
@@ -24,7 +25,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "enrich worker",
         "enrich worker --stages tag --group-id enrich   # scale the tagger on its own",
     )
-    p.add_argument("--stages", help="comma-separated: clean,tag,summarize (ENRICH_STAGES)")
+    p.add_argument(
+        "--stages",
+        help="comma-separated, of "
+        + ",".join(stage_table.names())
+        + " and any a plugin adds (ENRICH_STAGES; default: all)",
+    )
     p.add_argument("--group-id", help="consumer group (ENRICH_GROUP_ID)")
     p.add_argument("--batch-size", type=int, help="records per batch (ENRICH_BATCH_SIZE)")
     p.set_defaults(func=worker)

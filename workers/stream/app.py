@@ -24,11 +24,10 @@ from typing import Any, TypeVar
 import faust
 from faust.types import TP
 
-from schemas.models import Stage
 from workers.codec import Message
 from workers.dlq import DeadLetterLimit
 from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
-from workers.pipeline import STAGE, Dead, Outcome, Pipeline
+from workers.pipeline import Dead, Outcome, Pipeline, stage_spec
 from workers.settings import Settings
 from workers.stream import clients, faust_compat
 from workers.stream.clients import REFUSED_FOR_GOOD, SIZE_ERRORS
@@ -130,12 +129,12 @@ class StageAgents:
             stages=settings.stage_list,
             model=pipeline.result().model if pipeline.done() else None,
             stall_timeout_s=settings.stall_timeout_s,
-            sources={settings.topics[STAGE[s].source]: s for s in settings.stage_list},
+            sources={settings.topics[stage_spec(s).source]: s for s in settings.stage_list},
             loaded=pipeline.done(),
         )
         # per source partition, the offset after the last record whose outputs are published
         self.next_offset: dict[tuple[str, int], int] = {}
-        self.sources = {settings.topics[STAGE[stage].source] for stage in settings.stage_list}
+        self.sources = {settings.topics[stage_spec(stage).source] for stage in settings.stage_list}
         # exactly_once: each batch commits in a transaction of its own (transactions.py);
         # Faust's consumer reads only committed records and commits no source offset
         self.transactions: Transactions | None = None
@@ -188,12 +187,12 @@ class StageAgents:
     async def _loaded(self) -> Pipeline:
         return await asyncio.wrap_future(self.loading)
 
-    def dest(self, stage: Stage) -> str:
+    def dest(self, stage: str) -> str:
         """The topic kind a stage publishes to: with stories on, summarized records
         wait in ``summarized`` for their story before they are enriched."""
         if stage == "summarize" and self.stories is not None:
             return "summarized"
-        return STAGE[stage].dest
+        return stage_spec(stage).dest
 
     async def _await_pipeline(self) -> None:
         """Mark the stages loaded when the pipeline is, or stop the worker if it fails."""
@@ -246,8 +245,8 @@ class StageAgents:
             self.exit_code = code
             os.kill(os.getpid(), signal.SIGTERM)
 
-    def _register(self, stage: Stage) -> None:
-        spec = STAGE[stage]
+    def _register(self, stage: str) -> None:
+        spec = stage_spec(stage)
         source = self.topics[spec.source]
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"enrich-{stage}")
         self.executors[stage] = executor
@@ -317,7 +316,7 @@ class StageAgents:
         self.app.agent(source, name=f"enrich.{stage}", concurrency=1)(agent)
 
     async def publish(
-        self, stage: Stage, messages: Sequence[Message], outcomes: Sequence[Outcome]
+        self, stage: str, messages: Sequence[Message], outcomes: Sequence[Outcome]
     ) -> list[Outcome]:
         """Send every outcome and wait for the broker's acks; the outcomes as published.
 
@@ -399,7 +398,7 @@ class StageAgents:
         return final
 
     async def commit_transaction(
-        self, stage: Stage, messages: Sequence[Message], outcomes: Sequence[Outcome]
+        self, stage: str, messages: Sequence[Message], outcomes: Sequence[Outcome]
     ) -> tuple[list[int], list[Outcome]]:
         """exactly_once: commit the batch's outcomes with its input offsets (one
         transaction per source partition); the indexes of the messages done, and
@@ -489,7 +488,7 @@ class StageAgents:
         return ("dlq", dead.key.encode("utf-8"), dead.value)
 
     def _refused(
-        self, stage: Stage, message: Message, outcome: Outcome, error: BaseException
+        self, stage: str, message: Message, outcome: Outcome, error: BaseException
     ) -> Dead | None:
         """The dead letter that stands in for a record refused for good.
 

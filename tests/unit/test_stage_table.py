@@ -1,0 +1,92 @@
+"""The stage table drives the pipeline: a stage added with one package and one row
+(tests/toy_stage) runs in ``enrich file``, with its contract checked."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas.models import CleanedArticle, EnrichedArticle, TaggedArticle
+from workers import stage_table
+from workers.settings import Settings
+
+
+@pytest.fixture
+def toy() -> Iterator[None]:
+    sys.modules.pop("tests.toy_stage", None)
+    yield
+    if "unlabel" in stage_table.names():
+        stage_table.unregister("unlabel")
+    sys.modules.pop("tests.toy_stage", None)
+
+
+def test_a_plugin_s_stage_joins_the_table_between_the_stages_it_names(toy: None) -> None:
+    settings = Settings(plugins="tests.toy_stage")
+    assert stage_table.names() == ("clean", "tag", "unlabel", "summarize")
+    assert settings.stage_list == ("clean", "tag", "unlabel", "summarize")  # all, by default
+    assert stage_table.source_of("unlabel") == "tagged"
+    assert stage_table.source_of("summarize") == "unlabelled"
+    assert stage_table.dest_of("summarize") == "enriched"
+    assert settings.topics["unlabelled"] == "articles.unlabelled"  # named as the raw topic
+    assert Settings(plugins="tests.toy_stage", stages="unlabel").app_id == "enrich-unlabel"
+
+
+def test_a_stage_whose_contract_does_not_fit_is_refused(toy: None) -> None:
+    def run(pipeline: object, messages: object) -> list[object]:
+        return []
+
+    wrong = stage_table.StageRow(
+        "mismatch", EnrichedArticle, TaggedArticle, "mismatched", (), "reads too much", run=run
+    )
+    with pytest.raises(TypeError, match="reads EnrichedArticle, but 'tag' before it writes"):
+        stage_table.register(wrong, after="tag")
+    loose = stage_table.StageRow(
+        "loose", TaggedArticle, CleanedArticle, "loosened", (), "writes too little", run=run
+    )
+    with pytest.raises(TypeError, match="writes CleanedArticle, but 'summarize' after it"):
+        stage_table.register(loose, after="tag")
+    with pytest.raises(ValueError, match="taken"):
+        stage_table.register(
+            stage_table.StageRow("tag", TaggedArticle, TaggedArticle, "x", (), "", run=run),
+            after="tag",
+        )
+    assert stage_table.names() == ("clean", "tag", "summarize")
+    with pytest.raises(Exception, match="cannot import"):
+        Settings(plugins="tests.no_such_stage")
+
+
+@pytest.mark.model
+def test_enrich_file_runs_the_toy_stage(
+    toy: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers import cli
+
+    src = tmp_path / "in.jsonl"
+    text = (
+        "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday. "
+        "The Russian leader said the two countries would deepen trade ties this year."
+    )
+    src.write_bytes(orjson.dumps({"id": "a", "title": "Xi meets Putin", "text": text}) + b"\n")
+    outputs = {}
+    for plugins in ("", "tests.toy_stage"):
+        monkeypatch.setenv("ENRICH_PLUGINS", plugins)
+        out = tmp_path / f"out-{bool(plugins)}.jsonl"
+        assert cli.main(["file", str(src), "-o", str(out)]) == 0
+        outputs[bool(plugins)] = orjson.loads(out.read_bytes())
+    without, with_toy = outputs[False], outputs[True]
+    assert {"NORP"} <= {m["label"] for m in without["entities"]}  # "Chinese", "Russian"
+    assert "NORP" not in {m["label"] for m in with_toy["entities"]}
+    assert "NORP" not in {e["label"] for e in with_toy["entity_list"]}  # summarize read its output
+    kept = [m for m in without["entities"] if m["label"] != "NORP"]
+    assert with_toy["entities"] == kept
+    # in processes of its own: each loads the plugin (settings reach it unpickled)
+    monkeypatch.setenv("ENRICH_BATCH_SIZE", "1")
+    src.write_bytes(src.read_bytes() * 2)
+    out = tmp_path / "out-processes.jsonl"
+    assert cli.main(["file", str(src), "-o", str(out), "--processes", "2"]) == 0
+    for line in out.read_bytes().splitlines():
+        assert orjson.loads(line)["entities"] == kept
