@@ -37,6 +37,7 @@ import orjson
 
 from workers.stories import minhash
 from workers.stories.state import Answer, Bucket, Decision
+from workers.stream.story_store import disk_bytes
 from workers.stream.story_tables import PartitionTable, compact, record_partition
 
 PARTITIONS = 6
@@ -127,7 +128,7 @@ def main() -> None:
         for n in range(args.articles):
             write_article(data, n, banding, rng)
             if (n + 1) % args.report_every == 0 or n + 1 == args.articles:
-                disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+                disk = disk_bytes(Path(tmp))
                 row = {
                     "store": args.store,
                     "articles": n + 1,

@@ -143,25 +143,15 @@ class Pipeline:
     # -- stages ------------------------------------------------------------
 
     def clean_batch(self, messages: Sequence[Message]) -> list[Outcome]:
-        return [self._clean_one(m) for m in messages]
-
-    def _clean_one(self, msg: Message) -> Outcome:
-        now = self.clock()
-        article_id: str | None = None
-        try:
-            raw = codec.decode_raw(msg.value, max_bytes=self.settings.max_record_bytes)
-            article_id = raw.id
-            cleaned = clean(
+        def run(raw: Any, now: str) -> CleanedArticle:
+            return clean(
                 raw,
                 now=now,
                 fallback_language=self.settings.model_language,
                 min_language_confidence=self.settings.language_min_confidence,
             )
-            return self._forward("clean", msg, cleaned, now)
-        except EnrichError as exc:
-            return self.dead_letter_for(msg, "clean", exc, article_id, now)
-        except Exception as exc:  # noqa: BLE001 - one record must not stop the stream
-            return self.dead_letter_for(msg, "clean", _unexpected(exc), article_id, now)
+
+        return self.each("clean", messages, run)
 
     def tag_batch(self, messages: Sequence[Message]) -> list[Outcome]:
         now = self.clock()
@@ -228,8 +218,13 @@ class Pipeline:
     ) -> Outcome:
         now = self.clock()
         article_id: str | None = None
+        limit = self.settings.max_record_bytes
         try:
-            record = codec.decode_model(msg.value, reads, max_bytes=self.settings.max_record_bytes)
+            record: BaseModel = (
+                codec.decode_raw(msg.value, max_bytes=limit)  # forgiving: fills in the id
+                if reads is RawArticle
+                else codec.decode_model(msg.value, reads, max_bytes=limit)
+            )
             article_id = getattr(record, "id", None)
             return self._forward(stage, msg, run(record, now), now)
         except EnrichError as exc:

@@ -418,7 +418,8 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> dict[str, str]:
-        return {
+        """Every topic by kind: the settings' own, and those of a plugin's stages."""
+        fixed = {
             "raw": self.topic_raw,
             "cleaned": self.topic_cleaned,
             "tagged": self.topic_tagged,
@@ -428,11 +429,9 @@ class Settings(BaseSettings):
             "story_bands": self.topic_story_bands,
             "story_matches": self.topic_story_matches,
             "story_entities": self.topic_story_entities,
-        } | {kind: self.plugin_topic(kind) for kind in self._plugin_kinds()}
-
-    def _plugin_kinds(self) -> list[str]:
-        built_in = {"raw", "cleaned", "tagged", "summarized", "enriched"}
-        return [r.output for r in stage_table.rows() if r.output not in built_in]
+        }
+        added = {r.output for r in stage_table.rows()} - set(fixed)
+        return fixed | {kind: self.plugin_topic(kind) for kind in sorted(added)}
 
     def plugin_topic(self, kind: str) -> str:
         """The topic of a kind a plugin's stage adds: named as the raw topic is, with

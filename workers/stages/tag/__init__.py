@@ -186,15 +186,14 @@ class Tagger:
         a language another tagger was added for (``add_language``) goes to that one."""
         if not self.others:
             return self._tag_own(articles, now=now)
-        routes: dict[int, list[int]] = {}
-        by: dict[int, Tagger] = {}
+        by_language: dict[str, list[int]] = {}
         for i, article in enumerate(articles):
-            tagger = self.others.get(article.language or "", self)
-            routes.setdefault(id(tagger), []).append(i)
-            by[id(tagger)] = tagger
+            language = article.language if article.language in self.others else self.language
+            by_language.setdefault(language or self.language, []).append(i)
         out: list[TaggedArticle | None] = [None] * len(articles)
-        for key, indexes in routes.items():
-            done = by[key]._tag_own([articles[i] for i in indexes], now=now)
+        for language, indexes in by_language.items():
+            tagger = self.others.get(language, self)
+            done = tagger._tag_own([articles[i] for i in indexes], now=now)
             for i, tagged in zip(indexes, done, strict=True):
                 out[i] = tagged
         return [t for t in out if t is not None]

@@ -23,7 +23,8 @@ from workers.stages.tag.places import Places
 
 #: labels whose mentions of one name vote for one label
 _VOTING = frozenset({"PERSON", "ORG", "GPE", "LOC"})
-_EDGE = re.compile(r"^[\s\"'“”«»‘’(\[,.;:!?-]+|[\s\"'“”«»‘’)\],.;:!?-]+$")
+_LEAD = re.compile(r"[\s\"'“”«»‘’(\[,.;:!?-]*")
+_TAIL = re.compile(r"[\s\"'“”«»‘’)\],.;:!?-]*$")
 
 
 @dataclass(frozen=True)
@@ -48,29 +49,27 @@ class Vocabulary:
 
 def trim(text: str, start: int, end: int, articles: tuple[str, ...]) -> tuple[int, int] | None:
     """The span without edge punctuation or a leading article; its first line."""
-    piece = text[start:end]
-    newline = piece.find("\n")
+    newline = text.find("\n", start, end)
     if newline >= 0:
-        end, piece = start + newline, piece[:newline]
-    for _ in range(2):  # punctuation, an article, punctuation again: «la BCE»
-        m = _EDGE.search(piece)
-        while m is not None and m.group():
-            if m.start() == 0:
-                start += m.end()
-            else:
-                end = start + m.start()
-            piece = text[start:end]
-            m = _EDGE.search(piece)
-        lower = piece.lower()
-        for article in articles:
-            sep = "" if article.endswith(("'", "’")) else " "
-            if lower.startswith(article + sep) and len(piece) > len(article) + len(sep):
-                start += len(article) + len(sep)
-                piece = text[start:end]
-                break
-    if not any(ch.isalnum() for ch in piece):
+        end = newline
+    start, end = _edges(text, start, end)
+    lower = text[start:end].lower()
+    for article in articles:  # then punctuation again: «la BCE»
+        lead = article if article.endswith(("'", "’")) else article + " "
+        if lower.startswith(lead) and len(lower) > len(lead):
+            start, end = _edges(text, start + len(lead), end)
+            break
+    if not any(ch.isalnum() for ch in text[start:end]):
         return None
     return start, end
+
+
+def _edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start:end`` without the punctuation and spaces at its edges."""
+    lead = _LEAD.match(text, start, end)  # both match, if only the empty string
+    start = lead.end() if lead is not None else start
+    tail = _TAIL.search(text, start, end)
+    return start, tail.start() if tail is not None else end
 
 
 _WORD = re.compile(r"[\w'’-]+")
