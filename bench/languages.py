@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from components import NOW, texts_of
 
-from schemas.models import CleanedArticle, CleanProvenance, StageRun
+from schemas.models import CleanedArticle, StageRun
 from workers.settings import Settings
 from workers.stages.tag import Tagger, load_model, places
 
@@ -43,7 +43,7 @@ def article(i: int, text: str, language: str) -> CleanedArticle:
         language=language,
         language_confidence=1.0,
         text=text,
-        pipeline=CleanProvenance(clean=StageRun(version="bench", finished_at=NOW)),
+        pipeline={"clean": StageRun(version="bench", finished_at=NOW)},
     )
 
 

@@ -163,7 +163,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=0, help="Only the first N documents")
     args = parser.parse_args()
 
-    from schemas.models import CleanedArticle, CleanProvenance, StageRun
+    from schemas.models import CleanedArticle, StageRun
     from workers.settings import Settings
     from workers.stages.tag import Tagger, load_model, places
 
@@ -184,7 +184,7 @@ def main() -> None:
             language=args.language,
             language_confidence=1.0,
             text=text,
-            pipeline=CleanProvenance(clean=StageRun(version="bench", finished_at="")),
+            pipeline={"clean": StageRun(version="bench", finished_at="")},
         )
         for i, (text, _) in enumerate(docs)
     ]

@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any
 
 from schemas.models import (
+    READABLE_VERSIONS,
     RECORD_MODELS,
     SCHEMA_VERSION,
     CleanedArticle,
@@ -21,6 +22,7 @@ from schemas.models import (
 )
 
 __all__ = [
+    "READABLE_VERSIONS",
     "RECORD_MODELS",
     "SCHEMA_VERSION",
     "CleanedArticle",
@@ -36,14 +38,16 @@ __all__ = [
 ]
 
 
-def load_schema(name: str) -> dict[str, Any]:
-    """The shipped JSON Schema of a record kind (``raw_article``, ``dead_letter``, ...)."""
+def load_schema(name: str, version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    """The shipped JSON Schema of a record kind (``raw_article``, ``dead_letter``, ...),
+    of this version or, for readers still on it, of an earlier one still read
+    (``READABLE_VERSIONS``; its file is kept as it was released)."""
     if name not in RECORD_MODELS:
         raise KeyError(f"unknown record kind {name!r}; known: {sorted(RECORD_MODELS)}")
+    if version not in READABLE_VERSIONS:
+        raise KeyError(f"schema version {version} is not shipped; shipped: {READABLE_VERSIONS}")
     text = (
-        resources.files("schemas")
-        .joinpath(f"{name}.v{SCHEMA_VERSION}.json")
-        .read_text(encoding="utf-8")
+        resources.files("schemas").joinpath(f"{name}.v{version}.json").read_text(encoding="utf-8")
     )
     result: dict[str, Any] = json.loads(text)
     return result

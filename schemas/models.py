@@ -13,22 +13,36 @@ Record kinds and their topics::
     DeadLetter       articles.dlq       a record that could not be processed
 
 Every record but the raw input is strict (unknown fields are rejected) and
-carries ``schema_version``.
+carries ``schema_version``. Records of an earlier version this one still reads
+are brought to it by ``upgrade`` before they are validated.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
-SCHEMA_VERSION = 2  # 2: authors, summary_sentences, entity_list, keywords
+#: 2: authors, summary_sentences, entity_list, keywords;
+#: 3: provenance is a map keyed by stage name, the model under the stage that used it
+SCHEMA_VERSION = 3
+#: The versions a worker reads: a record of an earlier one is upgraded (``upgrade``).
+READABLE_VERSIONS = (2, 3)
 
 #: The built-in stages, in pipeline order; a plugin may add more (workers/stage_table.py),
 #: so a dead letter's stage is any name of the stage name's form.
 Stage = Literal["clean", "tag", "summarize"]
 STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)
 STAGE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"
+StageName = Annotated[str, StringConstraints(pattern=STAGE_NAME_PATTERN)]
 
 
 #: Longest article id: an id is the record key and travels in every story message
@@ -69,7 +83,7 @@ class RawArticle(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True, title="RawArticle")
 
     schema_version: int | None = Field(
-        default=None, description="Optional; 1 or 2 if given (the raw shape is the same)"
+        default=None, description="Optional; 1, 2 or 3 if given (the raw shape is the same)"
     )
     id: str | None = Field(
         default=None,
@@ -86,32 +100,70 @@ class RawArticle(BaseModel):
     text: str | None = Field(default=None, description="The page as pasted text")
 
 
-class StageRun(_Strict):
-    """Which version of a stage produced a record, and when."""
-
-    version: str
-    finished_at: str = Field(description="UTC timestamp, ISO 8601")
-
-
 class ModelInfo(_Strict):
-    """The spaCy model the tag stage used."""
+    """A spaCy model a stage used."""
 
     name: str
     version: str
     language: str
 
 
-class CleanProvenance(_Strict):
-    clean: StageRun
+class StageRun(_Strict):
+    """Which version of a stage produced a record, and when."""
+
+    version: str
+    finished_at: str = Field(description="UTC timestamp, ISO 8601")
+    model: ModelInfo | None = Field(
+        default=None,
+        description="The spaCy model the stage used; absent when it used none (the tag "
+        "stage: when entity tagging was skipped)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_model(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if out.get("model", 0) is None:
+            del out["model"]
+        return out
 
 
-class TagProvenance(CleanProvenance):
-    tag: StageRun
-    model: ModelInfo | None = Field(description="Null when entity tagging was skipped")
+#: A record's provenance: one entry per stage it went through, keyed by the stage's
+#: name, in pipeline order (a stage a plugin adds has its own entry).
+Provenance = dict[StageName, StageRun]
 
 
-class EnrichProvenance(TagProvenance):
-    summarize: StageRun
+def provenance(*stages: str) -> Any:
+    """The ``pipeline`` field of a record that has been through at least ``stages``."""
+    return Field(
+        description="Provenance: one entry per stage the record went through, keyed by "
+        "stage name, in pipeline order; a stage a plugin adds has its own",
+        json_schema_extra={"required": list(stages), "additionalProperties": False},
+    )
+
+
+def required_stages(model: type[BaseModel]) -> tuple[str, ...]:
+    """The stages a record kind's provenance must name."""
+    extra = model.model_fields["pipeline"].json_schema_extra
+    required = extra.get("required") if isinstance(extra, dict) else None
+    return tuple(str(s) for s in required) if isinstance(required, list) else ()
+
+
+def upgrade(obj: dict[str, Any]) -> dict[str, Any]:
+    """A record of an earlier readable version in the current version's shape (the
+    object as it is otherwise, left for validation to judge).
+
+    2 to 3: the version number, and the tag stage's model moves from beside the
+    stages (``pipeline.model``) into the tag stage's entry (``pipeline.tag.model``).
+    """
+    if not isinstance(obj, dict) or obj.get("schema_version") != 2:
+        return obj
+    new = {**obj, "schema_version": 3}
+    chain = obj.get("pipeline")
+    if isinstance(chain, dict) and "model" in chain and isinstance(chain.get("tag"), dict):
+        stages = {k: v for k, v in chain.items() if k != "model"}
+        stages["tag"] = {**chain["tag"], "model": chain["model"]}
+        new["pipeline"] = stages
+    return new
 
 
 class CleanedArticle(_Strict):
@@ -119,7 +171,7 @@ class CleanedArticle(_Strict):
 
     model_config = ConfigDict(title="CleanedArticle")
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     id: str
     url: str | None
     source: str | None
@@ -136,7 +188,14 @@ class CleanedArticle(_Strict):
     language: str | None = Field(description="ISO 639-1 code, detected unless given")
     language_confidence: float = Field(ge=0.0, le=1.0)
     text: str = Field(min_length=1, description="The clean article body")
-    pipeline: CleanProvenance
+    pipeline: Provenance = provenance("clean")
+
+    @model_validator(mode="after")
+    def _provenance_names_its_stages(self) -> Self:
+        missing = [s for s in required_stages(type(self)) if s not in self.pipeline]
+        if missing:
+            raise ValueError(f"pipeline: no entry for the stage(s) {', '.join(missing)}")
+        return self
 
 
 class Sentence(_Strict):
@@ -192,7 +251,7 @@ class TaggedArticle(CleanedArticle):
         "was skipped. Added in schema version 2 (optional).",
     )
     tagging: Tagging
-    pipeline: TagProvenance
+    pipeline: Provenance = provenance("clean", "tag")
 
     @model_validator(mode="after")
     def _offsets_inside_text(self) -> Self:
@@ -270,7 +329,7 @@ class EnrichedArticle(TaggedArticle):
         le=1.0,
         description="Estimated Jaccard similarity to duplicate_of (word 3-shingles, MinHash)",
     )
-    pipeline: EnrichProvenance
+    pipeline: Provenance = provenance("clean", "tag", "summarize")
 
 
 class Source(_Strict):
@@ -303,7 +362,7 @@ class DeadLetter(_Strict):
 
     model_config = ConfigDict(title="DeadLetter")
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     id: str | None = Field(description="The article id, when it could be read")
     stage: str = Field(
         pattern=STAGE_NAME_PATTERN,

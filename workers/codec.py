@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from schemas.models import MAX_ID_CHARS, RawArticle
+from schemas.models import MAX_ID_CHARS, READABLE_VERSIONS, RawArticle, upgrade
 from workers.errors import DecodeError, InvalidRecord
 
 M = TypeVar("M", bound=BaseModel)
@@ -82,7 +82,7 @@ def decode_raw(value: bytes | None, *, max_bytes: int) -> RawArticle:
         raw = RawArticle.model_validate(obj)
     except ValidationError as exc:
         raise InvalidRecord(f"raw article: {_describe(exc)}", code="invalid_field") from None
-    if raw.schema_version not in (None, 1, 2):
+    if raw.schema_version not in (None, 1, *READABLE_VERSIONS):
         raise InvalidRecord(
             f"raw article schema_version {raw.schema_version} is not supported",
             code="invalid_field",
@@ -108,8 +108,9 @@ def id_of(value: bytes | None, *, max_bytes: int) -> str | None:
 
 
 def decode_model(value: bytes | None, model: type[M], *, max_bytes: int) -> M:
-    """Decode a strict intermediate record; raises DecodeError or InvalidRecord."""
-    obj = decode_object(value, max_bytes=max_bytes)
+    """Decode a strict intermediate record, of this schema version or one it still
+    reads (``schemas.models.upgrade``); raises DecodeError or InvalidRecord."""
+    obj = upgrade(decode_object(value, max_bytes=max_bytes))
     try:
         return model.model_validate(obj)
     except ValidationError as exc:

@@ -30,6 +30,7 @@ from schemas.models import (
     EnrichedArticle,
     ModelInfo,
     RawArticle,
+    StageRun,
 )
 from workers import codec, stage_table
 from workers.codec import Message
@@ -241,6 +242,10 @@ class Pipeline:
         text), so that an article too long to finish fails at once, not after
         minutes of tagging.
         """
+        if stage not in record.pipeline:  # a plugin's stage: its entry, from its row
+            version = stage_table.row(stage).version or "unknown"
+            chain = {**record.pipeline, stage: StageRun(version=version, finished_at=now)}
+            record = record.model_copy(update={"pipeline": chain})
         value = codec.encode(record)
         limit = self.settings.max_record_bytes
         size = len(value)

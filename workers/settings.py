@@ -240,7 +240,8 @@ class Settings(BaseSettings):
     stories: bool = Field(
         default=False,
         description="Group near-copies into stories and count trending entities "
-        "(the summarize worker runs the story steps and holds the index, see "
+        "(the worker of the last stage, summarize, runs the story steps and holds the "
+        "index, see "
         "docs/stories.md)",
     )
     story_threshold: float = Field(

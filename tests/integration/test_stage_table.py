@@ -52,5 +52,6 @@ async def test_a_plugin_s_stage_runs_between_tag_and_summarize_on_its_own_topic(
         out = copies[0]
         labels = {m["label"] for m in out["entities"]}
         assert "NORP" not in labels and {"PERSON", "GPE"} <= labels, (key, labels)
+        assert list(out["pipeline"]) == ["clean", "tag", "unlabel", "summarize"], key
     passed = [rec async for rec in clients.read_to_end(settings, unlabelled)]
     assert {rec.key for rec in passed} == {k for k, _ in records}  # through its own topic

@@ -35,5 +35,6 @@ ROW = stage_table.StageRow(
     assigns=("entities",),
     help="drops the mentions of some labels (a toy stage for the tests)",
     run=run,
+    version="0.1.0",
 )
 stage_table.register(ROW, after="tag")

@@ -40,20 +40,39 @@ def test_a_stage_whose_contract_does_not_fit_is_refused(toy: None) -> None:
         return []
 
     wrong = stage_table.StageRow(
-        "mismatch", EnrichedArticle, TaggedArticle, "mismatched", (), "reads too much", run=run
+        "mismatch",
+        EnrichedArticle,
+        TaggedArticle,
+        "mismatched",
+        (),
+        "reads too much",
+        run=run,
+        version="1",
     )
     with pytest.raises(TypeError, match="reads EnrichedArticle, but 'tag' before it writes"):
         stage_table.register(wrong, after="tag")
     loose = stage_table.StageRow(
-        "loose", TaggedArticle, CleanedArticle, "loosened", (), "writes too little", run=run
+        "loose",
+        TaggedArticle,
+        CleanedArticle,
+        "loosened",
+        (),
+        "writes too little",
+        run=run,
+        version="1",
     )
     with pytest.raises(TypeError, match="writes CleanedArticle, but 'summarize' after it"):
         stage_table.register(loose, after="tag")
     with pytest.raises(ValueError, match="taken"):
         stage_table.register(
-            stage_table.StageRow("tag", TaggedArticle, TaggedArticle, "x", (), "", run=run),
+            stage_table.StageRow(
+                "tag", TaggedArticle, TaggedArticle, "x", (), "", run=run, version="1"
+            ),
             after="tag",
         )
+    unversioned = stage_table.StageRow("plain", TaggedArticle, TaggedArticle, "x", (), "", run=run)
+    with pytest.raises(ValueError, match="no version"):
+        stage_table.register(unversioned, after="tag")
     assert stage_table.names() == ("clean", "tag", "summarize")
     with pytest.raises(Exception, match="cannot import"):
         Settings(plugins="tests.no_such_stage")
@@ -83,6 +102,10 @@ def test_enrich_file_runs_the_toy_stage(
     assert "NORP" not in {e["label"] for e in with_toy["entity_list"]}  # summarize read its output
     kept = [m for m in without["entities"] if m["label"] != "NORP"]
     assert with_toy["entities"] == kept
+    # its provenance entry, in pipeline order, from its row (it writes none itself)
+    assert list(with_toy["pipeline"]) == ["clean", "tag", "unlabel", "summarize"]
+    assert with_toy["pipeline"]["unlabel"]["version"] == "0.1.0"
+    assert list(without["pipeline"]) == ["clean", "tag", "summarize"]
     # in processes of its own: each loads the plugin (settings reach it unpickled)
     monkeypatch.setenv("ENRICH_BATCH_SIZE", "1")
     src.write_bytes(src.read_bytes() * 2)

@@ -36,6 +36,7 @@ from datetime import datetime
 
 import orjson
 
+from schemas.models import upgrade
 from workers.stories import minhash
 from workers.stories.minhash import Banding, Signature
 
@@ -181,7 +182,7 @@ class StoryIndex:
 
 def with_story(value: bytes, decision: Decision) -> bytes:
     """An encoded enriched record with its story fields set."""
-    record = orjson.loads(value)
+    record = upgrade(orjson.loads(value))  # parked by a worker of the version before
     record.update(
         story_id=decision.story_id,
         duplicate_of=decision.duplicate_of,

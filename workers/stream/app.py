@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import faust
 from faust.types import TP
 
+from workers import stage_table
 from workers.codec import Message
 from workers.dlq import DeadLetterLimit
 from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
@@ -141,7 +142,9 @@ class StageAgents:
         if settings.processing_guarantee == "exactly_once":
             self.transactions = Transactions(settings, owns=self._owns, rewind=self._rewind)
         self.stories: StoryAgents | None = None
-        if settings.stories and "summarize" in settings.stage_list:
+        #: the story steps, when on, follow the last stage of the table, whichever it is
+        self.story_stage = stage_table.last().name
+        if settings.stories and self.story_stage in settings.stage_list:
             self.stories = StoryAgents(
                 app,
                 settings,
@@ -154,7 +157,7 @@ class StageAgents:
                 refuse=self._story_write_refused,
             )
             self.sources |= self.stories.sources
-            self.observer.sources.update(dict.fromkeys(self.stories.sources, "summarize"))
+            self.observer.sources.update(dict.fromkeys(self.stories.sources, self.story_stage))
         if self.transactions is not None:
             faust_compat.commit_by_transactions(app, self.sources)
             # before the tables are read: every earlier owner fenced, its open writes ended
@@ -188,10 +191,10 @@ class StageAgents:
         return await asyncio.wrap_future(self.loading)
 
     def dest(self, stage: str) -> str:
-        """The topic kind a stage publishes to: with stories on, summarized records
-        wait in ``summarized`` for their story before they are enriched."""
-        if stage == "summarize" and self.stories is not None:
-            return "summarized"
+        """The topic kind a stage publishes to: with stories on, the last stage's
+        records wait in its own output kind for their story before they are enriched."""
+        if self.stories is not None and stage == self.stories.after.name:
+            return self.stories.waiting
         return stage_spec(stage).dest
 
     async def _await_pipeline(self) -> None:
@@ -479,7 +482,7 @@ class StageAgents:
         message = Message(topic, -1, -1, key, value)
         dead = self.pipeline.dead_letter_for(
             message,
-            "summarize",
+            self.story_stage,
             failure,
             None,
             self.pipeline.clock(),

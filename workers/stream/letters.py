@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from schemas.models import DeadLetter
+import orjson
+
+from schemas.models import DeadLetter, upgrade
 from workers.codec import Message, utc_now
 from workers.dlq import (
     MARKER_HEADER,
@@ -56,8 +58,8 @@ async def read_letters(
         if replayed_position(rec.headers, rec.value) is not None:
             continue
         try:
-            record = DeadLetter.model_validate_json(rec.value or b"")
-        except ValidationError:
+            record = DeadLetter.model_validate(upgrade(orjson.loads(rec.value or b"")))
+        except (ValidationError, orjson.JSONDecodeError):
             if skipped is not None:
                 skipped(rec)
             continue

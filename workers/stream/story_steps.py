@@ -1,8 +1,10 @@
 """Story grouping and trending entities in the stream: the Faust tables and agents.
 
-Summarized records wait in ``articles.summarized`` for their story. Three
-steps, each owning its state by the key of the topic it reads, so that each
-scales with partitions (docs/stories.md has the picture):
+The last stage's records (summarize's, unless a plugin adds a stage after it:
+``stage_table.last``) wait on that stage's own output topic,
+``articles.summarized``, for their story. Three steps, each owning its state by
+the key of the topic it reads, so that each scales with partitions
+(docs/stories.md has the picture):
 
 - **bands** (``articles.summarized``, keyed by article): the MinHash
   signature, the record parked in ``story-pending``, one query per LSH band
@@ -46,8 +48,10 @@ import faust
 import orjson
 from aiokafka.partitioner import murmur2
 
+from schemas.models import EnrichedArticle
+from workers import stage_table
 from workers.codec import Message
-from workers.errors import DecodeError, ExitCode, InvalidRecord, PermanentError
+from workers.errors import ConfigError, DecodeError, ExitCode, InvalidRecord, PermanentError
 from workers.pipeline import Dead, Pipeline
 from workers.settings import Settings
 from workers.stories import minhash
@@ -103,7 +107,7 @@ def entity_keys(record: dict[str, Any]) -> list[str]:
 
 
 class StoryAgents:
-    """Registers the story steps on a worker that runs the summarize stage."""
+    """Registers the story steps on a worker that runs the last stage (``after``)."""
 
     def __init__(
         self,
@@ -121,6 +125,14 @@ class StoryAgents:
         """``transactions`` (exactly_once): each step's batch commits its table writes,
         its outputs and its input offsets in one transaction per source partition;
         ``refuse`` gives the dead letter of a write the broker refused for good."""
+        #: the stage the steps follow, and the topic kind its records wait in
+        self.after = stage_table.last()
+        self.waiting = self.after.output
+        if not issubclass(self.after.writes, EnrichedArticle):
+            raise ConfigError(
+                f"the story steps read enriched records, and the last stage "
+                f"{self.after.name!r} writes {self.after.writes.__name__} (ENRICH_STORIES)"
+            )
         self.app = app
         self.settings = settings
         self.topics = topics
@@ -170,7 +182,7 @@ class StoryAgents:
         self.trends = counts.tumbling(
             settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
         ).relative_to(stamp_of)  # type: ignore[attr-defined]
-        self._agent("bands", "summarized", self._bands)
+        self._agent("bands", self.waiting, self._bands)
         self._agent("buckets", "story_bands", self._buckets)
         self._agent("decide", "story_matches", self._decide)
         self._agent("trends", "story_entities", self._count)
@@ -181,7 +193,7 @@ class StoryAgents:
     def sources(self) -> set[str]:
         return {
             self.topics[k].get_topic_name()
-            for k in ("summarized", "story_bands", "story_matches", "story_entities")
+            for k in (self.waiting, "story_bands", "story_matches", "story_entities")
         }
 
     def _by_partition(self, bands: Sequence[str], body: dict[str, Any]) -> list[Send]:
@@ -518,7 +530,7 @@ class StoryAgents:
             partition = int(where)
             if partition in mine and article not in live.get(partition, ()):
                 dropped["signatures"] += self._drop(self.signatures, key, partition, raw)
-        mine, count = owned["summarized"]
+        mine, count = owned[self.waiting]
         for i, (key, raw) in enumerate(self.decisions.frozen_items()):
             if i % chunk == chunk - 1:
                 await asyncio.sleep(0)
@@ -533,7 +545,7 @@ class StoryAgents:
         """Per source topic: the partitions this worker owns, and how many it has."""
         assigned = self.app.consumer.assignment()
         out = {}
-        for kind in ("summarized", "story_bands"):
+        for kind in (self.waiting, "story_bands"):
             name = self.topics[kind].get_topic_name()
             mine = {tp.partition for tp in assigned if tp.topic == name}
             out[kind] = (mine, self._partitions(kind))
@@ -559,7 +571,9 @@ class StoryAgents:
 
     async def _dead(self, message: Message, error: PermanentError) -> Send:
         pipeline = await self.pipeline()
-        dead: Dead = pipeline.dead_letter_for(message, "summarize", error, None, pipeline.clock())
+        dead: Dead = pipeline.dead_letter_for(
+            message, self.after.name, error, None, pipeline.clock()
+        )
         return ("dlq", dead.key.encode("utf-8"), dead.value)
 
     # -- trending entities, keyed by entity -------------------------------------

@@ -30,7 +30,7 @@ def test_text_past_the_budget_gets_sentences_but_no_entities() -> None:
     assert out.entities and all(m.end <= cut for m in out.entities)
     assert out.sentences[-1].end == len(text)  # the rest still has its sentences
     assert all(text[s.start : s.end].endswith(".") for s in out.sentences)
-    assert out.pipeline.model is not None
+    assert out.pipeline["tag"].model is not None
 
 
 def test_text_within_the_budget_is_not_marked() -> None:

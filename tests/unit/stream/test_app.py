@@ -162,3 +162,41 @@ async def test_a_worker_joins_while_its_pipeline_loads_and_is_ready_once_both_ar
     assert agents.pipeline is loading.result()
     assert agents.times["ready"] >= agents.times["joined"]
     assert agents.times["ready"] >= agents.times["loaded"]
+
+
+async def test_the_story_steps_follow_the_last_stage_of_the_table() -> None:
+    """Stories hang on the table, not on a stage's name: with a stage added after
+    summarize, that stage's records wait for their story in its own topic."""
+    from schemas.models import EnrichedArticle, TaggedArticle
+    from workers import stage_table
+    from workers.errors import ConfigError
+
+    settings = Settings(broker="127.0.0.1:9", stages="summarize", stories=True)
+    agents = StageAgents(create_app(settings), settings, Pipeline(settings))
+    assert agents.dest("summarize") == "summarized"
+    assert settings.topic_summarized in agents.sources
+    plain = Settings(broker="127.0.0.1:9", stages="summarize")
+    assert StageAgents(create_app(plain), plain, Pipeline(plain)).dest("summarize") == "enriched"
+
+    def run(pipeline: Any, messages: Any) -> list[Any]:
+        return list(pipeline.each("tidy", messages, lambda record, now: record))
+
+    for writes in (EnrichedArticle, TaggedArticle):
+        tidy = stage_table.StageRow(
+            "tidy", EnrichedArticle, writes, "tidied", (), "", run=run, version="1"
+        )
+        stage_table.register(tidy, after="summarize")
+        try:
+            settings = Settings(broker="127.0.0.1:9", stages="summarize,tidy", stories=True)
+            if writes is TaggedArticle:  # the steps read enriched records
+                with pytest.raises(ConfigError, match="'tidy' writes TaggedArticle"):
+                    StageAgents(create_app(settings), settings, Pipeline(settings))
+                continue
+            agents = StageAgents(create_app(settings), settings, Pipeline(settings))
+            assert agents.dest("summarize") == "summarized"  # to tidy, as without stories
+            assert agents.dest("tidy") == "tidied"  # to the story steps
+            tidied = settings.plugin_topic("tidied")
+            assert tidied in agents.sources and settings.topic_summarized in agents.sources
+            assert agents.observer.sources[tidied] == "tidy"
+        finally:
+            stage_table.unregister("tidy")

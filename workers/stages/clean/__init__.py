@@ -11,7 +11,6 @@ from schemas.models import (
     MAX_TITLE_CHARS,
     MAX_URL_CHARS,
     CleanedArticle,
-    CleanProvenance,
     RawArticle,
     StageRun,
 )
@@ -103,7 +102,7 @@ def clean(
         language=lang,
         language_confidence=confidence,
         text=body,
-        pipeline=CleanProvenance(clean=StageRun(version=VERSION, finished_at=now)),
+        pipeline={"clean": StageRun(version=VERSION, finished_at=now)},
     )
 
 

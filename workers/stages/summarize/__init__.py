@@ -16,7 +16,6 @@ import re
 
 from schemas.models import (
     EnrichedArticle,
-    EnrichProvenance,
     Sentence,
     StageRun,
     TaggedArticle,
@@ -322,8 +321,5 @@ def summarize(
             if article.noun_phrases is None
             else [(p.start, p.end) for p in article.noun_phrases],
         ),
-        pipeline=EnrichProvenance(
-            **fields_of(article.pipeline),
-            summarize=StageRun(version=VERSION, finished_at=now),
-        ),
+        pipeline={**article.pipeline, "summarize": StageRun(version=VERSION, finished_at=now)},
     )

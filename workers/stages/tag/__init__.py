@@ -39,7 +39,6 @@ from schemas.models import (
     StageRun,
     TaggedArticle,
     Tagging,
-    TagProvenance,
     fields_of,
 )
 from workers.stages.tag import basic, entities
@@ -303,11 +302,12 @@ class Tagger:
             entities=mentions,
             noun_phrases=phrases,
             tagging=Tagging(skipped=skipped, truncated_at=truncated_at),
-            pipeline=TagProvenance(
-                clean=article.pipeline.clean,
-                tag=StageRun(version=VERSION, finished_at=now),
-                model=None if skipped else self.model,
-            ),
+            pipeline={
+                **article.pipeline,
+                "tag": StageRun(
+                    version=VERSION, finished_at=now, model=None if skipped else self.model
+                ),
+            },
         )
 
 
