@@ -21,7 +21,7 @@ from workers.pipeline import build_pipeline
 from workers.settings import Settings
 from workers.stories import trends
 from workers.stories.trends import Trend
-from workers.stream import app, clients
+from workers.stream import clients, process
 from workers.stream.embedded_broker import LIMITS, EmbeddedBroker
 from workers.terminal import safe
 
@@ -70,7 +70,7 @@ def run_demo(
             finally:
                 os.kill(os.getpid(), signal.SIGTERM)  # stop the way an operator would
 
-        result.exit_code = app.run(
+        result.exit_code = process.run(
             settings, lambda: build_pipeline(settings), task=drive, loglevel="ERROR"
         )
     return result

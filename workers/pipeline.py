@@ -382,8 +382,34 @@ _BUILT_IN: dict[str, Callable[[Pipeline, Sequence[Message]], list[Outcome]]] = {
 def stage_spec(name: str) -> StageSpec:
     """The stage ``name`` as it runs, from its row in the stage table."""
     row = stage_table.row(name)
-    run = row.run if row.run is not None else _BUILT_IN[name]
+    run = _guarded(name, row.run) if row.run is not None else _BUILT_IN[name]
     return StageSpec(name, stage_table.source_of(name), stage_table.dest_of(name), row.reads, run)
+
+
+def _guarded(
+    name: str, run: Callable[[Any, Sequence[Any]], list[Any]]
+) -> Callable[[Pipeline, Sequence[Message]], list[Outcome]]:
+    """A plugin's batch function, held to the rule the built-in stages keep: no
+    exception escapes, and one outcome per message. A batch that breaks it is
+    dead-lettered whole (``stage_failed``), in a worker and in ``enrich file`` alike."""
+
+    def guarded(pipeline: Pipeline, messages: Sequence[Message]) -> list[Outcome]:
+        try:
+            outcomes = run(pipeline, messages)
+            if len(outcomes) != len(messages):
+                raise StageFailed(
+                    f"gave {len(outcomes)} outcomes for {len(messages)} records",
+                    code="stage_failed",
+                )
+            return outcomes
+        except Exception as exc:
+            log.exception("stage %s failed outside its per-record wrapper", name)
+            now = pipeline.clock()
+            return [
+                pipeline.dead_letter_for(m, name, _unexpected(exc), None, now) for m in messages
+            ]
+
+    return guarded
 
 
 def stage_specs() -> tuple[StageSpec, ...]:

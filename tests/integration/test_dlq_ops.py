@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers.stream import clients
+from workers.stream import clients, connection
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -154,7 +154,7 @@ async def test_an_interrupted_replay_says_how_far_it_got_and_the_next_run_goes_o
     await clients.produce(s, letters, topic=s.topic_dlq)
 
     # how many originals are back: the broker's end offsets
-    reader = AIOKafkaConsumer(**clients.client_options(s))
+    reader = AIOKafkaConsumer(**connection.client_options(s))
     await reader.start()
     parts = await clients.topic_partitions(reader, target)
 

@@ -21,7 +21,7 @@ from tests.integration.conftest import Stack, own_kafka
 from tests.integration.helpers import Collector, articles
 from tests.integration.test_stories import COPIES, ORIGINALS, check_stories, story_articles
 from tests.kafka_broker import KafkaBroker
-from workers.stream import clients
+from workers.stream import clients, connection
 
 pytestmark = [
     pytest.mark.integration,
@@ -202,7 +202,7 @@ async def test_committed_ends_skip_markers_and_aborted_writes(stack: Stack) -> N
 
     async def transaction(partition: int, count: int, *, commit: bool) -> None:
         producer = AIOKafkaProducer(
-            **clients.client_options(stack.settings), transactional_id=f"{topic}.{partition}"
+            **connection.client_options(stack.settings), transactional_id=f"{topic}.{partition}"
         )
         await producer.start()
         try:

@@ -73,9 +73,9 @@ FAUST_AT_ONCE = (
     "import os\n"
     "from workers.pipeline import build_pipeline\n"
     "from workers.settings import Settings\n"
-    "from workers.stream import app\n"
+    "from workers.stream import process\n"
     "settings = Settings()\n"
-    "os._exit(app.run(settings, lambda: build_pipeline(settings)))\n",
+    "os._exit(process.run(settings, lambda: build_pipeline(settings)))\n",
 )
 
 

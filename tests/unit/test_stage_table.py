@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import orjson
@@ -113,3 +113,38 @@ def test_enrich_file_runs_the_toy_stage(
     assert cli.main(["file", str(src), "-o", str(out), "--processes", "2"]) == 0
     for line in out.read_bytes().splitlines():
         assert orjson.loads(line)["entities"] == kept
+
+
+@pytest.mark.parametrize("fault", ["raises", "miscounts"])
+def test_a_plugin_s_batch_that_breaks_the_rules_is_dead_lettered_not_fatal(fault: str) -> None:
+    """A plugin's run that raises, or gives the wrong number of outcomes, costs its
+    batch (dead-lettered as stage_failed), not the run: ``enrich file`` goes on."""
+    from tests.conftest import blank_tagger
+    from workers.pipeline import Dead, Forward, Message, Pipeline
+
+    def run(pipeline: object, messages: Sequence[object]) -> list[object]:
+        if fault == "raises":
+            raise RuntimeError("a bug in the plugin")
+        return []
+
+    row = stage_table.StageRow(
+        "broken", TaggedArticle, TaggedArticle, "broke", (), "", run=run, version="1"
+    )
+    stage_table.register(row, after="tag")
+    try:
+        pipeline = Pipeline(Settings(batch_size=2), blank_tagger())
+        text = "The harbour council met on Monday. It agreed a plan for the ferry terminal."
+        raw = [orjson.dumps({"id": f"a{n}", "text": text}) for n in range(3)]
+        outcomes = list(pipeline.run(Message("in", 0, n, None, v) for n, v in enumerate(raw)))
+    finally:
+        stage_table.unregister("broken")
+    assert len(outcomes) == 3 and not any(isinstance(o, Forward) for o in outcomes)
+    for n, out in enumerate(outcomes):
+        assert isinstance(out, Dead)
+        assert (out.record.stage, out.record.code, out.record.id) == (
+            "broken",
+            "stage_failed",
+            f"a{n}",
+        )
+        expected = "a bug in the plugin" if fault == "raises" else "gave 0 outcomes for"
+        assert expected in out.record.message

@@ -48,13 +48,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.launch import LAUNCHED
     from workers.pipeline import build_pipeline, check_model
-    from workers.stream import app
+    from workers.stream import process
 
     check_model(settings)
     _check_http_port(settings)
     against_broker(settings, _nothing)
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list), settings.broker)
-    code = app.run(settings, lambda: build_pipeline(settings), launched=LAUNCHED)
+    code = process.run(settings, lambda: build_pipeline(settings), launched=LAUNCHED)
     # Exit now: a batch abandoned by the stop may still be running in its thread,
     # and the interpreter would wait for it. Its offsets were not committed.
     logging.shutdown()

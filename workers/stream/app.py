@@ -11,13 +11,11 @@ offset is never committed before its outputs exist.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import os
 import signal
-import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -27,12 +25,14 @@ from faust.types import TP
 from workers import stage_table
 from workers.codec import Message
 from workers.dlq import DeadLetterLimit
-from workers.errors import DecodeError, EnrichError, ExitCode, StageFailed
+from workers.errors import ExitCode, StageFailed
 from workers.pipeline import Dead, Outcome, Pipeline, stage_spec
 from workers.settings import Settings
 from workers.stream import clients, faust_compat
-from workers.stream.clients import REFUSED_FOR_GOOD, SIZE_ERRORS
+from workers.stream.clients import REFUSED_FOR_GOOD
+from workers.stream.health import Health, partition_list
 from workers.stream.observe import Observer, serve
+from workers.stream.refusals import output_refused, story_write_refused
 from workers.stream.story_steps import StoryAgents
 from workers.stream.transactions import Refused, Transactions, Write
 
@@ -41,55 +41,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: A record a story step sends: (topic kind, key, value).
 Send = tuple[str, bytes, bytes]
-
-SHORT_ORIGINAL_BYTES = 4096  # what a refused dead letter keeps of its original
-SMALL_RECORD_BYTES = 64 * 1024  # a broker that refuses this little refuses everything
-
-
-def create_app(settings: Settings, **overrides: Any) -> faust.App:
-    """A Faust app configured from settings (the group id is the app id).
-
-    Faust's data directory is ``<data_dir>/<app id>``, created here: Faust makes
-    only the last level, and would otherwise write into the current directory.
-    """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    conf: dict[str, Any] = {
-        "broker": [f"kafka://{h.strip()}" for h in settings.broker.split(",")],
-        "datadir": settings.data_dir / settings.app_id,
-        "store": "memory://",
-        "autodiscover": False,
-        "web_enabled": False,
-        "topic_partitions": settings.partitions,
-        "topic_replication_factor": settings.replication_factor,
-        "topic_disable_leader": True,
-        "consumer_auto_offset_reset": "earliest",
-        "broker_session_timeout": settings.session_timeout_s,
-        "broker_heartbeat_interval": settings.heartbeat_interval_s,
-        "broker_rebalance_timeout": settings.rebalance_timeout_s,
-        "broker_commit_interval": settings.commit_interval_s,
-        "producer_acks": -1,
-        "producer_max_request_size": settings.max_request_bytes,
-        "consumer_max_fetch_size": settings.max_request_bytes,
-        "stream_wait_empty": False,
-        "stream_buffer_maxsize": settings.stream_buffer,
-        "key_serializer": "raw",
-        "value_serializer": "raw",
-        "TableManager": faust_compat.TableManager,
-        # No standby copies of the story tables: a worker that takes a partition over
-        # rebuilds its tables from the changelog (under a second here). With Faust's
-        # standbys, streams stalled for good after a worker joined mid-run on the
-        # embedded broker (tests/integration/test_stories.py).
-        "table_standby_replicas": 0,
-    }
-    credentials = clients.faust_credentials(settings)
-    if credentials is not None:
-        conf["broker_credentials"] = credentials
-    conf.update(overrides)
-    faust_compat.apply()
-    app = faust.App(settings.app_id, **conf)
-    faust_compat.set_fetch_wait(app, settings.fetch_max_wait_ms)
-    faust_compat.set_bootstrap_wait(app, settings.broker_wait_s)
-    return app
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
@@ -172,11 +123,7 @@ class StageAgents:
         faust_compat.guard_acks(app, self.published)
         for stage in settings.stage_list:
             self._register(stage)
-        app.task(self._check_broker)
-        app.task(self._check_loop)
-        app.task(self._sample_lag)
-        if settings.progress_interval_s:
-            app.task(self._report_progress)
+        Health(app, settings, self.observer, self.fail, self.next_offset, self.transactions).start()
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         if settings.http_port:
             app.task(self._serve_http)
@@ -223,7 +170,7 @@ class StageAgents:
             self.settings.app_id,
             ",".join(self.settings.stage_list),
             f"{model.name} {model.version}" if model else "none",
-            _partition_list(self.observer.partitions),
+            partition_list(self.observer.partitions),
         )
 
     def mark_published(self, messages: Sequence[Message]) -> None:
@@ -337,7 +284,7 @@ class StageAgents:
             return await self._send(topic, outcome.key.encode("utf-8"), outcome.value)
 
         def refused(i: int, outcome: Outcome, error: BaseException) -> Outcome | None:
-            return self._refused(stage, messages[i], outcome, error)
+            return output_refused(self.pipeline, stage, messages[i], outcome, error)
 
         return await self._deliver(outcomes, send, refused, stage)
 
@@ -418,7 +365,7 @@ class StageAgents:
         async def replace(refusals: dict[Refused, BaseException]) -> dict[Refused, Write | None]:
             replaced: dict[Refused, Write | None] = {}
             for (i, j), error in refusals.items():
-                dead = self._refused(stage, messages[i], final[i], error)
+                dead = output_refused(self.pipeline, stage, messages[i], final[i], error)
                 if dead is not None:
                     final[i] = dead
                 replaced[i, j] = write(dead) if dead is not None else None
@@ -465,119 +412,13 @@ class StageAgents:
     def _story_write_refused(
         self, topic: str, key: bytes, value: bytes, error: BaseException
     ) -> tuple[str, bytes, bytes] | None:
-        """A story step's write the broker refused for good (too large): a dead letter
-        stands in for it, naming the topic it was for (partition and offset -1: it
-        was never written), so that no retry can loop on it. A refused dead letter
-        is logged and given up."""
-        if topic == self.settings.topic_dlq:
-            log.critical(
-                "stories: the broker refused a dead letter of %d bytes (%r)", len(value), error
-            )
-            return None
-        failure = (DecodeError if isinstance(error, SIZE_ERRORS) else StageFailed)(
-            f"the broker refused a story step's write of {len(value)} bytes to {topic} "
-            f"({type(error).__name__}: {error})",
-            code="too_large" if isinstance(error, SIZE_ERRORS) else "stage_failed",
-        )
-        message = Message(topic, -1, -1, key, value)
-        dead = self.pipeline.dead_letter_for(
-            message,
-            self.story_stage,
-            failure,
-            None,
-            self.pipeline.clock(),
-            max_original_bytes=SHORT_ORIGINAL_BYTES,
-        )
-        return ("dlq", dead.key.encode("utf-8"), dead.value)
-
-    def _refused(
-        self, stage: str, message: Message, outcome: Outcome, error: BaseException
-    ) -> Dead | None:
-        """The dead letter that stands in for a record refused for good.
-
-        A refused output becomes a dead letter with its original. A refused
-        dead letter is sent again with its original cut short: its message and
-        source position are what an operator needs. One refused even so can
-        not be published at all: it is logged with its source position, and
-        None returned.
-        """
-        size = isinstance(error, SIZE_ERRORS)
-        if isinstance(outcome, Dead):
-            if len(outcome.value) <= SMALL_RECORD_BYTES:
-                log.critical(
-                    "%s: the broker refused the dead letter of %s:%d:%d even "
-                    "with its original cut short (%r)",
-                    stage,
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    error,
-                )
-                return None
-            text = f"{outcome.record.message}; its dead letter was refused: {error}"
-            article_id = outcome.record.id
-            keep = SHORT_ORIGINAL_BYTES
-        else:
-            text = (
-                f"the broker refused the {stage} stage's output ({type(error).__name__}: {error})"
-            )
-            article_id = outcome.key
-            keep = None
-        failure: EnrichError = (
-            DecodeError(text, code="too_large") if size else StageFailed(text, code="stage_failed")
-        )
-        return self.pipeline.dead_letter_for(
-            message, stage, failure, article_id, self.pipeline.clock(), max_original_bytes=keep
-        )
+        dlq = self.settings.topic_dlq
+        return story_write_refused(self.pipeline, self.story_stage, dlq, topic, key, value, error)
 
     @staticmethod
     async def _send(topic: faust.TopicT, key: bytes, value: bytes) -> Any:
         fut = await topic.send(key=key, value=value)
         return await fut
-
-    async def _check_broker(self) -> None:
-        """Warn once when the broker is lost; stop non-zero past ``broker_lost_exit_s``."""
-        interval = min(5.0, self.settings.broker_lost_exit_s / 4)
-        lost_since: float | None = None
-        while True:
-            await asyncio.sleep(interval)
-            reachable = await clients.ping(self.settings, timeout=interval)
-            self.observer.broker_check(reachable)
-            if reachable:
-                if lost_since is not None:
-                    log.warning(
-                        "broker %s is back after %.0fs",
-                        self.settings.broker,
-                        time.monotonic() - lost_since,
-                    )
-                    lost_since = None
-                continue
-            now = time.monotonic()
-            if lost_since is None:
-                lost_since = now
-                log.warning(
-                    "broker %s unreachable; waiting up to %.0fs for it",
-                    self.settings.broker,
-                    self.settings.broker_lost_exit_s,
-                )
-            elif now - lost_since >= self.settings.broker_lost_exit_s:
-                self.fail(
-                    ExitCode.BROKER_UNAVAILABLE,
-                    f"broker {self.settings.broker} unreachable for {now - lost_since:.0f}s",
-                )
-                return
-
-    async def _check_loop(self) -> None:
-        """Track the event loop's lag: how late a short sleep wakes up."""
-        loop = asyncio.get_running_loop()
-        interval = 0.25
-        while True:
-            before = loop.time()
-            await asyncio.sleep(interval)
-            lag = max(loop.time() - before - interval, 0.0)
-            if lag > 1.0 and lag > self.observer.loop_lag_max_s:
-                log.warning("event loop blocked for %.2fs", lag)
-            self.observer.loop_lag_sample(lag)
 
     async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None, **__: Any) -> None:
         """Lag and published marks follow the current assignment only: a partition that
@@ -594,54 +435,7 @@ class StageAgents:
             self.times["joined"] = time.monotonic() - self.launched
             self._announce_ready()
         else:
-            log.info("partitions reassigned: %s", _partition_list(assigned))
-
-    async def _report_progress(self) -> None:
-        """A progress line every ``progress_interval_s`` while records move or wait."""
-        interval = self.settings.progress_interval_s
-        since: dict[str, int] = {}
-        dead_since: collections.Counter[str] = collections.Counter()
-        while True:
-            await asyncio.sleep(interval)
-            moved = self.observer.done != since
-            if moved or any(self.observer.lag.values()):
-                log.info("%s", self.observer.report(since, dead_since, interval))
-            since = dict(self.observer.done)
-            dead_since = collections.Counter(self.observer.dead)
-
-    async def _sample_lag(self) -> None:
-        """Sample each assigned partition's lag: its end offset less the next to
-        process. The story tables' changelog partitions are assigned too, but only
-        written after recovery: they are no work waiting."""
-        while True:
-            await asyncio.sleep(2.0)
-            consumer = self.app.consumer
-            changelogs = self.app.tables.changelog_topics
-            for tp in consumer.assignment():
-                if tp.topic in changelogs:
-                    continue
-                try:
-                    end = consumer.highwater(tp)
-                    done = self.next_offset.get((tp.topic, tp.partition))
-                    if done is None:
-                        done = await consumer.position(tp)
-                    elif (
-                        self.transactions is not None
-                        and end is not None
-                        and end > done
-                        and (await consumer.position(tp) or 0) >= end
-                        and faust_compat.drained(self.app, tp)
-                        and not await self.transactions.refill(tp.topic, tp.partition)
-                    ):
-                        # a transaction's commit marker takes an offset: read up to
-                        # the end with nothing left to hand over, the partition is done
-                        # (unless records in it were read and not committed: a hole,
-                        # sought back to, which shows as lag until it is done)
-                        done = end
-                except Exception:  # noqa: BLE001, S112 - no fetch yet, or mid-rebalance
-                    continue
-                if end is not None and done is not None:
-                    self.observer.partition_lag(tp.topic, tp.partition, max(end - done, 0))
+            log.info("partitions reassigned: %s", partition_list(assigned))
 
     async def _serve_http(self) -> None:
         runner = await serve(
@@ -661,78 +455,3 @@ class StageAgents:
             executor.shutdown(wait=False, cancel_futures=True)
         if self.stories is not None:
             self.stories.close()
-
-
-def _partition_list(assigned: set[tuple[str, int]]) -> str:
-    """``articles.raw[0,1,2] articles.cleaned[0]``, or ``none`` (a standby)."""
-    by_topic: dict[str, list[int]] = {}
-    for topic, partition in sorted(assigned):
-        by_topic.setdefault(topic, []).append(partition)
-    return " ".join(f"{t}[{','.join(map(str, ps))}]" for t, ps in by_topic.items()) or "none"
-
-
-_FAUST_LEVELS = {
-    "DEBUG": "debug",
-    "INFO": "info",
-    "WARNING": "warn",
-    "WARN": "warn",
-    "ERROR": "error",
-    "CRITICAL": "crit",
-}
-
-
-def load_in_background(build: Callable[[], Pipeline]) -> Future[Pipeline]:
-    """Build and warm the pipeline in a thread of its own: the model loads while
-    the worker starts and joins its group, which is mostly waiting on the broker."""
-    loaded: Future[Pipeline] = Future()
-
-    def load() -> None:
-        try:
-            pipeline = build()
-            pipeline.warm()
-        except BaseException as exc:  # noqa: BLE001 - handed to the worker, which stops
-            loaded.set_exception(exc)
-        else:
-            loaded.set_result(pipeline)
-
-    threading.Thread(target=load, name="enrich-load", daemon=True).start()
-    return loaded
-
-
-def run(
-    settings: Settings,
-    build: Callable[[], Pipeline],
-    *,
-    task: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    loglevel: str | None = None,
-    launched: float | None = None,
-) -> int:
-    """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code.
-
-    ``build`` makes the pipeline; it runs (and the pipeline is warmed) while the
-    worker joins its group. ``task`` runs beside the agents (the demo drives its
-    articles from there); it should wait for ``/ready``'s conditions itself.
-    """
-    loading = load_in_background(build)
-    app = create_app(settings)
-    agents = StageAgents(app, settings, loading, launched=launched)
-    if task is not None:
-        app.task(task)
-    worker = faust_compat.Worker(
-        app,
-        loglevel=_FAUST_LEVELS.get((loglevel or settings.log_level).upper(), "info"),
-        redirect_stdouts=False,
-        quiet=True,
-        stop_timeout=settings.stop_timeout_s,
-        exit_code=lambda: agents.exit_code,
-        log_format=settings.log_format,
-    )
-    worker.spinner = None  # a progress spinner mangles piped output
-    code = 0
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        agents.close()
-    return agents.exit_code or code

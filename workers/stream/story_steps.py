@@ -37,16 +37,15 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 
 from schemas.models import EnrichedArticle
 from workers import stage_table
@@ -55,20 +54,31 @@ from workers.errors import ConfigError, DecodeError, ExitCode, InvalidRecord, Pe
 from workers.pipeline import Dead, Pipeline
 from workers.settings import Settings
 from workers.stories import minhash
+from workers.stories.messages import (
+    Outputs,
+    Send,
+    bands_of,
+    decision_of,
+    entity_keys,
+    order_of,
+    parked,
+    parked_versions,
+    read_batch,
+    signature_key,
+    summed,
+)
 from workers.stories.state import (
     Answer,
     Bucket,
-    Decision,
     answer,
     decide,
-    expired,
     represented,
     with_story,
 )
 from workers.stream import faust_compat
+from workers.stream.story_index import Index, partition_of, sweep, trend_counts
 from workers.stream.story_tables import (
     Held,
-    PartitionTable,
     held_writes,
     record_partition,
     record_stamp,
@@ -78,32 +88,9 @@ from workers.stream.transactions import Refused, Transactions, Write
 
 log = logging.getLogger(__name__)
 
-Send = tuple[str, bytes, bytes]  # topic kind, key, value
 SendAll = Callable[[Sequence[Send]], Awaitable[None]]
 #: A story write the broker refused for good: (topic, key, value, error) -> its dead letter.
 Refuse = Callable[[str, bytes, bytes, BaseException], Send | None]
-
-
-@dataclass
-class Outputs:
-    """What a story step's batch sends, per source partition (each partition's go in
-    its own transaction under exactly_once), and the parked records it is done with."""
-
-    sends: dict[int, list[Send]] = field(default_factory=dict)
-    forget: list[tuple[str, int]] = field(default_factory=list)  # (article, partition)
-
-    def of(self, partition: int) -> list[Send]:
-        return self.sends.setdefault(partition, [])
-
-
-def order_of(record: dict[str, Any]) -> str:
-    """The article's place in "first seen": when it was cleaned."""
-    return str(record["pipeline"]["clean"]["finished_at"])
-
-
-def entity_keys(record: dict[str, Any]) -> list[str]:
-    """``LABEL\\tname`` of each canonical entity of an enriched record."""
-    return [f"{e['label']}\t{e['name']}" for e in record.get("entity_list") or []]
 
 
 class StoryAgents:
@@ -149,37 +136,13 @@ class StoryAgents:
             from workers.stream.story_store import claim
 
             self.store_lock = claim(Path(app.conf.tabledir))
-        self.pending = self._table("pending")
-        self.buckets = self._table("buckets")
-        self.signatures = self._table("signatures")
-        self.answers = self._table("answers")
-        self.decisions = self._table("decisions")
-        self.decisions.track = True
-        counts = PartitionTable(
-            app,
-            name="story-trends",
-            default=int,
-            partitions=settings.partitions,
-            changelog_topic=app.topic(
-                settings.story_changelog("trends"),
-                partitions=settings.partitions,
-                compacting=True,
-                deleting=True,
-                key_serializer="json",
-                value_serializer="json",
-                retention=timedelta(seconds=settings.trend_retention_s),
-            ),
-            schema=faust.Schema(
-                key_type=str,
-                value_type=int,  # type: ignore[arg-type]
-                key_serializer="json",
-                value_serializer="json",
-            ),
-        )
-        app.tables.add(counts)
-        self.counts = counts
+        self.index = Index.open(app, settings)
+        self.pending, self.buckets = self.index.pending, self.index.buckets
+        self.signatures, self.answers = self.index.signatures, self.index.answers
+        self.decisions = self.index.decisions
+        self.counts = trend_counts(app, settings)
         # windows by the time each count was sent (the record's timestamp), set per record
-        self.trends = counts.tumbling(
+        self.trends = self.counts.tumbling(
             settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
         ).relative_to(stamp_of)  # type: ignore[attr-defined]
         self._agent("bands", self.waiting, self._bands)
@@ -202,36 +165,11 @@ class StoryAgents:
         count = self._partitions("story_bands")
         groups: dict[int, list[str]] = {}
         for band in bands:
-            groups.setdefault(_partition_of(band.encode(), count), []).append(band)
+            groups.setdefault(partition_of(band.encode(), count), []).append(band)
         return [
             ("story_bands", group[0].encode(), orjson.dumps(body | {"bands": group}))
             for group in groups.values()
         ]
-
-    def _table(self, name: str) -> PartitionTable:
-        kind = PartitionTable
-        if self.settings.story_store == "rocksdb":
-            from workers.stream.story_store import DiskTable
-
-            kind = DiskTable
-        table = kind(
-            self.app,
-            name=f"story-{name}",
-            partitions=self.settings.partitions,
-            changelog_topic=self.app.topic(
-                self.settings.story_changelog(name),
-                partitions=self.settings.partitions,
-                compacting=True,
-                key_serializer="raw",
-                value_serializer="raw",
-            ),
-            schema=faust.Schema(
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
-            help=f"stories: {name}",
-        )
-        self.app.tables.add(table)
-        return table
 
     def _agent(
         self, name: str, source: str, step: Callable[[Sequence[Message]], Awaitable[Outputs]]
@@ -259,7 +197,7 @@ class StoryAgents:
     async def _bands(self, messages: Sequence[Message]) -> Outputs:
         out = Outputs()
         loop = asyncio.get_running_loop()
-        read = await loop.run_in_executor(self.executor, _read_batch, messages, self.banding)
+        read = await loop.run_in_executor(self.executor, read_batch, messages, self.banding)
         # earliest first: within a batch, every band then meets the articles in the
         # order that decides which came first, and a copy read beside its original
         # is never taken for the first of its story
@@ -277,7 +215,7 @@ class StoryAgents:
             try:
                 kept = self.decisions.get(article.encode())
                 if kept is not None:  # read again after its story was decided
-                    decision = _decision(kept)
+                    decision = decision_of(kept)
                     sends.append(
                         ("enriched", article.encode(), with_story(message.value or b"", decision))
                     )
@@ -332,7 +270,7 @@ class StoryAgents:
         back in memory and its records are not marked done."""
         if self.transactions is None:
             await self.decisions.stored()
-            await self.send_all(_summed([s for sends in out.sends.values() for s in sends]))
+            await self.send_all(summed([s for sends in out.sends.values() for s in sends]))
             for article, partition in out.forget:
                 self._forget(article, partition)
             self.mark_published(messages)
@@ -351,7 +289,7 @@ class StoryAgents:
                 last[m.topic, m.partition] = i
         writes: list[list[Write]] = [[] for _ in fresh]
         for (_, partition), i in last.items():
-            sends = _summed(out.sends.get(partition, []))
+            sends = summed(out.sends.get(partition, []))
             writes[i] = held.writes.get(partition, []) + [self._write(s) for s in sends]
 
         async def replace(refusals: dict[Refused, BaseException]) -> dict[Refused, Write | None]:
@@ -382,7 +320,7 @@ class StoryAgents:
         # one answer message per article and source partition
         replies: dict[tuple[int, str], list[dict[str, Any]]] = {}
         dead: set[tuple[int, int]] = set()
-        for message, band, body in _bands_of(messages):
+        for message, band, body in bands_of(messages):
             token = record_partition.set(message.partition)
             try:
                 if body is None:
@@ -399,7 +337,7 @@ class StoryAgents:
                 sig = minhash.from_bytes(base64.b64decode(body["sig"]))
                 rep_sig = None
                 if bucket is not None and bucket.id != article:
-                    raw = self.signatures.get(_signature_key(message.partition, bucket.id))
+                    raw = self.signatures.get(signature_key(message.partition, bucket.id))
                     if raw is None:
                         log.warning(
                             "stories: no signature for %s, the representative of a band "
@@ -411,7 +349,7 @@ class StoryAgents:
                 reply, new = answer(bucket, band, article, order, sig, rep_sig, self.banding)
                 if new is not None:
                     self.buckets[band.encode()] = orjson.dumps(asdict(new))
-                    sig_key = _signature_key(message.partition, article)
+                    sig_key = signature_key(message.partition, article)
                     if sig_key not in self.signatures:
                         self.signatures[sig_key] = minhash.to_bytes(sig)
                 replies.setdefault((message.partition, article), []).append(asdict(reply))
@@ -470,7 +408,7 @@ class StoryAgents:
         record = orjson.loads(versions[0])  # the story is the first version's
         kept = self.decisions.get(key)
         if kept is not None:
-            decision = _decision(kept)
+            decision = decision_of(kept)
             replies: list[Answer] = []
         else:
             replies = [Answer(**a) for a in held.values()]
@@ -499,47 +437,10 @@ class StoryAgents:
         tables: Any = self.app.tables
         if self.app.rebalancing or not tables.recovery.completed.is_set():
             return  # the tables are being rebuilt; the next round sweeps
-        dropped = await self.sweep(datetime.now(UTC))
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.story_retention_s)
+        dropped = await sweep(self.index, self._owned(), self.waiting, cutoff)
         if any(dropped.values()):
             log.info("stories: dropped from the index %s", dropped)
-
-    async def sweep(self, now: datetime, chunk: int = 5000) -> dict[str, int]:
-        """Drop the bands, signatures and decisions of articles cleaned before the
-        retention, in the partitions this worker owns; how many of each."""
-        cutoff = now - timedelta(seconds=self.settings.story_retention_s)
-        owned = self._owned()
-        dropped = {"bands": 0, "signatures": 0, "decisions": 0}
-        signatures = self.signatures.frozen_items()  # those written later stay
-        mine, count = owned["story_bands"]
-        live: dict[int, set[str]] = {}
-        for i, (key, raw) in enumerate(self.buckets.frozen_items()):
-            if i % chunk == chunk - 1:
-                await asyncio.sleep(0)  # let the steps run: each drop checks again
-            partition = _partition_of(key, count)
-            if partition not in mine:
-                continue
-            bucket = Bucket(**orjson.loads(raw))
-            if not expired(bucket.order, cutoff):
-                live.setdefault(partition, set()).add(bucket.id)
-            elif self._drop(self.buckets, key, partition, raw):
-                dropped["bands"] += 1
-        for i, (key, raw) in enumerate(signatures):
-            if i % chunk == chunk - 1:
-                await asyncio.sleep(0)
-            where, _, article = key.decode().partition("\t")
-            partition = int(where)
-            if partition in mine and article not in live.get(partition, ()):
-                dropped["signatures"] += self._drop(self.signatures, key, partition, raw)
-        mine, count = owned[self.waiting]
-        for i, (key, raw) in enumerate(self.decisions.frozen_items()):
-            if i % chunk == chunk - 1:
-                await asyncio.sleep(0)
-            partition = _partition_of(key, count)
-            if partition not in mine or key in self.pending:
-                continue  # not ours, or in flight
-            if expired(str(orjson.loads(raw).get("order", "")), cutoff):
-                dropped["decisions"] += self._drop(self.decisions, key, partition, raw)
-        return dropped
 
     def _owned(self) -> dict[str, tuple[set[int], int]]:
         """Per source topic: the partitions this worker owns, and how many it has."""
@@ -555,19 +456,6 @@ class StoryAgents:
         """How many partitions a story topic has (the setting until the consumer knows)."""
         name = self.topics[kind].get_topic_name()
         return self.app.consumer.topic_partitions(name) or self.settings.partitions
-
-    def _drop(
-        self, table: PartitionTable, key: bytes, partition: int, was: bytes | None = None
-    ) -> bool:
-        """Delete ``key`` unless it changed since it was read as ``was``."""
-        if was is not None and table.data.get(key) != was:
-            return False
-        token = record_partition.set(partition)
-        try:
-            table.pop(key, None)
-        finally:
-            record_partition.reset(token)
-        return True
 
     async def _dead(self, message: Message, error: PermanentError) -> Send:
         pipeline = await self.pipeline()
@@ -616,97 +504,3 @@ class StoryAgents:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
-
-
-def parked(held: bytes | None, value: bytes) -> bytes:
-    """The ``story-pending`` value once ``value`` is parked beside what ``held``: each
-    version of an article in flight (a correction sent before the first version
-    had its story) is kept and goes out, once each, with the article's story. A
-    single version is kept as it is; several as a JSON array of them."""
-    if held is None:
-        return value
-    versions = parked_versions(held)
-    if any(orjson.loads(v) == orjson.loads(value) for v in versions):
-        return held  # the same version read again
-    return b"[" + b",".join([*versions, value]) + b"]"
-
-
-def parked_versions(held: bytes) -> list[bytes]:
-    """The versions a ``story-pending`` value holds, oldest first."""
-    if not held.lstrip().startswith(b"["):
-        return [held]
-    return [orjson.dumps(v) for v in orjson.loads(held)]
-
-
-def _signature_key(partition: int, article: str) -> bytes:
-    """The key of a representative's signature in ``story-signatures``: one per
-    partition of the bands topic it represents a band in. Faust's in-memory
-    store keeps, per key, the changelog partition it last read the key from,
-    and after a rebalance drops the keys of partitions the worker no longer
-    owns; one key written to several partitions was dropped for all of them."""
-    return f"{partition}\t{article}".encode()
-
-
-def _decision(raw: bytes) -> Decision:
-    """A stored decision (stored with the article's order, for retention)."""
-    fields = orjson.loads(raw)
-    return Decision(fields["story_id"], fields.get("duplicate_of"), fields.get("similarity"))
-
-
-def _partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a key (murmur2, as every client)."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-def _bands_of(
-    messages: Sequence[Message],
-) -> Iterator[tuple[Message, str, dict[str, Any] | None]]:
-    """(message, band, body) for each band a message of the bands topic carries."""
-    for message in messages:
-        try:
-            body = orjson.loads(message.value or b"")
-        except orjson.JSONDecodeError:
-            body = None
-        if not isinstance(body, dict):
-            yield message, (message.key or b"").decode("utf-8", "replace"), None
-            continue
-        for band in body.pop("bands", None) or [(message.key or b"").decode("utf-8", "replace")]:
-            yield message, str(band), body
-
-
-def _summed(sends: Sequence[Send]) -> list[Send]:
-    """The sends with one entity count per entity: a batch's mentions summed."""
-    counts: dict[bytes, int] = {}
-    out: list[Send] = []
-    for kind, key, value in sends:
-        if kind == "story_entities":
-            counts[key] = counts.get(key, 0) + int(value)
-        else:
-            out.append((kind, key, value))
-    out.extend(("story_entities", key, str(n).encode()) for key, n in counts.items())
-    return out
-
-
-def _read_batch(
-    messages: Sequence[Message], banding: minhash.Banding
-) -> list[tuple[str, str, str, list[str]] | InvalidRecord]:
-    """Per message: (id, order, signature as base64, band keys), or why it cannot be read."""
-    out: list[tuple[str, str, str, list[str]] | InvalidRecord] = []
-    for m in messages:
-        try:
-            record = orjson.loads(m.value or b"")
-            sig = minhash.signature(record["text"])
-            article = str(record["id"])
-            out.append(
-                (
-                    article,
-                    order_of(record),
-                    base64.b64encode(minhash.to_bytes(sig)).decode(),
-                    banding.keys(sig, article),
-                )
-            )
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            out.append(
-                InvalidRecord(f"summarized record unreadable: {exc!r}", code="invalid_record")
-            )
-    return out

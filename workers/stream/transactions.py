@@ -62,7 +62,7 @@ from aiokafka.errors import (
 from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
-from workers.stream import clients
+from workers.stream import clients, connection
 from workers.stream.clients import REFUSED_FOR_GOOD
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Transactions:
 
     def _new_producer(self, transactional_id: str) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            **clients.client_options(self.settings),
+            **connection.client_options(self.settings),
             transactional_id=transactional_id,
             transaction_timeout_ms=int(self.settings.transaction_timeout_s * 1000),
             max_request_size=self.settings.max_request_bytes,
@@ -146,7 +146,7 @@ class Transactions:
     async def _admin_client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
             admin = AIOKafkaAdminClient(
-                **clients.client_options(self.settings), request_timeout_ms=10000
+                **connection.client_options(self.settings), request_timeout_ms=10000
             )
             await admin.start()
             self._admin = admin

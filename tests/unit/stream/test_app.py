@@ -12,7 +12,8 @@ from faust.types.tuples import ConsumerMessage
 
 from workers.pipeline import Message, Pipeline
 from workers.settings import Settings
-from workers.stream.app import StageAgents, create_app
+from workers.stream.app import StageAgents
+from workers.stream.process import create_app
 
 
 def message(topic: str, partition: int, offset: int) -> ConsumerMessage:

@@ -9,7 +9,7 @@ import faust
 
 from workers.settings import Settings
 from workers.stream import clients
-from workers.stream.clients import client_options, faust_credentials
+from workers.stream.connection import client_options, faust_credentials
 
 
 def test_plaintext_by_default() -> None:

@@ -21,7 +21,8 @@ from workers.codec import Message
 from workers.pipeline import Pipeline
 from workers.settings import Settings
 from workers.stream import faust_compat
-from workers.stream.app import StageAgents, create_app
+from workers.stream.app import StageAgents
+from workers.stream.process import create_app
 
 
 def message(topic: str, partition: int, offset: int) -> ConsumerMessage:

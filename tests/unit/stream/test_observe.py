@@ -123,7 +123,7 @@ def test_idle_stage_with_lag_elsewhere_is_healthy() -> None:
 def test_progress_line_rates_lag_and_dead_letters_since_the_last() -> None:
     import collections
 
-    from workers.stream.app import _partition_list
+    from workers.stream.health import partition_list
 
     obs = two_stages(Clock())
     obs.batch_done("clean", 40, 39, ["invalid_json"], 1.0)
@@ -136,8 +136,8 @@ def test_progress_line_rates_lag_and_dead_letters_since_the_last() -> None:
     assert obs.report(dict(obs.done), collections.Counter(obs.dead), 10.0).endswith(
         "dead letters none"
     )
-    assert _partition_list({("b", 1), ("a", 2), ("a", 0)}) == "a[0,2] b[1]"
-    assert _partition_list(set()) == "none"
+    assert partition_list({("b", 1), ("a", 2), ("a", 0)}) == "a[0,2] b[1]"
+    assert partition_list(set()) == "none"
 
 
 def test_trends_answer_this_machine_only_unless_exposed() -> None:

@@ -12,14 +12,8 @@ from faust.stores.memory import Store as Memory
 from faust.types import TP
 
 from workers.codec import Message
-from workers.stream.story_steps import (
-    _bands_of,
-    _partition_of,
-    _signature_key,
-    _summed,
-    parked,
-    parked_versions,
-)
+from workers.stories.messages import bands_of, parked, parked_versions, signature_key, summed
+from workers.stream.story_index import partition_of
 from workers.stream.story_tables import Held
 from workers.stream.transactions import Write
 
@@ -29,14 +23,14 @@ def test_bands_are_grouped_by_the_partition_the_producer_would_choose() -> None:
     for n in (1, 3, 6, 12):
         for i in range(200):
             key = f"{i % 21:02d}-{i * 7919:016x}".encode()
-            assert _partition_of(key, n) == choose(key, list(range(n)), list(range(n)))
+            assert partition_of(key, n) == choose(key, list(range(n)), list(range(n)))
 
 
 def test_a_band_message_may_carry_several_bands_or_one_by_its_key() -> None:
     grouped = Message("b", 0, 0, b"00-a", b'{"id": "x", "bands": ["00-a", "07-b"]}')
     single = Message("b", 0, 1, b"03-c", b'{"id": "y"}')
     broken = Message("b", 0, 2, b"04-d", b"not json")
-    got = [(m.offset, band, body) for m, band, body in _bands_of([grouped, single, broken])]
+    got = [(m.offset, band, body) for m, band, body in bands_of([grouped, single, broken])]
     assert got == [
         (0, "00-a", {"id": "x"}),
         (0, "07-b", {"id": "x"}),
@@ -45,14 +39,14 @@ def test_a_band_message_may_carry_several_bands_or_one_by_its_key() -> None:
     ]
 
 
-def test_entity_counts_are_summed_per_batch() -> None:
+def test_entity_counts_aresummed_per_batch() -> None:
     sends = [
         ("story_entities", b"PERSON\tA", b"1"),
         ("enriched", b"x", b"{}"),
         ("story_entities", b"PERSON\tA", b"1"),
         ("story_entities", b"GPE\tB", b"2"),
     ]
-    assert _summed(sends) == [
+    assert summed(sends) == [
         ("enriched", b"x", b"{}"),
         ("story_entities", b"PERSON\tA", b"2"),
         ("story_entities", b"GPE\tB", b"2"),
@@ -70,12 +64,12 @@ async def test_a_signature_kept_for_two_partitions_survives_losing_one() -> None
     events = [
         changelog_event(partition, key, sig)
         for partition in (4, 1)
-        for key in (_signature_key(partition, "a"), b"a")  # b"a": one key for both
+        for key in (signature_key(partition, "a"), b"a")  # b"a": one key for both
     ]
     store.apply_changelog_batch(events, to_key=lambda k: k, to_value=lambda v: v)
     await store.on_recovery_completed({TP("story-signatures-changelog", 4)}, set())
-    assert store.data.get(_signature_key(4, "a")) == sig
-    assert _signature_key(1, "a") not in store.data
+    assert store.data.get(signature_key(4, "a")) == sig
+    assert signature_key(1, "a") not in store.data
     assert b"a" not in store.data  # what a single key came to
 
 
