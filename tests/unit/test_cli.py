@@ -118,3 +118,19 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     bar.update(3)
     assert bar.bar.n == 3
     bar.close()
+
+
+def test_dlq_stage_filter_notes_a_name_the_table_does_not_have(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A typo ("summarise") would match nothing and say nothing; a plugin's stage no
+    longer configured may still have letters, so it is a note, not a refusal."""
+    import argparse
+
+    from workers.cli.dlq import _filters
+
+    for stage, noted in (("summarize", False), ("summarise", True), (None, False)):
+        filters = _filters(argparse.Namespace(code=None, stage=stage, since=None))
+        assert filters.stage == stage
+        err = capsys.readouterr().err
+        assert ("no stage 'summarise' in this table (clean,tag,summarize)" in err) is noted

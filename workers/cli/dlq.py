@@ -68,6 +68,13 @@ def _filters(args: argparse.Namespace) -> dlq.Filters:
         since = dlq.parse_since(args.since) if args.since else None
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
+    if args.stage and args.stage not in stage_table.names():
+        # a stage a plugin no longer configured may still have letters: a note, not a refusal
+        print(
+            f"enrich: note: no stage {args.stage!r} in this table "
+            f"({','.join(stage_table.names())}); looking for its letters anyway",
+            file=sys.stderr,
+        )
     return dlq.Filters(code=args.code, stage=args.stage, since=since)
 
 
