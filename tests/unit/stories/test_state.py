@@ -156,3 +156,18 @@ def test_texts_without_words_are_each_a_story_of_their_own() -> None:
     words = "The harbour council met on Monday and agreed a plan for the new ferry terminal."
     assert index.add("w1", minhash.signature(words)).story_id == "w1"
     assert index.add("w2", minhash.signature(words)).duplicate_of == "w1"
+
+
+def test_a_record_parked_by_the_version_before_goes_out_as_the_current_version() -> None:
+    """Mid-upgrade, a summarized record a version-2 worker parked for its story is
+    sent on by a version-3 worker: it goes out in version 3."""
+    from pathlib import Path
+
+    from schemas import EnrichedArticle
+    from workers.stories.state import Decision, with_story
+
+    old = (Path(__file__).parents[1] / "schemas" / "v2" / "enriched_article.json").read_bytes()
+    out = orjson.loads(with_story(old, Decision("s1", None, None)))
+    record = EnrichedArticle.model_validate(out)
+    assert record.schema_version == 3 and record.story_id == "s1"
+    assert out["pipeline"]["tag"]["model"] == orjson.loads(old)["pipeline"]["model"]
