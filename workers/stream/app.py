@@ -28,6 +28,7 @@ from workers.dlq import DeadLetterLimit
 from workers.errors import ExitCode, StageFailed
 from workers.pipeline import Dead, Outcome, Pipeline, stage_spec
 from workers.settings import Settings
+from workers.stories.messages import Send
 from workers.stream import clients, faust_compat
 from workers.stream.clients import REFUSED_FOR_GOOD
 from workers.stream.health import Health, partition_list
@@ -39,8 +40,6 @@ from workers.stream.transactions import Refused, Transactions, Write
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-#: A record a story step sends: (topic kind, key, value).
-Send = tuple[str, bytes, bytes]
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
