@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,21 @@ STOP_TIMEOUT = 20.0
 BROKERS = ["tansu", "kafka"]
 
 AnyBroker = EmbeddedBroker | KafkaBroker
+
+#: Of each worker's log, how many lines a failed test's report shows: the last ones,
+#: and before them the last warnings and errors (a CI run keeps only its output).
+LOG_TAIL = 6
+LOG_WARNINGS = 12
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, None]:
+    """A failed test's report ends with what its workers logged."""
+    outcome = yield
+    report = outcome.get_result()
+    running = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(running, Stack):
+        report.sections.append(("worker logs", running.digest()))
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +129,21 @@ class Stack:
         return "\n".join(
             p.read_text(errors="replace")[-4000:] for p in sorted(self.logdir.glob("*.log"))
         )
+
+    def digest(self) -> str:
+        """Per worker log: its last warnings and errors, then its last lines."""
+        parts = []
+        for path in sorted(self.logdir.glob("worker-*.log"), key=lambda p: int(p.stem[7:])):
+            lines = path.read_text(errors="replace").splitlines()
+            tail = lines[-LOG_TAIL:]
+            loud = [
+                line
+                for line in lines[: len(lines) - len(tail)]
+                if any(f'"level":"{level}"' in line for level in ("WARNING", "ERROR", "CRITICAL"))
+            ]
+            parts.append(f"--- {path.name} ({len(lines)} lines)")
+            parts.extend(line[:400] for line in [*loud[-LOG_WARNINGS:], *tail])
+        return "\n".join(parts)
 
     def full_logs(self) -> str:
         """Every worker's whole log, for assertions on what was logged."""
