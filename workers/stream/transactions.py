@@ -24,7 +24,9 @@ and a partition's batches are committed in order, each offset once (Faust may
 hand a record over twice around a rebalance). A transaction that cannot
 commit is retried whole, with its producer made anew where its state is lost,
 until ``produce_deadline_s``; past that the process exits at once and the
-records are read again after a restart, as in at-least-once mode.
+records are read again after a restart, as in at-least-once mode. One attempt
+that has not ended after ``produce_deadline_s`` counts as failed: a stage never
+waits on a transaction for good.
 
 Holes. A batch this worker cannot commit because its producer was fenced, or
 because the partition is no longer assigned to it, leaves a hole: records its
@@ -172,7 +174,7 @@ class Transactions:
                 if key in self._producers or not self.owns(*key):
                     return
                 try:
-                    await self._producer(key)
+                    await asyncio.wait_for(self._producer(key), self.settings.produce_deadline_s)
                 except NoTransactions as exc:
                     self._no_transactions(exc)
                 except (KafkaError, OSError, TimeoutError, Fenced, *FENCED_ERRORS) as exc:
@@ -259,13 +261,20 @@ class Transactions:
 
     def assigned(self, partitions: set[tuple[str, int]]) -> None:
         """After a rebalance: the producers of partitions no longer assigned are closed
-        (one assigned again is made anew, fencing whoever had it meanwhile)."""
+        (one assigned again is made anew, fencing whoever had it meanwhile).
+
+        A producer is closed only once the partition's commit in progress, if any,
+        has ended (committed, or failed as fenced): aiokafka's ``stop`` ends the
+        producer's sender without ending what waits on it, and a commit waiting on
+        a stopped producer never returned. The stage that waited on it never took
+        another record, on any of its partitions."""
         for key in list(self._producers):
             if key not in partitions:
                 producer = self._producers.pop(key)
                 self._committed.pop(key, None)
                 self._open.discard(key)
-                task = asyncio.ensure_future(_stop(producer))
+                lock = self._locks.setdefault(key, asyncio.Lock())
+                task = asyncio.ensure_future(_stop_after(lock, producer))
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())
         self._rewound.clear()  # the consumer starts each partition from its committed offset
 
@@ -320,7 +329,11 @@ class Transactions:
             warned = False
             while True:
                 try:
-                    done = await self._attempt(key, indexes, messages, final, replace, whole)
+                    # bounded: a transaction that never ends must not stall the stage
+                    done = await asyncio.wait_for(
+                        self._attempt(key, indexes, messages, final, replace, whole),
+                        self.settings.produce_deadline_s,
+                    )
                 except NoTransactions as exc:
                     self._no_transactions(exc)
                 except Fenced as exc:
@@ -483,6 +496,12 @@ class Transactions:
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
+
+
+async def _stop_after(lock: asyncio.Lock, producer: AIOKafkaProducer) -> None:
+    """Close a producer once the commit that holds ``lock`` (its partition's) is over."""
+    async with lock:
+        await _stop(producer)
 
 
 async def _stop(producer: AIOKafkaProducer) -> None:

@@ -25,12 +25,19 @@ class FakeProducer:
         self.current: dict[str, Any] | None = None
         self.fail_commit: BaseException | None = None
         self.refuse: set[bytes] = set()
+        self.hold: asyncio.Event | None = None  # a commit waits for it, where set
+        self.committing = False
+        self.waiting = asyncio.Event()  # set once a commit waits on ``hold``
+        self.stopped_while_committing = False
+        self.stopped = False
 
     async def start(self) -> None:
         pass
 
     async def stop(self) -> None:
-        pass
+        # aiokafka's stop ends the sender: a commit waiting on it would never return
+        self.stopped_while_committing |= self.committing
+        self.stopped = True
 
     async def begin_transaction(self) -> None:
         assert self.current is None or self.current["end"] is not None, "begun twice"
@@ -57,6 +64,11 @@ class FakeProducer:
         assert self.current is not None
         if self.fail_commit is not None:
             raise self.fail_commit
+        if self.hold is not None:
+            self.committing = True
+            self.waiting.set()
+            await self.hold.wait()
+            self.committing = False
         self.current["end"] = "commit"
         self.log.append(self.current)
 
@@ -218,6 +230,49 @@ async def test_commit_failures_past_the_deadline_exit_the_process(
     with pytest.raises(Exited):
         await h.commit([msg(0, 0)])
     assert exits == [ExitCode.PRODUCE_FAILED]
+
+
+async def test_a_lost_partitions_producer_is_closed_after_its_commit_in_progress() -> None:
+    """A rebalance that takes a partition away while its batch commits: the producer
+    is closed only once that commit has ended, which then returns."""
+    h = Harness()
+    assert await h.commit([msg(0, 0)]) == [0]
+    producer = h.producers[0]
+    producer.hold = asyncio.Event()
+    committing = asyncio.create_task(h.commit([msg(0, 1)]))
+    await asyncio.wait_for(producer.waiting.wait(), 5)
+    h.owned.clear()
+    h.tx.assigned(set())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not producer.stopped, "closed while its commit was waiting on it"
+    producer.hold.set()
+    assert await asyncio.wait_for(committing, 5) == [0]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert producer.stopped and not producer.stopped_while_committing
+    assert h.log[-1]["offsets"] == {("src", 0): 2}
+
+
+async def test_a_transaction_that_never_ends_counts_as_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit that never returns is given up after the produce deadline, as one
+    that keeps failing is: the worker exits, and its records are read again."""
+    h = Harness()
+    exits = fake_exit(monkeypatch)
+    original = h.tx._factory
+
+    def hanging(transactional_id: str) -> Any:
+        producer = original(transactional_id)
+        producer.hold = asyncio.Event()  # never set
+        return producer
+
+    h.tx._factory = hanging
+    with pytest.raises(Exited):
+        await asyncio.wait_for(h.commit([msg(0, 0)]), 10)
+    assert exits == [ExitCode.PRODUCE_FAILED]
+    assert all(p.stopped for p in h.producers)
 
 
 async def test_a_broker_without_transactions_stops_the_worker_at_once(
