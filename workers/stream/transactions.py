@@ -133,6 +133,10 @@ class Transactions:
         self._open: set[tuple[str, int]] = set()  # producers in a transaction now
         self._initialized = False  # a transactional producer got its id once
 
+    def _lock(self, key: tuple[str, int]) -> asyncio.Lock:
+        """The partition's lock: one commit (or fencing, or closing) of it at a time."""
+        return self._locks.setdefault(key, asyncio.Lock())
+
     def transactional_id(self, topic: str, partition: int) -> str:
         return f"{self.group}.{topic}.{partition}"
 
@@ -170,7 +174,7 @@ class Transactions:
         left open. A failure here is left to the next batch's commit to retry."""
 
         async def one(key: tuple[str, int]) -> None:
-            async with self._locks.setdefault(key, asyncio.Lock()):
+            async with self._lock(key):
                 if key in self._producers or not self.owns(*key):
                     return
                 try:
@@ -273,8 +277,7 @@ class Transactions:
                 producer = self._producers.pop(key)
                 self._committed.pop(key, None)
                 self._open.discard(key)
-                lock = self._locks.setdefault(key, asyncio.Lock())
-                task = asyncio.ensure_future(_stop_after(lock, producer))
+                task = asyncio.ensure_future(_stop_after(self._lock(key), producer))
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())
         self._rewound.clear()  # the consumer starts each partition from its committed offset
 
@@ -323,8 +326,7 @@ class Transactions:
         replace: Replace,
         whole: bool,
     ) -> list[int]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        async with self._lock(key):
             backoff = clients.Backoff(self.settings.produce_deadline_s)
             warned = False
             while True:
