@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from workers.stream.embedded_broker import EmbeddedBroker
+from workers.stream.embedded.broker import EmbeddedBroker
 
 KINDS = ("embedded", "kafka")
 NAMES = {"embedded": "the embedded broker", "kafka": "Apache Kafka"}

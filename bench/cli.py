@@ -45,8 +45,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from workers.settings import Settings
-from workers.stream import clients
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
+from workers.stream.kafka import clients
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brokers import KINDS, NAMES, broker

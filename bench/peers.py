@@ -37,7 +37,7 @@ from brokers import broker
 from throughput import Workers, corpus, drain, records
 
 from workers.settings import Settings
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 
 def quix_app(bootstrap: str, settings: Settings, ready: Any) -> None:

@@ -33,8 +33,8 @@ import orjson
 from workers.codec import Message
 from workers.pipeline import Forward, build_pipeline, stage_spec
 from workers.settings import Settings
-from workers.stream import clients
-from workers.stream.embedded_broker import EmbeddedBroker, free_port
+from workers.stream.embedded.broker import EmbeddedBroker, free_port
+from workers.stream.kafka import clients
 
 ENRICH = str(Path(sys.executable).parent / "enrich")
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -37,8 +37,8 @@ import orjson
 
 from workers.stories import minhash
 from workers.stories.state import Answer, Bucket, Decision
-from workers.stream.story_store import disk_bytes
-from workers.stream.story_tables import PartitionTable, compact, record_partition
+from workers.stream.stories.store import disk_bytes
+from workers.stream.stories.tables import PartitionTable, compact, record_partition
 
 PARTITIONS = 6
 TABLES = ("pending", "buckets", "signatures", "answers", "decisions")
@@ -57,7 +57,7 @@ def tables(store: str, datadir: Path) -> dict[str, Any]:
     app = faust.App("story-store-bench", broker="kafka://localhost:1", datadir=datadir)
     kind: type[PartitionTable] = PartitionTable
     if store == "rocksdb":
-        from workers.stream.story_store import DiskTable, claim
+        from workers.stream.stories.store import DiskTable, claim
 
         kind = DiskTable
         claim(Path(app.conf.tabledir))

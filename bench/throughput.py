@@ -61,8 +61,8 @@ from workers.settings import Settings
 from workers.stages.clean import clean
 from workers.stages.summarize import word_count
 from workers.stages.tag import load_model
-from workers.stream import clients
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
+from workers.stream.kafka import clients
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import components

@@ -129,7 +129,7 @@ def resolve(kafka_version: str | None = None) -> Path:
 
 
 def _free_port() -> int:
-    from workers.stream.embedded_broker import free_port
+    from workers.stream.embedded.broker import free_port
 
     return free_port()
 
@@ -273,7 +273,7 @@ class KafkaBroker:
     def _wait_ready(self, timeout: float) -> None:
         """Until the broker answers a metadata request through its own port."""
         from workers.settings import Settings
-        from workers.stream import clients
+        from workers.stream.kafka import clients
 
         settings = Settings(broker=f"{self.host}:{self.port}")
         deadline = time.monotonic() + timeout

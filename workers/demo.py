@@ -21,8 +21,9 @@ from workers.pipeline import build_pipeline
 from workers.settings import Settings
 from workers.stories import trends
 from workers.stories.trends import Trend
-from workers.stream import clients, process
-from workers.stream.embedded_broker import LIMITS, EmbeddedBroker
+from workers.stream.embedded.broker import LIMITS, EmbeddedBroker
+from workers.stream.kafka import clients
+from workers.stream.worker import process
 from workers.terminal import safe
 
 __all__ = ["LIMITS", "DemoResult", "render", "render_trends", "run_demo"]

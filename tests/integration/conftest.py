@@ -28,8 +28,8 @@ from tests import kafka_broker
 from tests.conftest import unavailable
 from tests.kafka_broker import KafkaBroker
 from workers.settings import Settings
-from workers.stream import clients
-from workers.stream.embedded_broker import EmbeddedBroker
+from workers.stream.embedded.broker import EmbeddedBroker
+from workers.stream.kafka import clients
 
 pytestmark = pytest.mark.integration
 

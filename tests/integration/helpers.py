@@ -10,7 +10,7 @@ from typing import Any, Self
 import orjson
 
 from workers.settings import Settings
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 
 async def collect(

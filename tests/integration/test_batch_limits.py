@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.conftest import Stack
 from workers.errors import ExitCode
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from workers.settings import Settings
-from workers.stream import clients
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
+from workers.stream.kafka import clients
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.conftest import Stack, own_kafka
 from tests.integration.helpers import Collector, articles
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers.stream import clients, connection
+from workers.stream.kafka import clients, connection
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -123,7 +123,7 @@ async def test_an_interrupted_replay_says_how_far_it_got_and_the_next_run_goes_o
     after 70,622 sends left 0 markers, exit 130 with no message, and the next replay
     sent those 70,622 again."""
     from workers.dlq import dead_letter
-    from workers.stream.letters import REPLAY_CHUNK
+    from workers.stream.kafka.letters import REPLAY_CHUNK
 
     s = stack.settings
     # paced, so the replay takes some seconds however fast the machine (a replay at

@@ -20,8 +20,8 @@ import pytest
 from tests.conftest import unavailable
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles, scrape
-from workers.stream import clients
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
+from workers.stream.kafka import clients
 
 pytestmark = [
     pytest.mark.integration,

@@ -21,7 +21,7 @@ from tests.integration.conftest import Stack, own_kafka
 from tests.integration.helpers import Collector, articles
 from tests.integration.test_stories import COPIES, ORIGINALS, check_stories, story_articles
 from tests.kafka_broker import KafkaBroker
-from workers.stream import clients, connection
+from workers.stream.kafka import clients, connection
 
 pytestmark = [
     pytest.mark.integration,

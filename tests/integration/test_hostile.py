@@ -14,7 +14,7 @@ import pytest
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
 from workers.errors import ERROR_CODES, ExitCode
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 

@@ -9,8 +9,8 @@ import pytest
 from tests.deploy.test_alerts_and_dashboard import alert_queries, dashboard_queries, metric_names
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles, scrape
-from workers.stream import clients
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 

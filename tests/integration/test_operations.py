@@ -14,8 +14,8 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles
-from workers.stream import clients
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 

@@ -17,8 +17,8 @@ from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector, articles, wait_for_metric
 from tests.integration.proxy import Proxy
 from workers.errors import ExitCode
-from workers.stream import clients
-from workers.stream.embedded_broker import EmbeddedBroker, free_port
+from workers.stream.embedded.broker import EmbeddedBroker, free_port
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -73,7 +73,7 @@ FAUST_AT_ONCE = (
     "import os\n"
     "from workers.pipeline import build_pipeline\n"
     "from workers.settings import Settings\n"
-    "from workers.stream import process\n"
+    "from workers.stream.worker import process\n"
     "settings = Settings()\n"
     "os._exit(process.run(settings, lambda: build_pipeline(settings)))\n",
 )

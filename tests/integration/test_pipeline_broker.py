@@ -13,7 +13,7 @@ from tests.integration.conftest import Stack
 from tests.integration.helpers import collect, without_timestamps
 from tests.unit.test_pipeline import BAD, GOOD
 from workers.inputs import sample_path
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 

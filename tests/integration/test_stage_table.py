@@ -13,7 +13,7 @@ import pytest
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector
 from workers import stage_table
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 

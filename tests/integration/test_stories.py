@@ -22,7 +22,7 @@ from tests.integration.helpers import Collector, scrape
 from tests.integration.test_delivery import kill
 from tests.integration.test_ecosystem import wait_until_no_lag
 from workers.stories import minhash
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(900)]
 

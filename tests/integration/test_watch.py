@@ -29,7 +29,7 @@ from tests.conftest import unavailable
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector
 from workers.inputs import read_records, sample_path
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model, pytest.mark.timeout(600)]
 

@@ -62,8 +62,8 @@ def test_health_probes_the_workers_http_port(capsys: pytest.CaptureFixture[str])
     import asyncio
     import threading
 
-    from workers.stream.embedded_broker import free_port
-    from workers.stream.observe import Observer, serve
+    from workers.stream.embedded.broker import free_port
+    from workers.stream.ops.observe import Observer, serve
 
     port = free_port()
     started, stop = threading.Event(), threading.Event()

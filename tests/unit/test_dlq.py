@@ -189,9 +189,9 @@ async def test_letters_are_streamed_and_marked_when_replayed(
         for m in stored:
             yield m
 
-    monkeypatch.setattr("workers.stream.clients.read_to_end", read_to_end)
+    monkeypatch.setattr("workers.stream.kafka.clients.read_to_end", read_to_end)
     skipped: list[Message] = []
-    from workers.stream.letters import read_letters
+    from workers.stream.kafka.letters import read_letters
 
     letters = [x async for x in read_letters(Settings(), dlq.Filters(), skipped.append)]
     assert [(x.partition, x.record.failed_at, x.replayed) for x in letters] == [
@@ -216,8 +216,8 @@ async def test_reading_the_dlq_holds_one_letter_at_a_time(monkeypatch: pytest.Mo
             rec = _dl(b"x" * 1_000_000, max_bytes=2_000_000)
             yield Message("dlq", 0, i, None, rec.model_dump_json().encode())
 
-    monkeypatch.setattr("workers.stream.clients.read_to_end", read_to_end)
-    from workers.stream.letters import read_letters
+    monkeypatch.setattr("workers.stream.kafka.clients.read_to_end", read_to_end)
+    from workers.stream.kafka.letters import read_letters
 
     tracemalloc.start()
     try:
@@ -232,7 +232,7 @@ async def test_reading_the_dlq_holds_one_letter_at_a_time(monkeypatch: pytest.Mo
 
 
 async def test_a_paced_replay_waits_so_the_average_stays_under_the_rate() -> None:
-    from workers.stream.letters import Pace
+    from workers.stream.kafka.letters import Pace
 
     now = [100.0]
     slept: list[float] = []

@@ -137,7 +137,7 @@ def test_data_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_faust_data_directory_is_under_data_dir(tmp_path: Path) -> None:
-    from workers.stream.process import create_app
+    from workers.stream.worker.process import create_app
 
     settings = Settings(data_dir=tmp_path / "deep" / "data", stages="tag")
     app = create_app(settings)

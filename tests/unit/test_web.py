@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from workers import web as edge
-from workers.stream.embedded_broker import free_port
+from workers.stream.embedded.broker import free_port
 
 
 async def hello(_: web.Request) -> web.Response:

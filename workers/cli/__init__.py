@@ -18,7 +18,7 @@ from workers.cli import broker, config, demo, dlq, records, stories, worker
 from workers.cli.common import OVERRIDES, add_global_options, format_value
 from workers.errors import ConfigError, EnrichError, ExitCode, NotFound, TransientError
 from workers.settings import load_settings
-from workers.stream import logs
+from workers.stream.ops import logs
 
 __all__ = ["build_parser", "format_value", "main"]
 

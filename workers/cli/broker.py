@@ -9,7 +9,7 @@ import sys
 from workers.cli.common import add_command, against_broker
 from workers.errors import ConfigError, ExitCode
 from workers.settings import Settings
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +71,7 @@ def advertised(value: str | None) -> tuple[str | None, int | None]:
 
 def broker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the embedded broker until SIGTERM/SIGINT (0), or until it dies (1)."""
-    from workers.stream.embedded_broker import LIMITS, EmbeddedBroker
+    from workers.stream.embedded.broker import LIMITS, EmbeddedBroker
 
     host, port = advertised(args.advertise)
     embedded = EmbeddedBroker(

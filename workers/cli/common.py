@@ -14,7 +14,7 @@ from workers.codec import text_or_base64
 from workers.errors import ConfigError
 from workers.inputs import read_records
 from workers.settings import Settings
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 T = TypeVar("T")
 

@@ -100,7 +100,7 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
             print(dlq.one_line(letter.record) + ("  (replayed)" if letter.replayed else ""))
 
     async def read() -> None:
-        from workers.stream import letters
+        from workers.stream.kafka import letters
 
         last: list[tuple[str, int, int, dlq.Letter]] = []  # a heap of the latest --limit
         async for letter in letters.read_letters(settings, filters, _skipped):
@@ -129,7 +129,7 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.stream import letters
+    from workers.stream.kafka import letters
 
     filters = _filters(args)
     if args.rate is not None and not args.rate > 0:

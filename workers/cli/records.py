@@ -17,7 +17,7 @@ from workers.codec import Message
 from workers.errors import ExitCode, NotFound
 from workers.inputs import Line, Oversize, display, expand, read_lines
 from workers.settings import Settings
-from workers.stream import clients
+from workers.stream.kafka import clients
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -57,7 +57,7 @@ def _window(text: str) -> float:
 def trends(args: argparse.Namespace, settings: Settings) -> int:
     from workers.demo import render_trends
     from workers.stories import trends as found
-    from workers.stream import clients
+    from workers.stream.kafka import clients
 
     window = _window(args.window)
     if args.top < 1:
@@ -77,7 +77,7 @@ def trends(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def watch(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.stream.watch import MAX_RECENT, serve_watch
+    from workers.stream.live.watch import MAX_RECENT, serve_watch
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port: expected 1 to 65535, got {args.port}")

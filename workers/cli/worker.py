@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.launch import LAUNCHED
     from workers.pipeline import build_pipeline, check_model
-    from workers.stream import process
+    from workers.stream.worker import process
 
     check_model(settings)
     _check_http_port(settings)
@@ -66,7 +66,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
 def _check_http_port(settings: Settings) -> None:
     """Refuse to start, in one line, when the HTTP port is taken: found only once the
     worker runs, it would log "ready" and then exit."""
-    from workers.stream.embedded_broker import port_in_use
+    from workers.stream.embedded.broker import port_in_use
 
     host, port = settings.http_host, settings.http_port
     if port and port_in_use(host, port):

