@@ -12,6 +12,25 @@ SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", "…", ")", "»", "。", 
 PROSE_END = (*SENTENCE_END, ":")
 
 
+# characters that show nothing but change what a reader sees: zero-width spaces and
+# joiners, the word joiner, the byte-order mark, the soft hyphen; and the bidirectional
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which can reverse
+# how a name displays and split one name into two for anything that compares text
+INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202a\u202b\u202c\u202d\u202e"
+        "\u2066\u2067\u2068\u2069",
+    ),
+    None,
+)
+
+
+def visible(text: str) -> str:
+    """``text`` without the invisible characters above."""
+    return text.translate(INVISIBLE)
+
+
 def opens_sentence(before: str) -> bool:
     """Whether a mention with ``before`` ahead of it opens a sentence or a line."""
     tail = before.rstrip(" \t")

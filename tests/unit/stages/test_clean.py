@@ -7,6 +7,7 @@ from workers.errors import StageFailed
 from workers.inputs import sample_path
 from workers.stages.clean import clean
 from workers.stages.clean.html import split_authors
+from workers.stages.tag import Tagger
 
 NOW = "2026-01-01T00:00:00.000Z"
 
@@ -172,3 +173,37 @@ def test_metadata_is_bounded() -> None:
     assert len(out.authors) == MAX_AUTHORS
     short = clean(RawArticle(id="s", title="Short", url="https://e.test/x", text=raw.text), now=NOW)
     assert (short.title, short.url) == ("Short", "https://e.test/x")
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidirectional_controls_are_removed_from_every_text_field() -> None:
+    """An override reverses how a name displays, and an invisible character left in
+    a name splits it from the same name without one (trend counts, stories)."""
+    text = (
+        "The harbour council met on Monday and agreed a plan for the ferry terminal.\n\n"
+        "\u202eMaria Lindqvist\u202c said the work would start in the \u2067spring\u2069."
+    )
+    raw = RawArticle(
+        id="bidi",
+        text=text,
+        title="\u202eFerry plan\u202c agreed",
+        source="\u2066Harbour\u2069 News",
+        authors=["\u202dJane Roe\u202c", "\u202e"],
+    )
+    out = clean(raw, now=NOW)
+    for value in (out.text, out.title, out.source, *out.authors):
+        assert value is not None
+        assert not set(value) & set(BIDI), repr(value)
+    assert "Maria Lindqvist said" in out.text
+    assert out.title == "Ferry plan agreed"
+    assert out.authors == ["Jane Roe"]
+
+
+def test_a_name_behind_a_bidi_override_is_one_entity(tagger: Tagger) -> None:
+    text = "\u202eXi Jinping\u202c met Vladimir Putin in Moscow on Tuesday to discuss trade."
+    cleaned = clean(RawArticle(id="bidi-name", text=text, language="en"), now=NOW)
+    tagged = tagger.tag_batch([cleaned], now=NOW)[0]
+    names = {e.canonical for e in tagged.entities}
+    assert "Xi Jinping" in names, names

@@ -16,8 +16,9 @@ from schemas.models import (
 )
 from workers.errors import StageFailed
 from workers.stages.clean import boilerplate, dates, html, language
+from workers.stages.text import visible
 
-VERSION = "1.4.0"
+VERSION = "1.4.1"
 
 
 _WARM_PAGE = """<html lang="en"><head><title>Ferry terminal plan agreed</title>
@@ -107,9 +108,13 @@ def clean(
 
 
 def _cut(text: str | None, limit: int) -> str | None:
-    """``text`` cut to ``limit`` characters, at a space where one is near, with an
+    """``text`` without invisible characters (a producer's field is not normalised as
+    the body is), cut to ``limit`` characters, at a space where one is near, with an
     ellipsis marking the cut."""
-    if text is None or len(text) <= limit:
+    if text is None:
+        return None
+    text = visible(text)
+    if len(text) <= limit:
         return text
     head = text[: limit - 1]
     space = head.rfind(" ")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from workers.stages.text import INVISIBLE as INVISIBLE  # the cleaner drops them
 from workers.stages.text import PROSE_END
 
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 BOILERPLATE = re.compile(
