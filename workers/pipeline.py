@@ -83,7 +83,7 @@ class Dead:
 Outcome = Forward | Dead
 
 
-def _unexpected(exc: Exception) -> StageFailed:
+def _unexpected(exc: BaseException) -> StageFailed:
     return StageFailed(f"{type(exc).__name__}: {exc}", code="stage_failed")
 
 
@@ -394,13 +394,21 @@ def _guarded(
     def guarded(pipeline: Pipeline, messages: Sequence[Message]) -> list[Outcome]:
         try:
             outcomes = run(pipeline, messages)
-            if len(outcomes) != len(messages):
+            if not isinstance(outcomes, list) or len(outcomes) != len(messages):
+                count = len(outcomes) if isinstance(outcomes, list) else type(outcomes).__name__
                 raise StageFailed(
-                    f"gave {len(outcomes)} outcomes for {len(messages)} records",
+                    f"gave {count} outcomes for {len(messages)} records", code="stage_failed"
+                )
+            wrong = next((o for o in outcomes if not isinstance(o, Forward | Dead)), None)
+            if wrong is not None:
+                raise StageFailed(
+                    f"gave a {type(wrong).__name__}, not an outcome (Forward or Dead)",
                     code="stage_failed",
                 )
             return outcomes
-        except Exception as exc:
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # a plugin that calls sys.exit fails its batch, not the run
             log.exception("stage %s failed outside its per-record wrapper", name)
             now = pipeline.clock()
             return [

@@ -319,10 +319,8 @@ class Settings(BaseSettings):
         """The plugins' stages join the table first, then every stage named must be in it."""
         try:
             stage_table.load_plugins(self.plugins)
-        except ImportError as exc:
-            raise ValueError(
-                f"plugins: cannot import {exc.name or self.plugins!r}: {exc}"
-            ) from None
+        except stage_table.PluginError as exc:
+            raise ValueError(f"ENRICH_PLUGINS: {exc}") from None
         known = stage_table.names()
         unknown = [s for s in self.stages.split(",") if s and s not in known]
         if unknown:

@@ -134,6 +134,11 @@ def register(new: StageRow, *, after: str) -> None:
         raise ValueError(f"stage name {new.name!r} is taken or not [a-z][a-z0-9_]*")
     if new.run is None or new.version is None:
         raise ValueError(f"stage {new.name!r} brings no run function or no version")
+    if after not in names():
+        raise ValueError(
+            f"stage {new.name!r} goes after={after!r}, which is no stage; "
+            f"the stages are {','.join(names())}"
+        )
     i = names().index(after)
     before, following = _ROWS[i], _ROWS[i + 1] if i + 1 < len(_ROWS) else None
     if not issubclass(before.writes, new.reads):
@@ -160,7 +165,29 @@ def unregister(name: str) -> None:
     _ROWS.remove(r)
 
 
+class PluginError(ValueError):
+    """A plugin that cannot be loaded: it names the plugin and what is wrong."""
+
+
 def load_plugins(modules: str) -> None:
-    """Import each module of ``modules`` (comma-separated): each registers its stages."""
+    """Import each module of ``modules`` (comma-separated): each registers its stages.
+
+    Whatever a plugin does wrong while it loads (it is not found, has a syntax error,
+    raises, exits, or registers a stage that breaks the contract) is a PluginError
+    that names it, in one line."""
     for module in (m.strip() for m in modules.split(",") if m.strip()):
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except KeyboardInterrupt:
+            raise
+        except ModuleNotFoundError as exc:
+            raise PluginError(f"plugin {module!r}: cannot import {exc.name!r}: {exc}") from None
+        except SyntaxError as exc:
+            where = f"{exc.filename}:{exc.lineno}" if exc.filename else "its source"
+            raise PluginError(f"plugin {module!r}: syntax error at {where}: {exc.msg}") from None
+        except SystemExit as exc:
+            raise PluginError(f"plugin {module!r}: exited ({exc.code}) while loading") from None
+        except BaseException as exc:  # noqa: BLE001 - any failure is the plugin's, named
+            raise PluginError(
+                f"plugin {module!r} failed to load: {type(exc).__name__}: {exc}"
+            ) from None

@@ -74,7 +74,9 @@ def test_a_stage_whose_contract_does_not_fit_is_refused(toy: None) -> None:
     with pytest.raises(ValueError, match="no version"):
         stage_table.register(unversioned, after="tag")
     assert stage_table.names() == ("clean", "tag", "summarize")
-    with pytest.raises(Exception, match="cannot import"):
+    with pytest.raises(
+        Exception, match=r"ENRICH_PLUGINS: plugin .tests.no_such_stage.: cannot import"
+    ):
         Settings(plugins="tests.no_such_stage")
 
 
@@ -115,16 +117,22 @@ def test_enrich_file_runs_the_toy_stage(
         assert orjson.loads(line)["entities"] == kept
 
 
-@pytest.mark.parametrize("fault", ["raises", "miscounts"])
+@pytest.mark.parametrize("fault", ["raises", "miscounts", "not-outcomes", "exits"])
 def test_a_plugin_s_batch_that_breaks_the_rules_is_dead_lettered_not_fatal(fault: str) -> None:
-    """A plugin's run that raises, or gives the wrong number of outcomes, costs its
-    batch (dead-lettered as stage_failed), not the run: ``enrich file`` goes on."""
+    """A plugin's run that raises, gives the wrong number of outcomes or something
+    else than outcomes, or calls sys.exit, costs its batch (dead-lettered as
+    stage_failed), not the run: ``enrich file`` goes on (it crashed with an
+    AttributeError, or ended silently with the plugin's exit code)."""
     from tests.conftest import blank_tagger
     from workers.pipeline import Dead, Forward, Message, Pipeline
 
     def run(pipeline: object, messages: Sequence[object]) -> list[object]:
         if fault == "raises":
             raise RuntimeError("a bug in the plugin")
+        if fault == "not-outcomes":
+            return list(messages)
+        if fault == "exits":
+            sys.exit(3)
         return []
 
     row = stage_table.StageRow(
@@ -146,5 +154,56 @@ def test_a_plugin_s_batch_that_breaks_the_rules_is_dead_lettered_not_fatal(fault
             "stage_failed",
             f"a{n}",
         )
-        expected = "a bug in the plugin" if fault == "raises" else "gave 0 outcomes for"
+        expected = {
+            "raises": "a bug in the plugin",
+            "miscounts": "gave 0 outcomes for",
+            "not-outcomes": "gave a Message, not an outcome",
+            "exits": "SystemExit: 3",
+        }[fault]
         assert expected in out.record.message
+
+
+BAD_PLUGINS = {
+    "raises": ("raise RuntimeError('no config for me')\n", "failed to load: RuntimeError"),
+    "syntax": ("def broken(:\n", "syntax error at"),
+    "exits": ("import sys\nsys.exit(3)\n", "exited (3) while loading"),
+    "contract": (
+        "from schemas.models import CleanedArticle\n"
+        "from workers import stage_table\n"
+        "stage_table.register(stage_table.StageRow('loose', CleanedArticle, CleanedArticle,"
+        " 'loose', (), '', run=lambda p, m: [], version='1'), after='tag')\n",
+        "failed to load: TypeError: stage 'loose' writes CleanedArticle",
+    ),
+    "after": (
+        "from schemas.models import TaggedArticle\n"
+        "from workers import stage_table\n"
+        "stage_table.register(stage_table.StageRow('late', TaggedArticle, TaggedArticle,"
+        " 'late', (), '', run=lambda p, m: [], version='1'), after='tagg')\n",
+        "after='tagg', which is no stage; the stages are clean,tag,summarize",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_PLUGINS))
+def test_a_plugin_that_cannot_load_is_one_line_naming_it(
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each of these exited 1 with a traceback (or 3, silently)."""
+    from workers import cli
+
+    source, needle = BAD_PLUGINS[kind]
+    module = f"bad_plugin_{kind}"
+    (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("ENRICH_PLUGINS", module)
+    try:
+        assert cli.main(["config"]) == 78
+    finally:
+        sys.modules.pop(module, None)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"enrich: invalid settings: ENRICH_PLUGINS: plugin {module!r}")
+    assert needle in err and "\n" not in err
+    assert stage_table.names() == ("clean", "tag", "summarize")
