@@ -404,6 +404,10 @@ class Settings(BaseSettings):
             return path.read_text(encoding="utf-8").strip()
         return None
 
+    def secret_values(self) -> list[str | None]:
+        """Every secret's value, to keep out of the logs."""
+        return [self.secret(name) for name in SECRETS]
+
     @property
     def max_request_bytes(self) -> int:
         """Largest Kafka request: a dead-letter holds the original, base64 at worst."""

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(**{k: getattr(args, k, None) for k in OVERRIDES})
-        logs.setup(settings.log_level, settings.log_format)
+        logs.setup(settings.log_level, settings.log_format, settings.secret_values())
         return int(args.func(args, settings))
     except NotFound as exc:
         print(f"enrich: {exc}", file=sys.stderr)

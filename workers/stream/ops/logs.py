@@ -1,16 +1,23 @@
-"""Logging: JSON lines (or plain text), and quiet repeats of the Kafka client's errors.
+"""Logging: JSON lines (or plain text), quiet repeats of the Kafka client's errors, and
+no secret at any level.
 
 Records about one message carry ``stage``, ``topic``, ``partition``,
 ``offset`` and ``article_id`` as extra fields (``log.warning(..., extra=...)``);
 the JSON formatter writes them as keys. Article bodies are never logged.
+
+Secrets are redacted from every record that reaches a handler, whichever logger
+wrote it: the values of the secret settings wherever they appear, and what carries
+credentials by its shape (the SASL bytes aiokafka's connection logs at DEBUG, a
+``password=`` in a client's repr), in the message and in an exception's text.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import orjson
@@ -35,7 +42,9 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, None)
             if value is not None:
                 out[name] = value
-        if record.exc_info:
+        if record.exc_text:
+            out["exc"] = record.exc_text
+        elif record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()
 
@@ -48,15 +57,57 @@ def formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
 
 
-def setup(level: str, fmt: str) -> None:
-    """Log to stderr at ``level`` in ``fmt`` (json or text), with repeats quietened."""
+REDACTED = "[redacted]"
+# credentials by their shape: the SASL exchange's bytes (PLAIN's hold the password), and
+# a password, key or secret given as a keyword in a repr or a URL's user information
+_SHAPES = re.compile(
+    r"(?P<k>sasl_auth_bytes=)b?(?P<q>['\"]).*?(?<!\\)(?P=q)"
+    r"|(?P<k2>(?:password|passwd|secret|sasl_plain_password|key_password)['\"]?\s*[=:]\s*)"
+    r"(?P<q2>['\"])[^'\"]*(?P=q2)",
+    re.IGNORECASE,
+)
+_secrets: tuple[str, ...] = ()
+
+
+def redact(text: str) -> str:
+    """``text`` without the secrets this process knows, nor credentials by shape."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return _SHAPES.sub(
+        lambda m: f"{m['k'] or m['k2']}{REDACTED}" if (m["k"] or m["k2"]) else REDACTED, text
+    )
+
+
+class SecretFilter(logging.Filter):
+    """Redacts every record a handler emits: its message, and its exception's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def setup(level: str, fmt: str, secrets: Iterable[str | None] = ()) -> None:
+    """Log to stderr at ``level`` in ``fmt`` (json or text), with repeats quietened and
+    ``secrets`` (the secret settings' values) redacted at every level."""
+    global _secrets  # noqa: PLW0603 - the process's secrets, set once at start
+    # a secret too short to be one (a test's "x") would redact every x; such a
+    # password is still redacted where its shape says so
+    _secrets = tuple(sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True))
     handler = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    if root.level > logging.DEBUG:
-        # the Kafka client's INFO lines repeat on every reconnect and say little
-        logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # the Kafka client's INFO lines repeat on every reconnect and say little
+    quiet = root.level > logging.DEBUG
+    logging.getLogger("aiokafka").setLevel(logging.WARNING if quiet else logging.NOTSET)
     apply(fmt)
 
 
@@ -65,14 +116,17 @@ def apply(fmt: str) -> None:
 
     Below DEBUG, Faust's and mode's start-up chatter (some thirty "Starting..." lines)
     is held back: the worker logs its own one-line summary when it is ready."""
-    if logging.getLogger().level > logging.DEBUG:
-        for name in ("faust", "mode"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    quiet = logging.getLogger().level > logging.DEBUG
+    for name in ("faust", "mode"):
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
     repeat = RepeatFilter()
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter(fmt))
-        handler.filters[:] = [f for f in handler.filters if not isinstance(f, RepeatFilter)]
+        handler.filters[:] = [
+            f for f in handler.filters if not isinstance(f, RepeatFilter | SecretFilter)
+        ]
         handler.addFilter(repeat)
+        handler.addFilter(SecretFilter())
 
 
 class RepeatFilter(logging.Filter):

@@ -68,3 +68,35 @@ def test_auto_format_is_text_on_a_terminal_and_json_otherwise(
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert isinstance(formatter("auto"), JsonFormatter)
     assert isinstance(formatter("json"), JsonFormatter)
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_no_level_logs_a_secret(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """At DEBUG, aiokafka's connection logged the SASL PLAIN bytes (user, password) of
+    every authentication, 4 to 6 times per start."""
+    from workers.stream.ops import logs
+
+    password = "s3cret-Pa55"  # noqa: S105 - a test's
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.setup("DEBUG", fmt, secrets=[password, None])
+        conn = logging.getLogger("aiokafka.conn")
+        auth = f"SaslAuthenticateRequest_v1(sasl_auth_bytes=b'user\\x00user\\x00{password}')"
+        conn.debug("Request to %s:%d %d: %s", "127.0.0.1", 9093, 2, auth)
+        # a password the settings do not know (another client's): redacted by its shape
+        conn.debug("Request: SaslAuthenticateRequest_v1(sasl_auth_bytes=b'\\x00u\\x00pw2')")
+        logging.getLogger("faust").info("credentials: SASLCredentials(password='hunter22')")
+        try:
+            raise ValueError(f"authentication failed for {password}")
+        except ValueError:
+            logging.getLogger("workers").exception("start failed")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+        logs.setup("INFO", "text")
+    err = capsys.readouterr().err
+    for secret in (password, "pw2", "hunter22"):
+        assert secret not in err
+    assert err.count(logs.REDACTED) >= 4, err
+    assert "Request to 127.0.0.1:9093 2: SaslAuthenticateRequest_v1(sasl_auth_bytes=" in err
