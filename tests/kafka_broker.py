@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import os
 import shutil
 import signal
@@ -74,6 +75,11 @@ logger.clients.level=WARN
 
 _resolve_lock = threading.Lock()
 
+#: The one user of a secured broker's SASL listener (PLAIN), and its password.
+SASL_USER = "enrich"
+SASL_PASSWORD = "enrich-test-secret-7"  # noqa: S105 - a test broker's
+_STORE_PASSWORD = "changeit"  # noqa: S105 - a test keystore's
+
 
 def version() -> str:
     return os.environ.get("ENRICH_TEST_KAFKA_VERSION", KAFKA_VERSION)
@@ -94,11 +100,13 @@ def resolve(kafka_version: str | None = None) -> Path:
     lib = CACHE / wanted / "lib"
     done = CACHE / wanted / "resolved"
     pom = _POM.format(kafka=wanted, log4j=LOG4J_VERSION)
-    with _resolve_lock:
+    home = CACHE / wanted
+    home.mkdir(parents=True, exist_ok=True)
+    # a lock file too: the suite's processes (pytest-xdist) may all ask at once
+    with _resolve_lock, (home / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if done.exists() and done.read_text() == pom:
             return lib
-        home = CACHE / wanted
-        home.mkdir(parents=True, exist_ok=True)
         (home / "pom.xml").write_text(pom)
         shutil.rmtree(lib, ignore_errors=True)
         proc = subprocess.run(
@@ -162,6 +170,7 @@ class KafkaBroker:
         advertised_port: int | None = None,
         kafka_version: str | None = None,
         heap: str = "768m",
+        secured: bool = False,
     ) -> None:
         self.kafka_version = kafka_version or version()
         self.host = "127.0.0.1"
@@ -174,6 +183,68 @@ class KafkaBroker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
         self._formatted = False
+        # secured: a SASL_PLAINTEXT (PLAIN) and an SSL listener beside the plain one
+        self.secured = secured
+        self.sasl_port = _free_port() if secured else None
+        self.ssl_port = _free_port() if secured else None
+
+    @property
+    def ca_file(self) -> Path:
+        """The broker's self-signed certificate as PEM (secured brokers)."""
+        return self.data_dir / "broker-ca.pem"
+
+    def _listeners(self) -> tuple[str, str, str, list[str]]:
+        """listeners, advertised listeners, the protocol map, and their settings."""
+        host = self.host
+        listeners = [
+            f"PLAINTEXT://{host}:{self.port}",
+            f"CONTROLLER://{host}:{self.controller_port}",
+        ]
+        advertised = [f"PLAINTEXT://{host}:{self.advertised_port}"]
+        protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
+        extra: list[str] = []
+        if self.secured:
+            listeners += [
+                f"SASL_PLAINTEXT://{host}:{self.sasl_port}",
+                f"SSL://{host}:{self.ssl_port}",
+            ]
+            advertised += [
+                f"SASL_PLAINTEXT://{host}:{self.sasl_port}",
+                f"SSL://{host}:{self.ssl_port}",
+            ]
+            protocols += ["SASL_PLAINTEXT:SASL_PLAINTEXT", "SSL:SSL"]
+            keystore = self._keystore()
+            extra = [
+                "sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'user_{SASL_USER}="{SASL_PASSWORD}";',
+                f"ssl.keystore.location={keystore}",
+                f"ssl.keystore.password={_STORE_PASSWORD}",
+                f"ssl.key.password={_STORE_PASSWORD}",
+                "ssl.keystore.type=PKCS12",
+                "ssl.client.auth=none",
+            ]
+        return ",".join(listeners), ",".join(advertised), ",".join(protocols), extra
+
+    def _keystore(self) -> Path:
+        """A self-signed key for 127.0.0.1 and localhost, made once with keytool."""
+        keystore = self.data_dir / "broker.p12"
+        if keystore.exists():
+            return keystore
+        common = ["-keystore", str(keystore), "-storetype", "PKCS12", "-storepass", _STORE_PASSWORD]
+        subprocess.run(
+            ["keytool", "-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048",
+             "-validity", "30", "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost",
+             "-keypass", _STORE_PASSWORD, *common],
+            check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        subprocess.run(
+            ["keytool", "-exportcert", "-rfc", "-alias", "broker", "-file", str(self.ca_file),
+             *common],
+            check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        return keystore
 
     @property
     def bootstrap(self) -> str:
@@ -185,17 +256,17 @@ class KafkaBroker:
 
     def _properties(self) -> Path:
         path = self.data_dir / "server.properties"
+        listeners, advertised, protocols, extra = self._listeners()
         path.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
-                    f"listeners=PLAINTEXT://{self.host}:{self.port},"
-                    f"CONTROLLER://{self.host}:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://{self.host}:{self.advertised_port}",
+                    f"listeners={listeners}",
+                    f"advertised.listeners={advertised}",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"listener.security.protocol.map={protocols}",
                     "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={self.data_dir / 'log'}",
                     "auto.create.topics.enable=false",
@@ -210,6 +281,7 @@ class KafkaBroker:
                     "group.min.session.timeout.ms=1000",
                     "message.max.bytes=22020096",
                     "num.partitions=1",
+                    *extra,
                     "",
                 ]
             )

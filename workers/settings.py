@@ -15,10 +15,10 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers import settings_ranges as ranges
+from workers import settings_checks as ranges
 from workers import stage_table
 from workers.errors import ConfigError
-from workers.settings_ranges import duration, language_code, language_models
+from workers.settings_checks import duration, language_code, language_models, tls_files_load
 
 # MISC: the other names of the models that do not tell them apart (French's)
 DEFAULT_ENTITY_LABELS = "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE,MISC"
@@ -387,6 +387,8 @@ class Settings(BaseSettings):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"ENRICH_{name.upper()}: no such file: {path}")
+        if self.security_protocol.endswith("SSL"):
+            tls_files_load(self)
         return self
 
     def story_changelog(self, table: str) -> str:

@@ -1,7 +1,6 @@
-"""The ranges each setting's protocol allows, and how a setting's text is read.
-
-Pure: no environment, no I/O. ``workers.settings`` holds the settings object that
-uses them.
+"""The ranges each setting's protocol allows, how a setting's text is read, and the
+checks of the files a setting names. No environment: ``workers.settings`` holds the
+settings object that uses them.
 """
 
 from __future__ import annotations
@@ -69,3 +68,30 @@ def parse_duration(text: str) -> float:
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 1h or 2d)")
     return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def tls_files_load(settings: Any) -> None:
+    """The CA bundle, certificate and key load as TLS will load them: a file that is
+    not PEM fails here, naming its setting, not as an unreachable broker later."""
+    import ssl
+
+    context = ssl.create_default_context()
+    try:
+        if settings.ssl_cafile is not None:
+            context.load_verify_locations(cafile=str(settings.ssl_cafile))
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValueError(
+            f"ENRICH_SSL_CAFILE: {settings.ssl_cafile} holds no PEM certificate ({exc})"
+        ) from None
+    try:
+        if settings.ssl_certfile is not None:
+            context.load_cert_chain(
+                str(settings.ssl_certfile),
+                str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+                settings.secret("ssl_key_password"),
+            )
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValueError(
+            "ENRICH_SSL_CERTFILE and ENRICH_SSL_KEYFILE: the certificate and key do not "
+            f"load as PEM (or the key's password, ENRICH_SSL_KEY_PASSWORD, is wrong): {exc}"
+        ) from None
