@@ -27,10 +27,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from workers.codec import Message
-from workers.errors import NotFound, TransientError
+from workers.errors import ConfigError, NotFound, TransientError
 from workers.settings import Settings
 from workers.stories.trends import Counts, fold
-from workers.stream.kafka.connection import client_options
+from workers.stream.kafka.connection import client_options, probe_any
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,10 +94,15 @@ _UNREACHABLE = (KafkaConnectionError, KafkaError, OSError)
 async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
     """Retry connecting with bounded backoff until the broker answers metadata.
 
-    Says at once, on the first failure, that it waits and for how long at most."""
+    Says at once, on the first failure, that it waits and for how long at most. A
+    broker that refuses the credentials, or whose certificate cannot be verified, is
+    a ConfigError at once (``connection.probe``): no wait cures it."""
     said = False
 
     async def answers() -> None:
+        # the broker's own word first: refused credentials or an unverifiable
+        # certificate are a setting to fix (ConfigError, at once), not an outage
+        await probe_any(settings)
         admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
         try:
             await admin.start()
@@ -169,7 +174,7 @@ async def create_topics(settings: Settings, *, partitions: int | None = None) ->
         if not wanted:
             return []
         with contextlib.suppress(TopicAlreadyExistsError):  # another process was quicker
-            await admin.create_topics(
+            response = await admin.create_topics(
                 [
                     NewTopic(
                         name=t, num_partitions=count, replication_factor=settings.replication_factor
@@ -177,10 +182,32 @@ async def create_topics(settings: Settings, *, partitions: int | None = None) ->
                     for t in wanted
                 ]
             )
+            _refused_topics(response, settings, count)
         await _wait_for_metadata(admin, wanted)
         return wanted
     finally:
         await admin.close()
+
+
+#: CreateTopics errors that a setting causes, with the setting: no retry cures them.
+_TOPIC_SETTINGS = {
+    37: "ENRICH_PARTITIONS",  # INVALID_PARTITIONS
+    38: "ENRICH_REPLICATION_FACTOR",  # INVALID_REPLICATION_FACTOR
+    44: "ENRICH_PARTITIONS",  # POLICY_VIOLATION: KRaft's most partitions per request
+}
+
+
+def _refused_topics(response: Any, settings: Settings, partitions: int) -> None:
+    """ConfigError for a topic the broker refused because of a setting (naming it),
+    TransientError for another refusal; nothing for created or already there (36)."""
+    for name, code, message, *_ in getattr(response, "topic_errors", None) or []:
+        if code in (0, 36):
+            continue
+        variable = _TOPIC_SETTINGS.get(code)
+        if variable is not None:
+            value = partitions if variable == "ENRICH_PARTITIONS" else settings.replication_factor
+            raise ConfigError(f"{variable}={value}: the broker refused topic {name}: {message}")
+        raise TransientError(f"the broker refused topic {name} (error {code}): {message}")
 
 
 async def _wait_for_metadata(
