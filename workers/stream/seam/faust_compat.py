@@ -100,6 +100,12 @@ record, and it offers no setting for them, so they are patched here:
    rebalance storm). Such a partition is now sought to its beginning, as the
    consumer's ``earliest`` reset would.
 
+13. **Fatal errors of the group** (aiokafka's ``GroupCoordinator._push_error_to_user``,
+   in ``guard.py``, with the guard that stops a worker whose agent, task or timer
+   crashed). A group that cannot be joined (a session timeout the broker refuses)
+   was handed to a reader Faust never calls: the worker stayed up, joined nothing,
+   and exited 0 when stopped. It now stops with exit 78 and a line naming the setting.
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -129,6 +135,7 @@ from faust.types import TP
 from workers.codec import Message
 from workers.stream.kafka import clients
 from workers.stream.ops import logs
+from workers.stream.seam import guard
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +189,9 @@ def check_version(installed: str | None = None) -> None:
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
+    missing = guard.check_version()
+    if missing is not None:
+        raise UnsupportedFaust(missing)
 
 
 def apply() -> None:

@@ -46,7 +46,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -54,6 +53,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     InvalidProducerEpoch,
     InvalidProducerIdMapping,
+    InvalidTransactionTimeout,
     KafkaError,
     ProducerFenced,
     TransactionalIdAuthorizationFailed,
@@ -66,6 +66,9 @@ from workers.errors import ExitCode
 from workers.settings import Settings
 from workers.stream.kafka import clients, connection
 from workers.stream.kafka.clients import REFUSED_FOR_GOOD
+from workers.stream.seam.writes import Refused as Refused
+from workers.stream.seam.writes import Replace as Replace
+from workers.stream.seam.writes import Write as Write
 
 log = logging.getLogger(__name__)
 
@@ -78,31 +81,12 @@ FENCED_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One record a batch writes: its topic, key and value, and its partition where
-    it is not the partitioner's (a table's changelog write goes to the partition of
-    the record being handled). A value of None deletes the key (a tombstone)."""
-
-    topic: str
-    key: bytes
-    value: bytes | None
-    partition: int | None = None
-
-
 class NoTransactions(Exception):
     """The broker refused the first transactional producer: it has no transactions."""
 
 
 class Fenced(Exception):
     """The partition's producer was replaced: another worker owns the partition."""
-
-
-#: A refused write: (the message's index, the write's index among the message's writes).
-Refused = tuple[int, int]
-
-#: Given the refusals, the writes to try instead (None: give the write up).
-Replace = Callable[[dict[Refused, BaseException]], Awaitable[dict[Refused, Write | None]]]
 
 
 class Transactions:
@@ -220,14 +204,22 @@ class Transactions:
         await self.rewind(topic, partition, hole)
         return True
 
-    def _no_transactions(self, exc: BaseException) -> None:
-        log.critical(
-            "the broker %s refused a transactional producer (%s): "
-            "ENRICH_PROCESSING_GUARANTEE=exactly_once needs a broker with "
-            "Kafka transactions (Apache Kafka; the embedded broker has none)",
-            self.settings.broker,
-            exc,
+    def _timeout_refused(self) -> None:
+        """A setting, not an outage (exit 75 would have it restarted for ever)."""
+        self._refused(
+            f"refuses ENRICH_TRANSACTION_TIMEOUT_S={self.settings.transaction_timeout_s:g}: "
+            "it is above the broker's transaction.max.timeout.ms (15 minutes by default)"
         )
+
+    def _no_transactions(self, exc: BaseException) -> None:
+        self._refused(
+            f"refused a transactional producer ({exc}): ENRICH_PROCESSING_GUARANTEE="
+            "exactly_once needs a broker with Kafka transactions (Apache Kafka; the "
+            "embedded broker has none)"
+        )
+
+    def _refused(self, what: str) -> None:
+        log.critical("the broker %s %s", self.settings.broker, what)
         os._exit(ExitCode.CONFIG)
 
     async def _producer(self, key: tuple[str, int]) -> AIOKafkaProducer:
@@ -247,6 +239,8 @@ class Transactions:
                 if not self._initialized:
                     raise NoTransactions(repr(exc)) from exc
                 raise
+            except InvalidTransactionTimeout:
+                self._timeout_refused()
             self._initialized = True
             self._open.add(key)
             self._committed[key] = await self._committed_offset(*key)

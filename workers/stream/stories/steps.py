@@ -76,6 +76,7 @@ from workers.stories.state import (
     with_story,
 )
 from workers.stream.seam import faust_compat
+from workers.stream.seam.guard import guarded
 from workers.stream.seam.transactions import Refused, Transactions, Write
 from workers.stream.stories.index import Index, partition_of, sweep, trend_counts
 from workers.stream.stories.tables import (
@@ -150,7 +151,9 @@ class StoryAgents:
         self._agent("decide", "story_matches", self._decide)
         self._agent("trends", "story_entities", self._count)
         sweep_every = max(1.0, min(600.0, settings.story_retention_s / 10))
-        app.timer(sweep_every, name="enrich.stories.sweep")(self._sweep_timer)
+        app.timer(sweep_every, name="enrich.stories.sweep")(
+            guarded(self._sweep_timer, "the story index's retention sweep", self.fail)
+        )
 
     @property
     def sources(self) -> set[str]:
@@ -190,7 +193,9 @@ class StoryAgents:
                     held_writes.reset(token)
 
         agent.__name__ = f"story_{name}_agent"
-        self.app.agent(self.topics[source], name=f"enrich.stories.{name}", concurrency=1)(agent)
+        self.app.agent(self.topics[source], name=f"enrich.stories.{name}", concurrency=1)(
+            guarded(agent, f"the story step {name}", self.fail)
+        )
 
     # -- step 1: signatures and band queries, keyed by article ---------------
 

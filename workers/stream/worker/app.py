@@ -33,6 +33,7 @@ from workers.stream.kafka import clients
 from workers.stream.kafka.clients import REFUSED_FOR_GOOD
 from workers.stream.ops.observe import Observer, serve
 from workers.stream.seam import faust_compat
+from workers.stream.seam.guard import guarded, on_fatal_group_error
 from workers.stream.seam.transactions import Refused, Transactions, Write
 from workers.stream.stories.steps import StoryAgents
 from workers.stream.worker.health import Health, partition_list
@@ -121,13 +122,14 @@ class StageAgents:
                 app, lambda reported: clients.true_end_offsets(settings, reported)
             )
         faust_compat.guard_acks(app, self.published)
+        on_fatal_group_error(self.fail)
         for stage in settings.stage_list:
             self._register(stage)
         Health(app, settings, self.observer, self.fail, self.next_offset, self.transactions).start()
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         if settings.http_port:
-            app.task(self._serve_http)
-        app.task(self._await_pipeline)
+            app.task(guarded(self._serve_http, "the HTTP server", self.fail))
+        app.task(guarded(self._await_pipeline, "the pipeline's loading", self.fail))
 
     @property
     def pipeline(self) -> Pipeline:
@@ -263,7 +265,9 @@ class StageAgents:
 
         agent.__name__ = f"{stage}_agent"
         agent.__qualname__ = agent.__name__
-        self.app.agent(source, name=f"enrich.{stage}", concurrency=1)(agent)
+        self.app.agent(source, name=f"enrich.{stage}", concurrency=1)(
+            guarded(agent, f"the {stage} agent", self.fail)
+        )
 
     async def publish(
         self, stage: str, messages: Sequence[Message], outcomes: Sequence[Outcome]

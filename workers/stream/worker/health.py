@@ -17,6 +17,7 @@ from workers.settings import Settings
 from workers.stream.kafka import clients
 from workers.stream.ops.observe import Observer
 from workers.stream.seam import faust_compat
+from workers.stream.seam.guard import guarded
 from workers.stream.seam.transactions import Transactions
 
 log = logging.getLogger("workers.stream.worker.app")  # the worker's lines, under one name
@@ -44,11 +45,11 @@ class Health:
         self.transactions = transactions
 
     def start(self) -> None:
-        self.app.task(self.check_broker)
-        self.app.task(self.check_loop)
-        self.app.task(self.sample_lag)
+        loops = [self.check_broker, self.check_loop, self.sample_lag]
         if self.settings.progress_interval_s:
-            self.app.task(self.report_progress)
+            loops.append(self.report_progress)
+        for loop in loops:
+            self.app.task(guarded(loop, f"the health loop {loop.__name__}", self.fail))
 
     async def check_broker(self) -> None:
         """Warn once when the broker is lost; stop non-zero past ``broker_lost_exit_s``."""
