@@ -184,13 +184,22 @@ async def stack(broker: AnyBroker, tmp_path: Path) -> AsyncIterator[Stack]:
 
 @contextlib.asynccontextmanager
 async def own_kafka(
-    stack: Stack, data_dir: Path, *, kafka_version: str | None = None, **env: str
+    stack: Stack,
+    data_dir: Path,
+    *,
+    kafka_version: str | None = None,
+    port: int | None = None,
+    advertised_port: int | None = None,
+    **env: str,
 ) -> AsyncIterator[KafkaBroker]:
     """The stack moved to an Apache Kafka node of its own (a test that restarts its
-    broker; ``kafka_version``: another release than the suite's), with ``env`` added
-    to the workers' settings; the workers are stopped while it still runs."""
+    broker; ``kafka_version``: another release than the suite's; ``advertised_port``:
+    a proxy's, which every client then goes through), with ``env`` added to the
+    workers' settings; the workers are stopped while it still runs."""
     require_kafka()
-    with KafkaBroker(data_dir, kafka_version=kafka_version) as broker:
+    with KafkaBroker(
+        data_dir, kafka_version=kafka_version, port=port, advertised_port=advertised_port
+    ) as broker:
         stack.env |= {"ENRICH_BROKER": broker.bootstrap} | env
         update: dict[str, Any] = {"broker": broker.bootstrap}
         update |= {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}

@@ -1,5 +1,7 @@
 """A TCP proxy that can cut every connection, or drop the next few: a broker outage
-on demand.
+on demand; and, reading the Kafka requests it forwards, hold a chosen request (an
+``EndTxn``, everything after an ``AddPartitionsToTxn``): a worker stopped at a chosen
+step of its commit.
 
 It runs its own event loop in a thread, so it keeps forwarding whatever the
 test's loop is doing.
@@ -13,6 +15,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
+#: Kafka API keys of the transaction's steps (the request header's first field).
+PRODUCE, ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 0, 24, 25, 26, 28
+
 
 class Proxy:
     """Forwards ``listen_port`` to ``target_port`` on loopback until cut."""
@@ -25,6 +30,11 @@ class Proxy:
         self._drop = 0
         self.dropped = 0  # connections dropped by drop_next
         self._writers: set[asyncio.StreamWriter] = set()
+        self._hold: frozenset[int] = frozenset()  # API keys held once armed
+        self._after: int | None = None  # arm when a request with this key has passed
+        self._armed = False
+        self.held = threading.Event()  # a request was held
+        self.held_api_key: int | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -47,6 +57,19 @@ class Proxy:
 
     async def _set_drop(self, count: int) -> None:
         self._drop = count
+
+    def hold(self, api_keys: set[int], *, after: int | None = None) -> None:
+        """Hold (never forward) the next client request with one of ``api_keys``, and
+        everything after it on its connection; only once a request with the key
+        ``after`` has passed, where given. ``held`` is set when one is held."""
+        self._hold, self._after = frozenset(api_keys), after
+        self._armed = after is None
+        self.held.clear()
+
+    def release(self) -> None:
+        """Forward every request again (those held so far are gone with their
+        connections)."""
+        self._hold, self._after, self._armed = frozenset(), None, False
 
     def close(self) -> None:
         self.cut()
@@ -78,7 +101,32 @@ class Proxy:
             writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        await asyncio.gather(self._requests(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Client to broker, a Kafka request at a time (size, then the request: its
+        API key first), holding what ``hold`` asks for."""
+        try:
+            while True:
+                size = await reader.readexactly(4)
+                body = await reader.readexactly(int.from_bytes(size, "big", signed=True))
+                api_key = int.from_bytes(body[:2], "big", signed=True)
+                if self._armed and api_key in self._hold:
+                    self.held_api_key = api_key
+                    self.held.set()
+                    await reader.read()  # hold it and all after it: until the client goes
+                    return
+                writer.write(size + body)
+                await writer.drain()
+                if self._after is not None and api_key == self._after:
+                    self._armed = True
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.transport.abort()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -19,8 +19,17 @@ import pytest
 
 from tests.integration.conftest import Stack, own_kafka
 from tests.integration.helpers import Collector, articles
+from tests.integration.proxy import (
+    ADD_OFFSETS_TO_TXN,
+    ADD_PARTITIONS_TO_TXN,
+    END_TXN,
+    PRODUCE,
+    TXN_OFFSET_COMMIT,
+    Proxy,
+)
 from tests.integration.test_stories import COPIES, ORIGINALS, check_stories, story_articles
 from tests.kafka_broker import KafkaBroker
+from workers.stream.embedded.broker import free_port
 from workers.stream.kafka import clients, connection
 
 pytestmark = [
@@ -65,6 +74,27 @@ async def eos(
         yield stack, broker
 
 
+@pytest.fixture
+async def proxied(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Stack, Proxy]]:
+    """The stack on an Apache Kafka node of its own, exactly_once, every client
+    reaching it through a proxy that reads the requests."""
+    port, proxy_port = free_port(), free_port()
+    proxy = Proxy(proxy_port, port)
+    proxy.start()
+    try:
+        async with own_kafka(
+            stack,
+            tmp_path / "kafka",
+            port=port,
+            advertised_port=proxy_port,
+            ENRICH_PROCESSING_GUARANTEE="exactly_once",
+            ENRICH_SESSION_TIMEOUT_S="6",
+        ):
+            yield stack, proxy
+    finally:
+        proxy.close()
+
+
 def kill(stack: Stack, proc: subprocess.Popen[bytes]) -> None:
     proc.kill()
     proc.wait(timeout=10)
@@ -101,6 +131,43 @@ async def test_kills_and_a_broker_restart_deliver_each_record_once(
         assert len(seen.done) < N, "the worker finished before its second kill"
         stack.start_worker()
         await seen.wait_for(N, timeout=300)
+        await asyncio.sleep(3)  # anything delivered twice would come now
+    assert_exactly_once(seen, records)
+
+
+#: Where a commit is stopped: after the transaction took its partitions in, before any
+#: record or offset of it reached the broker; or with everything in it but its end.
+COMMIT_STEPS = {
+    "after-add-partitions": (
+        {PRODUCE, ADD_OFFSETS_TO_TXN, TXN_OFFSET_COMMIT, END_TXN},
+        ADD_PARTITIONS_TO_TXN,
+    ),
+    "before-end-txn": ({END_TXN}, None),
+}
+
+
+@pytest.mark.parametrize("step", sorted(COMMIT_STEPS))
+async def test_a_kill_inside_a_commit_leaves_each_record_once(
+    proxied: tuple[Stack, Proxy], step: str
+) -> None:
+    """kill -9 at a chosen step of a batch's transaction, made certain by holding its
+    requests at the proxy: the transaction stays open on the broker, the next owner's
+    producer ends it (aborted), and a read_committed reader sees each record once."""
+    stack, proxy = proxied
+    records = inputs("txn")[:240]
+    worker = stack.start_worker()
+    async with Collector(stack.settings) as seen:
+        await clients.produce(stack.settings, records)  # all sent before anything is held
+        await seen.wait_for(40, timeout=240)
+        held, after = COMMIT_STEPS[step]
+        proxy.hold(held, after=after)
+        assert await asyncio.to_thread(proxy.held.wait, 120), "no commit reached the step"
+        assert proxy.held_api_key in held
+        kill(stack, worker)
+        assert len(seen.done) < len(records), "the worker finished before the kill"
+        proxy.release()
+        stack.start_worker()
+        await seen.wait_for(len(records), timeout=300)
         await asyncio.sleep(3)  # anything delivered twice would come now
     assert_exactly_once(seen, records)
 
