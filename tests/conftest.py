@@ -1,4 +1,6 @@
-"""Shared fixtures: a tagger on a blank pipeline (no trained model), record builders."""
+"""Shared fixtures: a tagger on a blank pipeline (no trained model), record builders;
+and how the suite runs in parallel (pytest-xdist: the order tests are handed out in,
+the groups that run in one process, the fast loop's smoke tests)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,75 @@ PATTERNS = [
     {"label": "ORG", "pattern": "Shanghai Cooperation Organization"},
     {"label": "ORG", "pattern": "SCO"},
 ]
+
+
+#: Integration tests the fast loop runs (``-m smoke``): one broker's whole path, and
+#: its dead letters.
+SMOKE = (
+    "tests/integration/test_pipeline_broker.py::test_golden_path_equals_offline_file_mode[tansu]",
+    "tests/integration/test_pipeline_broker.py::"
+    "test_bad_inputs_land_in_dlq_while_good_ones_are_enriched[tansu]",
+)
+
+#: Tests that run one after another in one process (``xdist_group``): those sharing
+#: a costly session fixture (the image the container tests build), by path prefix.
+GROUPS = {"tests/container/": "container"}
+
+#: The order tests are handed out in, longest first, so that no long test starts last
+#: and leaves the other processes idle at the end: by path prefix, the rest after.
+LONGEST_FIRST = (
+    "tests/container/",
+    "tests/integration/test_exactly_once.py",
+    "tests/integration/test_delivery.py",
+    "tests/integration/test_hostile.py",
+    "tests/integration/test_stories.py",
+    "tests/integration/test_outage.py",
+    "tests/integration/",
+    "tests/deploy/",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid in SMOKE:
+            item.add_marker(pytest.mark.smoke)
+        for prefix, group in GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item: pytest.Item) -> int:
+        found = (i for i, p in enumerate(LONGEST_FIRST) if item.nodeid.startswith(p))
+        return next(found, len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: within a rank, the order pytest chose
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In an xdist process with ``--dist loadgroup``, every grouped test's id carries its
+    group: where it does not (pytest-xdist's grouping broken by a pytest release,
+    pytest-dev/pytest-xdist#1386), tests that must share a process would run apart,
+    two at once, and fail as flakes. Refuse to run instead."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    ungrouped = [
+        item.nodeid
+        for item in session.items
+        if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid.rpartition("]")[2]
+    ]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"pytest-xdist did not group {len(ungrouped)} tests marked xdist_group (first: "
+            f"{ungrouped[0]}); this pytest is not one its loadgroup works with "
+            "(pytest-dev/pytest-xdist#1386): install the versions pyproject.toml pins"
+        )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: the suite mostly waits (brokers starting, groups joining, session
+    timeouts running out), so two processes a core, at least 4 and at most 8 (each
+    starts its own brokers)."""
+    return min(8, max(4, 2 * (os.cpu_count() or 1)))
 
 
 def blank_tagger(patterns: list[dict[str, Any]] | None = None, **kwargs: Any) -> Tagger:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import orjson
 
 from workers.settings import Settings
 from workers.stream.kafka import clients
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Stack
 
 
 async def collect(
@@ -114,9 +117,11 @@ class Collector:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
+        if self._task is None:
+            return
         self._task.cancel()
         await asyncio.wait({self._task}, timeout=10)  # bounded, even if the client hangs
+        self._task = None
 
     async def _read(self) -> None:
         topics = [self.settings.topic_enriched, self.settings.topic_dlq]
@@ -150,6 +155,26 @@ class Collector:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what()} after {timeout}s")
             await asyncio.sleep(0.2)
+
+    async def settle(self, stack: Stack | None = None) -> None:
+        """What the topics hold for good: the ``stack``'s workers stopped (each must
+        exit 0), then the enriched and dead-letter topics read to their end offsets,
+        in place of what was seen live. A record delivered twice is in the view now,
+        without waiting a while for it to come."""
+        for proc in list(stack.workers if stack is not None else ()):
+            assert stack is not None
+            code = await asyncio.to_thread(stack.stop_worker, proc)
+            assert code == 0, f"a worker exited {code} when stopped\n{stack.logs()}"
+        await self.__aexit__()
+        enriched: dict[bytes, list[dict[str, Any]]] = {}
+        dead: dict[bytes, list[dict[str, Any]]] = {}
+        for topic, into in (
+            (self.settings.topic_enriched, enriched),
+            (self.settings.topic_dlq, dead),
+        ):
+            async for rec in clients.read_to_end(self.settings, topic):
+                into.setdefault(rec.key or b"", []).append(orjson.loads(rec.value or b"null"))
+        self.enriched, self.dead = enriched, dead
 
     def duplicates(self) -> int:
         """Records delivered more than once; asserts that every copy is identical."""

@@ -115,7 +115,7 @@ async def test_dead_letter_limit_stops_the_worker_without_draining_the_topic(sta
         await assert_stops_at_the_limit(stack, worker)
         assert "dead-letter limit reached: 20 records in a row" in stack.full_logs()
         assert "invalid_json x20" in stack.full_logs()
-        await asyncio.sleep(2)
+        await seen.settle(stack)  # every dead letter written, read
         assert len(seen.dead) < 20  # stopped before 20 bad records reached the DLQ
 
 

@@ -55,7 +55,12 @@ async def test_worker_started_before_the_broker_waits_for_it(stack: Stack, tmp_p
     stack.settings = stack.settings.model_copy(update={"broker": address})
     stack.env["ENRICH_BROKER"] = address
     worker = stack.start_worker()
-    await asyncio.sleep(4)
+    # it says at once that it waits; then it waits, rather than exit
+    deadline = time.monotonic() + 60
+    while "waiting for broker" not in stack.full_logs():
+        assert worker.poll() is None, stack.logs()
+        assert time.monotonic() < deadline, f"the worker never said it waits\n{stack.logs()}"
+        await asyncio.sleep(0.2)
     assert worker.poll() is None, stack.logs()
     with EmbeddedBroker(port=port, log_path=tmp_path / "late.log"):
         await clients.create_topics(stack.settings)

@@ -215,7 +215,7 @@ async def test_unreadable_records_on_the_story_topics_are_dead_lettered(stack: S
     await clients.produce(s, [(b"x4", b"[1, 2]")], s.topic_story_matches)
     async with Collector(s) as seen:
         await seen.wait_until(lambda: len(seen.dead) >= 4, 120, lambda: f"dead: {list(seen.dead)}")
-        await asyncio.sleep(1)  # a second dead letter for the two-band message would show by now
+        await seen.settle(stack)  # a second dead letter for the two-band message is read now
     letters = [d for copies in seen.dead.values() for d in copies]
     assert len(letters) == 4  # one per record, not one per band
     assert {(d["stage"], d["code"]) for d in letters} == {("summarize", "invalid_record")}
