@@ -43,7 +43,7 @@ import orjson
 
 from schemas import RawArticle
 from workers.codec import Message
-from workers.pipeline import build_pipeline
+from workers.loading import build_pipeline
 from workers.settings import Settings
 from workers.stages import tag as tag_stage
 from workers.stages.clean import clean

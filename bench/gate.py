@@ -163,7 +163,7 @@ def entities() -> dict[str, float]:
     import orjson
 
     from workers.codec import Message
-    from workers.pipeline import build_pipeline
+    from workers.loading import build_pipeline
     from workers.settings import Settings
 
     pipeline = build_pipeline(Settings())

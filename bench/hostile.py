@@ -109,7 +109,8 @@ def rss_mib() -> float:
 
 
 def vocabulary(articles: int) -> None:
-    from workers.pipeline import Message, build_pipeline
+    from workers.loading import build_pipeline
+    from workers.pipeline import Message
     from workers.settings import Settings
 
     pipeline = build_pipeline(Settings())

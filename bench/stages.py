@@ -31,7 +31,8 @@ from pathlib import Path
 import orjson
 
 from workers.codec import Message
-from workers.pipeline import Forward, build_pipeline, stage_spec
+from workers.loading import build_pipeline
+from workers.pipeline import Forward, stage_spec
 from workers.settings import Settings
 from workers.stream.embedded.broker import EmbeddedBroker, free_port
 from workers.stream.kafka import clients

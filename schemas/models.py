@@ -32,10 +32,12 @@ from pydantic import (
 )
 
 #: 2: authors, summary_sentences, entity_list, keywords;
-#: 3: provenance is a map keyed by stage name, the model under the stage that used it
-SCHEMA_VERSION = 3
+#: 3: provenance is a map keyed by stage name, the model under the stage that used it;
+#: 4: places and tone: an entity's ``place`` and ``tone``, the article's ``countries``
+#: and ``tone`` (enriched records; the others change only their version)
+SCHEMA_VERSION = 4
 #: The versions a worker reads: a record of an earlier one is upgraded (``upgrade``).
-READABLE_VERSIONS = (2, 3)
+READABLE_VERSIONS = (2, 3, 4)
 
 #: The built-in stages, in pipeline order; a plugin may add more (workers/stage_table.py),
 #: so a dead letter's stage is any name of the stage name's form.
@@ -154,12 +156,19 @@ def upgrade(obj: dict[str, Any]) -> dict[str, Any]:
 
     2 to 3: the version number, and the tag stage's model moves from beside the
     stages (``pipeline.model``) into the tag stage's entry (``pipeline.tag.model``).
+    3 to 4: the version number (what 4 adds is optional: an enriched record of 3 has
+    no places nor tone, as a record of 4 whose places and tone were not computed).
     """
-    if not isinstance(obj, dict) or obj.get("schema_version") != 2:
+    if not isinstance(obj, dict) or obj.get("schema_version") not in (2, 3):
         return obj
-    new = {**obj, "schema_version": 3}
+    new = {**obj, "schema_version": SCHEMA_VERSION}
     chain = obj.get("pipeline")
-    if isinstance(chain, dict) and "model" in chain and isinstance(chain.get("tag"), dict):
+    if (
+        obj.get("schema_version") == 2
+        and isinstance(chain, dict)
+        and "model" in chain
+        and isinstance(chain.get("tag"), dict)
+    ):
         stages = {k: v for k, v in chain.items() if k != "model"}
         stages["tag"] = {**chain["tag"], "model": chain["model"]}
         new["pipeline"] = stages
@@ -171,7 +180,7 @@ class CleanedArticle(_Strict):
 
     model_config = ConfigDict(title="CleanedArticle")
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     id: str
     url: str | None
     source: str | None
@@ -283,6 +292,60 @@ class TaggedArticle(CleanedArticle):
         return self
 
 
+PlaceKind = Literal["continent", "country", "region", "county", "city"]
+ToneLabel = Literal["positive", "neutral", "negative"]
+
+
+class Place(_Strict):
+    """Where a place name points (schema version 4): a GeoNames place."""
+
+    geonameid: int | None = Field(
+        description="GeoNames id; null for the regions other than the US states and for "
+        "counties, which the shipped gazetteer has without ids"
+    )
+    name: str = Field(description="The place's name in GeoNames")
+    kind: PlaceKind
+    country: str | None = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code; null for a continent"
+    )
+    region: str | None = Field(description="First-order region (state, province) it is in")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    population: int = Field(ge=0)
+
+
+class Tone(_Strict):
+    """The tone of the sentences mentioning an entity, toward it (schema version 4)."""
+
+    label: ToneLabel
+    score: float = Field(
+        ge=-1.0, le=1.0, description="The chance of positive less that of negative"
+    )
+    sentences: int = Field(ge=1, description="How many sentences it was read from")
+
+
+class ArticleTone(_Strict):
+    """The article's tone: its entities' tones, weighted by their salience."""
+
+    label: ToneLabel | None = Field(description="Null when the tone was not read")
+    score: float | None = Field(ge=-1.0, le=1.0)
+    skipped: str | None = Field(
+        default=None, description="Why no tone was read (a language without a tone model)"
+    )
+
+
+class Country(_Strict):
+    """A country the article is about."""
+
+    code: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    name: str
+    score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="Its places' and demonyms' salience, summed, as a share of the first's",
+    )
+
+
 class Entity(_Strict):
     """One canonical entity of the article, with how salient it is."""
 
@@ -295,6 +358,14 @@ class Entity(_Strict):
         le=1.0,
         description="0..1 from frequency (0.4), first position (0.25), presence in the "
         "title (0.15) and in the summary (0.2)",
+    )
+    place: Place | None = Field(
+        default=None,
+        description="For a place (GPE, LOC, FAC) the resolver is sure of: where it is. "
+        "Added in schema version 4",
+    )
+    tone: Tone | None = Field(
+        default=None, description="Tone toward it (English). Added in schema version 4"
     )
 
 
@@ -329,6 +400,13 @@ class EnrichedArticle(TaggedArticle):
         le=1.0,
         description="Estimated Jaccard similarity to duplicate_of (word 3-shingles, MinHash)",
     )
+    countries: list[Country] = Field(
+        default_factory=list,
+        description="The countries the article is about, most first. Added in schema version 4",
+    )
+    tone: ArticleTone | None = Field(
+        default=None, description="The article's tone. Added in schema version 4"
+    )
     pipeline: Provenance = provenance("clean", "tag", "summarize")
 
 
@@ -362,7 +440,7 @@ class DeadLetter(_Strict):
 
     model_config = ConfigDict(title="DeadLetter")
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     id: str | None = Field(description="The article id, when it could be read")
     stage: str = Field(
         pattern=STAGE_NAME_PATTERN,

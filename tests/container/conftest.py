@@ -198,6 +198,22 @@ class Compose:
             "{{.Names}}",
         ).stdout.split()
 
+    def logs(self, lines: int = 30) -> str:
+        """The last lines of every container of the project, for a failure message."""
+        names = self.engine.run(
+            "ps",
+            "-a",
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+            "--format",
+            "{{.Names}}",
+        ).stdout.split()
+        parts = []
+        for name in sorted(names):
+            got = self.engine.run("logs", "--tail", str(lines), name, check=False)
+            parts.append(f"--- {name}\n{(got.stdout + got.stderr)[-6000:]}")
+        return "\n".join(parts)
+
     def down(self) -> None:
         try:
             self.run("down", "-v", "-t", "30", timeout=240)

@@ -287,7 +287,8 @@ def enrich_samples(stack: Compose) -> None:
         "240",
         timeout=300,
     )
-    assert {r["title"] for r in json_lines(out)} == SAMPLE_TITLES
+    titles = {r["title"] for r in json_lines(out)}
+    assert titles == SAMPLE_TITLES, f"missing {SAMPLE_TITLES - titles}\n{stack.logs()}"
     [cleaner] = stack.containers_of("cleaner")
     wait_healthy(stack.engine, cleaner, COMPOSE["x-enrich"]["healthcheck"]["test"], timeout=60)
 

@@ -76,7 +76,7 @@ async def test_worker_started_before_the_broker_waits_for_it(stack: Stack, tmp_p
 FAUST_AT_ONCE = (
     "-c",
     "import os\n"
-    "from workers.pipeline import build_pipeline\n"
+    "from workers.loading import build_pipeline\n"
     "from workers.settings import Settings\n"
     "from workers.stream.worker import process\n"
     "settings = Settings()\n"

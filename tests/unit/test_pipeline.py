@@ -121,27 +121,33 @@ def test_invalid_intermediate_record_is_dead_lettered_by_its_stage(pipeline: Pip
     assert out.key == "x" or out.key == "k"
 
 
-def test_a_stage_reads_what_the_version_before_wrote(pipeline: Pipeline) -> None:
-    """A rolling upgrade, stage by stage from the last: a version-3 stage reads the
-    version-2 records still on its topic and writes version 3."""
-    v2 = Path(__file__).parent / "schemas" / "v2"
-    old_tagged = orjson.loads((v2 / "tagged_article.json").read_bytes())
+@pytest.mark.parametrize("version", [3, 2])
+def test_a_stage_reads_what_the_versions_before_wrote(pipeline: Pipeline, version: int) -> None:
+    """A rolling upgrade, stage by stage from the last: a version-4 stage reads the
+    version-3 (and version-2) records still on its topic and writes version 4."""
+    from schemas import SCHEMA_VERSION
+
+    folder = Path(__file__).parent / "schemas" / f"v{version}"
+    old_tagged = orjson.loads((folder / "tagged_article.json").read_bytes())
     for stage, name in (("tag", "cleaned_article"), ("summarize", "tagged_article")):
-        msg = Message(f"articles.{name}", 0, 5, b"k", (v2 / f"{name}.json").read_bytes())
+        msg = Message(f"articles.{name}", 0, 5, b"k", (folder / f"{name}.json").read_bytes())
         [out] = pipeline.run_stage(stage, [msg])
         assert isinstance(out, Forward), out
         record = orjson.loads(out.value)
-        assert record["schema_version"] == 3
+        assert record["schema_version"] == SCHEMA_VERSION == 4
         jsonschema.validate(
             record, load_schema(type(out.record).__name__.lower()[:-7] + "_article")
         )
         assert list(record["pipeline"]) == ["clean", "tag", "summarize"][: len(record["pipeline"])]
         assert record["pipeline"]["clean"] == old_tagged["pipeline"]["clean"]  # kept as written
-    # the model the version-2 tag stage used, now under its stage
-    assert record["pipeline"]["tag"]["model"] == old_tagged["pipeline"]["model"]
+    # the model the earlier tag stage used, under its stage (version 2: moved there)
+    model = old_tagged["pipeline"]["model" if version == 2 else "tag"]
+    if version == 3:
+        model = model["model"]
+    assert record["pipeline"]["tag"]["model"] == model
     assert record["pipeline"]["tag"]["finished_at"] == old_tagged["pipeline"]["tag"]["finished_at"]
     # a version-1 record is still refused
-    old = orjson.loads((v2 / "tagged_article.json").read_bytes()) | {"schema_version": 1}
+    old = orjson.loads((folder / "tagged_article.json").read_bytes()) | {"schema_version": 1}
     [out] = pipeline.summarize_batch([Message("articles.tagged", 0, 6, b"k", orjson.dumps(old))])
     assert isinstance(out, Dead) and out.record.code == "invalid_record"
 
@@ -262,7 +268,7 @@ def test_warm_up_loads_the_lazy_parts_before_the_first_record() -> None:
 
 def test_a_missing_model_is_a_configuration_error_before_anything_starts(tmp_path: Path) -> None:
     from workers.errors import ConfigError
-    from workers.pipeline import check_model
+    from workers.loading import check_model
 
     with pytest.raises(ConfigError, match="not installed"):
         check_model(Settings(stages="tag", model="no_such_model_package"))
@@ -294,7 +300,7 @@ def test_a_model_setting_that_cannot_be_right_is_refused(
     settings: dict[str, str], needle: str, tmp_path: Path
 ) -> None:
     from workers.errors import ConfigError
-    from workers.pipeline import check_model
+    from workers.loading import check_model
 
     given = {k: v.format(tmp=tmp_path) for k, v in settings.items()}
     with pytest.raises(ConfigError, match=needle):
@@ -303,7 +309,7 @@ def test_a_model_setting_that_cannot_be_right_is_refused(
 
 def test_labels_of_the_configured_models_are_known() -> None:
     from workers.errors import ConfigError
-    from workers.pipeline import check_model
+    from workers.loading import check_model
 
     check_model(Settings(stages="tag", entity_labels="PERSON,DATE,MONEY"))  # OntoNotes
     check_model(Settings(stages="tag", models="fr:fr_core_news_sm", entity_labels="PERSON,MISC"))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from workers.errors import ConfigError
 from workers.settings import Settings, load_settings
-from workers.settings_checks import MAX_MS_S
+from workers.settings.checks import MAX_MS_S
 
 INT32 = 2**31 - 1
 

@@ -193,8 +193,8 @@ def tail(args: argparse.Namespace, settings: Settings) -> int:
 
 def file(args: argparse.Namespace, settings: Settings) -> int:
     from workers.errors import ConfigError
+    from workers.loading import check_model
     from workers.offline import run_offline
-    from workers.pipeline import check_model
 
     inputs = expand(args.inputs)  # before the model loads: a wrong path fails at once
     if args.processes < 1:

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _window(text: str) -> float:
-    from workers.settings_checks import parse_duration
+    from workers.settings.checks import parse_duration
 
     try:
         return parse_duration(text)

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.launch import LAUNCHED
-    from workers.pipeline import build_pipeline, check_model
+    from workers.loading import build_pipeline, check_model
     from workers.stream.worker import process
 
     check_model(settings)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from workers.settings_checks import parse_duration
+from workers.settings.checks import parse_duration
 
 __all__ = ["Counts", "Trend", "fold", "parse_duration", "trending"]
 

@@ -13,8 +13,10 @@ import schemas
 from schemas import READABLE_VERSIONS, RECORD_MODELS, SCHEMA_VERSION, load_schema, models
 from schemas.generate import SCHEMA_DIR, render, schema_filename
 
-#: Records as version 2 wrote them (the sample article, a fixed clock), kept as written
+#: Records as versions 2 and 3 wrote them (the sample article, a fixed clock), kept as
+#: written
 V2 = Path(__file__).parent / "v2"
+V3 = Path(__file__).parent / "v3"
 
 
 @pytest.mark.parametrize("name", sorted(RECORD_MODELS))
@@ -35,15 +37,15 @@ def test_every_file_is_a_known_record_kind_of_a_readable_version() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(set(RECORD_MODELS) - {"raw_article"}))
-def test_a_version_2_record_is_read_as_version_3(name: str) -> None:
+def test_a_version_2_record_is_read_as_the_current_version(name: str) -> None:
     old = json.loads((V2 / f"{name}.json").read_text(encoding="utf-8"))
     jsonschema.validate(old, load_schema(name, 2))  # as released
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(old, load_schema(name))  # a reader of 3 only would refuse it
+        jsonschema.validate(old, load_schema(name))  # a reader of this only would refuse it
     new = models.upgrade(old)
     record = RECORD_MODELS[name].model_validate(new)
     jsonschema.validate(record.model_dump(mode="json"), load_schema(name))
-    assert new["schema_version"] == 3 and old["schema_version"] == 2  # the input is kept
+    assert new["schema_version"] == SCHEMA_VERSION and old["schema_version"] == 2
     if "pipeline" in old:
         chain = old["pipeline"]
         assert list(new["pipeline"]) == [s for s in chain if s != "model"]
@@ -55,8 +57,24 @@ def test_a_version_2_record_is_read_as_version_3(name: str) -> None:
         }
 
 
+@pytest.mark.parametrize("name", sorted(set(RECORD_MODELS) - {"raw_article"}))
+def test_a_version_3_record_is_read_as_version_4_unchanged_but_its_version(name: str) -> None:
+    """Version 4 only adds optional fields: a record of 3 is one of 4 without them."""
+    old = json.loads((V3 / f"{name}.json").read_text(encoding="utf-8"))
+    jsonschema.validate(old, load_schema(name, 3))  # as released
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(old, load_schema(name))  # a reader of 4 only would refuse it
+    new = models.upgrade(old)
+    assert new == old | {"schema_version": 4} and old["schema_version"] == 3
+    record = RECORD_MODELS[name].model_validate(new)
+    jsonschema.validate(record.model_dump(mode="json"), load_schema(name))
+    if name == "enriched_article":
+        assert record.countries == [] and record.tone is None  # type: ignore[attr-defined]
+        assert all(e.place is None and e.tone is None for e in record.entity_list)  # type: ignore[attr-defined]
+
+
 def test_upgrade_leaves_other_versions_and_shapes_alone() -> None:
-    others: list[Any] = [{"schema_version": 1, "pipeline": {"model": None}}, {"schema_version": 3}]
+    others: list[Any] = [{"schema_version": 1, "pipeline": {"model": None}}, {"schema_version": 4}]
     others.append([])
     for obj in others:
         assert models.upgrade(obj) is obj

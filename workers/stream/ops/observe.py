@@ -307,7 +307,7 @@ async def serve(
                 },
                 status=403,
             )
-        from workers.settings_checks import parse_duration
+        from workers.settings.checks import parse_duration
 
         try:
             window = parse_duration(request.query.get("window", "1h"))

@@ -1,49 +1,29 @@
-"""The one settings object. No other module reads the environment.
+"""The settings object's fields, validators and derived values.
 
 Every field maps to an ``ENRICH_``-prefixed environment variable
 (``max_record_bytes`` is ``ENRICH_MAX_RECORD_BYTES``); command-line options
-override them.
+override them. ``workers.settings`` reads them (the only code that reads the
+environment) and says where each value came from.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers import settings_checks as ranges
 from workers import stage_table
-from workers.errors import ConfigError
-from workers.settings_checks import duration, language_code, language_models, tls_files_load
+import workers.settings.checks as ranges
+from workers.settings.checks import duration, language_code, language_models, tls_files_load
+from workers.settings.environment import default_data_dir
+
+#: The settings whose values are secrets: masked in ``enrich config``, redacted from logs.
+SECRETS = frozenset({"ssl_key_password", "sasl_password"})
 
 # MISC: the other names of the models that do not tell them apart (French's)
 DEFAULT_ENTITY_LABELS = "PERSON,NORP,FAC,ORG,GPE,LOC,PRODUCT,EVENT,WORK_OF_ART,LAW,LANGUAGE,MISC"
-
-
-def _writable(path: Path) -> bool:
-    """Whether ``path`` is, or could be created as, a directory this process writes to."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
-    return False
-
-
-def default_data_dir() -> Path:
-    """Where a worker keeps Faust's data directory unless ``ENRICH_DATA_DIR`` says.
-
-    The per-user cache (``$XDG_CACHE_HOME`` or ``~/.cache``) when writable, else
-    the temporary directory: never the current directory, which may be read-only
-    (a hardened container) or somebody's project.
-    """
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    preferred = Path(cache) / "article-enrich"
-    if Path(cache).is_absolute() and _writable(preferred):
-        return preferred
-    return Path(tempfile.gettempdir()) / f"article-enrich-{os.getuid()}"
 
 
 class Settings(BaseSettings):
@@ -229,6 +209,11 @@ class Settings(BaseSettings):
         le=ranges.MAX_CHARS,
         description="Character budget of a summary: sentences are added in order while "
         "they fit (the first is always taken); 0: no budget",
+    )
+    places_and_tone: bool = Field(
+        default=True,
+        description="Resolve the places and read the tone toward each entity (the "
+        "summarize worker loads the gazetteer and the model: about 100 MiB)",
     )
 
     # Stories
@@ -467,49 +452,3 @@ class Settings(BaseSettings):
         the kind for its last part ("articles.raw" gives "articles.<kind>")."""
         head, dot, _ = self.topic_raw.rpartition(".")
         return f"{head}{dot}{kind}"
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with ``overrides`` (None values skipped).
-
-    Raises ConfigError with one readable line per invalid setting.
-    """
-    given = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**given)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            where = "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"ENRICH_{where}: {msg}" if where else msg)
-        raise ConfigError("invalid settings: " + "; ".join(lines)) from None
-
-
-SECRETS = frozenset({"ssl_key_password", "sasl_password"})
-
-
-def effective(
-    settings: Settings,
-    overrides: dict[str, Any] | None = None,
-    environ: dict[str, str] | None = None,
-) -> list[tuple[str, str, str]]:
-    """(variable, value, source) of every setting; secrets masked.
-
-    The source is ``command line``, ``environment`` or ``default``.
-    """
-    env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items()}
-    given = {k for k, v in (overrides or {}).items() if v is not None}
-    rows = []
-    for name in Settings.model_fields:
-        var = f"ENRICH_{name.upper()}"
-        value = getattr(settings, name)
-        if name in SECRETS:
-            shown = "(not set)" if value is None else "********"
-        elif value is None:
-            shown = "(not set)"
-        else:
-            shown = str(value)
-        source = "command line" if name in given else "environment" if var in env else "default"
-        rows.append((var, shown, source))
-    return rows
