@@ -245,8 +245,9 @@ async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
 
     mentions: dict[str, int] = {}
     for deliveries in seen.enriched.values():
-        for e in deliveries[0]["entity_list"]:
-            key = f"{e['label']}\t{e['name']}"
+        keys = [f"{e['label']}\t{e['name']}" for e in deliveries[0]["entity_list"]]
+        keys += [f"COUNTRY\t{c['name']}" for c in deliveries[0]["countries"]]
+        for key in keys:
             mentions[key] = mentions.get(key, 0) + 1
     assert mentions, "the articles have entities to count"
     by_entity: dict[str, int] = {}

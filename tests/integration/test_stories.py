@@ -155,10 +155,16 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
         await clients.produce(stack.settings, records)
         await seen.wait_for(len(records), timeout=180)
         mentions: dict[str, int] = {}
+        in_countries: dict[str, int] = {}
         for deliveries in seen.enriched.values():
             for e in deliveries[0]["entity_list"]:
                 mentions[e["name"]] = mentions.get(e["name"], 0) + 1
+            for c in deliveries[0]["countries"]:  # counted too, under COUNTRY
+                in_countries[c["name"]] = in_countries.get(c["name"], 0) + 1
     assert mentions, "the articles have entities to count"
+    entities_only = dict(mentions)
+    for name, count in in_countries.items():
+        mentions[name] = mentions.get(name, 0) + count
 
     # the table's changelog: every article's entities, counted once
     async def counted() -> bool:
@@ -181,13 +187,22 @@ async def test_trends_count_every_article_and_are_served_and_printed(stack: Stac
     assert answer is not None and answer[0] == 200
     served = orjson.loads(answer[1])["trends"]
     assert 0 < len(served) <= 5
-    top = max(mentions.values())
-    assert served[0]["count"] == top and mentions[served[0]["name"]] == top
+    top = max(entities_only.values())
+    assert served[0]["count"] == top and entities_only[served[0]["name"]] == top
 
     # and the command line, from the changelog
     printed = stack.cli("trends", "--window", "1h", "--top", "5", "--json")
     assert printed.returncode == 0, printed.stderr.decode()
     assert orjson.loads(printed.stdout)["trends"] == served
+    # the countries the articles are about, ranked apart from the entities
+    countries = stack.cli("trends", "--window", "1h", "--countries", "--json")
+    assert countries.returncode == 0, countries.stderr.decode()
+    ranked = orjson.loads(countries.stdout)["trends"]
+    assert {t["label"] for t in ranked} <= {"COUNTRY"}
+    assert {t["name"]: t["count"] for t in ranked} == dict(
+        sorted(in_countries.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    )
+    assert "COUNTRY" not in {t["label"] for t in orjson.loads(printed.stdout)["trends"]}
     bad = stack.cli("trends", "--window", "soon")
     assert bad.returncode == 78 and b"--window" in bad.stderr
 

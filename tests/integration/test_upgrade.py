@@ -1,6 +1,6 @@
-"""A rolling upgrade from schema version 2, on the broker: a version-3 worker reads
-the version-2 records still on its topics (cleaned, tagged, and dead letters) and
-writes version 3, dead-lettering none of them."""
+"""A rolling upgrade from schema versions 2 and 3, on the broker: a version-4 worker
+reads the earlier records still on its topics (cleaned, tagged, and dead letters) and
+writes version 4, dead-lettering none of them."""
 
 from __future__ import annotations
 
@@ -17,16 +17,20 @@ from workers.stream.kafka import clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
-#: records as version 2 wrote them (tests/unit/schemas/v2)
-V2 = Path(__file__).parents[1] / "unit" / "schemas" / "v2"
+#: records as versions 2 and 3 wrote them (tests/unit/schemas/v2, v3)
+SCHEMAS = Path(__file__).parents[1] / "unit" / "schemas"
 
 
-def v2(name: str, **change: Any) -> dict[str, Any]:
-    record: dict[str, Any] = orjson.loads((V2 / f"{name}.json").read_bytes())
-    return record | change
+@pytest.mark.parametrize("version", [2, 3])
+async def test_a_version_4_worker_reads_what_earlier_versions_left_on_its_topics(
+    stack: Stack, version: int
+) -> None:
+    def v2(name: str, **change: Any) -> dict[str, Any]:
+        """A record as ``version`` wrote it."""
+        path = SCHEMAS / f"v{version}" / f"{name}.json"
+        record: dict[str, Any] = orjson.loads(path.read_bytes())
+        return record | change
 
-
-async def test_a_version_3_worker_reads_what_version_2_left_on_its_topics(stack: Stack) -> None:
     settings = stack.settings
     await clients.create_topics(settings)
     cleaned = [(f"c{n}".encode(), orjson.dumps(v2("cleaned_article", id=f"c{n}"))) for n in (1, 2)]
@@ -47,7 +51,7 @@ async def test_a_version_3_worker_reads_what_version_2_left_on_its_topics(stack:
     listed = stack.cli("dlq", "list", "--json")
     assert listed.returncode == 0, listed.stderr.decode()
     [shown] = [orjson.loads(line) for line in listed.stdout.splitlines()]
-    assert shown["schema_version"] == 3 and shown["id"] == "r1"  # read, and shown as version 3
+    assert shown["schema_version"] == 4 and shown["id"] == "r1"  # read, and shown as version 4
 
     stack.start_worker()
     async with Collector(settings) as seen:
@@ -61,12 +65,15 @@ async def test_a_version_3_worker_reads_what_version_2_left_on_its_topics(stack:
     # the version-2 letter itself and the replay's marker of it, nothing new
     markers = {k for k in seen.dead if k.startswith(b"replayed:")}
     assert set(seen.dead) - markers == {b"r1"} and len(markers) == 1
-    model = v2("tagged_article")["pipeline"]["model"]
+    chain = v2("tagged_article")["pipeline"]
+    model = chain["model"] if version == 2 else chain["tag"]["model"]
     for key, (record, *_) in seen.enriched.items():
-        assert record["schema_version"] == 3, key
+        assert record["schema_version"] == 4, key
         assert list(record["pipeline"]) == ["clean", "tag", "summarize"], key
         assert "model" not in record["pipeline"] and record["pipeline"]["tag"]["model"] == model
-    # what version 2 tagged keeps its tag stage's time; what it cleaned is tagged anew
+    # what the earlier version tagged keeps its tag stage's time; what it cleaned is
+    # tagged anew; every record gets its places and tone (version 4)
     old_tag = v2("tagged_article")["pipeline"]["tag"]
     assert seen.enriched[b"t1"][0]["pipeline"]["tag"] == old_tag | {"model": model}
+    assert all(record["tone"] is not None for record, *_ in seen.enriched.values())
     assert seen.enriched[b"c1"][0]["pipeline"]["tag"]["finished_at"] != old_tag["finished_at"]

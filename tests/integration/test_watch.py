@@ -217,6 +217,25 @@ async def test_the_live_page_shows_articles_entities_stories_and_trends(
                     "no trending entities on the page",
                 )
                 assert "Maria Lindqvist" in trending
+                # where and how: each story's places and the tone toward its people, and
+                # the countries of the stories on the page, ranked
+                where = await until(
+                    lambda: page.js(
+                        "[...document.querySelectorAll('#where li[data-code]')]"
+                        ".map(li => li.dataset.code)"
+                    ),
+                    30,
+                    "no countries in the where panel",
+                )
+                assert "NO" in where, where  # Halden, in Norway
+                lines = await page.js(
+                    "[...document.querySelectorAll('.where, .how')].map(p => p.textContent)"
+                )
+                assert any(line.startswith("Where: ") and "NO" in line for line in lines), lines
+                tones = await page.js(
+                    "[...document.querySelectorAll('.how .tone')].map(t => t.dataset.tone)"
+                )
+                assert tones and set(tones) <= {"positive", "neutral", "negative"}, tones
 
                 # what is not an enriched article is skipped, and the page keeps going
                 # (entities: [1] killed it, again on every restart); the page shows a
@@ -255,6 +274,18 @@ async def test_the_live_page_shows_articles_entities_stories_and_trends(
                     "the emoji article did not appear",
                 )
                 assert marked == "Barack Obama"
+                # a bidirectional override in a producer's title shows as nothing
+                flipped = [enriched(1000, title="\u202eReversed title\u202c")]
+                await clients.produce(stack.settings, flipped, stack.settings.topic_enriched)
+                title = await until(
+                    lambda: page.js(
+                        "(() => { const s = document.querySelector('[data-story=\"w1000\"]');"
+                        " return s && s.querySelector('h2').textContent; })()"
+                    ),
+                    60,
+                    "the reversed-title article did not appear",
+                )
+                assert title == "Reversed title"
                 shot = await page.call("Page.captureScreenshot", format="png")
                 png = base64.b64decode(shot["data"])
                 assert png.startswith(b"\x89PNG")

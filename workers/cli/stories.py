@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--window", default="1h", help="window length: 90s, 15m, 1h, 1d (default 1h)")
     p.add_argument("--top", type=int, default=20, help="how many entities (default 20)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--countries",
+        action="store_true",
+        help="rank the countries the articles are about instead of the entities",
+    )
     p.set_defaults(func=trends)
 
     p = add_command(
@@ -65,7 +70,9 @@ def trends(args: argparse.Namespace, settings: Settings) -> int:
 
     async def read() -> list[found.Trend]:
         counts = await clients.read_trend_counts(settings)
-        return found.trending(counts, now=time.time(), window_s=window, top=args.top)
+        return found.trending(
+            counts, now=time.time(), window_s=window, top=args.top, countries=args.countries
+        )
 
     ranked = against_broker(settings, read)
     if args.json:

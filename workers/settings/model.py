@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers import stage_table
 import workers.settings.checks as ranges
+from workers import stage_table
 from workers.settings.checks import duration, language_code, language_models, tls_files_load
 from workers.settings.environment import default_data_dir
 

@@ -37,8 +37,10 @@ def order_of(record: dict[str, Any]) -> str:
 
 
 def entity_keys(record: dict[str, Any]) -> list[str]:
-    """``LABEL\\tname`` of each canonical entity of an enriched record."""
-    return [f"{e['label']}\t{e['name']}" for e in record.get("entity_list") or []]
+    """``LABEL\\tname`` of each canonical entity of an enriched record, and
+    ``COUNTRY\\tname`` of each country it is about (schema version 4)."""
+    entities = [f"{e['label']}\t{e['name']}" for e in record.get("entity_list") or []]
+    return entities + [f"COUNTRY\t{c['name']}" for c in record.get("countries") or []]
 
 
 def parked(held: bytes | None, value: bytes) -> bytes:

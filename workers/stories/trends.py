@@ -11,6 +11,10 @@ for an hour.
 An entity trends when its count in the latest window most exceeds its
 average count over the earlier windows of the same length that the table
 still holds (an entity never seen before has an average of 0).
+
+The countries each article is about are counted beside its entities, under the
+label ``COUNTRY`` (``COUNTRY\tUkraine``): ``countries=True`` ranks them, and only
+them; by default they are left out.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import orjson
 
 from workers.settings.checks import parse_duration
 
-__all__ = ["Counts", "Trend", "fold", "parse_duration", "trending"]
+__all__ = ["COUNTRY", "Counts", "Trend", "fold", "parse_duration", "trending"]
+
+#: The label the countries an article is about are counted under.
+COUNTRY = "COUNTRY"
 
 Counts = dict[tuple[str, float], int]  # (entity key, window start) -> count
 
@@ -84,9 +91,11 @@ def trending(
     now: float,
     window_s: float,
     top: int = 20,
+    countries: bool = False,
 ) -> list[Trend]:
-    """The ``top`` entities whose count in the window ending ``now`` most exceeds
-    their average over the earlier windows of that length the counts cover."""
+    """The ``top`` entities (``countries``: the countries) whose count in the window
+    ending ``now`` most exceeds their average over the earlier windows of that length
+    the counts cover."""
     if not counts:
         return []
     oldest = min(start for _, start in counts)
@@ -94,6 +103,8 @@ def trending(
     latest: dict[str, int] = defaultdict(int)
     before: dict[str, int] = defaultdict(int)
     for (entity, start), count in counts.items():
+        if entity.startswith(COUNTRY + "\t") != countries:
+            continue
         if now - window_s <= start < now:
             latest[entity] += count
         elif now - window_s * (earlier + 1) <= start < now - window_s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.models import EnrichedArticle, Entity, Mention, Sentence, StageRun
+from schemas.models import EnrichedArticle, Entity, Mention, Sentence, StageRun, Tagging
 from workers import api
 from workers.stages import where_how
 from workers.stages.places import resolve as resolving
@@ -113,7 +113,7 @@ def _article(text: str, language: str, mentions: list[tuple[str, str]]) -> Enric
         text=text,
         sentences=[Sentence(start=0, end=len(text))],
         entities=found,
-        tagging={},
+        tagging=Tagging(),
         word_count=len(text.split()),
         summary=text,
         summary_sentences=[Sentence(start=0, end=len(text))],

@@ -59,3 +59,17 @@ def test_durations() -> None:
     for bad in ("", "0h", "1w", "-1h"):
         with pytest.raises(ValueError, match="duration"):
             parse_duration(bad)
+
+
+def test_countries_are_ranked_apart_from_the_entities() -> None:
+    from workers.stories.trends import COUNTRY
+
+    now = 10 * H
+    counts = {
+        ("PERSON\tAda", now - 60): 3,
+        (f"{COUNTRY}\tNorway", now - 60): 2,
+        (f"{COUNTRY}\tSweden", now - 60): 5,
+    }
+    assert [t.name for t in trending(counts, now=now, window_s=H)] == ["Ada"]
+    ranked = trending(counts, now=now, window_s=H, countries=True)
+    assert [(t.label, t.name) for t in ranked] == [(COUNTRY, "Sweden"), (COUNTRY, "Norway")]

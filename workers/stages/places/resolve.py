@@ -8,8 +8,9 @@ A candidate's score adds up:
   province, a city (a bare "Georgia" is the country, unless the article says otherwise);
 - its size: the base-10 logarithm of its population (the prior);
 - the article's countries: the countries the other place names resolve to (each of
-  up to two names counts), the dateline's ("KYIV, Ukraine (AP) —") and the source's where its web address says it
-  (``.co.uk``, ``.com.au``, ``.fr``); a place in one of them gains;
+  up to two names counts), the dateline's ("KYIV, Ukraine (AP) —") and the source's
+  where its web address says it (``.co.uk``, ``.com.au``, ``.fr``); a place in one
+  of them gains;
 - its region, named elsewhere in the article: a city in a region the article names;
 - its neighbour: "Paris, Texas" (a city followed by its region or country) and
   "Atlanta, Georgia" (a region or country after one of its cities) decide at once;
@@ -18,8 +19,8 @@ A candidate's score adds up:
 Precision before coverage: a name stays unresolved where its best candidate is not
 ahead of the next by ``MARGIN``, or where it is a city or county that nothing in the
 article supports and that is small (under ``SMALL`` people) or named like a common
-English word (under ``LARGE``). Each name is scored twice: the second time with the other names' first
-answers as context (a name never counts as its own context).
+English word (under ``LARGE``). Each name is scored twice: the second time with the
+other names' first answers as context (a name never counts as its own context).
 """
 
 from __future__ import annotations

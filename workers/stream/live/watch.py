@@ -43,6 +43,8 @@ MAX_RECENT = 1000
 TRENDS_EVERY_S = 2.0  # one changelog read per this, whatever is asked
 FIELD_CHARS = {"title": 1000, "source": 200, "url": 4096, "published_at": 100, "summary": 4000}
 MAX_KEYWORDS = 30
+MAX_PLACES = 20  # places, tones and countries shown of one article
+TONE_LABELS = frozenset({"positive", "neutral", "negative"})
 
 
 def _text_or_none(value: Any, limit: int) -> str | None:
@@ -88,6 +90,7 @@ def view(value: bytes | None) -> dict[str, Any] | None:
         if similarity is not None and not isinstance(similarity, int | float):
             return None
         story = rec.get("story_id")
+        places, tones = _where_and_how(rec.get("entity_list") or [])
         return {
             "id": rec["id"][:1024],
             **{name: _text_or_none(rec.get(name), n) for name, n in FIELD_CHARS.items()},
@@ -98,9 +101,49 @@ def view(value: bytes | None) -> dict[str, Any] | None:
             "story_id": story[:1024] if isinstance(story, str) and story else rec["id"][:1024],
             "duplicate_of": _text_or_none(rec.get("duplicate_of"), 1024),
             "similarity": similarity,
+            "places": places,
+            "tones": tones,
+            "countries": _countries(rec.get("countries") or []),
+            "tone": _tone(rec.get("tone")),
         }
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError):
         return None
+
+
+def _where_and_how(entities: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Of the entity list (most salient first): the places resolved, and the tone of the
+    main people and organisations (schema version 4; an earlier record has neither)."""
+    places: list[dict[str, Any]] = []
+    tones: list[dict[str, Any]] = []
+    for e in entities:
+        name = str(e["name"])[:200]
+        place = e.get("place")
+        if isinstance(place, dict) and len(places) < MAX_PLACES:
+            places.append(
+                {
+                    "name": name,
+                    "place": str(place["name"])[:200],
+                    "country": _text_or_none(place.get("country"), 2),
+                    "kind": str(place["kind"])[:20],
+                }
+            )
+        tone = _tone(e.get("tone"))
+        if tone and e.get("label") in ("PERSON", "ORG") and len(tones) < MAX_PLACES // 2:
+            tones.append({"name": name, **tone})
+    return places, tones
+
+
+def _tone(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict) or value.get("label") not in TONE_LABELS:
+        return None
+    return {"label": value["label"], "score": float(value["score"])}
+
+
+def _countries(value: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"code": str(c["code"])[:2], "name": str(c["name"])[:100], "score": float(c["score"])}
+        for c in value[:MAX_PLACES]
+    ]
 
 
 def _utf16_units(text: str) -> Callable[[int], int]:
