@@ -22,6 +22,9 @@ milliseconds per article of each row, and the worker's total
 against the bare model's. Timers are ``time.process_time`` around each call, so
 the figures are CPU, not wall time, and a noisy machine moves them less.
 
+``--places-and-tone`` also prints the stages' CPU per article with the places and
+tone step and without it (``ENRICH_PLACES_AND_TONE=false``, today's stages before
+it), side by side, and the memory the gazetteer and the tone model take.
 ``--part-of-speech`` also prints the stages' CPU per article with the
 part-of-speech tagger and without it (``ENRICH_PART_OF_SPEECH=false``), side by
 side. ``--texts cnndm`` takes the CNN/DailyMail articles (about 360 words each)
@@ -281,6 +284,46 @@ def part_of_speech_cost(texts: list[str], rounds: int = 2) -> dict[str, float]:
     return best | {"ratio": ratio}
 
 
+def places_and_tone_cost(texts: list[str], rounds: int = 2) -> dict[str, float]:
+    """The tag and summarize stages' CPU per article with places and tone, and
+    without, alternated, the lowest kept; and the MiB the worker holds for them."""
+    import subprocess
+    import sys
+
+    # in a process of its own: this one holds them already
+    measure = (
+        "import gc\n"
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmRSS'):\n"
+        "            return int(line.split()[1]) / 1024\n"
+        "import workers.stages.tone as t, workers.stages.places.gazetteer as g\n"
+        "gc.collect(); before = rss(); g.load(); t.load(); gc.collect(); print(rss() - before)\n"
+    )
+    held = float(
+        subprocess.run(
+            [sys.executable, "-c", measure], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    sides = {
+        "with": Settings(stages="tag,summarize"),
+        "without": Settings(stages="tag,summarize", places_and_tone=False),
+    }
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for side, settings in sides.items():
+            _, tag_s, summarize_s = worker(texts, settings)
+            ms = (tag_s + summarize_s) / len(texts) * 1000
+            best[side] = min(best.get(side, ms), ms)
+    ratio = best["with"] / best["without"]
+    print(
+        f"tag and summarize, CPU ms per article: with places and tone {best['with']:.1f}, "
+        f"without {best['without']:.1f} ({ratio:.3f} of it); the gazetteer and the tone "
+        f"model hold {held:.0f} MiB"
+    )
+    return best | {"ratio": ratio, "held_mib": held}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path, help="the shared data folder")
@@ -292,6 +335,11 @@ def main() -> None:
         action="store_true",
         help="also: the stages' CPU with and without the part-of-speech tagger, side by side",
     )
+    parser.add_argument(
+        "--places-and-tone",
+        action="store_true",
+        help="also: the stages' CPU with and without places and tone, side by side",
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     texts = texts_of(args.data_dir, args.texts)
@@ -299,6 +347,8 @@ def main() -> None:
     figures = report(texts, rounds=args.rounds)
     if args.part_of_speech:
         figures |= {f"pos_{k}": v for k, v in part_of_speech_cost(texts, args.rounds).items()}
+    if args.places_and_tone:
+        figures |= {f"where_{k}": v for k, v in places_and_tone_cost(texts, args.rounds).items()}
     if args.json:
         print(orjson.dumps(figures).decode())
 

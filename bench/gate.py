@@ -20,7 +20,12 @@ benchmark measures it:
   phrases and entities of the reference summaries found in the article);
 - ``entity_fixture_sentences`` / ``entity_samples``: sentences written for the
   project (tests/unit/stages/fixtures/entity_sentences.jsonl) and the demo's
-  samples whose entity labels are all right.
+  samples whose entity labels are all right;
+- ``places_right`` / ``places_precision``: GeoVirus's place mentions, given their
+  spans, resolved to the right place, and the share right of those resolved
+  (bench/places.py's metric);
+- ``tone_macro_f1`` / ``tone_accuracy``: the tone model on the development split of
+  NewsMTSC's train file (bench/tone.py).
 
 The baseline gives each figure a ``floor`` (or, for counts that must stay low, a
 ``ceiling``) and a ``tolerance``: the gate fails (exit 1) when a figure falls below
@@ -64,7 +69,25 @@ def measure(data: Path) -> dict[str, float]:
     figures |= summaries(data / "summeval-cnndm-100.jsonl")
     figures |= keywords(data / "summeval-cnndm-100.jsonl")
     figures |= entities()
+    figures |= places(data)
+    figures |= tone(data)
     return figures
+
+
+def places(data: Path) -> dict[str, float]:
+    from places import articles, given_spans
+
+    from workers.stages.places.gazetteer import load
+
+    found = given_spans(articles(data, None), load(), "ours")
+    return {"places_right": found["right"], "places_precision": found["precision"]}
+
+
+def tone(data: Path) -> dict[str, float]:
+    from tone import measure as measure_tone
+
+    ours = measure_tone(data)["this project"]
+    return {"tone_macro_f1": ours["macro_f1"], "tone_accuracy": ours["accuracy"]}
 
 
 def extraction(data: Path) -> dict[str, float]:
