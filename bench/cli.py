@@ -46,7 +46,7 @@ from aiokafka import AIOKafkaConsumer
 
 from workers.settings import Settings
 from workers.stream.embedded.broker import free_port
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brokers import KINDS, NAMES, broker
@@ -193,7 +193,7 @@ def startup_figures(args: argparse.Namespace, bootstrap: str) -> None:
             group = f"bench-{uuid.uuid4().hex[:8]}"
             env = base | {"ENRICH_BROKER": bootstrap, "ENRICH_GROUP_ID": group}
             settings = Settings(broker=bootstrap)
-            asyncio.run(clients.create_topics(settings))
+            asyncio.run(admin.create_topics(settings))
             starts.append(time_to_ready(env, free_port(), Path(tmp)))
             joins.append(asyncio.run(bare_join(settings)))
         ready, loaded, joined = (statistics.median(column) for column in zip(*starts, strict=True))
@@ -236,7 +236,7 @@ def takeover_figures(args: argparse.Namespace, bootstrap: str, rounds: int = 3) 
             settings = Settings.model_validate(
                 {k.removeprefix("ENRICH_").lower(): v for k, v in env.items() if "ENRICH_" in k}
             )
-            asyncio.run(clients.create_topics(settings))
+            asyncio.run(admin.create_topics(settings))
             total = 3 * settings.partitions
             ports = [free_port(), free_port()]
             procs = []

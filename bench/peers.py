@@ -37,7 +37,7 @@ from brokers import broker
 from throughput import Workers, corpus, drain, records
 
 from workers.settings import Settings
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 
 def quix_app(bootstrap: str, settings: Settings, ready: Any) -> None:
@@ -100,7 +100,7 @@ async def timed(settings: Settings, batch: list[tuple[bytes, bytes]]) -> float:
 
 def run_ours(bootstrap: str, bodies: list[str], args: argparse.Namespace, logdir: Path) -> float:
     w = Workers(bootstrap, 1, args.partitions, logdir)
-    asyncio.run(clients.create_topics(w.settings))
+    asyncio.run(admin.create_topics(w.settings))
     w.start()
     try:
         w.wait_balanced()
@@ -115,7 +115,7 @@ def run_quix(bootstrap: str, bodies: list[str], args: argparse.Namespace) -> flo
         {"broker": bootstrap, "group_id": f"{prefix}-group", "partitions": args.partitions}
         | {f"topic_{k}": f"{prefix}.{k}" for k in Settings().topics}
     )
-    asyncio.run(clients.create_topics(settings))
+    asyncio.run(admin.create_topics(settings))
     ready = multiprocessing.Event()
     proc = multiprocessing.Process(target=quix_app, args=(bootstrap, settings, ready))
     proc.start()

@@ -35,7 +35,7 @@ from workers.loading import build_pipeline
 from workers.pipeline import Forward, stage_spec
 from workers.settings import Settings
 from workers.stream.embedded.broker import EmbeddedBroker, free_port
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 ENRICH = str(Path(sys.executable).parent / "enrich")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -114,7 +114,7 @@ def run_stage(
     settings = Settings.model_validate(
         {k.removeprefix("ENRICH_").lower(): v for k, v in env.items() if k.startswith("ENRICH_")}
     )
-    asyncio.run(clients.create_topics(settings))
+    asyncio.run(admin.create_topics(settings))
     source, dest = (
         settings.topics[stage_spec(stage).source],
         settings.topics[stage_spec(stage).dest],

@@ -62,7 +62,7 @@ from workers.stages.clean import clean
 from workers.stages.summarize import word_count
 from workers.stages.tag import load_model
 from workers.stream.embedded.broker import free_port
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import components
@@ -397,7 +397,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 logdir,
                 {"ENRICH_BATCH_WAIT_S": str(args.batch_wait)} if args.batch_wait else None,
             )
-            await clients.create_topics(w.settings)
+            await admin.create_topics(w.settings)
             w.start()
             try:
                 w.wait_balanced()
@@ -482,7 +482,7 @@ async def side_by_side(
                     env["ENRICH_BATCH_WAIT_S"] = str(args.batch_wait)
                 on = running[kinds[mode]]
                 w = Workers(on.bootstrap, 1, args.partitions, logdir, env)
-                await clients.create_topics(w.settings)
+                await admin.create_topics(w.settings)
                 w.start()
                 try:
                     w.wait_balanced()

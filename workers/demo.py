@@ -22,7 +22,7 @@ from workers.settings import Settings
 from workers.stories import trends
 from workers.stories.trends import Trend
 from workers.stream.embedded.broker import LIMITS, EmbeddedBroker
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 from workers.stream.worker import process
 from workers.terminal import safe
 
@@ -60,7 +60,7 @@ def run_demo(
 
         async def prepare() -> None:
             await clients.wait_for_broker(settings, timeout=30)
-            await clients.create_topics(settings)
+            await admin.create_topics(settings)
 
         asyncio.run(prepare())
 

@@ -29,7 +29,7 @@ from tests.conftest import unavailable
 from tests.kafka_broker import KafkaBroker
 from workers.settings import Settings
 from workers.stream.embedded.broker import EmbeddedBroker
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin
 
 pytestmark = pytest.mark.integration
 
@@ -175,7 +175,7 @@ async def stack(broker: AnyBroker, tmp_path: Path) -> AsyncIterator[Stack]:
     settings = Settings.model_validate(
         {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}
     )
-    await clients.create_topics(settings)
+    await admin.create_topics(settings)
     running = Stack(settings=settings, env=full_env, broker_kind=_kind(broker), logdir=tmp_path)
     yield running
     codes = [running.stop_worker(p) for p in running.workers]
@@ -205,7 +205,7 @@ async def own_kafka(
         update |= {k.removeprefix("ENRICH_").lower(): v for k, v in env.items()}
         stack.settings = Settings.model_validate(stack.settings.model_dump() | update)
         stack.broker_kind = "kafka"
-        await clients.create_topics(stack.settings)
+        await admin.create_topics(stack.settings)
         try:
             yield broker
         finally:

@@ -11,7 +11,7 @@ import pytest
 
 from workers.settings import Settings
 from workers.stream.embedded.broker import free_port
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ async def test_broker_command_serves_until_sigterm() -> None:
         assert f"127.0.0.1:{port}".encode() in first
         settings = Settings(broker=f"127.0.0.1:{port}", topic_raw="cli.raw")
         await clients.wait_for_broker(settings, timeout=20)
-        assert "cli.raw" in await clients.create_topics(settings, partitions=1)
+        assert "cli.raw" in await admin.create_topics(settings, partitions=1)
         assert await clients.produce(settings, [(b"k", b"v")], topic="cli.raw") == 1
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -18,7 +18,7 @@ from tests.integration.helpers import Collector, articles, wait_for_metric
 from tests.integration.proxy import Proxy
 from workers.errors import ExitCode
 from workers.stream.embedded.broker import EmbeddedBroker, free_port
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -40,7 +40,7 @@ async def own_broker(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Stack,
         proxy.start()
         stack.settings = stack.settings.model_copy(update={"broker": broker.bootstrap})
         stack.env["ENRICH_BROKER"] = broker.bootstrap
-        await clients.create_topics(stack.settings)
+        await admin.create_topics(stack.settings)
         try:
             yield stack, proxy
         finally:
@@ -63,7 +63,7 @@ async def test_worker_started_before_the_broker_waits_for_it(stack: Stack, tmp_p
         await asyncio.sleep(0.2)
     assert worker.poll() is None, stack.logs()
     with EmbeddedBroker(port=port, log_path=tmp_path / "late.log"):
-        await clients.create_topics(stack.settings)
+        await admin.create_topics(stack.settings)
         records = articles(20, "late")
         async with Collector(stack.settings) as seen:
             await clients.produce(stack.settings, records)

@@ -13,7 +13,7 @@ import pytest
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector
 from workers import stage_table
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -36,7 +36,7 @@ async def test_a_plugin_s_stage_runs_between_tag_and_summarize_on_its_own_topic(
     stack: Stack, toy: None
 ) -> None:
     settings = stack.settings
-    await clients.create_topics(settings)  # with the plugin's topic, as `enrich topics create`
+    await admin.create_topics(settings)  # with the plugin's topic, as `enrich topics create`
     unlabelled = settings.topics["unlabelled"]
     assert unlabelled.endswith(".articles.unlabelled")
     records = [

@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.conftest import Stack
 from tests.integration.helpers import Collector
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin, clients
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -32,7 +32,7 @@ async def test_a_version_4_worker_reads_what_earlier_versions_left_on_its_topics
         return record | change
 
     settings = stack.settings
-    await clients.create_topics(settings)
+    await admin.create_topics(settings)
     cleaned = [(f"c{n}".encode(), orjson.dumps(v2("cleaned_article", id=f"c{n}"))) for n in (1, 2)]
     tagged = [(f"t{n}".encode(), orjson.dumps(v2("tagged_article", id=f"t{n}"))) for n in (1, 2)]
     await clients.produce(settings, cleaned, topic=settings.topic_cleaned)

@@ -114,5 +114,9 @@ def test_no_value_of_a_numeric_setting_gives_a_traceback(
 
 def test_the_durations_bound_is_kafkas_milliseconds() -> None:
     assert MAX_MS_S * 1000 == INT32
-    loaded = load_settings(session_timeout_s=str(MAX_MS_S), rebalance_timeout_s=str(MAX_MS_S))
+    loaded = load_settings(
+        session_timeout_s=str(MAX_MS_S),
+        rebalance_timeout_s=str(MAX_MS_S),
+        request_timeout_s=str(MAX_MS_S),
+    )
     assert loaded.session_timeout_s == MAX_MS_S

@@ -9,7 +9,7 @@ import sys
 from workers.cli.common import add_command, against_broker
 from workers.errors import ConfigError, ExitCode
 from workers.settings import Settings
-from workers.stream.kafka import clients
+from workers.stream.kafka import admin
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,7 +96,7 @@ def broker(args: argparse.Namespace, settings: Settings) -> int:
 
 def topics_create(args: argparse.Namespace, settings: Settings) -> int:
     created = against_broker(
-        settings, lambda: clients.create_topics(settings, partitions=args.partitions)
+        settings, lambda: admin.create_topics(settings, partitions=args.partitions)
     )
     for name in settings.topics.values():
         print(f"{name}\t{'created' if name in created else 'exists'}")
@@ -104,9 +104,7 @@ def topics_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    missing = against_broker(
-        settings, lambda: clients.missing_topics(settings), wait_s=args.timeout
-    )
+    missing = against_broker(settings, lambda: admin.missing_topics(settings), wait_s=args.timeout)
     if missing:
         print(
             f"broker {settings.broker} is up; missing topics: {', '.join(missing)}", file=sys.stderr

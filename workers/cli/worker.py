@@ -53,9 +53,25 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     check_model(settings)
     _check_http_port(settings)
     _check_data_dir(settings)
-    against_broker(settings, _nothing)
+    from workers.stream.kafka import admin
+
+    async def ready() -> bool:
+        short = await admin.replication_shortfall(settings)
+        for topic, replicas in sorted(short.items()):
+            log.warning(
+                "topic %s has %d replicas, fewer than ENRICH_REPLICATION_FACTOR=%d: a broker "
+                "lost can lose or stall its records",
+                topic,
+                replicas,
+                settings.replication_factor,
+            )
+        return await admin.supports_idempotence(settings)
+
+    idempotent = against_broker(settings, ready)
     log.info("starting worker for stages %s on %s", ",".join(settings.stage_list), settings.broker)
-    code = process.run(settings, lambda: build_pipeline(settings), launched=LAUNCHED)
+    code = process.run(
+        settings, lambda: build_pipeline(settings), launched=LAUNCHED, idempotent=idempotent
+    )
     # Exit now: a batch abandoned by the stop may still be running in its thread,
     # and the interpreter would wait for it. Its offsets were not committed.
     logging.shutdown()
@@ -92,10 +108,6 @@ def _check_data_dir(settings: Settings) -> None:
             f"ENRICH_DATA_DIR: {settings.data_dir} cannot hold the worker's data "
             f"({exc.strerror or exc}); name a directory this user can write"
         ) from None
-
-
-async def _nothing() -> None:
-    return None
 
 
 def health(args: argparse.Namespace, settings: Settings) -> int:

@@ -56,6 +56,19 @@ class Settings(BaseSettings):
         default=6, ge=1, le=ranges.MAX_PARTITIONS, description="Partitions of each topic created"
     )
     replication_factor: int = Field(default=1, ge=1, le=ranges.MAX_REPLICATION_FACTOR)
+    min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=ranges.MAX_REPLICATION_FACTOR,
+        description="min.insync.replicas of the topics created (empty: 2 when the "
+        "replication factor is 3 or more, else 1)",
+    )
+    request_timeout_s: float = duration(
+        15.0,
+        description="Longest any one request to the broker is waited for (a send, a "
+        "fetch, an offset commit, a transaction step): a frozen broker costs this, then "
+        "the request is retried against fresh metadata",
+    )
     session_timeout_s: float = duration(6.0)
     heartbeat_interval_s: float = duration(1.0)
     rebalance_timeout_s: float = duration(10.0)
@@ -335,6 +348,18 @@ class Settings(BaseSettings):
                 f"than ENRICH_SESSION_TIMEOUT_S ({self.session_timeout_s:g}), a third of it "
                 "or less is usual"
             )
+        if self.request_timeout_s < self.session_timeout_s:
+            raise ValueError(
+                f"ENRICH_REQUEST_TIMEOUT_S ({self.request_timeout_s:g}) must be at least "
+                f"ENRICH_SESSION_TIMEOUT_S ({self.session_timeout_s:g})"
+            )
+        if self.min_insync_replicas is not None and (
+            self.min_insync_replicas > self.replication_factor
+        ):
+            raise ValueError(
+                f"ENRICH_MIN_INSYNC_REPLICAS ({self.min_insync_replicas}) is more than "
+                f"ENRICH_REPLICATION_FACTOR ({self.replication_factor}): no write could succeed"
+            )
         if self.trend_bucket_s > self.trend_retention_s:
             raise ValueError(
                 f"ENRICH_TREND_BUCKET_S ({self.trend_bucket_s}) is longer than "
@@ -394,6 +419,14 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str | None]:
         """Every secret's value, to keep out of the logs."""
         return [self.secret(name) for name in SECRETS]
+
+    @property
+    def insync_replicas(self) -> int:
+        """min.insync.replicas for the topics created: the setting, else 2 where there
+        are 3 replicas or more (a write survives one broker lost), else 1."""
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return 2 if self.replication_factor >= 3 else 1
 
     @property
     def max_request_bytes(self) -> int:

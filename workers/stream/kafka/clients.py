@@ -23,14 +23,14 @@ from collections.abc import (
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition, errors
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from workers.codec import Message
-from workers.errors import ConfigError, NotFound, TransientError
+from workers.errors import EnrichError, NotFound, TransientError
 from workers.settings import Settings
 from workers.stories.trends import Counts, fold
-from workers.stream.kafka.connection import client_options, probe_any
+from workers.stream.kafka.connection import client_options, probe, probe_any
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,7 +103,7 @@ async def wait_for_broker(settings: Settings, timeout: float = 30.0) -> None:
         # the broker's own word first: refused credentials or an unverifiable
         # certificate are a setting to fix (ConfigError, at once), not an outage
         await probe_any(settings)
-        admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**client_options(settings, request_timeout_ms=5000))
         try:
             await admin.start()
             await admin.list_topics()
@@ -140,85 +140,29 @@ def _quiet(logger: str) -> Iterator[None]:
 
 
 async def ping(settings: Settings, timeout: float = 5.0) -> bool:
-    """True when the broker answers a metadata request within ``timeout`` seconds."""
-    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=int(timeout * 1000))
+    """True when a broker answers a metadata request within ``timeout`` seconds: every
+    bootstrap address asked at once, so that one frozen node (it accepts connections,
+    and answers nothing) does not make a healthy cluster look lost."""
+
+    async def one(host: str, port: int) -> bool:
+        try:
+            await asyncio.wait_for(
+                probe(settings, host, port, timeout=timeout, again=False), timeout
+            )
+            return True
+        except (KafkaError, OSError, TimeoutError, EnrichError):
+            return False
+
+    addresses = [a.strip().rpartition(":") for a in settings.broker.split(",")]
+    asked = [asyncio.ensure_future(one(host.strip("[]"), int(port))) for host, _, port in addresses]
     try:
-        await asyncio.wait_for(admin.start(), timeout)
-        await asyncio.wait_for(admin.list_topics(), timeout)
-        return True
-    except (KafkaError, OSError, TimeoutError):
+        for answer in asyncio.as_completed(asked):
+            if await answer:
+                return True
         return False
     finally:
-        await admin.close()
-
-
-async def missing_topics(settings: Settings) -> list[str]:
-    """The pipeline topics the broker does not have."""
-    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=5000)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-    finally:
-        await admin.close()
-    return [t for t in settings.topics.values() if t not in existing]
-
-
-async def create_topics(settings: Settings, *, partitions: int | None = None) -> list[str]:
-    """Create the pipeline's topics where missing; returns the names created."""
-    count = partitions or settings.partitions
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [t for t in settings.topics.values() if t not in existing]
-        if not wanted:
-            return []
-        with contextlib.suppress(TopicAlreadyExistsError):  # another process was quicker
-            response = await admin.create_topics(
-                [
-                    NewTopic(
-                        name=t, num_partitions=count, replication_factor=settings.replication_factor
-                    )
-                    for t in wanted
-                ]
-            )
-            _refused_topics(response, settings, count)
-        await _wait_for_metadata(admin, wanted)
-        return wanted
-    finally:
-        await admin.close()
-
-
-#: CreateTopics errors that a setting causes, with the setting: no retry cures them.
-_TOPIC_SETTINGS = {
-    37: "ENRICH_PARTITIONS",  # INVALID_PARTITIONS
-    38: "ENRICH_REPLICATION_FACTOR",  # INVALID_REPLICATION_FACTOR
-    44: "ENRICH_PARTITIONS",  # POLICY_VIOLATION: KRaft's most partitions per request
-}
-
-
-def _refused_topics(response: Any, settings: Settings, partitions: int) -> None:
-    """ConfigError for a topic the broker refused because of a setting (naming it),
-    TransientError for another refusal; nothing for created or already there (36)."""
-    for name, code, message, *_ in getattr(response, "topic_errors", None) or []:
-        if code in (0, 36):
-            continue
-        variable = _TOPIC_SETTINGS.get(code)
-        if variable is not None:
-            value = partitions if variable == "ENRICH_PARTITIONS" else settings.replication_factor
-            raise ConfigError(f"{variable}={value}: the broker refused topic {name}: {message}")
-        raise TransientError(f"the broker refused topic {name} (error {code}): {message}")
-
-
-async def _wait_for_metadata(
-    admin: AIOKafkaAdminClient, topics: list[str], timeout: float = 10.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if set(topics) <= set(await admin.list_topics()):
-            return
-        await asyncio.sleep(0.1)
-    raise TransientError(f"topics {topics} not visible after {timeout}s")
+        for task in asked:
+            task.cancel()
 
 
 def producer(settings: Settings) -> AIOKafkaProducer:

@@ -31,11 +31,14 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def client_options(settings: Settings) -> dict[str, Any]:
-    """Connection options shared by every aiokafka client: servers, TLS, SASL."""
+def client_options(settings: Settings, **override: Any) -> dict[str, Any]:
+    """Connection options shared by every aiokafka client: servers, TLS, SASL, and the
+    longest any one request is waited for (``ENRICH_REQUEST_TIMEOUT_S``, or
+    ``override``'s ``request_timeout_ms``)."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.broker,
         "security_protocol": settings.security_protocol,
+        "request_timeout_ms": int(settings.request_timeout_s * 1000),
     }
     context = ssl_context(settings)
     if context is not None:
@@ -46,7 +49,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
             "sasl_plain_username": settings.sasl_username,
             "sasl_plain_password": settings.secret("sasl_password"),
         }
-    return options
+    return options | override
 
 
 def faust_credentials(settings: Settings) -> Any:

@@ -106,6 +106,13 @@ record, and it offers no setting for them, so they are patched here:
    was handed to a reader Faust never calls: the worker stayed up, joined nothing,
    and exited 0 when stopped. It now stops with exit 78 and a line naming the setting.
 
+14. **An idempotent producer for at_least_once** (``Producer._settings_extra``). Faust
+   makes its producer idempotent only for its own exactly-once processing, which is
+   not used here. A send retried after a timeout (a frozen leader) could then write
+   its records twice; an idempotent producer writes them once. Where the broker
+   gives producer ids (Apache Kafka; not the embedded broker), the worker's producer
+   is idempotent, with acks=all (``set_idempotence``).
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -151,6 +158,7 @@ _end_offsets: WeakKeyDictionary[faust.App, EndOffsets] = WeakKeyDictionary()
 _bootstrap_wait_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _by_transactions: WeakKeyDictionary[faust.App, frozenset[str]] = WeakKeyDictionary()
 _before_recovery: WeakKeyDictionary[faust.App, Callable[[], Awaitable[None]]] = WeakKeyDictionary()
+_idempotent: WeakKeyDictionary[faust.App, bool] = WeakKeyDictionary()
 _applied = False
 
 
@@ -186,6 +194,7 @@ def check_version(installed: str | None = None) -> None:
         (faust_aiokafka.Consumer, "_commit"),
         (faust_aiokafka.Consumer, "verify_event_path"),
         (faust_aiokafka.AIOKafkaConsumerThread, "seek_to_committed"),
+        (faust_aiokafka.Producer, "_settings_extra"),
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
@@ -296,6 +305,15 @@ def apply() -> None:
             )
         return committed
 
+    original_extra = faust_aiokafka.Producer._settings_extra
+
+    def settings_extra(self: Any) -> Mapping[str, Any]:
+        extra: Mapping[str, Any] = original_extra(self)
+        if _idempotent.get(self.app):
+            return {**extra, "acks": "all", "enable_idempotence": True}
+        return extra
+
+    faust_aiokafka.Producer._settings_extra = settings_extra  # type: ignore[method-assign]
     faust_aiokafka.AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
     faust_aiokafka.Consumer._commit = commit  # type: ignore[method-assign]
@@ -387,6 +405,11 @@ def messages(events: Sequence[Any]) -> list[Message]:
         )
         for e in events
     ]
+
+
+def set_idempotence(app: faust.App, idempotent: bool) -> None:
+    """Make the app's producer idempotent (patch 14), where the broker can."""
+    _idempotent[app] = idempotent
 
 
 def set_fetch_wait(app: faust.App, wait_ms: int) -> None:

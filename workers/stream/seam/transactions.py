@@ -25,8 +25,9 @@ hand a record over twice around a rebalance). A transaction that cannot
 commit is retried whole, with its producer made anew where its state is lost,
 until ``produce_deadline_s``; past that the process exits at once and the
 records are read again after a restart, as in at-least-once mode. One attempt
-that has not ended after ``produce_deadline_s`` counts as failed: a stage never
-waits on a transaction for good.
+that has not ended after ``attempt_s`` (twice ``request_timeout_s``) counts as
+failed: a stage never waits on a transaction for good, and one whose coordinator
+froze moves to the new coordinator with the producer made anew.
 
 Holes. A batch this worker cannot commit because its producer was fenced, or
 because the partition is no longer assigned to it, leaves a hole: records its
@@ -117,6 +118,12 @@ class Transactions:
         self._open: set[tuple[str, int]] = set()  # producers in a transaction now
         self._initialized = False  # a transactional producer got its id once
 
+    @property
+    def attempt_s(self) -> float:
+        """Longest one attempt (a transaction, a fencing) is waited for: a few requests,
+        each bounded by ``request_timeout_s``; never past the produce deadline."""
+        return min(self.settings.produce_deadline_s, 2 * self.settings.request_timeout_s)
+
     def _lock(self, key: tuple[str, int]) -> asyncio.Lock:
         """The partition's lock: one commit (or fencing, or closing) of it at a time."""
         return self._locks.setdefault(key, asyncio.Lock())
@@ -135,9 +142,7 @@ class Transactions:
 
     async def _admin_client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
-            admin = AIOKafkaAdminClient(
-                **connection.client_options(self.settings), request_timeout_ms=10000
-            )
+            admin = AIOKafkaAdminClient(**connection.client_options(self.settings))
             await admin.start()
             self._admin = admin
         return self._admin
@@ -162,7 +167,7 @@ class Transactions:
                 if key in self._producers or not self.owns(*key):
                     return
                 try:
-                    await asyncio.wait_for(self._producer(key), self.settings.produce_deadline_s)
+                    await asyncio.wait_for(self._producer(key), self.attempt_s)
                 except NoTransactions as exc:
                     self._no_transactions(exc)
                 except (KafkaError, OSError, TimeoutError, Fenced, *FENCED_ERRORS) as exc:
@@ -325,10 +330,11 @@ class Transactions:
             warned = False
             while True:
                 try:
-                    # bounded: a transaction that never ends must not stall the stage
+                    # bounded: a transaction that never ends (its coordinator frozen)
+                    # must not stall the stage; the producer made anew finds the new one
                     done = await asyncio.wait_for(
                         self._attempt(key, indexes, messages, final, replace, whole),
-                        self.settings.produce_deadline_s,
+                        self.attempt_s,
                     )
                 except NoTransactions as exc:
                     self._no_transactions(exc)

@@ -304,15 +304,21 @@ class StageAgents:
         sent in its place (None: nothing). Other failures are retried with the one
         backoff (``clients.Backoff``); past ``produce_deadline_s`` the process exits
         at once, so that the batch is read again after a restart instead of being
-        committed unpublished."""
+        committed unpublished. Each round of sends is bounded (twice
+        ``request_timeout_s``): a send that hangs counts as failed, as one that fails."""
         final = list(items)
         pending = list(range(len(final)))
         backoff = clients.Backoff(self.settings.produce_deadline_s)
         warned = False
         while pending:
-            results = await asyncio.gather(
-                *[send(final[i]) for i in pending], return_exceptions=True
-            )
+            try:
+                # bounded: a send to a frozen leader fails here, not never
+                results = await asyncio.wait_for(
+                    asyncio.gather(*[send(final[i]) for i in pending], return_exceptions=True),
+                    self.settings.request_timeout_s * 2,
+                )
+            except TimeoutError as exc:
+                results = [exc] * len(pending)
             replaced: list[int] = []
             failed: list[int] = []
             errors: list[BaseException] = []

@@ -17,8 +17,9 @@ from workers.stream.seam import faust_compat
 from workers.stream.worker.app import StageAgents
 
 
-def create_app(settings: Settings, **overrides: Any) -> faust.App:
-    """A Faust app configured from settings (the group id is the app id).
+def create_app(settings: Settings, *, idempotent: bool = False, **overrides: Any) -> faust.App:
+    """A Faust app configured from settings (the group id is the app id); its producer
+    idempotent where ``idempotent`` (the broker gives producer ids).
 
     Faust's data directory is ``<data_dir>/<app id>``, created here: Faust makes
     only the last level, and would otherwise write into the current directory.
@@ -38,6 +39,10 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,
         "broker_commit_interval": settings.commit_interval_s,
+        # every request bounded (Faust's defaults: 90 s, and 20 minutes for a send): a
+        # frozen broker costs this, then the client retries against fresh metadata
+        "broker_request_timeout": settings.request_timeout_s,
+        "producer_request_timeout": settings.request_timeout_s,
         "producer_acks": -1,
         "producer_max_request_size": settings.max_request_bytes,
         "consumer_max_fetch_size": settings.max_request_bytes,
@@ -60,6 +65,7 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
     app = faust.App(settings.app_id, **conf)
     faust_compat.set_fetch_wait(app, settings.fetch_max_wait_ms)
     faust_compat.set_bootstrap_wait(app, settings.broker_wait_s)
+    faust_compat.set_idempotence(app, idempotent)
     return app
 
 
@@ -98,6 +104,7 @@ def run(
     task: Callable[[], Coroutine[Any, Any, None]] | None = None,
     loglevel: str | None = None,
     launched: float | None = None,
+    idempotent: bool = False,
 ) -> int:
     """Run the configured stages as a Faust worker until SIGTERM/SIGINT; the exit code.
 
@@ -106,7 +113,7 @@ def run(
     articles from there); it should wait for ``/ready``'s conditions itself.
     """
     loading = load_in_background(build)
-    app = create_app(settings)
+    app = create_app(settings, idempotent=idempotent)
     agents = StageAgents(app, settings, loading, launched=launched)
     if task is not None:
         app.task(task)

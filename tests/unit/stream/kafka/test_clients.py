@@ -14,7 +14,11 @@ from workers.stream.kafka.connection import client_options, faust_credentials
 
 def test_plaintext_by_default() -> None:
     s = Settings(broker="k:9092")
-    assert client_options(s) == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+    assert client_options(s) == {
+        "bootstrap_servers": "k:9092",
+        "security_protocol": "PLAINTEXT",
+        "request_timeout_ms": 15000,  # ENRICH_REQUEST_TIMEOUT_S: every request bounded
+    }
     assert faust_credentials(s) is None
 
 
