@@ -160,3 +160,25 @@ async def test_worker_exits_non_zero_when_the_broker_stays_away(
     problems = problem_lines(stack)
     assert any("unreachable for" in line for line in problems)
     assert len(problems) < 40, "\n".join(problems)
+
+
+async def test_a_frozen_bootstrap_address_does_not_make_the_broker_look_lost(stack: Stack) -> None:
+    """A frozen node accepts connections (the kernel does) and answers nothing: asked
+    first (the client picks its bootstrap address at random), it took the whole
+    ping's time, and a healthy cluster looked lost."""
+    import contextlib
+    import socket
+
+    with contextlib.ExitStack() as stop:
+        frozen = []
+        for _ in range(3):
+            listener = stop.enter_context(socket.socket())
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(16)  # connections queue; nothing ever reads them
+            frozen.append(f"127.0.0.1:{listener.getsockname()[1]}")
+        servers = ",".join([*frozen, stack.settings.broker])
+        settings = stack.settings.model_copy(update={"broker": servers})
+        for _ in range(3):
+            assert await clients.ping(settings, timeout=3.0)
+        alone = stack.settings.model_copy(update={"broker": frozen[0]})
+        assert not await clients.ping(alone, timeout=1.0)

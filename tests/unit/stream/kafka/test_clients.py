@@ -61,3 +61,13 @@ async def test_the_one_backoff_doubles_up_to_its_most_and_ends_at_its_deadline()
         await backoff.wait()
     assert waited == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]  # 9.5 s; the next would end past 10
     assert now[0] - 100.0 <= 10.0
+
+
+def test_not_enough_replicas_is_retried_never_dead_lettered() -> None:
+    """A write that reaches fewer replicas than min.insync.replicas (a broker of
+    three lost) is a wait, not a bad record."""
+    from aiokafka import errors
+
+    for error in (errors.NotEnoughReplicasError, errors.NotEnoughReplicasAfterAppendError):
+        assert not issubclass(error, clients.REFUSED_FOR_GOOD)
+        assert error.retriable

@@ -352,3 +352,27 @@ async def test_partitions_without_a_committed_offset_are_read_again_from_their_s
     committed = await thread.seek_to_committed()
     assert committed[TopicPartition("src", 2)] == 17  # handed back as Faust expects
     assert sought == [(TopicPartition("src", 0), TopicPartition("src", 1))]
+
+
+@pytest.mark.parametrize("idempotent", [True, False])
+async def test_the_producer_is_idempotent_where_the_broker_gives_producer_ids(
+    idempotent: bool,
+) -> None:
+    """Faust makes its producer idempotent only for its own exactly-once processing:
+    a send retried after a timeout could write its records twice (patch 14)."""
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"), idempotent=idempotent)
+    made = cast(Any, app.producer)._new_producer()
+    try:
+        assert (made._txn_manager is not None) is idempotent  # aiokafka: idempotence on
+        assert made.client._request_timeout_ms == 15_000  # ENRICH_REQUEST_TIMEOUT_S, not 20 min
+    finally:
+        await made.stop()
+
+
+async def test_faust_s_consumer_waits_no_longer_than_the_request_timeout() -> None:
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean", request_timeout_s=12))
+    made = cast(Any, app.consumer)._thread._create_consumer(asyncio.get_running_loop())
+    try:
+        assert made._client._request_timeout_ms == 12_000  # Faust's own: 90 s
+    finally:
+        await made.stop()

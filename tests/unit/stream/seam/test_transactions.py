@@ -91,7 +91,11 @@ def writes(messages: list[Message]) -> list[list[Write]]:
 
 
 class Harness:
-    def __init__(self, committed: dict[tuple[str, int], int] | None = None) -> None:
+    def __init__(
+        self,
+        committed: dict[tuple[str, int], int] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.log: list[dict[str, Any]] = []
         self.producers: list[FakeProducer] = []
         self.committed = committed or {}
@@ -107,7 +111,9 @@ class Harness:
             self.rewinds.append((topic, partition, offset))
 
         self.tx = Transactions(
-            Settings(broker="127.0.0.1:9", group_id="g", stages="clean", produce_deadline_s=1),
+            Settings(broker="127.0.0.1:9", group_id="g", stages="clean", produce_deadline_s=1)
+            if settings is None
+            else settings,
             owns=lambda t, p: (t, p) in self.owned,
             rewind=rewind,
             producer_factory=factory,
@@ -273,6 +279,43 @@ async def test_a_transaction_that_never_ends_counts_as_failed(
         await asyncio.wait_for(h.commit([msg(0, 0)]), 10)
     assert exits == [ExitCode.PRODUCE_FAILED]
     assert all(p.stopped for p in h.producers)
+
+
+async def test_a_transaction_whose_coordinator_froze_moves_on_well_before_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An EndTxn to a frozen coordinator hangs: the attempt is given up after twice
+    the request timeout, not the produce deadline, and the producer made anew (which
+    finds the new coordinator) commits the batch."""
+    settings = Settings(
+        broker="127.0.0.1:9",
+        group_id="g",
+        stages="clean",
+        session_timeout_s=0.2,
+        heartbeat_interval_s=0.05,
+        request_timeout_s=0.2,
+        produce_deadline_s=60,
+    )
+    h = Harness(settings=settings)
+    exits = fake_exit(monkeypatch)
+    original = h.tx._factory
+    made = 0
+
+    def first_hangs(transactional_id: str) -> Any:
+        nonlocal made
+        made += 1
+        producer = original(transactional_id)
+        if made == 1:
+            producer.hold = asyncio.Event()  # never set: its coordinator is frozen
+        return producer
+
+    h.tx._factory = first_hangs
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    done = await asyncio.wait_for(h.commit([msg(0, 0)]), 20)
+    assert done == [0] and exits == []
+    assert loop.time() - started < 5  # 0.4 s and a backoff, against a 60 s deadline
+    assert made == 2 and h.producers[0].stopped
 
 
 async def test_a_broker_without_transactions_stops_the_worker_at_once(

@@ -201,3 +201,38 @@ async def test_the_story_steps_follow_the_last_stage_of_the_table() -> None:
             assert agents.observer.sources[tidied] == "tidy"
         finally:
             stage_table.unregister("tidy")
+
+
+async def test_a_send_that_hangs_counts_as_failed_and_the_produce_deadline_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A send to a frozen leader never fails: it was awaited without a bound, and the
+    produce deadline (checked only after a failure) never came."""
+    import os
+
+    settings = Settings(
+        broker="127.0.0.1:9",
+        stages="clean",
+        session_timeout_s=0.1,
+        heartbeat_interval_s=0.05,
+        request_timeout_s=0.2,
+        produce_deadline_s=1.0,
+    )
+    agents = StageAgents(create_app(settings), settings, Pipeline(settings))
+    exits: list[int] = []
+
+    def exit_now(code: int) -> None:
+        exits.append(code)
+        raise asyncio.CancelledError  # ends _deliver where the process would end
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+
+    async def hangs(item: int) -> None:
+        await asyncio.Event().wait()
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(agents._deliver([1, 2], hangs, lambda *_: None, "clean"), 30)
+    assert exits == [75]  # PRODUCE_FAILED, past the deadline
+    assert 1.0 <= loop.time() - started < 10
