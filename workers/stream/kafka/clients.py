@@ -143,6 +143,15 @@ async def ping(settings: Settings, timeout: float = 5.0) -> bool:
     """True when a broker answers a metadata request within ``timeout`` seconds: every
     bootstrap address asked at once, so that one frozen node (it accepts connections,
     and answers nothing) does not make a healthy cluster look lost."""
+    return (await answering(settings, timeout, first=True))[0] > 0
+
+
+async def answering(
+    settings: Settings, timeout: float = 5.0, *, first: bool = False
+) -> tuple[int, int]:
+    """(how many of the bootstrap addresses answer a metadata request within
+    ``timeout`` seconds, how many there are), all asked at once; with ``first``, the
+    count stops at the first answer."""
 
     async def one(host: str, port: int) -> bool:
         try:
@@ -155,11 +164,14 @@ async def ping(settings: Settings, timeout: float = 5.0) -> bool:
 
     addresses = [a.strip().rpartition(":") for a in settings.broker.split(",")]
     asked = [asyncio.ensure_future(one(host.strip("[]"), int(port))) for host, _, port in addresses]
+    answered = 0
     try:
         for answer in asyncio.as_completed(asked):
             if await answer:
-                return True
-        return False
+                answered += 1
+                if first:
+                    break
+        return answered, len(asked)
     finally:
         for task in asked:
             task.cancel()

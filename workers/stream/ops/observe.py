@@ -109,6 +109,9 @@ class Observer:
         self.joined = False
         self.loaded = loaded
         self.broker_reachable = True  # a worker starts once the broker answered
+        self.broker_lost_at: float | None = None
+        self.publish_failing: tuple[float, str] | None = None  # since when, and why
+        self.brokers_answering = (1, 1)  # of the bootstrap addresses, at the last check
         self.broker_up.set(1)
         self.partitions: set[tuple[str, int]] = set()
         self.lag: dict[tuple[str, int], int] = {}
@@ -176,9 +179,26 @@ class Observer:
             self.loop_lag_max_s = lag
             self.loop_lag_max.set(lag)
 
-    def broker_check(self, reachable: bool) -> None:
+    def publishing(self, error: BaseException | None) -> None:
+        """Whether the stages' outputs reach the broker: None when they do (again), else
+        the last error (a write with too few replicas in sync, a leader away)."""
+        if error is None:
+            self.publish_failing = None
+        elif self.publish_failing is None:
+            self.publish_failing = (self.clock(), type(error).__name__)
+        else:
+            self.publish_failing = (self.publish_failing[0], type(error).__name__)
+
+    def broker_check(self, reachable: bool, answered: int = 1, asked: int = 1) -> None:
+        """The last check: whether a broker answered, and how many of the bootstrap
+        addresses did (fewer than half: a replicated cluster has lost its quorum)."""
         self.broker_reachable = reachable
+        self.brokers_answering = (answered, asked)
         self.broker_up.set(1 if reachable else 0)
+        if reachable:
+            self.broker_lost_at = None
+        elif self.broker_lost_at is None:
+            self.broker_lost_at = self.clock()
 
     # -- probes ------------------------------------------------------------
 
@@ -212,6 +232,16 @@ class Observer:
                 min((s["seconds_since_progress"] for s in stages.values()), default=0.0), 1
             ),
             "event_loop_lag_max_s": round(self.loop_lag_max_s, 3),
+            # alive while it waits for the broker (it exits by itself past
+            # ENRICH_BROKER_LOST_EXIT_S): said, not failed, so nothing restarts it
+            "broker": "reachable"
+            if self.broker_lost_at is None
+            else f"unreachable for {now - self.broker_lost_at:.0f}s",
+            "brokers": f"{self.brokers_answering[0]} of {self.brokers_answering[1]} bootstrap "
+            "addresses answer",
+            "publishing": "ok"
+            if self.publish_failing is None
+            else f"failing for {now - self.publish_failing[0]:.0f}s ({self.publish_failing[1]})",
             "stages": stages,
         }
         if stalled:
@@ -219,8 +249,12 @@ class Observer:
         return not stalled, body
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
-        """Ready once its stages are loaded, it joined its group and the broker answers."""
-        ok = self.loaded and self.joined and self.broker_reachable
+        """Ready once its stages are loaded, it joined its group, the broker answers and
+        its outputs reach the broker."""
+        failing = self.publish_failing
+        answered, asked = self.brokers_answering
+        quorum = 2 * answered > asked
+        ok = self.loaded and self.joined and self.broker_reachable and quorum and failing is None
         reason = (
             "ok"
             if ok
@@ -229,6 +263,10 @@ class Observer:
             else "not joined to the consumer group yet"
             if not self.joined
             else "broker unreachable"
+            if not self.broker_reachable
+            else f"{answered} of {asked} brokers answer: the cluster may have lost its quorum"
+            if not quorum
+            else f"cannot publish ({failing[1] if failing else ''}): waiting for the broker"
         )
         return ok, {"status": reason, "partitions": sorted(f"{t}:{p}" for t, p in self.partitions)}
 

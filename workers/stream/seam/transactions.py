@@ -25,9 +25,9 @@ hand a record over twice around a rebalance). A transaction that cannot
 commit is retried whole, with its producer made anew where its state is lost,
 until ``produce_deadline_s``; past that the process exits at once and the
 records are read again after a restart, as in at-least-once mode. One attempt
-that has not ended after ``attempt_s`` (twice ``request_timeout_s``) counts as
-failed: a stage never waits on a transaction for good, and one whose coordinator
-froze moves to the new coordinator with the producer made anew.
+that has not ended after ``attempt_s`` (``request_timeout_s``) counts as failed:
+a stage never waits on a transaction for good, and one whose coordinator froze
+moves to the new coordinator with the producer made anew.
 
 Holes. A batch this worker cannot commit because its producer was fenced, or
 because the partition is no longer assigned to it, leaves a hole: records its
@@ -100,6 +100,7 @@ class Transactions:
         owns: Callable[[str, int], bool],
         rewind: Callable[[str, int, int], Awaitable[None]],
         producer_factory: Callable[[str], AIOKafkaProducer] | None = None,
+        trouble: Callable[[BaseException | None], None] = lambda _: None,
     ) -> None:
         """``owns(topic, partition)``: whether this worker's consumer is assigned the
         partition now (a producer is never made anew for one it lost).
@@ -108,6 +109,7 @@ class Transactions:
         self.group = settings.app_id
         self.owns = owns
         self.rewind = rewind
+        self.trouble = trouble  # told each failed attempt, and None once one commits again
         self._factory = producer_factory or self._new_producer
         self._producers: dict[tuple[str, int], AIOKafkaProducer] = {}
         self._committed: dict[tuple[str, int], int] = {}  # the group's offset at fencing
@@ -120,9 +122,10 @@ class Transactions:
 
     @property
     def attempt_s(self) -> float:
-        """Longest one attempt (a transaction, a fencing) is waited for: a few requests,
-        each bounded by ``request_timeout_s``; never past the produce deadline."""
-        return min(self.settings.produce_deadline_s, 2 * self.settings.request_timeout_s)
+        """Longest one attempt (a transaction, a fencing) is waited for: a few requests
+        that take milliseconds on a healthy cluster, the longest ``request_timeout_s``
+        (a step to a frozen coordinator); never past the produce deadline."""
+        return min(self.settings.produce_deadline_s, self.settings.request_timeout_s)
 
     def _lock(self, key: tuple[str, int]) -> asyncio.Lock:
         """The partition's lock: one commit (or fencing, or closing) of it at a time."""
@@ -367,6 +370,7 @@ class Transactions:
                             exc,
                         )
                         os._exit(ExitCode.PRODUCE_FAILED)
+                    self.trouble(exc)
                     if not warned:
                         log.warning(
                             "%s[%d]: a transaction failed (%r); retrying", key[0], key[1], exc
@@ -376,6 +380,7 @@ class Transactions:
                     continue
                 if warned:
                     log.warning("%s[%d]: transactions commit again", *key)
+                    self.trouble(None)
                 return done
 
     async def _attempt(

@@ -92,7 +92,9 @@ class StageAgents:
         # Faust's consumer reads only committed records and commits no source offset
         self.transactions: Transactions | None = None
         if settings.processing_guarantee == "exactly_once":
-            self.transactions = Transactions(settings, owns=self._owns, rewind=self._rewind)
+            self.transactions = Transactions(
+                settings, owns=self._owns, rewind=self._rewind, trouble=self.observer.publishing
+            )
         self.stories: StoryAgents | None = None
         #: the story steps, when on, follow the last stage of the table, whichever it is
         self.story_stage = stage_table.last().name
@@ -336,9 +338,11 @@ class StageAgents:
             if not failed:
                 if warned:
                     log.warning("%s: publishing works again", what)
+                    self.observer.publishing(None)
                     warned = False
                 pending = replaced  # what stands in for refused records
                 continue
+            self.observer.publishing(errors[0])
             if backoff.spent():
                 log.critical(
                     "%s: cannot publish for %.0fs (%r); exiting so that the batch "

@@ -57,8 +57,9 @@ class Health:
         lost_since: float | None = None
         while True:
             await asyncio.sleep(interval)
-            reachable = await clients.ping(self.settings, timeout=interval)
-            self.observer.broker_check(reachable)
+            answered, asked = await clients.answering(self.settings, timeout=interval)
+            reachable = answered > 0
+            self.observer.broker_check(reachable, answered, asked)
             if reachable:
                 if lost_since is not None:
                     log.warning(

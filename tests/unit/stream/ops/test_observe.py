@@ -68,6 +68,35 @@ def test_ready_after_joining_with_the_broker_reachable() -> None:
     assert "enrich_rebalances_total 1.0" in obs.metrics_text().decode()
 
 
+def test_not_ready_without_a_quorum_or_while_publishing_fails_yet_alive() -> None:
+    clock = Clock()
+    obs = Observer(stages=["clean"], model=None, stall_timeout_s=60, clock=clock)
+    obs.assigned_partitions([("articles.raw", 0)])
+    obs.broker_check(True, answered=2, asked=3)  # one node of three away: still a quorum
+    assert obs.ready()[0]
+    obs.broker_check(True, answered=1, asked=3)
+    ready, body = obs.ready()
+    assert not ready
+    assert body["status"] == "1 of 3 brokers answer: the cluster may have lost its quorum"
+    assert obs.health()[1]["brokers"] == "1 of 3 bootstrap addresses answer"
+    obs.broker_check(True, answered=3, asked=3)
+    obs.publishing(RuntimeError("not enough replicas"))
+    clock.now += 12
+    obs.publishing(TimeoutError())
+    ready, body = obs.ready()
+    assert not ready
+    assert body["status"] == "cannot publish (TimeoutError): waiting for the broker"
+    alive, body = obs.health()
+    assert alive  # waiting on the broker is said, never failed: nothing restarts it
+    assert body["publishing"] == "failing for 12s (TimeoutError)"
+    obs.publishing(None)
+    assert obs.ready()[0]
+    assert obs.health()[1]["publishing"] == "ok"
+    obs.broker_check(False, answered=0, asked=3)
+    clock.now += 30
+    assert obs.health()[1]["broker"] == "unreachable for 30s"
+
+
 def test_not_ready_while_the_model_loads_even_when_joined() -> None:
     obs = Observer(stages=["tag"], model=None, stall_timeout_s=60, loaded=False)
     obs.assigned_partitions([("articles.cleaned", 0)])
