@@ -113,6 +113,10 @@ record, and it offers no setting for them, so they are patched here:
    gives producer ids (Apache Kafka; not the embedded broker), the worker's producer
    is idempotent, with acks=all (``set_idempotence``).
 
+15, 16. **aiokafka under a frozen broker**: fresh metadata after a request fails at
+   the transport level, and a JoinGroup waited for as long as the broker may hold
+   it (``aiokafka_compat.py``).
+
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
 calls it. Nothing is patched by importing this module. Each patch has a unit
@@ -142,7 +146,7 @@ from faust.types import TP
 from workers.codec import Message
 from workers.stream.kafka import clients
 from workers.stream.ops import logs
-from workers.stream.seam import guard
+from workers.stream.seam import aiokafka_compat, guard
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +202,7 @@ def check_version(installed: str | None = None) -> None:
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
-    missing = guard.check_version()
+    missing = guard.check_version() or aiokafka_compat.missing()
     if missing is not None:
         raise UnsupportedFaust(missing)
 
@@ -209,6 +213,7 @@ def apply() -> None:
     if _applied:
         return
     check_version()
+    aiokafka_compat.apply()
     original_ack = faust_aiokafka.Consumer.ack
     original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 

@@ -17,7 +17,7 @@ def test_plaintext_by_default() -> None:
     assert client_options(s) == {
         "bootstrap_servers": "k:9092",
         "security_protocol": "PLAINTEXT",
-        "request_timeout_ms": 15000,  # ENRICH_REQUEST_TIMEOUT_S: every request bounded
+        "request_timeout_ms": 6000,  # ENRICH_REQUEST_TIMEOUT_S: every request bounded
     }
     assert faust_credentials(s) is None
 

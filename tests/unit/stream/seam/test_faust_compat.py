@@ -364,7 +364,7 @@ async def test_the_producer_is_idempotent_where_the_broker_gives_producer_ids(
     made = cast(Any, app.producer)._new_producer()
     try:
         assert (made._txn_manager is not None) is idempotent  # aiokafka: idempotence on
-        assert made.client._request_timeout_ms == 15_000  # ENRICH_REQUEST_TIMEOUT_S, not 20 min
+        assert made.client._request_timeout_ms == 6_000  # ENRICH_REQUEST_TIMEOUT_S, not 20 min
     finally:
         await made.stop()
 

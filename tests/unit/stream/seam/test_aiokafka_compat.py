@@ -1,0 +1,114 @@
+"""aiokafka's client under a frozen broker (patches 15 and 16), without a broker: each
+test fails without its patch."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka import conn as aiokafka_conn
+from aiokafka.client import AIOKafkaClient, ConnectionGroup
+from aiokafka.conn import AIOKafkaConnection
+from aiokafka.errors import RequestTimedOutError
+from aiokafka.protocol.group import HeartbeatRequest, JoinGroupRequest
+from aiokafka.protocol.metadata import MetadataRequest
+
+from workers.stream.seam import aiokafka_compat
+
+aiokafka_compat.apply()
+
+
+class Frozen:
+    """A connection to a node that accepts requests and answers none."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def send(self, request: Any, expect_response: bool = True) -> Any:
+        return asyncio.wait_for(asyncio.get_running_loop().create_future(), 0.05)
+
+    def close(self, reason: Any = None, exc: Any = None) -> None:
+        self.closed = True
+
+
+async def test_a_request_that_times_out_asks_for_fresh_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without it a consumer fetched from a frozen leader until the metadata's maximum
+    age (five minutes), long after the cluster had moved the partition."""
+    client = AIOKafkaClient(bootstrap_servers="127.0.0.1:9")
+    updates: list[bool] = []
+
+    async def ready(node_id: int, *, group: Any = ConnectionGroup.DEFAULT) -> bool:
+        return True
+
+    monkeypatch.setattr(client, "ready", ready)
+    monkeypatch.setattr(client, "force_metadata_update", lambda: updates.append(True))
+    client._conns[(1, ConnectionGroup.DEFAULT)] = Frozen()
+    with pytest.raises(RequestTimedOutError):
+        await client.send(1, MetadataRequest([]))
+    assert updates == [True]
+    assert client._conns[(1, ConnectionGroup.DEFAULT)].closed  # aiokafka's own, kept
+
+
+class Writer:
+    def write(self, data: bytes) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("request_timeout_ms", "sent", "waited_s"),
+    [
+        # the broker holds a JoinGroup up to the rebalance timeout (here 10 s)
+        (6000, JoinGroupRequest("g", 6000, 10000, "", "", "consumer", []), 15.0),
+        (30000, JoinGroupRequest("g", 6000, 10000, "", "", "consumer", []), 30.0),
+        (6000, HeartbeatRequest("g", 1, "m"), 6.0),  # every other request: as set
+    ],
+)
+async def test_a_join_is_waited_for_as_long_as_the_broker_may_hold_it(
+    monkeypatch: pytest.MonkeyPatch, request_timeout_ms: int, sent: Any, waited_s: float
+) -> None:
+    waits: list[float] = []
+
+    def wait_for(fut: Any, timeout: float) -> Any:
+        waits.append(timeout)
+        return _answer()
+
+    monkeypatch.setattr(aiokafka_conn, "wait_for", wait_for)
+    conn = AIOKafkaConnection("127.0.0.1", 9, request_timeout_ms=request_timeout_ms)
+    conn._writer = Writer()
+    conn._versions = {JoinGroupRequest.API_KEY: (0, 5), HeartbeatRequest.API_KEY: (0, 1)}
+    await conn.send(sent)
+    await conn.send(HeartbeatRequest("g", 1, "m"))  # the next request: the usual timeout
+    assert waits == [waited_s, request_timeout_ms / 1000]
+
+
+async def test_an_address_that_left_a_request_unanswered_is_asked_last_at_bootstrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A frozen first address cost every new client the request timeout."""
+    monkeypatch.setattr(aiokafka_compat, "_unanswered", {})
+    servers = "127.0.0.1:9001,127.0.0.1:9002,127.0.0.1:9003"
+    conn = AIOKafkaConnection("127.0.0.1", 9002, request_timeout_ms=50)
+    conn._writer = Writer()
+    conn._versions = {HeartbeatRequest.API_KEY: (0, 1)}
+    with pytest.raises(TimeoutError):
+        await conn.send(HeartbeatRequest("g", 1, "m"))  # never answered
+    for _ in range(20):  # whatever aiokafka's shuffle gives
+        hosts = AIOKafkaClient(bootstrap_servers=servers).hosts
+        assert [port for _, port, _ in hosts][-1] == 9002
+    answered = AIOKafkaConnection("127.0.0.1", 9002, request_timeout_ms=50)
+    monkeypatch.setattr(aiokafka_conn, "wait_for", lambda fut, timeout: _answer())
+    answered._writer = Writer()
+    answered._versions = {HeartbeatRequest.API_KEY: (0, 1)}
+    await answered.send(HeartbeatRequest("g", 1, "m"))  # it answers again
+    orders = {
+        tuple(port for _, port, _ in AIOKafkaClient(bootstrap_servers=servers).hosts)
+        for _ in range(50)
+    }
+    assert any(order[-1] != 9002 for order in orders)
+
+
+async def _answer() -> str:
+    return "answer"

@@ -1,0 +1,144 @@
+"""Three changes to aiokafka's client, for a broker that freezes (a long GC pause, a
+stuck disk): it accepts connections and answers nothing, while the other nodes of
+its cluster move its partitions' leadership and its groups elsewhere.
+
+15. **Fresh metadata after a request fails at the transport level**
+    (``AIOKafkaClient.send``). A fetch that timed out was retried against the same
+    node, with the same metadata, until the metadata's maximum age (five minutes):
+    a consumer (the workers' streams, and table recovery, which reads through the
+    same consumer) stayed on the frozen leader long after the cluster had moved its
+    partitions. A request that times out, or whose connection breaks or cannot be
+    made, now asks for fresh metadata (at most once a second per client), as the
+    Java client's network layer does on a disconnect. No upstream issue found;
+    aio-libs/aiokafka#1155 is the neighbouring case (a fetch answered
+    NotLeaderForPartition).
+16. **A JoinGroup waited for as long as the broker may hold it**
+    (``AIOKafkaConnection.send``). The group coordinator answers a JoinGroup once
+    every member has joined, or after the rebalance timeout; aiokafka waits for it
+    no longer than any other request. With a request timeout short enough to leave
+    a frozen node quickly, a member would give up a join the broker was still
+    holding, and join again, without end. It is now waited for up to the rebalance
+    timeout plus 5 s, when that is longer, as the Java client does.
+17. **A bootstrap address that did not answer goes last** (``AIOKafkaClient.hosts``).
+    A new client asks the bootstrap addresses in turn (shuffled), each for up to the
+    request timeout: a client made while a node is frozen (a transactional producer
+    made anew, a reader of where the changelogs end, an admin client) paid that
+    timeout whenever that address came first. An address that left a request
+    unanswered within the last ``UNANSWERED_FOR_S`` is now asked last.
+
+``apply()`` installs them, once per process (``faust_compat.apply`` calls it). Each
+has a unit test that fails without it (tests/unit/stream/seam/test_aiokafka_compat.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any
+
+from aiokafka.client import AIOKafkaClient, ConnectionGroup
+from aiokafka.conn import AIOKafkaConnection, collect_hosts
+from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, RequestTimedOutError
+from aiokafka.protocol.group import JoinGroupRequest
+
+#: What the broker's answer to a JoinGroup may take beyond the rebalance timeout.
+JOIN_LAPSE_S = 5.0
+#: The most often a client's failed requests ask for fresh metadata.
+REFRESH_EVERY_S = 1.0
+#: How long an address that left a request unanswered is asked last at a bootstrap.
+UNANSWERED_FOR_S = 300.0
+#: (host, port) of each address that left a request unanswered, and when (monotonic).
+_unanswered: dict[tuple[str, int], float] = {}
+_applied = False
+
+
+def bootstrap_order(hosts: list[Any], now: float) -> list[Any]:
+    """``hosts`` (aiokafka's (host, port, family) tuples) with those that left a
+    request unanswered within ``UNANSWERED_FOR_S`` last, each group in its order."""
+
+    def unanswered(host: Any) -> bool:
+        since = _unanswered.get((host[0], host[1]))
+        return since is not None and now - since < UNANSWERED_FOR_S
+
+    return sorted(hosts, key=unanswered)
+
+
+async def _watched(answer: Any, address: tuple[str, int]) -> Any:
+    """``answer`` awaited, noting whether the address answered."""
+    try:
+        result = await answer
+    except TimeoutError:
+        _unanswered[address] = time.monotonic()
+        raise
+    _unanswered.pop(address, None)
+    return result
+
+
+def missing() -> str | None:
+    """What these patches need and the installed aiokafka lacks; None when all is there."""
+    for owner, name in (
+        (AIOKafkaClient, "send"),
+        (AIOKafkaClient, "force_metadata_update"),
+    ):
+        if not callable(getattr(owner, name, None)):
+            return f"aiokafka has no {owner.__name__}.{name}"
+    if not isinstance(getattr(AIOKafkaClient, "hosts", None), property):
+        return "aiokafka's AIOKafkaClient.hosts is not a property"
+    if not callable(getattr(AIOKafkaConnection, "send", None)):
+        return "aiokafka has no AIOKafkaConnection.send"
+    if "rebalance_timeout" not in inspect.signature(JoinGroupRequest.__init__).parameters:
+        return "aiokafka's JoinGroupRequest takes no rebalance timeout"
+    return None
+
+
+def join_wait_s(request: Any, request_timeout_s: float) -> float:
+    """How long to wait for the answer to ``request``: the request timeout, or for a
+    JoinGroup the rebalance timeout plus ``JOIN_LAPSE_S`` when that is longer."""
+    if isinstance(request, JoinGroupRequest):
+        rebalance_s = float(request._rebalance_timeout) / 1000
+        return max(request_timeout_s, rebalance_s + JOIN_LAPSE_S)
+    return request_timeout_s
+
+
+def apply() -> None:
+    """Install both patches (once per process)."""
+    global _applied  # noqa: PLW0603 - the patches are process-wide by nature
+    if _applied:
+        return
+    original_send = AIOKafkaClient.send
+    original_conn_send = AIOKafkaConnection.send
+
+    async def send(
+        self: AIOKafkaClient, node_id: Any, request: Any, *, group: Any = ConnectionGroup.DEFAULT
+    ) -> Any:
+        try:
+            return await original_send(self, node_id, request, group=group)
+        except (RequestTimedOutError, KafkaConnectionError, NodeNotReadyError):
+            now = time.monotonic()
+            # at most one a second: a node that refuses fails each retry at once
+            if now - getattr(self, "_enrich_refreshed_at", 0.0) >= REFRESH_EVERY_S:
+                self._enrich_refreshed_at = now
+                self.force_metadata_update()  # a future; the client's own task updates
+            raise
+
+    def conn_send(self: AIOKafkaConnection, request: Any, expect_response: bool = True) -> Any:
+        usual = self._request_timeout
+        wait = join_wait_s(request, usual)
+        # the timeout is read as the request is sent: set for this request alone
+        self._request_timeout = wait
+        try:
+            answer = original_conn_send(self, request, expect_response)
+        finally:
+            self._request_timeout = usual
+        if not expect_response:
+            return answer
+        return _watched(answer, (self.host, self.port))
+
+    def hosts(self: AIOKafkaClient) -> list[Any]:
+        # aiokafka's order (shuffled), those that did not answer last
+        return bootstrap_order(collect_hosts(self._bootstrap_servers), time.monotonic())
+
+    AIOKafkaClient.send = send
+    AIOKafkaConnection.send = conn_send
+    AIOKafkaClient.hosts = property(hosts)
+    _applied = True
