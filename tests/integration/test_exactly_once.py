@@ -290,3 +290,36 @@ async def test_committed_ends_skip_markers_and_aborted_writes(stack: Stack) -> N
     stable = {(topic, 0): 7, (topic, 1): 3, (topic, 2): 151 + 3 * 101}
     ends = await clients.last_committed_ends(stack.settings, stable)
     assert ends == {(topic, 0): 3, (topic, 1): 0, (topic, 2): 150}
+
+
+async def test_an_offset_committed_in_a_transaction_is_read_once_applied(stack: Stack) -> None:
+    """While a transaction's offset commit is not applied, aiokafka's read (OffsetFetch
+    v3) answers the offset from before it: after a coordinator failover, a producer
+    made anew read that and did its batch a second time (two records twice in the
+    cluster's coordinator kill). The stable read (v7) waits until it is applied."""
+    from aiokafka import AIOKafkaProducer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from workers.stream.kafka import offsets
+
+    options = connection.client_options(stack.settings)
+    tp = TopicPartition(stack.settings.topic_raw, 0)
+    group = f"{stack.settings.app_id}-stable-read"
+    producer = AIOKafkaProducer(**options, transactional_id=f"{group}.tx")
+    admin = AIOKafkaAdminClient(**options)
+    try:
+        await producer.start()
+        await admin.start()
+        await producer.begin_transaction()
+        await producer.send_offsets_to_transaction({tp: 42}, group)
+        before = (await admin.list_consumer_group_offsets(group, partitions=[tp])).get(tp)
+        assert before is None or before.offset == -1  # aiokafka's read: as if none
+        with pytest.raises(offsets.Unstable):
+            await offsets.committed_offset(admin, group, tp.topic, tp.partition, within=2.0)
+        await producer.commit_transaction()
+        found = await offsets.committed_offset(admin, group, tp.topic, tp.partition, within=30.0)
+        assert found == 42
+        assert await offsets.committed_offset(admin, "nobody", tp.topic, 0, within=5.0) == -1
+    finally:
+        await producer.stop()
+        await admin.close()

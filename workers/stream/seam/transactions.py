@@ -22,12 +22,10 @@ Contiguity. Offsets are committed only by these transactions (Faust's own
 commit leaves the source topics alone, ``faust_compat.commit_by_transactions``),
 and a partition's batches are committed in order, each offset once (Faust may
 hand a record over twice around a rebalance). A transaction that cannot
-commit is retried whole, with its producer made anew where its state is lost,
-until ``produce_deadline_s``; past that the process exits at once and the
-records are read again after a restart, as in at-least-once mode. One attempt
-that has not ended after ``attempt_s`` (``request_timeout_s``) counts as failed:
-a stage never waits on a transaction for good, and one whose coordinator froze
-moves to the new coordinator with the producer made anew.
+commit is retried whole, with its producer made anew, until
+``produce_deadline_s`` (anew while the cluster has lost its quorum); then the
+process exits, and the records are read again after a restart. An attempt not
+ended after ``attempt_s`` counts as failed: one whose coordinator froze moves on.
 
 Holes. A batch this worker cannot commit because its producer was fenced, or
 because the partition is no longer assigned to it, leaves a hole: records its
@@ -36,9 +34,7 @@ until the hole is filled: until the consumer hands over a record at or below
 its start again, or the committed offset shows that another worker has done
 those records. Where the partition is still assigned here, the consumer is
 sought back to the hole at once: the fenced batch may have held the
-partition's last records, and no later batch would come to find the hole. Without this, a batch
-read before a rebalance and handled after it would commit past records that
-nobody did.
+partition's last records, and no later batch would come to find the hole.
 """
 
 from __future__ import annotations
@@ -65,7 +61,7 @@ from aiokafka.errors import (
 from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
-from workers.stream.kafka import clients, connection
+from workers.stream.kafka import clients, connection, offsets
 from workers.stream.kafka.clients import REFUSED_FOR_GOOD
 from workers.stream.seam.writes import Refused as Refused
 from workers.stream.seam.writes import Replace as Replace
@@ -101,6 +97,7 @@ class Transactions:
         rewind: Callable[[str, int, int], Awaitable[None]],
         producer_factory: Callable[[str], AIOKafkaProducer] | None = None,
         trouble: Callable[[BaseException | None], None] = lambda _: None,
+        excused: Callable[[], bool] = lambda: False,
     ) -> None:
         """``owns(topic, partition)``: whether this worker's consumer is assigned the
         partition now (a producer is never made anew for one it lost).
@@ -110,6 +107,9 @@ class Transactions:
         self.owns = owns
         self.rewind = rewind
         self.trouble = trouble  # told each failed attempt, and None once one commits again
+        # whether the cluster is away (a lost quorum): the produce deadline then waits,
+        # and the broker-lost exit bounds the wait
+        self.excused = excused
         self._factory = producer_factory or self._new_producer
         self._producers: dict[tuple[str, int], AIOKafkaProducer] = {}
         self._committed: dict[tuple[str, int], int] = {}  # the group's offset at fencing
@@ -123,9 +123,10 @@ class Transactions:
     @property
     def attempt_s(self) -> float:
         """Longest one attempt (a transaction, a fencing) is waited for: a few requests
-        that take milliseconds on a healthy cluster, the longest ``request_timeout_s``
-        (a step to a frozen coordinator); never past the produce deadline."""
-        return min(self.settings.produce_deadline_s, self.settings.request_timeout_s)
+        that take milliseconds on a healthy cluster, one of which may wait
+        ``request_timeout_s`` on a frozen node before aiokafka asks the next, so twice
+        that; never past the produce deadline."""
+        return min(self.settings.produce_deadline_s, 2 * self.settings.request_timeout_s)
 
     def _lock(self, key: tuple[str, int]) -> asyncio.Lock:
         """The partition's lock: one commit (or fencing, or closing) of it at a time."""
@@ -151,12 +152,10 @@ class Transactions:
         return self._admin
 
     async def _committed_offset(self, topic: str, partition: int) -> int:
-        """The group's committed offset for the partition (-1 for none), from the broker."""
-        tp = TopicPartition(topic, partition)
+        """The group's committed offset for the partition (-1 for none), from the
+        broker, with every transactional commit of it applied (``offsets``)."""
         admin = await self._admin_client()
-        found = await admin.list_consumer_group_offsets(self.group, partitions=[tp])
-        meta = found.get(tp)
-        return meta.offset if meta is not None else -1
+        return await offsets.committed_offset(admin, self.group, topic, partition, self.attempt_s)
 
     async def fence(self, keys: set[tuple[str, int]]) -> None:
         """Make the producers of these source partitions (those assigned here) where
@@ -329,7 +328,7 @@ class Transactions:
         whole: bool,
     ) -> list[int]:
         async with self._lock(key):
-            backoff = clients.Backoff(self.settings.produce_deadline_s)
+            backoff = clients.Backoff(self.settings.produce_deadline_s, excused=self.excused)
             warned = False
             while True:
                 try:
@@ -360,6 +359,7 @@ class Transactions:
                     return []
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self._drop(key)  # made anew: it fences, and the offset is read again
+                    self.trouble(exc)
                     if backoff.spent():
                         log.critical(
                             "%s[%d]: cannot commit a transaction for %.0fs (%r); exiting "
@@ -370,7 +370,6 @@ class Transactions:
                             exc,
                         )
                         os._exit(ExitCode.PRODUCE_FAILED)
-                    self.trouble(exc)
                     if not warned:
                         log.warning(
                             "%s[%d]: a transaction failed (%r); retrying", key[0], key[1], exc
