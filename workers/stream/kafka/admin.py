@@ -35,8 +35,8 @@ async def replication_shortfall(settings: Settings) -> dict[str, int]:
     """The pipeline's topics the broker keeps with fewer replicas than
     ``ENRICH_REPLICATION_FACTOR``, and the replicas each has."""
     admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
     try:
+        await admin.start()
         found = await admin.describe_topics([t for t in settings.topics.values()])
     finally:
         await admin.close()
@@ -51,8 +51,8 @@ async def replication_shortfall(settings: Settings) -> dict[str, int]:
 async def missing_topics(settings: Settings) -> list[str]:
     """The pipeline topics the broker does not have."""
     admin = AIOKafkaAdminClient(**client_options(settings, request_timeout_ms=5000))
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
     finally:
         await admin.close()
@@ -63,8 +63,8 @@ async def create_topics(settings: Settings, *, partitions: int | None = None) ->
     """Create the pipeline's topics where missing; returns the names created."""
     count = partitions or settings.partitions
     admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         wanted = [t for t in settings.topics.values() if t not in existing]
         if not wanted:

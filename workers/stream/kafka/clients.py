@@ -1,7 +1,9 @@
 """Plain aiokafka clients for the command line: topics, produce, tail.
 
 The workers use Faust (see ``workers.stream.worker.app``); these helpers talk to the broker
-directly for everything that is not a stream processor.
+directly for everything that is not a stream processor. Each client is started inside
+the ``try`` whose ``finally`` stops it: one whose start fails or is cancelled (a
+bootstrap address that accepts connections and answers nothing) is closed too.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ T = TypeVar("T")
 
 class Backoff:
     """The one retry policy: waits from ``first`` seconds, doubling up to ``most``,
-    for up to ``within`` seconds from when it was made."""
+    for up to ``within`` seconds from when it was made. With ``excused``, a deadline
+    reached while ``excused()`` holds (the cluster has lost its quorum) is counted
+    anew instead: some other bound (the broker-lost exit) governs that wait."""
 
     def __init__(
         self,
@@ -48,16 +52,25 @@ class Backoff:
         most: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        excused: Callable[[], bool] | None = None,
     ) -> None:
         self.clock = clock
         self.sleep = sleep
+        self.within = within
+        self.first = first
         self.deadline = clock() + within
         self.delay = first
         self.most = most
+        self.excused = excused
 
     def spent(self) -> bool:
         """Whether the next wait would end past the deadline."""
-        return self.clock() + self.delay > self.deadline
+        if self.clock() + self.delay <= self.deadline:
+            return False
+        if self.excused is not None and self.excused():
+            self.deadline, self.delay = self.clock() + self.within, self.first
+            return False
+        return True
 
     async def wait(self) -> None:
         await self.sleep(self.delay)
@@ -323,8 +336,8 @@ async def consume(
     Stops after ``timeout`` seconds with no new record when given.
     """
     consumer = _reader(settings)
-    await consumer.start()
     try:
+        await consumer.start()
         partitions: list[TopicPartition] = []
         for topic in topics:
             partitions.extend(await topic_partitions(consumer, topic))
@@ -364,8 +377,8 @@ async def true_end_offsets(
     if not reported:
         return {}
     consumer = _reader(settings)
-    await consumer.start()
     try:
+        await consumer.start()
         parts = {TopicPartition(tp[0], tp[1]): tp for tp in reported}
         consumer.assign(list(parts))
         for part, tp in parts.items():
@@ -402,8 +415,8 @@ async def last_committed_ends(
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=settings.max_request_bytes,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         parts = {TopicPartition(tp[0], tp[1]): tp for tp in stable}
         consumer.assign(list(parts))
         starts = await consumer.beginning_offsets(list(parts))
@@ -445,8 +458,8 @@ async def read_to_end(settings: Settings, topic: str) -> AsyncIterator[Message]:
     report too low an end offset for batched records, so it is only a floor).
     """
     consumer = _reader(settings)
-    await consumer.start()
     try:
+        await consumer.start()
         parts = await topic_partitions(consumer, topic)
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)

@@ -189,6 +189,21 @@ class Observer:
         else:
             self.publish_failing = (self.publish_failing[0], type(error).__name__)
 
+    @property
+    def quorum_answers(self) -> bool:
+        """Whether more than half the bootstrap addresses answered at the last check."""
+        answered, asked = self.brokers_answering
+        return 2 * answered > asked
+
+    def waiting_on_broker(self) -> bool:
+        """Whether output fails because the cluster is away: no broker answers, or fewer
+        than half the bootstrap addresses do while publishing fails (a lost quorum).
+        The broker-lost exit (``broker_lost_exit_s``) bounds such a wait, not the
+        produce deadline."""
+        if not self.broker_reachable:
+            return True
+        return not self.quorum_answers and self.publish_failing is not None
+
     def broker_check(self, reachable: bool, answered: int = 1, asked: int = 1) -> None:
         """The last check: whether a broker answered, and how many of the bootstrap
         addresses did (fewer than half: a replicated cluster has lost its quorum)."""
@@ -253,7 +268,7 @@ class Observer:
         its outputs reach the broker."""
         failing = self.publish_failing
         answered, asked = self.brokers_answering
-        quorum = 2 * answered > asked
+        quorum = self.quorum_answers
         ok = self.loaded and self.joined and self.broker_reachable and quorum and failing is None
         reason = (
             "ok"

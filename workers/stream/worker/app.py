@@ -15,11 +15,12 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.types import TP
 
 from workers import stage_table
@@ -93,7 +94,11 @@ class StageAgents:
         self.transactions: Transactions | None = None
         if settings.processing_guarantee == "exactly_once":
             self.transactions = Transactions(
-                settings, owns=self._owns, rewind=self._rewind, trouble=self.observer.publishing
+                settings,
+                owns=self._owns,
+                rewind=self._rewind,
+                trouble=self.observer.publishing,
+                excused=self.observer.waiting_on_broker,
             )
         self.stories: StoryAgents | None = None
         #: the story steps, when on, follow the last stage of the table, whichever it is
@@ -116,13 +121,7 @@ class StageAgents:
             faust_compat.commit_by_transactions(app, self.sources)
             # before the tables are read: every earlier owner fenced, its open writes ended
             faust_compat.before_recovery(app, self._fence_assigned)
-            faust_compat.correct_end_offsets(
-                app, lambda reported: clients.last_committed_ends(settings, reported)
-            )
-        else:
-            faust_compat.correct_end_offsets(
-                app, lambda reported: clients.true_end_offsets(settings, reported)
-            )
+        faust_compat.correct_end_offsets(app, self._changelog_ends)
         faust_compat.guard_acks(app, self.published)
         on_fatal_group_error(self.fail)
         for stage in settings.stage_list:
@@ -306,11 +305,16 @@ class StageAgents:
         sent in its place (None: nothing). Other failures are retried with the one
         backoff (``clients.Backoff``); past ``produce_deadline_s`` the process exits
         at once, so that the batch is read again after a restart instead of being
-        committed unpublished. Each round of sends is bounded (twice
-        ``request_timeout_s``): a send that hangs counts as failed, as one that fails."""
+        committed unpublished; while the cluster is away (``Observer.waiting_on_broker``:
+        a lost quorum) the broker-lost exit bounds the wait instead. Each round of
+        sends is bounded (twice ``request_timeout_s``): a send that hangs counts as
+        failed, as one that fails."""
         final = list(items)
         pending = list(range(len(final)))
-        backoff = clients.Backoff(self.settings.produce_deadline_s)
+        # the deadline counted anew while the cluster is away (a lost quorum)
+        backoff = clients.Backoff(
+            self.settings.produce_deadline_s, excused=self.observer.waiting_on_broker
+        )
         warned = False
         while pending:
             try:
@@ -395,6 +399,35 @@ class StageAgents:
             await self.app.consumer.seek(TP(topic, partition), max(offset, 0))
         except Exception as exc:  # noqa: BLE001 - lost meanwhile: its new owner reads it
             log.info("%s[%d]: not sought back (%r)", topic, partition, exc)
+
+    async def _changelog_ends(self, reported: Mapping[TP, int]) -> Mapping[TP, int]:
+        """Where the tables' changelogs end (patch 5): read past the reported ends, or,
+        under exactly_once, back to the last committed record. Retried while a broker
+        does not answer (a frozen node), for up to ``broker_lost_exit_s``; past that the
+        worker stops, never leaving its table recovery waiting for good."""
+        find = (
+            clients.last_committed_ends
+            if self.transactions is not None
+            else clients.true_end_offsets
+        )
+
+        def waiting(error: BaseException) -> None:
+            log.warning("reading where the changelogs end failed (%r); retrying", error)
+
+        try:
+            return await clients.retrying(
+                lambda: find(self.settings, reported),
+                timeout=self.settings.broker_lost_exit_s,
+                errors=(KafkaError, OSError, TimeoutError),
+                waiting=waiting,
+            )
+        except (KafkaError, OSError, TimeoutError) as exc:
+            self.fail(
+                ExitCode.BROKER_UNAVAILABLE,
+                f"where the changelogs end could not be read for "
+                f"{self.settings.broker_lost_exit_s:.0f}s ({exc!r})",
+            )
+            raise
 
     async def _fence_assigned(self) -> None:
         """exactly_once: make the producers of every source partition assigned here."""

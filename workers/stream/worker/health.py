@@ -52,15 +52,15 @@ class Health:
             self.app.task(guarded(loop, f"the health loop {loop.__name__}", self.fail))
 
     async def check_broker(self) -> None:
-        """Warn once when the broker is lost; stop non-zero past ``broker_lost_exit_s``."""
+        """Warn once when the broker is lost (no address answers, or fewer than half while
+        output fails: a lost quorum); stop non-zero past ``broker_lost_exit_s``."""
         interval = min(5.0, self.settings.broker_lost_exit_s / 4)
         lost_since: float | None = None
         while True:
             await asyncio.sleep(interval)
             answered, asked = await clients.answering(self.settings, timeout=interval)
-            reachable = answered > 0
-            self.observer.broker_check(reachable, answered, asked)
-            if reachable:
+            self.observer.broker_check(answered > 0, answered, asked)
+            if not self.observer.waiting_on_broker():
                 if lost_since is not None:
                     log.warning(
                         "broker %s is back after %.0fs",
@@ -69,18 +69,25 @@ class Health:
                     )
                     lost_since = None
                 continue
+            what = (
+                "unreachable"
+                if not answered
+                else f"lost its quorum ({answered} of {asked} bootstrap addresses answer, "
+                "and output cannot be published)"
+            )
             now = time.monotonic()
             if lost_since is None:
                 lost_since = now
                 log.warning(
-                    "broker %s unreachable; waiting up to %.0fs for it",
+                    "broker %s %s; waiting up to %.0fs for it",
                     self.settings.broker,
+                    what,
                     self.settings.broker_lost_exit_s,
                 )
             elif now - lost_since >= self.settings.broker_lost_exit_s:
                 self.fail(
                     ExitCode.BROKER_UNAVAILABLE,
-                    f"broker {self.settings.broker} unreachable for {now - lost_since:.0f}s",
+                    f"broker {self.settings.broker} {what} for {now - lost_since:.0f}s",
                 )
                 return
 

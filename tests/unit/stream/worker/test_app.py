@@ -236,3 +236,53 @@ async def test_a_send_that_hangs_counts_as_failed_and_the_produce_deadline_holds
         await asyncio.wait_for(agents._deliver([1, 2], hangs, lambda *_: None, "clean"), 30)
     assert exits == [75]  # PRODUCE_FAILED, past the deadline
     assert 1.0 <= loop.time() - started < 10
+
+
+async def test_while_the_quorum_is_lost_the_produce_deadline_waits_and_counts_anew(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two of three brokers away: output cannot be published, yet the worker waits
+    (the broker-lost exit bounds that wait), and publishes once the cluster is back."""
+    import os
+
+    settings = Settings(
+        broker="a:9092,b:9092,c:9092",
+        stages="clean",
+        session_timeout_s=0.1,
+        heartbeat_interval_s=0.05,
+        request_timeout_s=0.2,
+        produce_deadline_s=0.5,
+    )
+    agents = StageAgents(create_app(settings), settings, Pipeline(settings))
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    agents.observer.broker_check(True, answered=1, asked=3)
+    loop = asyncio.get_running_loop()
+    back_at = loop.time() + 2.0  # four times the produce deadline
+    sent: list[int] = []
+
+    async def send(item: int) -> None:
+        if loop.time() < back_at:
+            raise ConnectionError("not enough replicas")
+        if agents.observer.brokers_answering != (3, 3):
+            agents.observer.broker_check(True, answered=3, asked=3)
+        sent.append(item)
+
+    assert await asyncio.wait_for(agents._deliver([1, 2], send, lambda *_: None, "clean"), 30)
+    assert exits == []
+    assert sorted(sent) == [1, 2]
+    assert agents.observer.publish_failing is None
+    # with the quorum there, the same failure exits past the deadline
+    agents.observer.broker_check(True, answered=3, asked=3)
+
+    async def fails(item: int) -> None:
+        raise ConnectionError("not enough replicas")
+
+    monkeypatch.setattr(os, "_exit", lambda code: (exits.append(code), _raise()))
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(agents._deliver([1], fails, lambda *_: None, "clean"), 30)
+    assert exits == [75]
+
+
+def _raise() -> None:
+    raise asyncio.CancelledError
