@@ -171,11 +171,23 @@ class KafkaBroker:
         kafka_version: str | None = None,
         heap: str = "768m",
         secured: bool = False,
+        node_id: int = 1,
+        voters: str | None = None,
+        cluster: str | None = None,
+        replicas: int = 1,
+        controller_port: int | None = None,
     ) -> None:
+        """A node of its own by default; of a cluster with ``node_id``, ``voters`` (the
+        controller quorum, ``id@host:port,...``), ``cluster`` (its id, shared) and
+        ``replicas`` (the internal topics' replication factor, min ISR one less)."""
         self.kafka_version = kafka_version or version()
         self.host = "127.0.0.1"
         self.port = port or _free_port()
-        self.controller_port = _free_port()
+        self.controller_port = controller_port or _free_port()
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
+        self.cluster = cluster
+        self.replicas = replicas
         self.advertised_port = advertised_port or self.port
         self.data_dir = data_dir
         self.heap = heap
@@ -261,8 +273,8 @@ class KafkaBroker:
             "\n".join(
                 [
                     "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
+                    f"node.id={self.node_id}",
+                    f"controller.quorum.voters={self.voters}",
                     f"listeners={listeners}",
                     f"advertised.listeners={advertised}",
                     "controller.listener.names=CONTROLLER",
@@ -270,13 +282,13 @@ class KafkaBroker:
                     "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={self.data_dir / 'log'}",
                     "auto.create.topics.enable=false",
-                    "offsets.topic.replication.factor=1",
+                    f"offsets.topic.replication.factor={self.replicas}",
                     "offsets.topic.num.partitions=4",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
+                    f"transaction.state.log.replication.factor={self.replicas}",
+                    f"transaction.state.log.min.isr={max(1, self.replicas - 1)}",
                     "transaction.state.log.num.partitions=4",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
+                    f"share.coordinator.state.topic.replication.factor={self.replicas}",
+                    f"share.coordinator.state.topic.min.isr={max(1, self.replicas - 1)}",
                     "group.initial.rebalance.delay.ms=0",
                     "group.min.session.timeout.ms=1000",
                     "message.max.bytes=22020096",
@@ -305,6 +317,17 @@ class KafkaBroker:
         ]
 
     def start(self, timeout: float = START_TIMEOUT_S) -> Self:
+        self.launch()
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def launch(self) -> None:
+        """Format the log where it is new, and start the JVM (without waiting: a node
+        of a cluster answers once a quorum of its voters runs)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         properties = self._properties()
         if not self._formatted:
@@ -313,7 +336,7 @@ class KafkaBroker:
                     "kafka.tools.StorageTool",
                     "format",
                     "-t",
-                    cluster_id(),
+                    self.cluster or cluster_id(),
                     "-c",
                     str(properties),
                 ),
@@ -335,12 +358,14 @@ class KafkaBroker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Until the node answers a metadata request (stopped past ``timeout``)."""
         try:
             self._wait_ready(timeout)
         except BaseException:
             self.stop()
             raise
-        return self
 
     def _wait_ready(self, timeout: float) -> None:
         """Until the broker answers a metadata request through its own port."""

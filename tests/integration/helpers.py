@@ -110,6 +110,7 @@ class Collector:
         self.settings = settings
         self.enriched: dict[bytes, list[dict[str, Any]]] = {}
         self.dead: dict[bytes, list[dict[str, Any]]] = {}
+        self.arrived: dict[bytes, float] = {}  # when each key was first read (monotonic)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
@@ -128,6 +129,7 @@ class Collector:
         async for rec in clients.consume(self.settings, topics):
             target = self.dead if rec.topic == self.settings.topic_dlq else self.enriched
             target.setdefault(rec.key or b"", []).append(orjson.loads(rec.value or b"null"))
+            self.arrived.setdefault(rec.key or b"", time.monotonic())
 
     @property
     def done(self) -> set[bytes]:

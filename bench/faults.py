@@ -1,0 +1,92 @@
+"""The faults of a replicated cluster, timed: for each, how long committed output
+stalled and how many records were processed twice.
+
+    python bench/faults.py [--rounds 3] [-k EXPRESSION]
+
+Runs ``tests/integration/test_cluster.py`` (three Apache Kafka nodes, replication
+factor 3, min ISR 2, two workers with the story steps on, paced input; the release
+jars resolved as the integration tests resolve them) ``--rounds`` times and prints,
+per fault and guarantee, the median over the rounds of:
+
+- ``stall_s``: for a frozen node and a killed coordinator, the end of the longest gap
+  in committed output (read_committed under exactly_once) within 60 s of the fault,
+  in seconds from the fault; for a lost quorum, from the nodes' return to the first
+  committed output;
+- ``reprocessed``: records read back more than once (at_least_once; 0 under
+  exactly_once, which the tests assert).
+
+Each round asserts what the tests assert (nothing lost, nothing twice under
+exactly_once); a failed round is reported and left out of the medians. The figures
+depend on the machine's load: run it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = re.compile(r"FAULT (\S+) (\S+): resumed_s=([\d.]+) reprocessed=(\d+)")
+
+
+def one_round(expression: str | None) -> tuple[list[tuple[str, str, float, int]], int]:
+    """The FAULT lines of one run of the cluster tests, and pytest's exit status."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/integration/test_cluster.py",
+        "-s",
+        "-q",
+        "-n0",
+        "-p",
+        "no:randomly",
+    ]
+    if expression:
+        command += ["-k", expression]
+    env = os.environ | {"KAFKA_TESTS": "require"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    found = [(m[1], m[2], float(m[3]), int(m[4])) for m in LINE.finditer(done.stdout)]
+    if done.returncode:
+        tail = "\n".join(done.stdout.splitlines()[-15:])
+        print(f"round failed (pytest exit {done.returncode}):\n{tail}", file=sys.stderr)
+    return found, done.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("-k", dest="expression", help="only the faults pytest -k selects")
+    args = parser.parse_args()
+    stalls: dict[tuple[str, str], list[float]] = defaultdict(list)
+    again: dict[tuple[str, str], list[int]] = defaultdict(list)
+    failed = 0
+    for n in range(args.rounds):
+        found, status = one_round(args.expression)
+        failed += status != 0
+        for fault, guarantee, stall, extra in found:
+            stalls[fault, guarantee].append(stall)
+            again[fault, guarantee].append(extra)
+            print(f"round {n + 1}: {fault} {guarantee}: stall {stall:.1f}s, reprocessed {extra}")
+    print()
+    print("| fault | guarantee | stall, median (rounds) | reprocessed, median |")
+    print("|---|---|---|---|")
+    for (fault, guarantee), values in sorted(stalls.items()):
+        rounds = ", ".join(f"{v:.1f}" for v in values)
+        print(
+            f"| {fault} | {guarantee} | {statistics.median(values):.1f} s ({rounds}) "
+            f"| {statistics.median(again[fault, guarantee]):.0f} |"
+        )
+    if failed:
+        print(f"\n{failed} of {args.rounds} rounds failed; see above", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
