@@ -278,11 +278,11 @@ async def test_while_the_quorum_is_lost_the_produce_deadline_waits_and_counts_an
     async def fails(item: int) -> None:
         raise ConnectionError("not enough replicas")
 
-    monkeypatch.setattr(os, "_exit", lambda code: (exits.append(code), _raise()))
+    def exit_(code: int) -> None:
+        exits.append(code)
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(os, "_exit", exit_)
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(agents._deliver([1], fails, lambda *_: None, "clean"), 30)
     assert exits == [75]
-
-
-def _raise() -> None:
-    raise asyncio.CancelledError
