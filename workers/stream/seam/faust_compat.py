@@ -15,7 +15,9 @@ record, and it offers no setting for them, so they are patched here:
    Faust hard-codes ``fetch_max_wait_ms=1500``; some Kafka-compatible brokers
    (Tansu among them) hold a fetch over many partitions for the whole wait,
    which put about half a second on every hop between stages
-   (``set_fetch_wait``).
+   (``set_fetch_wait``). Faust also refuses a session timeout longer than the
+   request timeout, a rule for group joins that wait a session; the join here
+   waits the rebalance timeout (patch 16), so the consumer keeps both.
 3. **Stopping and logging** (``Worker._schedule_shutdown``,
    ``Worker._setup_logging``): a stop after SIGTERM/SIGINT is bounded in time,
    and our log format survives Faust's own logging set-up (``Worker``).
@@ -113,9 +115,17 @@ record, and it offers no setting for them, so they are patched here:
    gives producer ids (Apache Kafka; not the embedded broker), the worker's producer
    is idempotent, with acks=all (``set_idempotence``).
 
-15, 16. **aiokafka under a frozen broker**: fresh metadata after a request fails at
+15, 16, 17. **aiokafka under a frozen broker**: fresh metadata after a request fails at
    the transport level, and a JoinGroup waited for as long as the broker may hold
-   it (``aiokafka_compat.py``).
+   it, and a bootstrap address that left a request unanswered asked last
+   (``aiokafka_compat.py``).
+
+18. **A table write that failed crashed the worker** (``ProducerBuffer._send_pending``).
+   Table writes wait in Faust's send buffer, and its sender task hands each to the
+   producer once; where the producer cannot take it (aiokafka's send queue stays
+   full for its request timeout while a broker is frozen) the task crashed, and the
+   worker with it, exit 1. The write is now retried, with backoff, for up to
+   ``ENRICH_PRODUCE_DEADLINE_S`` (``set_send_deadline``), then fails as before.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -136,7 +146,8 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import faust
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from faust.exceptions import ProducerSendError
 from faust.tables.manager import TableManager as TableManagerBase
 from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -163,6 +174,7 @@ _bootstrap_wait_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _by_transactions: WeakKeyDictionary[faust.App, frozenset[str]] = WeakKeyDictionary()
 _before_recovery: WeakKeyDictionary[faust.App, Callable[[], Awaitable[None]]] = WeakKeyDictionary()
 _idempotent: WeakKeyDictionary[faust.App, bool] = WeakKeyDictionary()
+_send_deadline_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _applied = False
 
 
@@ -192,6 +204,7 @@ def check_version(installed: str | None = None) -> None:
         (RecoveryBase, "_resume_streams"),
         (ProducerBuffer, "put"),
         (ProducerBuffer, "flush"),
+        (ProducerBuffer, "_send_pending"),
         (faust_aiokafka.Producer, "_new_producer"),
         (faust_aiokafka.ThreadedProducer, "_new_producer"),
         (faust_aiokafka.AIOKafkaConsumerThread, "_create_consumer"),
@@ -226,7 +239,19 @@ def apply() -> None:
         return bool(original_ack(self, message))
 
     def create_worker_consumer(self: Any, transport: Any) -> Any:
-        consumer = original_create(self, transport)
+        # Faust refuses a session timeout longer than the request timeout, a rule for
+        # group joins that wait a session; aiokafka's join here waits the rebalance
+        # timeout (aiokafka_compat), so the consumer is made with the session as its
+        # request timeout and then given the real one.
+        conf = self.app.conf
+        request_timeout = conf.broker_request_timeout
+        conf.broker_request_timeout = max(request_timeout, conf.broker_session_timeout)
+        try:
+            consumer = original_create(self, transport)
+        finally:
+            conf.broker_request_timeout = request_timeout
+        consumer._request_timeout_ms = int(request_timeout * 1000)
+        consumer._client._request_timeout_ms = int(request_timeout * 1000)
         wait = _fetch_wait_ms.get(self.app)
         if wait is not None:
             consumer._fetch_max_wait_ms = wait
@@ -270,6 +295,24 @@ def apply() -> None:
             return
         while waiting := [f for f in unsent if not f.done()]:
             await asyncio.wait(waiting)
+
+    original_send_pending = ProducerBuffer._send_pending
+
+    async def send_pending(self: Any, fut: Any) -> None:
+        deadline_s = _send_deadline_s.get(self.app) if self.app is not None else None
+        if not deadline_s:
+            await original_send_pending(self, fut)
+            return
+
+        def waiting(error: BaseException) -> None:
+            log.warning("a table write failed (%r); retrying for up to %.0f s", error, deadline_s)
+
+        await clients.retrying(
+            lambda: original_send_pending(self, fut),
+            timeout=deadline_s,
+            errors=(KafkaError, ProducerSendError),
+            waiting=waiting,
+        )
 
     def retrying(create: Callable[..., Any], client: Callable[[Any], Any]) -> Any:
         def created(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -325,6 +368,7 @@ def apply() -> None:
     faust_aiokafka.Consumer.verify_event_path = verify_event_path  # type: ignore[method-assign]
     ProducerBuffer.put = put  # type: ignore[method-assign]
     ProducerBuffer.flush = flush  # type: ignore[method-assign]
+    ProducerBuffer._send_pending = send_pending  # type: ignore[method-assign]
     faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
         create_worker_consumer
     )
@@ -415,6 +459,11 @@ def messages(events: Sequence[Any]) -> list[Message]:
 def set_idempotence(app: faust.App, idempotent: bool) -> None:
     """Make the app's producer idempotent (patch 14), where the broker can."""
     _idempotent[app] = idempotent
+
+
+def set_send_deadline(app: faust.App, deadline_s: float) -> None:
+    """How long a table write that failed is retried before the worker fails (patch 18)."""
+    _send_deadline_s[app] = deadline_s
 
 
 def set_fetch_wait(app: faust.App, wait_ms: int) -> None:

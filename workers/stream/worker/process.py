@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, idempotent: bool = False, **overrides: Any
     faust_compat.set_fetch_wait(app, settings.fetch_max_wait_ms)
     faust_compat.set_bootstrap_wait(app, settings.broker_wait_s)
     faust_compat.set_idempotence(app, idempotent)
+    faust_compat.set_send_deadline(app, settings.produce_deadline_s)
     return app
 
 

@@ -10,10 +10,12 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from aiokafka import TopicPartition
+from faust.exceptions import ProducerSendError
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
@@ -376,3 +378,56 @@ async def test_faust_s_consumer_waits_no_longer_than_the_request_timeout() -> No
         assert made._client._request_timeout_ms == 12_000  # Faust's own: 90 s
     finally:
         await made.stop()
+
+
+async def test_a_session_timeout_longer_than_the_request_timeout_is_allowed() -> None:
+    """Faust refuses session > request timeout (a rule for joins that wait a session;
+    ours wait the rebalance timeout): docker-compose sets a 10 s session, the request
+    timeout is 6 s, and the consumer keeps both."""
+    settings = Settings(broker="127.0.0.1:9", stages="clean", session_timeout_s=10)
+    app = create_app(settings)
+    made = cast(Any, app.consumer)._thread._create_consumer(asyncio.get_running_loop())
+    try:
+        assert made._client._request_timeout_ms == 6_000
+        assert made._request_timeout_ms == 6_000
+        assert made._session_timeout_ms == 10_000
+        assert app.conf.broker_request_timeout == 6.0
+    finally:
+        await made.stop()
+
+
+class _Channel:
+    """A topic whose producer cannot take a record ``failures`` times (a frozen
+    leader: aiokafka's send queue stays full for its request timeout)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.sent: list[Any] = []
+
+    async def publish_message(self, fut: Any, wait: bool = False) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ProducerSendError("Error while sending: KafkaTimeoutError()")
+        self.sent.append(fut)
+
+
+@pytest.mark.parametrize("deadline_s", [30.0, 0.0])
+async def test_a_table_write_that_failed_is_retried_until_the_produce_deadline(
+    deadline_s: float,
+) -> None:
+    """A table write the producer could not take crashed Faust's send buffer, and
+    the worker with it (patch 18); it is retried within ENRICH_PRODUCE_DEADLINE_S,
+    and past it fails as before."""
+    settings = Settings(broker="127.0.0.1:9", stages="clean", produce_deadline_s=30)
+    app = create_app(settings)
+    buffer: Any = cast(Any, app.producer).buffer
+    channel = _Channel(failures=2)
+    fut = SimpleNamespace(message=SimpleNamespace(channel=channel))
+    if deadline_s:
+        await asyncio.wait_for(buffer._send_pending(fut), timeout=10)
+        assert channel.sent == [fut]
+        return
+    faust_compat.set_send_deadline(app, deadline_s)  # none: Faust's own behaviour
+    with pytest.raises(ProducerSendError):
+        await buffer._send_pending(fut)
+    assert channel.sent == []
