@@ -50,7 +50,7 @@ def one_round(expression: str | None) -> tuple[list[tuple[str, str, float, int]]
     ]
     if expression:
         command += ["-k", expression]
-    env = os.environ | {"KAFKA_TESTS": "require"}
+    env = os.environ | {"KAFKA_TESTS": "require", "KAFKA_CLUSTER_TESTS": "1"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     found = [(m[1], m[2], float(m[3]), int(m[4])) for m in LINE.finditer(done.stdout)]
     if done.returncode:

@@ -43,7 +43,7 @@ GROUPS = {"tests/container/": "container"}
 #: The order tests are handed out in, longest first, so that no long test starts last
 #: and leaves the other processes idle at the end: by path prefix, the rest after.
 LONGEST_FIRST = (
-    "tests/integration/test_cluster.py",  # one group: six faults in turn, ~15 min
+    "tests/integration/test_cluster.py",  # one group: six faults in turn, ~15 min (opt-in)
     "tests/container/",
     "tests/integration/test_exactly_once.py",
     "tests/integration/test_delivery.py",
