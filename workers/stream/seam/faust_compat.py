@@ -33,13 +33,7 @@ record, and it offers no setting for them, so they are patched here:
    table lost those writes), or failed with a ``ConsistencyError`` when a
    standby had read further. ``TableManager`` recovers with ``Recovery``,
    whose end offsets are checked by reading past them (``correct_end_offsets``).
-6. **A flush that does not wait** (``ProducerBuffer.flush``). Before it
-   commits offsets, Faust flushes its producer, and the flush of its send
-   buffer (where table writes wait) returns as soon as no message left it
-   for 0.1 s, as when the client's own send queue is full under load. The
-   offsets were then committed with table writes still unsent, and a kill
-   lost them for good. The patched flush waits until every message put in
-   the buffer is sent (or failed).
+6. **A flush that does not wait** (``ProducerBuffer.flush``), in ``send_buffer.py``.
 7. **Seeking with the fetcher running** (``Recovery.on_recovery_completed``,
    ``Recovery._resume_streams``). After table recovery Faust resumes the
    stream partitions and only then seeks them to their committed offsets,
@@ -120,12 +114,8 @@ record, and it offers no setting for them, so they are patched here:
    it, and a bootstrap address that left a request unanswered asked last
    (``aiokafka_compat.py``).
 
-18. **A table write that failed crashed the worker** (``ProducerBuffer._send_pending``).
-   Table writes wait in Faust's send buffer, and its sender task hands each to the
-   producer once; where the producer cannot take it (aiokafka's send queue stays
-   full for its request timeout while a broker is frozen) the task crashed, and the
-   worker with it, exit 1. The write is now retried, with backoff, for up to
-   ``ENRICH_PRODUCE_DEADLINE_S`` (``set_send_deadline``), then fails as before.
+18. **A table write that failed crashed the worker** (``ProducerBuffer._send_pending``),
+   in ``send_buffer.py``.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -146,18 +136,16 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import faust
-from aiokafka.errors import KafkaConnectionError, KafkaError
-from faust.exceptions import ProducerSendError
+from aiokafka.errors import KafkaConnectionError
 from faust.tables.manager import TableManager as TableManagerBase
 from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 
 from workers.codec import Message
 from workers.stream.kafka import clients
 from workers.stream.ops import logs
-from workers.stream.seam import aiokafka_compat, guard
+from workers.stream.seam import aiokafka_compat, guard, send_buffer
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +162,6 @@ _bootstrap_wait_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _by_transactions: WeakKeyDictionary[faust.App, frozenset[str]] = WeakKeyDictionary()
 _before_recovery: WeakKeyDictionary[faust.App, Callable[[], Awaitable[None]]] = WeakKeyDictionary()
 _idempotent: WeakKeyDictionary[faust.App, bool] = WeakKeyDictionary()
-_send_deadline_s: WeakKeyDictionary[faust.App, float] = WeakKeyDictionary()
 _applied = False
 
 
@@ -202,9 +189,6 @@ def check_version(installed: str | None = None) -> None:
         (TableManagerBase, "_update_channels"),
         (RecoveryBase, "on_recovery_completed"),
         (RecoveryBase, "_resume_streams"),
-        (ProducerBuffer, "put"),
-        (ProducerBuffer, "flush"),
-        (ProducerBuffer, "_send_pending"),
         (faust_aiokafka.Producer, "_new_producer"),
         (faust_aiokafka.ThreadedProducer, "_new_producer"),
         (faust_aiokafka.AIOKafkaConsumerThread, "_create_consumer"),
@@ -215,7 +199,7 @@ def check_version(installed: str | None = None) -> None:
     ):
         if not callable(getattr(owner, name, None)):
             raise UnsupportedFaust(f"faust-streaming {found} has no {owner.__name__}.{name}")
-    missing = guard.check_version() or aiokafka_compat.missing()
+    missing = guard.check_version() or aiokafka_compat.missing() or send_buffer.missing()
     if missing is not None:
         raise UnsupportedFaust(missing)
 
@@ -276,44 +260,6 @@ def apply() -> None:
             return None
         return original_verify(self, now, tp)
 
-    original_put = ProducerBuffer.put
-    original_flush = ProducerBuffer.flush
-
-    def put(self: Any, fut: Any) -> None:
-        unsent: set[Any] | None = getattr(self, "_unsent", None)
-        if unsent is None:
-            unsent = self._unsent = set()
-        unsent.add(fut)
-        fut.add_done_callback(unsent.discard)
-        original_put(self, fut)
-
-    async def flush(self: Any) -> None:
-        unsent: set[Any] = getattr(self, "_unsent", set())
-        if self.should_stop or self.app.conf.producer_threaded:
-            # stopping, its sender may be gone; threaded, its futures are another loop's
-            await original_flush(self)
-            return
-        while waiting := [f for f in unsent if not f.done()]:
-            await asyncio.wait(waiting)
-
-    original_send_pending = ProducerBuffer._send_pending
-
-    async def send_pending(self: Any, fut: Any) -> None:
-        deadline_s = _send_deadline_s.get(self.app) if self.app is not None else None
-        if not deadline_s:
-            await original_send_pending(self, fut)
-            return
-
-        def waiting(error: BaseException) -> None:
-            log.warning("a table write failed (%r); retrying for up to %.0f s", error, deadline_s)
-
-        await clients.retrying(
-            lambda: original_send_pending(self, fut),
-            timeout=deadline_s,
-            errors=(KafkaError, ProducerSendError),
-            waiting=waiting,
-        )
-
     def retrying(create: Callable[..., Any], client: Callable[[Any], Any]) -> Any:
         def created(self: Any, *args: Any, **kwargs: Any) -> Any:
             made = create(self, *args, **kwargs)
@@ -366,9 +312,7 @@ def apply() -> None:
     faust_aiokafka.Consumer.ack = ack  # type: ignore[method-assign]
     faust_aiokafka.Consumer._commit = commit  # type: ignore[method-assign]
     faust_aiokafka.Consumer.verify_event_path = verify_event_path  # type: ignore[method-assign]
-    ProducerBuffer.put = put  # type: ignore[method-assign]
-    ProducerBuffer.flush = flush  # type: ignore[method-assign]
-    ProducerBuffer._send_pending = send_pending  # type: ignore[method-assign]
+    send_buffer.apply()
     faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
         create_worker_consumer
     )
@@ -459,11 +403,6 @@ def messages(events: Sequence[Any]) -> list[Message]:
 def set_idempotence(app: faust.App, idempotent: bool) -> None:
     """Make the app's producer idempotent (patch 14), where the broker can."""
     _idempotent[app] = idempotent
-
-
-def set_send_deadline(app: faust.App, deadline_s: float) -> None:
-    """How long a table write that failed is retried before the worker fails (patch 18)."""
-    _send_deadline_s[app] = deadline_s
 
 
 def set_fetch_wait(app: faust.App, wait_ms: int) -> None:

@@ -13,7 +13,7 @@ import faust
 from workers.pipeline import Pipeline
 from workers.settings import Settings
 from workers.stream.kafka import connection
-from workers.stream.seam import faust_compat
+from workers.stream.seam import faust_compat, send_buffer
 from workers.stream.worker.app import StageAgents
 
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings, *, idempotent: bool = False, **overrides: Any
     faust_compat.set_fetch_wait(app, settings.fetch_max_wait_ms)
     faust_compat.set_bootstrap_wait(app, settings.broker_wait_s)
     faust_compat.set_idempotence(app, idempotent)
-    faust_compat.set_send_deadline(app, settings.produce_deadline_s)
+    send_buffer.set_send_deadline(app, settings.produce_deadline_s)
     return app
 
 

@@ -15,7 +15,6 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import TopicPartition
-from faust.exceptions import ProducerSendError
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
@@ -182,42 +181,6 @@ async def test_streams_are_seeked_before_anything_is_fetched_from_them(step: str
     assert consumer.flow_active  # and the flow is back once seeked
 
 
-async def test_producer_flush_waits_for_every_buffered_write() -> None:
-    """Faust flushes its send buffer before it commits offsets; its flush gave up
-    once no message left the buffer for 0.1 s, and the commit went ahead with
-    table writes unsent (patch 6)."""
-    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
-    producer: Any = app.producer
-    buffer = producer.buffer
-    sent: list[str] = []
-
-    async def slow_send(fut: Any) -> None:  # a client whose send queue is full
-        await asyncio.sleep(0.3)
-        sent.append(fut.key)
-        fut.set_result(None)
-
-    buffer._send_pending = slow_send
-    writes: list[Any] = [asyncio.get_running_loop().create_future() for _ in range(3)]
-    for i, fut in enumerate(writes):
-        fut.key = f"w{i}"
-        buffer.put(fut)
-    sender = asyncio.create_task(drain(buffer))
-    try:
-        await asyncio.wait_for(buffer.flush(), timeout=5)
-        assert sent == ["w0", "w1", "w2"]
-        assert all(f.done() for f in writes)
-    finally:
-        sender.cancel()
-
-
-async def drain(buffer: Any) -> None:
-    """Faust's sender task for the buffer (``_handle_pending``), without the Service."""
-    while True:
-        fut = await buffer.pending.get()
-        await buffer._send_pending(fut)
-        buffer.message_sent.set()
-
-
 @pytest.mark.parametrize("client", ["producer", "consumer"])
 async def test_faust_s_clients_retry_their_bootstrap_for_the_broker_wait(client: str) -> None:
     from aiokafka.errors import KafkaConnectionError
@@ -297,7 +260,6 @@ def test_the_livelock_check_leaves_table_changelogs_alone(
 
 
 async def test_batches_hand_over_each_take_as_the_stages_read_it() -> None:
-    from types import SimpleNamespace
 
     def event(offset: int) -> Any:
         message = SimpleNamespace(
@@ -394,40 +356,3 @@ async def test_a_session_timeout_longer_than_the_request_timeout_is_allowed() ->
         assert app.conf.broker_request_timeout == 6.0
     finally:
         await made.stop()
-
-
-class _Channel:
-    """A topic whose producer cannot take a record ``failures`` times (a frozen
-    leader: aiokafka's send queue stays full for its request timeout)."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.sent: list[Any] = []
-
-    async def publish_message(self, fut: Any, wait: bool = False) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ProducerSendError("Error while sending: KafkaTimeoutError()")
-        self.sent.append(fut)
-
-
-@pytest.mark.parametrize("deadline_s", [30.0, 0.0])
-async def test_a_table_write_that_failed_is_retried_until_the_produce_deadline(
-    deadline_s: float,
-) -> None:
-    """A table write the producer could not take crashed Faust's send buffer, and
-    the worker with it (patch 18); it is retried within ENRICH_PRODUCE_DEADLINE_S,
-    and past it fails as before."""
-    settings = Settings(broker="127.0.0.1:9", stages="clean", produce_deadline_s=30)
-    app = create_app(settings)
-    buffer: Any = cast(Any, app.producer).buffer
-    channel = _Channel(failures=2)
-    fut = SimpleNamespace(message=SimpleNamespace(channel=channel))
-    if deadline_s:
-        await asyncio.wait_for(buffer._send_pending(fut), timeout=10)
-        assert channel.sent == [fut]
-        return
-    faust_compat.set_send_deadline(app, deadline_s)  # none: Faust's own behaviour
-    with pytest.raises(ProducerSendError):
-        await buffer._send_pending(fut)
-    assert channel.sent == []
