@@ -253,7 +253,11 @@ async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
     by_entity: dict[str, int] = {}
     deadline = asyncio.get_running_loop().time() + 120
     while sum(by_entity.values()) < sum(mentions.values()):
-        assert asyncio.get_running_loop().time() < deadline, "the trends table lags"
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"the trends table lags: {sum(by_entity.values())} of "
+            f"{sum(mentions.values())} mentions counted, "
+            f"{len(set(mentions) - set(by_entity))} entities missing"
+        )
         await asyncio.sleep(0.5)
         by_entity = {}
         for (entity, _), count in (await clients.read_trend_counts(stack.settings)).items():

@@ -129,6 +129,7 @@ import asyncio
 import logging
 import os
 import threading
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from importlib.metadata import version
 from signal import Signals
@@ -137,6 +138,7 @@ from weakref import WeakKeyDictionary
 
 import faust
 from aiokafka.errors import KafkaConnectionError
+from faust.exceptions import AlreadyConfiguredWarning
 from faust.tables.manager import TableManager as TableManagerBase
 from faust.tables.recovery import Recovery as RecoveryBase
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -229,11 +231,16 @@ def apply() -> None:
         # request timeout and then given the real one.
         conf = self.app.conf
         request_timeout = conf.broker_request_timeout
-        conf.broker_request_timeout = max(request_timeout, conf.broker_session_timeout)
-        try:
+        if conf.broker_session_timeout <= request_timeout:
             consumer = original_create(self, transport)
-        finally:
-            conf.broker_request_timeout = request_timeout
+        else:
+            with warnings.catch_warnings():  # Faust warns of a setting changed once used
+                warnings.simplefilter("ignore", AlreadyConfiguredWarning)
+                conf.broker_request_timeout = conf.broker_session_timeout
+                try:
+                    consumer = original_create(self, transport)
+                finally:
+                    conf.broker_request_timeout = request_timeout
         consumer._request_timeout_ms = int(request_timeout * 1000)
         consumer._client._request_timeout_ms = int(request_timeout * 1000)
         wait = _fetch_wait_ms.get(self.app)
