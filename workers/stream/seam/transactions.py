@@ -1,22 +1,18 @@
 """Exactly-once delivery: a batch's outputs and its input offsets in one Kafka transaction.
 
-With ``ENRICH_PROCESSING_GUARANTEE=exactly_once`` a stage hands each batch
-here instead of publishing it and leaving the commit to Faust. For every
-source partition in the batch, one transaction holds everything the batch
-writes (the next stage's records and the dead letters) and the consumer
-group's new offset for that partition (``send_offsets_to_transaction``). A
-read_committed consumer sees all of a batch's records, and its offset
-moves, or neither.
+With ``ENRICH_PROCESSING_GUARANTEE=exactly_once`` a stage hands each batch here
+instead of publishing it and leaving the commit to Faust. For every source partition
+in the batch, one transaction holds everything the batch writes (the next stage's
+records, the dead letters) and the group's new offset for that partition: a
+read_committed consumer sees all of a batch's records, and its offset moves, or neither.
 
 Fencing. Each source partition has its own transactional id,
-``<group>.<topic>.<partition>``. A worker that takes a partition over starts
-its producer for that id, which fences every earlier producer of it: a worker
-killed mid-batch, or one that lost the partition in a rebalance and has not
-noticed yet, can never commit again, and its open transaction is ended (rolled
-back, or finished where it was already committing) before the new producer
-gets its id. Only after that does the new owner read the group's committed
-offset, and it skips the records below it: a batch a fenced owner committed
-at the last moment is not done twice.
+``<group>.<topic>.<partition>``. A worker that takes a partition over starts its
+producer for that id, which fences every earlier producer of it: a worker killed
+mid-batch, or one that lost the partition and has not noticed yet, can never commit
+again, and its open transaction is ended before the new producer gets its id. Only
+then does the new owner read the group's committed offset, and it skips the records
+below it: a batch a fenced owner committed at the last moment is not done twice.
 
 Contiguity. Offsets are committed only by these transactions (Faust's own
 commit leaves the source topics alone, ``faust_compat.commit_by_transactions``),
@@ -25,16 +21,16 @@ hand a record over twice around a rebalance). A transaction that cannot
 commit is retried whole, with its producer made anew, until
 ``produce_deadline_s`` (anew while the cluster has lost its quorum); then the
 process exits, and the records are read again after a restart. An attempt not
-ended after ``attempt_s`` counts as failed: one whose coordinator froze moves on.
+ended after ``attempt_s`` counts as failed (one whose coordinator froze moves on),
+unless the producer made anew reads the offset it would have committed.
 
 Holes. A batch this worker cannot commit because its producer was fenced, or
 because the partition is no longer assigned to it, leaves a hole: records its
 consumer has read past. No later record of that partition is committed here
 until the hole is filled: until the consumer hands over a record at or below
 its start again, or the committed offset shows that another worker has done
-those records. Where the partition is still assigned here, the consumer is
-sought back to the hole at once: the fenced batch may have held the
-partition's last records, and no later batch would come to find the hole.
+those records. Where the partition is still assigned here, the consumer is sought
+back to the hole at once (the fenced batch may have held its last records).
 """
 
 from __future__ import annotations
@@ -118,6 +114,8 @@ class Transactions:
         self._admin: AIOKafkaAdminClient | None = None
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._open: set[tuple[str, int]] = set()  # producers in a transaction now
+        # the next offset a commit given up before it answered would have committed
+        self._unanswered: dict[tuple[str, int], int] = {}
         self._initialized = False  # a transactional producer got its id once
 
     @property
@@ -266,17 +264,14 @@ class Transactions:
 
     def assigned(self, partitions: set[tuple[str, int]]) -> None:
         """After a rebalance: the producers of partitions no longer assigned are closed
-        (one assigned again is made anew, fencing whoever had it meanwhile).
-
-        A producer is closed only once the partition's commit in progress, if any,
-        has ended (committed, or failed as fenced): aiokafka's ``stop`` ends the
-        producer's sender without ending what waits on it, and a commit waiting on
-        a stopped producer never returned. The stage that waited on it never took
-        another record, on any of its partitions."""
+        (one assigned again is made anew, fencing whoever had it meanwhile), each once
+        its commit in progress has ended: aiokafka's ``stop`` leaves what waits on the
+        producer waiting, and the stage waiting on that commit took no more records."""
         for key in list(self._producers):
             if key not in partitions:
                 producer = self._producers.pop(key)
                 self._committed.pop(key, None)
+                self._unanswered.pop(key, None)
                 self._open.discard(key)
                 task = asyncio.ensure_future(_stop_after(self._lock(key), producer))
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -398,6 +393,11 @@ class Transactions:
             except FENCED_ERRORS as exc:
                 raise Fenced(repr(exc)) from exc
             todo = self._todo(key, indexes, messages)
+            unanswered = self._unanswered.pop(key, None)
+            if not todo and unanswered is not None and unanswered == self._committed.get(key):
+                # its own commit, given up unanswered, went through: done, state kept
+                await self._end(key, producer, commit=False)
+                return indexes
             if todo is None:  # a hole before this batch: read again from the committed offset
                 await self._end(key, producer, commit=False)
                 await self._read_again(key, self._committed.get(key, 0))
@@ -434,9 +434,12 @@ class Transactions:
                 await producer.send_offsets_to_transaction(
                     {TopicPartition(*key): last + 1}, self.group
                 )
+                self._unanswered[key] = last + 1  # until the commit answers
                 await self._end(key, producer, commit=True)
             except FENCED_ERRORS as exc:
+                self._unanswered.pop(key, None)
                 raise Fenced(repr(exc)) from exc
+            self._unanswered.pop(key, None)
             self._committed[key] = last + 1
             return indexes
 

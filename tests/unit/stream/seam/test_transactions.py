@@ -318,6 +318,53 @@ async def test_a_transaction_whose_coordinator_froze_moves_on_well_before_the_de
     assert made == 2 and h.producers[0].stopped
 
 
+async def test_a_story_batch_whose_unanswered_commit_went_through_is_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit given up unanswered (a broker restarting, a frozen coordinator) may
+    have gone through: the producer made anew reads its offset. The batch is done,
+    and a story step keeps the state it committed; taken back, its table's next
+    writes undercounted the trends by the batch's entities."""
+    settings = Settings(
+        broker="127.0.0.1:9",
+        group_id="g",
+        stages="clean",
+        session_timeout_s=0.2,
+        heartbeat_interval_s=0.05,
+        request_timeout_s=0.2,
+        produce_deadline_s=60,
+    )
+    h = Harness(committed={("src", 0): 45}, settings=settings)
+    exits = fake_exit(monkeypatch)
+    original = h.tx._factory
+    made = 0
+    landing: list[asyncio.Future[None]] = []
+
+    def first_answers_late(transactional_id: str) -> Any:
+        nonlocal made
+        made += 1
+        producer = original(transactional_id)
+        if made == 1:
+            producer.hold = asyncio.Event()  # the answer never comes back
+
+            async def lands() -> None:  # but the broker commits it
+                await producer.waiting.wait()
+                h.committed[("src", 0)] = 47
+
+            landing.append(asyncio.ensure_future(lands()))
+        return producer
+
+    h.tx._factory = first_answers_late
+    await h.tx.fence({("src", 0)})
+    batch = [msg(0, 45), msg(0, 46)]
+    assert h.tx.fresh(batch) == [0, 1]
+    state = [[], [Write("table", b"t", b"both")]]
+    done = await asyncio.wait_for(h.commit(batch, state, whole=True), 20)
+    assert done == [0, 1] and exits == []
+    assert h.rewinds == []  # nothing of it is read again
+    assert made == 2
+
+
 async def test_a_broker_without_transactions_stops_the_worker_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
