@@ -281,13 +281,10 @@ async def test_a_transaction_that_never_ends_counts_as_failed(
     assert all(p.stopped for p in h.producers)
 
 
-async def test_a_transaction_whose_coordinator_froze_moves_on_well_before_the_deadline(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """An EndTxn to a frozen coordinator hangs: the attempt is given up after the
-    request timeout twice, not the produce deadline, and the producer made anew (which
-    finds the new coordinator) commits the batch."""
-    settings = Settings(
+def short_attempts() -> Settings:
+    """An attempt given up after 0.4 s (twice the request timeout), the produce
+    deadline a minute away."""
+    return Settings(
         broker="127.0.0.1:9",
         group_id="g",
         stages="clean",
@@ -296,7 +293,15 @@ async def test_a_transaction_whose_coordinator_froze_moves_on_well_before_the_de
         request_timeout_s=0.2,
         produce_deadline_s=60,
     )
-    h = Harness(settings=settings)
+
+
+async def test_a_transaction_whose_coordinator_froze_moves_on_well_before_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An EndTxn to a frozen coordinator hangs: the attempt is given up after the
+    request timeout twice, not the produce deadline, and the producer made anew (which
+    finds the new coordinator) commits the batch."""
+    h = Harness(settings=short_attempts())
     exits = fake_exit(monkeypatch)
     original = h.tx._factory
     made = 0
@@ -325,16 +330,7 @@ async def test_a_story_batch_whose_unanswered_commit_went_through_is_done(
     have gone through: the producer made anew reads its offset. The batch is done,
     and a story step keeps the state it committed; taken back, its table's next
     writes undercounted the trends by the batch's entities."""
-    settings = Settings(
-        broker="127.0.0.1:9",
-        group_id="g",
-        stages="clean",
-        session_timeout_s=0.2,
-        heartbeat_interval_s=0.05,
-        request_timeout_s=0.2,
-        produce_deadline_s=60,
-    )
-    h = Harness(committed={("src", 0): 45}, settings=settings)
+    h = Harness(committed={("src", 0): 45}, settings=short_attempts())
     exits = fake_exit(monkeypatch)
     original = h.tx._factory
     made = 0
