@@ -1,6 +1,7 @@
-"""Three changes to aiokafka's client, for a broker that freezes (a long GC pause, a
-stuck disk): it accepts connections and answers nothing, while the other nodes of
-its cluster move its partitions' leadership and its groups elsewhere.
+"""Changes to aiokafka's client, for a broker that freezes (a long GC pause, a stuck
+disk): it accepts connections and answers nothing, while the other nodes of its
+cluster move its partitions' leadership and its groups elsewhere; and for a
+partition that had no leader for a while.
 
 15. **Fresh metadata after a request fails at the transport level**
     (``AIOKafkaClient.send``). A fetch that timed out was retried against the same
@@ -26,6 +27,19 @@ its cluster move its partitions' leadership and its groups elsewhere.
     timeout whenever that address came first. An address that left a request
     unanswered within the last ``UNANSWERED_FOR_S`` is now asked last.
 
+19. **An idempotent producer out of step takes a new producer id**
+    (``SendProduceReqHandler.handle_response``). A batch of an idempotent producer
+    (``at_least_once``) that finds no leader for its partition until it expires
+    is failed with a sequence number taken and never sent; the broker then
+    refuses every later batch to that partition as ``OutOfOrderSequenceNumber``,
+    an error aiokafka never retries, so every later send failed until the worker
+    gave up (exit 75), as after a broker restart. The Java client takes a new
+    producer id in this case; now so does aiokafka: after an
+    ``OutOfOrderSequenceNumber`` or ``UnknownProducerId`` the sender asks for a
+    new id before it sends again, and the records refused are sent again by the
+    caller (``WorkerApp._deliver``). Transactional producers are left alone: the
+    transaction layer makes a new producer. No upstream issue found.
+
 ``apply()`` installs them, once per process (``faust_compat.apply`` calls it). Each
 has a unit test that fails without it (tests/unit/stream/seam/test_aiokafka_compat.py).
 """
@@ -38,8 +52,18 @@ from typing import Any
 
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from aiokafka.conn import AIOKafkaConnection, collect_hosts
-from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, RequestTimedOutError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    NodeNotReadyError,
+    OutOfOrderSequenceNumber,
+    RequestTimedOutError,
+    UnknownProducerId,
+    for_code,
+)
+from aiokafka.producer.sender import SendProduceReqHandler
+from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.protocol.group import JoinGroupRequest
+from aiokafka.util import create_future
 
 #: What the broker's answer to a JoinGroup may take beyond the rebalance timeout.
 JOIN_LAPSE_S = 5.0
@@ -74,6 +98,27 @@ async def _watched(answer: Any, address: tuple[str, int]) -> Any:
     return result
 
 
+def out_of_step(response: Any) -> bool:
+    """Whether a produce response refuses a partition's batch for its producer id's
+    sequence (``OutOfOrderSequenceNumber``, ``UnknownProducerId``)."""
+    return any(
+        for_code(partition[1]) in (OutOfOrderSequenceNumber, UnknownProducerId)
+        for _topic, partitions in response.topics
+        for partition in partitions
+    )
+
+
+def new_producer_id(manager: TransactionManager) -> None:
+    """Forget an idempotent producer's id and sequence numbers: its sender asks the
+    broker for a new id before it sends another batch (aiokafka's
+    ``Sender._maybe_wait_for_pid``)."""
+    if not manager.has_pid():
+        return  # asked for already
+    manager._pid_and_epoch = manager._pid_and_epoch._replace(pid=-1, epoch=-1)
+    manager._pid_waiter = create_future()
+    manager._sequence_numbers.clear()
+
+
 def missing() -> str | None:
     """What these patches need and the installed aiokafka lacks; None when all is there."""
     for owner, name in (
@@ -86,6 +131,11 @@ def missing() -> str | None:
         return "aiokafka's AIOKafkaClient.hosts is not a property"
     if not callable(getattr(AIOKafkaConnection, "send", None)):
         return "aiokafka has no AIOKafkaConnection.send"
+    if not callable(getattr(SendProduceReqHandler, "handle_response", None)):
+        return "aiokafka has no SendProduceReqHandler.handle_response"
+    made = inspect.getsource(TransactionManager.__init__)
+    if not all(f"self.{name} =" in made for name in ("_pid_and_epoch", "_pid_waiter")):
+        return "aiokafka's TransactionManager keeps its producer id elsewhere"
     if "rebalance_timeout" not in inspect.signature(JoinGroupRequest.__init__).parameters:
         return "aiokafka's JoinGroupRequest takes no rebalance timeout"
     return None
@@ -101,12 +151,13 @@ def join_wait_s(request: Any, request_timeout_s: float) -> float:
 
 
 def apply() -> None:
-    """Install both patches (once per process)."""
+    """Install the patches (once per process)."""
     global _applied  # noqa: PLW0603 - the patches are process-wide by nature
     if _applied:
         return
     original_send = AIOKafkaClient.send
     original_conn_send = AIOKafkaConnection.send
+    original_handle_response = SendProduceReqHandler.handle_response
 
     async def send(
         self: AIOKafkaClient, node_id: Any, request: Any, *, group: Any = ConnectionGroup.DEFAULT
@@ -138,7 +189,15 @@ def apply() -> None:
         # aiokafka's order (shuffled), those that did not answer last
         return bootstrap_order(collect_hosts(self._bootstrap_servers), time.monotonic())
 
+    def handle_response(self: SendProduceReqHandler, response: Any) -> None:
+        original_handle_response(self, response)
+        manager = self._sender._txn_manager
+        # idempotent without transactions: a transactional one is made anew instead
+        if manager is not None and manager.transactional_id is None and out_of_step(response):
+            new_producer_id(manager)
+
     AIOKafkaClient.send = send
+    SendProduceReqHandler.handle_response = handle_response
     AIOKafkaConnection.send = conn_send
     AIOKafkaClient.hosts = property(hosts)
     _applied = True

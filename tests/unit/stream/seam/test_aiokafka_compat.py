@@ -1,5 +1,5 @@
-"""aiokafka's client under a frozen broker (patches 15 and 16), without a broker: each
-test fails without its patch."""
+"""aiokafka's client under a frozen broker (patches 15 to 17) and an idempotent
+producer out of step (patch 19), without a broker: each test fails without its patch."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pytest
 from aiokafka import conn as aiokafka_conn
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from aiokafka.conn import AIOKafkaConnection
-from aiokafka.errors import RequestTimedOutError
+from aiokafka.errors import OutOfOrderSequenceNumber, RequestTimedOutError, UnknownProducerId
+from aiokafka.producer.sender import SendProduceReqHandler
+from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.protocol.group import HeartbeatRequest, JoinGroupRequest
 from aiokafka.protocol.metadata import MetadataRequest
+from aiokafka.structs import TopicPartition
 
 from workers.stream.seam import aiokafka_compat
 
@@ -112,3 +115,65 @@ async def test_an_address_that_left_a_request_unanswered_is_asked_last_at_bootst
 
 async def _answer() -> str:
     return "answer"
+
+
+class Sender:
+    """What a produce response's handler reads of aiokafka's sender."""
+
+    _retry_backoff = 0.1
+    client = None
+
+    def __init__(self, manager: TransactionManager) -> None:
+        self._txn_manager = manager
+
+
+class Batch:
+    def __init__(self) -> None:
+        self.failed: BaseException | None = None
+
+    def failure(self, exception: BaseException) -> None:
+        self.failed = exception
+
+    def done(self, offset: int, timestamp: int, log_start_offset: int) -> None:
+        pass
+
+
+class ProduceResponse:
+    API_VERSION = 7
+
+    def __init__(self, tp: TopicPartition, error_code: int) -> None:
+        self.topics = [(tp.topic, [(tp.partition, error_code, -1, -1, -1)])]
+
+
+@pytest.mark.parametrize("error", [OutOfOrderSequenceNumber, UnknownProducerId])
+async def test_an_idempotent_producer_out_of_step_asks_for_a_new_producer_id(
+    error: type[Exception],
+) -> None:
+    """A batch expired without a leader took a sequence number and was never sent:
+    without a new id every later batch to its partition was refused, for good."""
+    tp = TopicPartition("articles.tagged", 1)
+    manager = TransactionManager(None, 60000)  # idempotent, no transactions
+    manager.set_pid_and_epoch(7, 0)
+    manager.increment_sequence_number(tp, 24)  # the expired batch's, never sent
+    batch = Batch()
+    SendProduceReqHandler(Sender(manager), {tp: batch}).handle_response(
+        ProduceResponse(tp, error.errno)  # type: ignore[attr-defined]
+    )
+    assert isinstance(batch.failed, error)  # refused: the caller sends it again
+    assert not manager.has_pid()  # the sender asks for a new id first
+    assert manager.sequence_number(tp) == 0
+    manager.set_pid_and_epoch(8, 0)  # the broker's answer
+    assert (manager.producer_id, manager.sequence_number(tp)) == (8, 0)
+
+
+@pytest.mark.parametrize(("transactional_id", "error_code"), [("t-1", 45), (None, 0)])
+async def test_a_transactional_producer_or_a_batch_taken_keeps_its_producer_id(
+    transactional_id: str | None, error_code: int
+) -> None:
+    tp = TopicPartition("articles.tagged", 1)
+    manager = TransactionManager(transactional_id, 60000)
+    manager.set_pid_and_epoch(7, 0)
+    SendProduceReqHandler(Sender(manager), {tp: Batch()}).handle_response(
+        ProduceResponse(tp, error_code)
+    )
+    assert manager.producer_id == 7
