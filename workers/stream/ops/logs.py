@@ -13,12 +13,16 @@ credentials by its shape (the SASL bytes aiokafka's connection logs at DEBUG, a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -163,3 +167,44 @@ class RepeatFilter(logging.Filter):
             record.msg = f"{record.msg} ({last[1]} similar messages suppressed)"
         self._seen[key] = (now, 0)
         return True
+
+
+def _where(frame: Any) -> str:
+    code = frame.f_code
+    return f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}'
+
+
+def tasks_dump() -> str:
+    """Where each thread runs and what each task of the running loop awaits (SIGUSR1),
+    for a worker that makes no progress: file, line and function only, never a local
+    variable's value (where an article's text or a secret could be)."""
+    lines: list[str] = []
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, running in sys._current_frames().items():
+        lines.append(f"thread {names.get(ident, ident)}:")
+        lines.extend(line.rstrip() for line in traceback.format_stack(running))
+    for task in sorted(asyncio.all_tasks(), key=lambda t: t.get_name()):
+        lines.append(f"task {task.get_name()}:")
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = next(
+                (
+                    f
+                    for a in ("cr_frame", "gi_frame", "ag_frame")
+                    if (f := getattr(awaited, a, None))
+                ),
+                None,
+            )
+            if frame is None:  # a future, a task, a callback's wait: where it ends
+                lines.append(f"  awaits {type(awaited).__name__.removesuffix('Iter')}")
+                break
+            lines.append(_where(frame))
+            awaited = next(
+                (
+                    n
+                    for a in ("cr_await", "gi_yieldfrom", "ag_await")
+                    if (n := getattr(awaited, a, None))
+                ),
+                None,
+            )
+    return "\n".join(lines)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import orjson
 import pytest
 
-from workers.stream.ops.logs import JsonFormatter, RepeatFilter
+from workers.stream.ops.logs import JsonFormatter, RepeatFilter, tasks_dump
 
 
 def _record(name: str, level: int, msg: str, **extra: object) -> logging.LogRecord:
@@ -100,3 +101,29 @@ def test_no_level_logs_a_secret(fmt: str, capsys: pytest.CaptureFixture[str]) ->
         assert secret not in err
     assert err.count(logs.REDACTED) >= 4, err
     assert "Request to 127.0.0.1:9093 2: SaslAuthenticateRequest_v1(sasl_auth_bytes=" in err
+
+
+async def _holds(text: str, event: asyncio.Event) -> None:
+    held = text.upper()  # a local variable, as an article's text or a secret would be
+    await _waits_on(event)
+    assert held
+
+
+async def _waits_on(event: asyncio.Event) -> None:
+    await event.wait()
+
+
+async def test_the_tasks_dump_says_where_each_task_waits_and_no_local_value() -> None:
+    """What SIGUSR1 logs for a worker that makes no progress: the chain of awaits down
+    to the future a task waits on (a task's own stack shows its outermost frame only)."""
+    event = asyncio.Event()
+    task = asyncio.create_task(_holds("s3cret body", event), name="stuck-step")
+    await asyncio.sleep(0)
+    dump = tasks_dump()
+    event.set()
+    await task
+    mine = dump.split("task stuck-step:\n", 1)[1].split("\ntask ", 1)[0].splitlines()
+    assert [line.rsplit(" in ", 1)[1] for line in mine[:-1]] == ["_holds", "_waits_on", "wait"]
+    assert mine[-1] == "  awaits Future"
+    assert "thread MainThread:" in dump
+    assert "s3cret" not in dump.lower()
