@@ -464,7 +464,10 @@ class StageAgents:
 
     @staticmethod
     async def _send(topic: faust.TopicT, key: bytes, value: bytes) -> Any:
-        fut = await topic.send(key=key, value=value)
+        fut = asyncio.ensure_future(await topic.send(key=key, value=value))
+        # read when it ends: a send given up by the bounded wait of ``_deliver`` (and
+        # sent again) ends later, unawaited, and asyncio logs each such at ERROR
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
         return await fut
 
     async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None, **__: Any) -> None:
