@@ -26,7 +26,6 @@ partition that had no leader for a while.
     made anew, a reader of where the changelogs end, an admin client) paid that
     timeout whenever that address came first. An address that left a request
     unanswered within the last ``UNANSWERED_FOR_S`` is now asked last.
-
 19. **An idempotent producer out of step takes a new producer id**
     (``SendProduceReqHandler.handle_response``). A batch of an idempotent producer
     (``at_least_once``) that finds no leader for its partition until it expires
@@ -39,6 +38,14 @@ partition that had no leader for a while.
     new id before it sends again, and the records refused are sent again by the
     caller (``WorkerApp._deliver``). Transactional producers are left alone: the
     transaction layer makes a new producer. No upstream issue found.
+20. **Any node's request sent to one that answers** (``AIOKafkaClient.get_random_node``,
+    ``AIOKafkaClient._metadata_update``). What any node can answer (a coordinator's
+    lookup, a metadata refresh, an admin request) went to a node picked at random:
+    with one of three frozen, a third of them waited the request timeout first, and
+    a transaction's few such requests added those waits up, some beyond its
+    attempt's bound, while the rest of the cluster answered. A node whose address
+    left a request unanswered (as in 17) is now picked last, or not at all where
+    another is known; the next request it answers makes it a node like the others.
 
 ``apply()`` installs them, once per process (``faust_compat.apply`` calls it). Each
 has a unit test that fails without it (tests/unit/stream/seam/test_aiokafka_compat.py).
@@ -47,9 +54,12 @@ has a unit test that fails without it (tests/unit/stream/seam/test_aiokafka_comp
 from __future__ import annotations
 
 import inspect
+import random
 import time
+from contextvars import ContextVar
 from typing import Any
 
+from aiokafka import client as aiokafka_client
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from aiokafka.conn import AIOKafkaConnection, collect_hosts
 from aiokafka.errors import (
@@ -74,6 +84,8 @@ UNANSWERED_FOR_S = 300.0
 #: (host, port) of each address that left a request unanswered, and when (monotonic).
 _unanswered: dict[tuple[str, int], float] = {}
 _applied = False
+#: The client whose metadata request picks its node, in ``_metadata_update``.
+_picking: ContextVar[AIOKafkaClient | None] = ContextVar("picking", default=None)
 
 
 def bootstrap_order(hosts: list[Any], now: float) -> list[Any]:
@@ -85,6 +97,32 @@ def bootstrap_order(hosts: list[Any], now: float) -> list[Any]:
         return since is not None and now - since < UNANSWERED_FOR_S
 
     return sorted(hosts, key=unanswered)
+
+
+def unanswered_node(client: AIOKafkaClient, node_id: Any, now: float) -> bool:
+    """Whether the client's node (its id, as in its metadata) left a request
+    unanswered within ``UNANSWERED_FOR_S``; the bootstrap connection never."""
+    broker = client.cluster.broker_metadata(node_id) if isinstance(node_id, int) else None
+    if broker is None:
+        return False
+    since = _unanswered.get((broker.host, broker.port))
+    return since is not None and now - since < UNANSWERED_FOR_S
+
+
+class _NodesLast:
+    """``random`` as aiokafka's client module sees it: a shuffle of the nodes asked in
+    turn for metadata puts those that did not answer last (patch 20)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(random, name)
+
+    @staticmethod
+    def shuffle(nodes: list[Any]) -> None:
+        random.shuffle(nodes)
+        client = _picking.get()
+        if client is not None:
+            now = time.monotonic()
+            nodes.sort(key=lambda node: unanswered_node(client, node, now))
 
 
 async def _watched(answer: Any, address: tuple[str, int]) -> Any:
@@ -124,6 +162,8 @@ def missing() -> str | None:
     for owner, name in (
         (AIOKafkaClient, "send"),
         (AIOKafkaClient, "force_metadata_update"),
+        (AIOKafkaClient, "get_random_node"),
+        (AIOKafkaClient, "_metadata_update"),
     ):
         if not callable(getattr(owner, name, None)):
             return f"aiokafka has no {owner.__name__}.{name}"
@@ -131,6 +171,10 @@ def missing() -> str | None:
         return "aiokafka's AIOKafkaClient.hosts is not a property"
     if not callable(getattr(AIOKafkaConnection, "send", None)):
         return "aiokafka has no AIOKafkaConnection.send"
+    if not _applied and "random.shuffle(nodeids)" not in inspect.getsource(
+        AIOKafkaClient._metadata_update
+    ):
+        return "aiokafka's metadata update no longer shuffles its nodes"
     if not callable(getattr(SendProduceReqHandler, "handle_response", None)):
         return "aiokafka has no SendProduceReqHandler.handle_response"
     made = inspect.getsource(TransactionManager.__init__)
@@ -158,6 +202,7 @@ def apply() -> None:
     original_send = AIOKafkaClient.send
     original_conn_send = AIOKafkaConnection.send
     original_handle_response = SendProduceReqHandler.handle_response
+    original_metadata_update = AIOKafkaClient._metadata_update
 
     async def send(
         self: AIOKafkaClient, node_id: Any, request: Any, *, group: Any = ConnectionGroup.DEFAULT
@@ -196,7 +241,23 @@ def apply() -> None:
         if manager is not None and manager.transactional_id is None and out_of_step(response):
             new_producer_id(manager)
 
+    def get_random_node(self: AIOKafkaClient) -> Any:
+        nodes = [b.nodeId for b in self.cluster.brokers()]
+        now = time.monotonic()
+        answering = [n for n in nodes if not unanswered_node(self, n, now)]
+        return random.choice(answering or nodes) if nodes else None  # noqa: S311 - not a secret
+
+    async def metadata_update(self: AIOKafkaClient, cluster_metadata: Any, topics: Any) -> Any:
+        picking = _picking.set(self)  # this task's, read by the shuffle before any await
+        try:
+            return await original_metadata_update(self, cluster_metadata, topics)
+        finally:
+            _picking.reset(picking)
+
     AIOKafkaClient.send = send
+    AIOKafkaClient.get_random_node = get_random_node
+    AIOKafkaClient._metadata_update = metadata_update
+    aiokafka_client.random = _NodesLast()
     SendProduceReqHandler.handle_response = handle_response
     AIOKafkaConnection.send = conn_send
     AIOKafkaClient.hosts = property(hosts)

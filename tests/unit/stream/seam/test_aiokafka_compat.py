@@ -1,21 +1,27 @@
-"""aiokafka's client under a frozen broker (patches 15 to 17) and an idempotent
+"""aiokafka's client under a frozen broker (patches 15 to 17, 20) and an idempotent
 producer out of step (patch 19), without a broker: each test fails without its patch."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 from aiokafka import conn as aiokafka_conn
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from aiokafka.conn import AIOKafkaConnection
-from aiokafka.errors import OutOfOrderSequenceNumber, RequestTimedOutError, UnknownProducerId
+from aiokafka.errors import (
+    KafkaConnectionError,
+    OutOfOrderSequenceNumber,
+    RequestTimedOutError,
+    UnknownProducerId,
+)
 from aiokafka.producer.sender import SendProduceReqHandler
 from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.protocol.group import HeartbeatRequest, JoinGroupRequest
 from aiokafka.protocol.metadata import MetadataRequest
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import BrokerMetadata, TopicPartition
 
 from workers.stream.seam import aiokafka_compat
 
@@ -177,3 +183,49 @@ async def test_a_transactional_producer_or_a_batch_taken_keeps_its_producer_id(
         ProduceResponse(tp, error_code)
     )
     assert manager.producer_id == 7
+
+
+def _three_nodes(monkeypatch: pytest.MonkeyPatch, frozen: set[int]) -> AIOKafkaClient:
+    """A client that knows three nodes, ``frozen`` among them having left a request
+    unanswered."""
+    monkeypatch.setattr(aiokafka_compat, "_unanswered", {})
+    client = AIOKafkaClient(bootstrap_servers="127.0.0.1:9001")
+    client.cluster._brokers = {n: BrokerMetadata(n, "127.0.0.1", 9000 + n, None) for n in (1, 2, 3)}
+    for n in frozen:
+        aiokafka_compat._unanswered[("127.0.0.1", 9000 + n)] = time.monotonic()
+    return client
+
+
+async def test_a_request_for_any_node_goes_to_one_that_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A coordinator's lookup or an admin request went to a frozen node a third of the
+    time, each waiting the request timeout."""
+    client = _three_nodes(monkeypatch, frozen={2})
+    assert {client.get_random_node() for _ in range(60)} == {1, 3}
+    everyone_frozen = _three_nodes(monkeypatch, frozen={1, 2, 3})
+    assert everyone_frozen.get_random_node() in {1, 2, 3}  # still one to ask
+
+
+async def test_a_metadata_refresh_asks_a_node_that_did_not_answer_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = _three_nodes(monkeypatch, frozen={2})
+    asked: list[int] = []
+
+    class Refusing:
+        def __init__(self, node_id: int) -> None:
+            self.node_id = node_id
+
+        async def send(self, request: Any) -> Any:
+            asked.append(self.node_id)
+            raise KafkaConnectionError("refused")
+
+    async def get_conn(node_id: int, **_: Any) -> Refusing:
+        return Refusing(node_id)
+
+    monkeypatch.setattr(client, "_get_conn", get_conn)
+    for _ in range(30):
+        asked.clear()
+        assert not await client._metadata_update(client.cluster, [])
+        assert sorted(asked[:2]) == [1, 3] and asked[2] == 2
