@@ -77,6 +77,34 @@ class Backoff:
         self.delay = min(self.delay * 2, self.most)
 
 
+class Closer:
+    """Producers given up, each closed aside and bounded: a producer's ``stop`` waits
+    for what it has in flight, for as long as a frozen node leaves it unanswered, and
+    whoever gave it up (a transaction made anew, which fences it) need not wait."""
+
+    def __init__(self, within: float = 10.0) -> None:
+        self.within = within
+        self._closing: set[asyncio.Future[None]] = set()
+
+    def close(self, producer: AIOKafkaProducer, *, after: asyncio.Lock | None = None) -> None:
+        """Close ``producer`` aside, once ``after`` (a lock its last use holds) is free."""
+        task = asyncio.ensure_future(self._close(producer, after))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close(self, producer: AIOKafkaProducer, after: asyncio.Lock | None) -> None:
+        async with after or contextlib.nullcontext():
+            try:
+                await asyncio.wait_for(producer.stop(), self.within)
+            except Exception:
+                log.debug("closing a producer failed", exc_info=True)
+
+    async def wait(self) -> None:
+        """Until those closing now are closed, for up to ``within``."""
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=self.within)
+
+
 async def retrying(
     attempt: Callable[[], Awaitable[T]],
     *,

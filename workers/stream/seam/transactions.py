@@ -1,36 +1,35 @@
 """Exactly-once delivery: a batch's outputs and its input offsets in one Kafka transaction.
 
-With ``ENRICH_PROCESSING_GUARANTEE=exactly_once`` a stage hands each batch here
-instead of publishing it and leaving the commit to Faust. For every source partition
-in the batch, one transaction holds everything the batch writes (the next stage's
-records, the dead letters) and the group's new offset for that partition: a
-read_committed consumer sees all of a batch's records, and its offset moves, or neither.
+With ``ENRICH_PROCESSING_GUARANTEE=exactly_once`` a stage hands each batch here instead
+of publishing it and leaving the commit to Faust. For every source partition in the
+batch, one transaction holds everything the batch writes (the next stage's records, the
+dead letters) and the group's new offset for that partition: a read_committed consumer
+sees all of a batch's records, and its offset moves, or neither.
 
 Fencing. Each source partition has its own transactional id,
 ``<group>.<topic>.<partition>``. A worker that takes a partition over starts its
 producer for that id, which fences every earlier producer of it: a worker killed
 mid-batch, or one that lost the partition and has not noticed yet, can never commit
-again, and its open transaction is ended before the new producer gets its id. Only
-then does the new owner read the group's committed offset, and it skips the records
-below it: a batch a fenced owner committed at the last moment is not done twice.
+again, and its open transaction is ended before the new producer gets its id. Only then
+does the new owner read the group's committed offset, and it skips the records below it:
+a batch a fenced owner committed at the last moment is not done twice.
 
-Contiguity. Offsets are committed only by these transactions (Faust's own
-commit leaves the source topics alone, ``faust_compat.commit_by_transactions``),
-and a partition's batches are committed in order, each offset once (Faust may
-hand a record over twice around a rebalance). A transaction that cannot
-commit is retried whole, with its producer made anew, until
-``produce_deadline_s`` (anew while the cluster has lost its quorum); then the
-process exits, and the records are read again after a restart. An attempt not
-ended after ``attempt_s`` counts as failed (one whose coordinator froze moves on),
-unless the producer made anew reads the offset it would have committed.
+Contiguity. Offsets are committed only by these transactions (Faust's own commit leaves
+the source topics alone, ``faust_compat.commit_by_transactions``), and a partition's
+batches are committed in order, each offset once (Faust may hand a record over twice
+around a rebalance). A transaction that cannot commit is retried whole, with its
+producer made anew, until ``produce_deadline_s`` (anew while the cluster has lost its
+quorum); then the process exits, and the records are read again after a restart. An
+attempt not ended after ``attempt_s`` counts as failed (one whose coordinator froze
+moves on), unless the producer made anew reads the offset it would have committed.
 
-Holes. A batch this worker cannot commit because its producer was fenced, or
-because the partition is no longer assigned to it, leaves a hole: records its
-consumer has read past. No later record of that partition is committed here
-until the hole is filled: until the consumer hands over a record at or below
-its start again, or the committed offset shows that another worker has done
-those records. Where the partition is still assigned here, the consumer is sought
-back to the hole at once (the fenced batch may have held its last records).
+Holes. A batch this worker cannot commit because its producer was fenced, or because the
+partition is no longer assigned to it, leaves a hole: records its consumer has read
+past. No later record of that partition is committed here until the hole is filled:
+until the consumer hands over a record at or below its start again, or the committed
+offset shows that another worker has done those records. Where the partition is still
+assigned here, the consumer is sought back to the hole at once (the fenced batch may
+have held its last records).
 """
 
 from __future__ import annotations
@@ -117,6 +116,7 @@ class Transactions:
         # the next offset a commit given up before it answered would have committed
         self._unanswered: dict[tuple[str, int], int] = {}
         self._initialized = False  # a transactional producer got its id once
+        self._closer = clients.Closer()  # producers given up, closed aside
 
     @property
     def attempt_s(self) -> float:
@@ -259,8 +259,8 @@ class Transactions:
         producer = self._producers.pop(key, None)
         self._committed.pop(key, None)
         self._open.discard(key)
-        if producer is not None:
-            await _stop(producer)
+        if producer is not None:  # closed aside: it may wait on a frozen node, and the
+            self._closer.close(producer)  # producer made anew has fenced it already
 
     def assigned(self, partitions: set[tuple[str, int]]) -> None:
         """After a rebalance: the producers of partitions no longer assigned are closed
@@ -273,8 +273,7 @@ class Transactions:
                 self._committed.pop(key, None)
                 self._unanswered.pop(key, None)
                 self._open.discard(key)
-                task = asyncio.ensure_future(_stop_after(self._lock(key), producer))
-                task.add_done_callback(lambda t: t.cancelled() or t.exception())
+                self._closer.close(producer, after=self._lock(key))
         self._rewound.clear()  # the consumer starts each partition from its committed offset
 
     async def commit(
@@ -502,19 +501,7 @@ class Transactions:
     async def close(self) -> None:
         for key in list(self._producers):
             await self._drop(key)
+        await self._closer.wait()
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
-
-
-async def _stop_after(lock: asyncio.Lock, producer: AIOKafkaProducer) -> None:
-    """Close a producer once the commit that holds ``lock`` (its partition's) is over."""
-    async with lock:
-        await _stop(producer)
-
-
-async def _stop(producer: AIOKafkaProducer) -> None:
-    try:
-        await asyncio.wait_for(producer.stop(), 10)
-    except Exception:
-        log.debug("closing a transactional producer failed", exc_info=True)

@@ -3,7 +3,9 @@ policy."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+from typing import Any, cast
 
 import faust
 
@@ -71,3 +73,33 @@ def test_not_enough_replicas_is_retried_never_dead_lettered() -> None:
     for error in (errors.NotEnoughReplicasError, errors.NotEnoughReplicasAfterAppendError):
         assert not issubclass(error, clients.REFUSED_FOR_GOOD)
         assert error.retriable
+
+
+class Stopping:
+    """A producer whose stop waits on a frozen node, ``hangs`` times, then returns."""
+
+    def __init__(self, hangs: bool) -> None:
+        self.hangs = hangs
+        self.stopped = asyncio.Event()
+
+    async def stop(self) -> None:
+        if self.hangs:
+            await asyncio.Event().wait()
+        self.stopped.set()
+
+
+async def test_a_producer_given_up_is_closed_aside_and_bounded() -> None:
+    """A transaction's producer made anew waited up to 10 s for the old one's stop,
+    which waits on a frozen node, before its retry could begin."""
+    closer = clients.Closer(within=0.2)
+    frozen, fine, held = Stopping(hangs=True), Stopping(hangs=False), Stopping(hangs=False)
+    lock = asyncio.Lock()
+    await lock.acquire()  # the commit in progress that last used ``held``
+    for producer, after in ((frozen, None), (fine, None), (held, lock)):
+        closer.close(cast(Any, producer), after=after)  # returns at once
+    await asyncio.wait_for(fine.stopped.wait(), 1)
+    assert not held.stopped.is_set()
+    lock.release()
+    await asyncio.wait_for(held.stopped.wait(), 1)
+    await asyncio.wait_for(closer.wait(), 1)  # the frozen one: given up after ``within``
+    assert not frozen.stopped.is_set()

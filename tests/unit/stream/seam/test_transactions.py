@@ -30,6 +30,7 @@ class FakeProducer:
         self.waiting = asyncio.Event()  # set once a commit waits on ``hold``
         self.stopped_while_committing = False
         self.stopped = False
+        self.stop_hangs = False  # its stop waits on a frozen node
 
     async def start(self) -> None:
         pass
@@ -37,6 +38,8 @@ class FakeProducer:
     async def stop(self) -> None:
         # aiokafka's stop ends the sender: a commit waiting on it would never return
         self.stopped_while_committing |= self.committing
+        if self.stop_hangs:
+            await asyncio.Event().wait()
         self.stopped = True
 
     async def begin_transaction(self) -> None:
@@ -236,6 +239,27 @@ async def test_commit_failures_past_the_deadline_exit_the_process(
     with pytest.raises(Exited):
         await h.commit([msg(0, 0)])
     assert exits == [ExitCode.PRODUCE_FAILED]
+
+
+async def test_a_retry_does_not_wait_for_the_producer_given_up_to_close() -> None:
+    """The stop of a producer given up waits on the frozen node that failed it (it
+    waited up to 10 s before the retry began); the producer made anew fences it."""
+    h = Harness()
+    original = h.tx._factory
+
+    def first_fails(transactional_id: str) -> Any:
+        producer = original(transactional_id)
+        if len(h.producers) == 1:
+            producer.fail_commit = ConnectionError("broker gone")
+            producer.stop_hangs = True
+        return producer
+
+    h.tx._factory = first_fails
+    assert await asyncio.wait_for(h.commit([msg(0, 0)]), 3) == [0]
+    assert [p.stopped for p in h.producers] == [False, False]
+    h.tx._closer.within = 0.1
+    await asyncio.wait_for(h.tx.close(), 3)  # its close given up, bounded
+    assert h.producers[1].stopped
 
 
 async def test_a_lost_partitions_producer_is_closed_after_its_commit_in_progress() -> None:
