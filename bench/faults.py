@@ -54,7 +54,10 @@ def one_round(expression: str | None) -> tuple[list[tuple[str, str, float, int]]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     found = [(m[1], m[2], float(m[3]), int(m[4])) for m in LINE.finditer(done.stdout)]
     if done.returncode:
-        tail = "\n".join(done.stdout.splitlines()[-15:])
+        lines = done.stdout.splitlines()
+        # why each test failed (pytest's E lines, not the workers' log lines they quote)
+        why = [ln for ln in lines if ln.startswith("E ") and not ln[1:].lstrip().startswith("{")]
+        tail = "\n".join([*why[:30], *lines[-15:]])
         print(f"round failed (pytest exit {done.returncode}):\n{tail}", file=sys.stderr)
     return found, done.returncode
 
