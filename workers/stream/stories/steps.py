@@ -381,8 +381,12 @@ class StoryAgents:
                 body = orjson.loads(message.value or b"")
                 article = str(body["id"])
                 key = article.encode()
-                if key in self.decisions and key not in self.pending:
-                    continue  # answers repeated after the article went out
+                gone = key not in self.pending or (article, message.partition) in out.forget
+                if key in self.decisions and gone:
+                    # answers repeated after the article went out: in an earlier batch,
+                    # or in this one (it is forgotten once the batch is done), where
+                    # its versions would go out again, once per answer message
+                    continue
                 held = orjson.loads(self.answers.get(key) or b"{}")
                 for reply in map(lambda a: Answer(**a), body["answers"]):
                     held.setdefault(reply.band.split("-", 1)[0], asdict(reply))

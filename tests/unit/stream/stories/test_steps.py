@@ -12,9 +12,11 @@ from faust.stores.memory import Store as Memory
 from faust.types import TP
 
 from workers.codec import Message
+from workers.settings import Settings
 from workers.stories.messages import bands_of, parked, parked_versions, signature_key, summed
 from workers.stream.seam.transactions import Write
 from workers.stream.stories.index import partition_of
+from workers.stream.stories.steps import StoryAgents
 from workers.stream.stories.tables import Held
 
 
@@ -138,3 +140,27 @@ def test_a_step_s_held_table_writes_are_taken_back_per_partition() -> None:
     assert 0 not in held.writes and [w.value for w in held.writes[1]] == [None]
     held.rollback(1)
     assert table.data == {b"a": b"1", b"c": b"old", b"d": b"another step's"}
+
+
+async def test_answers_repeated_in_the_batch_that_completes_an_article_send_it_once() -> None:
+    """An article read twice (a producer that sent it again) has its bands answered
+    twice; where the answers that complete it and the repeated ones came in one
+    batch, its versions went out once per answer message: three times each in a run
+    with a lost quorum, while its parked record is forgotten only after the batch."""
+    steps: Any = object.__new__(StoryAgents)
+    record = {"id": "a", "pipeline": {"clean": {"finished_at": "2026-12-07T10:00:00Z"}}}
+    steps.pending = {b"a": orjson.dumps(record)}
+    steps.answers, steps.decisions = {}, {}
+    steps.banding = SimpleNamespace(bands=2)
+    steps.settings = Settings()
+    steps._by_partition = lambda bands, body: []
+
+    def answer(offset: int, *bands: str) -> Message:
+        body = {"id": "a", "answers": [{"band": band} for band in bands]}
+        return Message("story_matches", 0, offset, b"a", orjson.dumps(body))
+
+    batch = [answer(0, "00-x"), answer(1, "01-y"), answer(2, "00-x"), answer(3, "01-y")]
+    out = await steps._decide(batch)
+    enriched = [value for topic, _, value in out.of(0) if topic == "enriched"]
+    assert [orjson.loads(v)["story_id"] for v in enriched] == ["a"]
+    assert out.forget == [("a", 0)]
