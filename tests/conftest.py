@@ -43,7 +43,8 @@ GROUPS = {"tests/container/": "container"}
 #: The order tests are handed out in, longest first, so that no long test starts last
 #: and leaves the other processes idle at the end: by path prefix, the rest after.
 #: Run where KAFKA_CLUSTER_TESTS=1 (bench/faults.py sets it), left out of the suite
-#: otherwise: beside the whole suite on two cores two of them do not pass yet.
+#: otherwise: after a lost quorum exactly_once workers can still be left without
+#: progress (docs/delivery.md).
 CLUSTER_TESTS = "tests/integration/test_cluster.py"
 
 LONGEST_FIRST = (
