@@ -14,6 +14,7 @@ credentials by its shape (the SASL bytes aiokafka's connection logs at DEBUG, a
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import sys
@@ -169,6 +170,14 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+def _frame(awaited: Any) -> Any:
+    """The frame a coroutine, generator or async generator is suspended in; None."""
+    return next(
+        (f for a in ("cr_frame", "gi_frame", "ag_frame") if (f := getattr(awaited, a, None))),
+        None,
+    )
+
+
 def _where(frame: Any) -> str:
     code = frame.f_code
     return f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}'
@@ -187,15 +196,15 @@ def tasks_dump() -> str:
         lines.append(f"task {task.get_name()}:")
         awaited: Any = task.get_coro()
         while awaited is not None:
-            frame = next(
-                (
-                    f
-                    for a in ("cr_frame", "gi_frame", "ag_frame")
-                    if (f := getattr(awaited, a, None))
-                ),
-                None,
-            )
-            if frame is None:  # a future, a task, a callback's wait: where it ends
+            frame = _frame(awaited)
+            if frame is None:
+                # an ``__await__`` or an async generator's step: the coroutine or
+                # generator within, where there is one
+                inner = [r for r in gc.get_referents(awaited) if _frame(r) is not None]
+                if inner:
+                    awaited = inner[0]
+                    continue
+                # a future, a task, a callback's wait: where it ends
                 lines.append(f"  awaits {type(awaited).__name__.removesuffix('Iter')}")
                 break
             lines.append(_where(frame))
