@@ -103,19 +103,18 @@ record, and it offers no setting for them, so they are patched here:
    and exited 0 when stopped. It now stops with exit 78 and a line naming the setting.
 
 14. **An idempotent producer for at_least_once** (``Producer._settings_extra``). Faust
-   makes its producer idempotent only for its own exactly-once processing, which is
-   not used here. A send retried after a timeout (a frozen leader) could then write
-   its records twice; an idempotent producer writes them once. Where the broker
-   gives producer ids (Apache Kafka; not the embedded broker), the worker's producer
-   is idempotent, with acks=all (``set_idempotence``).
+   makes its producer idempotent only for its own exactly-once processing (not used
+   here): a send retried after a timeout could write its records twice. Where the
+   broker gives producer ids (not the embedded broker), the worker's producer is
+   idempotent, with acks=all (``set_idempotence``).
 
-15, 16, 17. **aiokafka under a frozen broker**: fresh metadata after a request fails at
-   the transport level, and a JoinGroup waited for as long as the broker may hold
-   it, and a bootstrap address that left a request unanswered asked last
-   (``aiokafka_compat.py``).
+15-17, 19, 20 of ``aiokafka_compat.py``: aiokafka under a frozen broker, and its
+   idempotent producer out of step.
 
 18. **A table write that failed crashed the worker** (``ProducerBuffer._send_pending``),
    in ``send_buffer.py``.
+19. **Recovery left dead by a cancellation** (``Recovery._restart_recovery``), in
+   ``recovery_loop.py``: begun again, not left with the consumer's flow stopped.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
@@ -147,7 +146,7 @@ from faust.types import TP
 from workers.codec import Message
 from workers.stream.kafka import clients
 from workers.stream.ops import logs
-from workers.stream.seam import aiokafka_compat, guard, send_buffer
+from workers.stream.seam import aiokafka_compat, guard, recovery_loop, send_buffer
 
 log = logging.getLogger(__name__)
 
@@ -490,6 +489,10 @@ class Recovery(RecoveryBase):
     async def _resume_streams(self, generation_id: int = 0) -> None:
         self._stop_flow()
         await super()._resume_streams(generation_id)
+
+    @faust.Service.task
+    async def _restart_recovery(self) -> None:  # 19
+        await recovery_loop.kept(self, RecoveryBase._restart_recovery.fun)
 
     def _stop_flow(self) -> None:
         """No fetch until Faust has resumed, seeked, then resumed the flow (7)."""

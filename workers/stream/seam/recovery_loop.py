@@ -1,0 +1,42 @@
+"""Faust's table recovery loop kept running (patch 19 of ``faust_compat``).
+
+Faust runs table recovery in one background task of its ``Recovery`` service
+(``Recovery._restart_recovery``): after each rebalance it stops the consumer's flow,
+reads the changelogs, seeks the stream partitions and resumes the flow. mode ends a
+service's task without a word where a ``CancelledError`` comes out of it while the
+service runs (``Service._execute_task`` logs it at DEBUG): an await within recovery
+cancelled from under it, not the task itself. The loop then never ran again: the
+consumer's flow stayed stopped, and the worker kept its partitions and processed
+nothing, with no error logged, until an orchestrator restarted it (seen after a lost
+quorum, where the group rebalanced while one node of three answered). The loop is
+now begun again, with a warning, and recovers the partitions assigned now; only a
+stop ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+async def kept(recovery: Any, loop: Callable[[Any], Awaitable[None]]) -> None:
+    """Run Faust's recovery ``loop`` for ``recovery`` until the service stops, begun
+    again (its next recovery signalled) where a cancellation from within ends it."""
+    while not recovery.should_stop:
+        try:
+            await loop(recovery)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if recovery.should_stop or (task is not None and task.cancelling()):
+                raise  # the service stops: this task itself was cancelled
+            log.warning(
+                "table recovery was cancelled from within; recovering the partitions "
+                "assigned now again"
+            )
+            recovery.signal_recovery_start.set()
+        else:
+            return
