@@ -88,25 +88,23 @@ _applied = False
 _picking: ContextVar[AIOKafkaClient | None] = ContextVar("picking", default=None)
 
 
+def unanswered(host: str, port: int, now: float) -> bool:
+    """Whether the address left a request unanswered within ``UNANSWERED_FOR_S``."""
+    since = _unanswered.get((host, port))
+    return since is not None and now - since < UNANSWERED_FOR_S
+
+
 def bootstrap_order(hosts: list[Any], now: float) -> list[Any]:
     """``hosts`` (aiokafka's (host, port, family) tuples) with those that left a
-    request unanswered within ``UNANSWERED_FOR_S`` last, each group in its order."""
-
-    def unanswered(host: Any) -> bool:
-        since = _unanswered.get((host[0], host[1]))
-        return since is not None and now - since < UNANSWERED_FOR_S
-
-    return sorted(hosts, key=unanswered)
+    request unanswered last, each group in its order."""
+    return sorted(hosts, key=lambda host: unanswered(host[0], host[1], now))
 
 
 def unanswered_node(client: AIOKafkaClient, node_id: Any, now: float) -> bool:
     """Whether the client's node (its id, as in its metadata) left a request
     unanswered within ``UNANSWERED_FOR_S``; the bootstrap connection never."""
     broker = client.cluster.broker_metadata(node_id) if isinstance(node_id, int) else None
-    if broker is None:
-        return False
-    since = _unanswered.get((broker.host, broker.port))
-    return since is not None and now - since < UNANSWERED_FOR_S
+    return broker is not None and unanswered(broker.host, broker.port, now)
 
 
 class _NodesLast:
