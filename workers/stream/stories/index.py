@@ -5,6 +5,7 @@ retention from them. The Kafka side."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -152,3 +153,20 @@ def drop(table: PartitionTable, key: bytes, partition: int, was: bytes | None = 
     finally:
         record_partition.reset(token)
     return True
+
+
+async def ranked(counts: PartitionTable, window_s: float, top: int) -> list[dict[str, object]]:
+    """The trending entities of the partitions this worker owns (all of them, with one
+    worker), from its table of counts. The table is read on the event loop, which
+    writes it; the ranking, which takes seconds over tens of thousands of entities,
+    runs in a thread, so that probes and agents are not held."""
+    from workers.stories.trends import trending
+
+    snapshot = list(counts.data.items())
+
+    def rank() -> list[dict[str, object]]:
+        found = {(str(entity), float(window[0])): int(n) for (entity, window), n in snapshot}
+        trends = trending(found, now=time.time(), window_s=window_s, top=top)
+        return [t.as_json() for t in trends]
+
+    return await asyncio.get_running_loop().run_in_executor(None, rank)

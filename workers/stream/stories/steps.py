@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -78,7 +79,7 @@ from workers.stories.state import (
 from workers.stream.seam import faust_compat
 from workers.stream.seam.guard import guarded
 from workers.stream.seam.transactions import Refused, Transactions, Write
-from workers.stream.stories.index import Index, partition_of, sweep, trend_counts
+from workers.stream.stories.index import Index, partition_of, ranked, sweep, trend_counts
 from workers.stream.stories.tables import (
     Held,
     held_writes,
@@ -90,6 +91,7 @@ from workers.stream.stories.tables import (
 log = logging.getLogger(__name__)
 
 SendAll = Callable[[Sequence[Send]], Awaitable[None]]
+Step = Callable[[Sequence[Message]], Awaitable[Outputs]]
 #: A story write the broker refused for good: (topic, key, value, error) -> its dead letter.
 Refuse = Callable[[str, bytes, bytes, BaseException], Send | None]
 
@@ -146,9 +148,11 @@ class StoryAgents:
         self.trends = self.counts.tumbling(
             settings.trend_bucket_s, expires=timedelta(seconds=settings.trend_retention_s)
         ).relative_to(stamp_of)  # type: ignore[attr-defined]
-        self._agent("bands", self.waiting, self._bands)
+        # exactly_once: the steps sharing the article tables take turns (``_batch``)
+        self._articles = asyncio.Lock()
+        self._agent("bands", self.waiting, self._bands, shared=True)
         self._agent("buckets", "story_bands", self._buckets)
-        self._agent("decide", "story_matches", self._decide)
+        self._agent("decide", "story_matches", self._decide, shared=True)
         self._agent("trends", "story_entities", self._count)
         sweep_every = max(1.0, min(600.0, settings.story_retention_s / 10))
         app.timer(sweep_every, name="enrich.stories.sweep")(
@@ -174,28 +178,40 @@ class StoryAgents:
             for group in groups.values()
         ]
 
-    def _agent(
-        self, name: str, source: str, step: Callable[[Sequence[Message]], Awaitable[Outputs]]
-    ) -> None:
+    def _agent(self, name: str, source: str, step: Step, *, shared: bool = False) -> None:
         async def agent(stream: faust.StreamT[bytes]) -> None:
             size, within = self.settings.batch_size * 4, self.settings.batch_wait_s
             async for messages in faust_compat.batches(stream, size, within):
-                token = held_writes.set(Held() if self.transactions is not None else None)
                 try:
-                    fresh = await self._fresh(messages)
-                    await self._finish(messages, fresh, await step(fresh))
+                    await self._batch(messages, step, shared=shared)
                 except Exception as exc:  # a bug must not stop this step silently
                     log.exception("story step %s failed", name)
                     # stop the worker: the batch is not marked, so it is read again after a restart
                     self.fail(ExitCode.ERROR, f"story step {name} failed: {exc!r}")
                     await asyncio.Event().wait()
-                finally:
-                    held_writes.reset(token)
 
         agent.__name__ = f"story_{name}_agent"
         self.app.agent(self.topics[source], name=f"enrich.stories.{name}", concurrency=1)(
             guarded(agent, f"the story step {name}", self.fail)
         )
+
+    async def _batch(self, messages: Sequence[Message], step: Step, *, shared: bool) -> None:
+        """One batch of a step: handled, its outputs published, its input marked done.
+
+        exactly_once: a step that ``shared`` the article tables (pending, answers,
+        decisions) holds them from its reading to its commit. Its writes are in
+        memory before they commit, and are taken back where they do not: another
+        step must not act on them meanwhile. The bands step sent an article that a
+        decide batch had decided and not committed; where that commit failed, the
+        decide step, reading its answers again, sent the article a second time."""
+        token = held_writes.set(Held() if self.transactions is not None else None)
+        turn = self._articles if shared and self.transactions is not None else None
+        try:
+            async with turn or contextlib.nullcontext():
+                fresh = await self._fresh(messages)
+                await self._finish(messages, fresh, await step(fresh))
+        finally:
+            held_writes.reset(token)
 
     # -- step 1: signatures and band queries, keyed by article ---------------
 
@@ -494,22 +510,8 @@ class StoryAgents:
         return out
 
     async def local_trends(self, window_s: float, top: int) -> list[dict[str, object]]:
-        """The trending entities of the partitions this worker owns (all of them,
-        with one worker), from its own table. The table is read on the event loop,
-        which writes it; the ranking, which takes seconds over tens of thousands of
-        entities, runs in a thread, so that probes and agents are not held."""
-        from workers.stories.trends import trending
-
-        snapshot = list(self.counts.data.items())
-
-        def rank() -> list[dict[str, object]]:
-            counts = {
-                (str(entity), float(window[0])): int(count) for (entity, window), count in snapshot
-            }
-            found = trending(counts, now=time.time(), window_s=window_s, top=top)
-            return [t.as_json() for t in found]
-
-        return await asyncio.get_running_loop().run_in_executor(None, rank)
+        """The trending entities of the partitions this worker owns, from its own table."""
+        return await ranked(self.counts, window_s, top)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -13,11 +15,14 @@ from faust.types import TP
 
 from workers.codec import Message
 from workers.settings import Settings
+from workers.stories import minhash
 from workers.stories.messages import bands_of, parked, parked_versions, signature_key, summed
 from workers.stream.seam.transactions import Write
 from workers.stream.stories.index import partition_of
 from workers.stream.stories.steps import StoryAgents
-from workers.stream.stories.tables import Held
+from workers.stream.stories.tables import Held, held_writes, record_partition
+
+TOPICS = ("enriched", "story_bands", "story_matches", "story_entities", "dlq")
 
 
 def test_bands_are_grouped_by_the_partition_the_producer_would_choose() -> None:
@@ -164,3 +169,93 @@ async def test_answers_repeated_in_the_batch_that_completes_an_article_send_it_o
     enriched = [value for topic, _, value in out.of(0) if topic == "enriched"]
     assert [orjson.loads(v)["story_id"] for v in enriched] == ["a"]
     assert out.forget == [("a", 0)]
+
+
+class HeldTable:
+    """A story table as the steps use it: its writes held for the step's transaction."""
+
+    def __init__(self, data: dict[bytes, bytes]) -> None:
+        self.data = data
+
+    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:
+        return self.data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._hold(key, value)
+        self.data[key] = value
+
+    def pop(self, key: bytes, default: bytes | None = None) -> bytes | None:
+        self._hold(key, None)
+        return self.data.pop(key, default)
+
+    def _hold(self, key: bytes, value: bytes | None) -> None:
+        held, partition = held_writes.get(), record_partition.get()
+        assert held is not None and partition is not None
+        held.hold(cast(Any, self), partition, key, value, Write("changelog", key, value, partition))
+
+
+async def test_steps_sharing_the_article_tables_wait_for_each_other_s_transaction() -> None:
+    """exactly_once: the decide step decides an article, and its transaction fails
+    (its writes are taken back, its input read again). The bands step, reading that
+    article's record again meanwhile, must not find it decided and send it: the
+    decide step, reading its answers again, would send it a second time. It waits
+    for the decide step's transaction to end, and parks the record again."""
+    banding = minhash.banding(0.8, minhash.NUM_PERM)
+    record = {
+        "id": "a",
+        "text": "The council met in Oslo on Monday to agree the budget for schools.",
+        "pipeline": {"clean": {"finished_at": "2026-12-07T10:00:00Z"}},
+        "entity_list": [{"label": "GPE", "name": "Oslo"}],
+    }
+    value = orjson.dumps(record)
+    answers = {f"{i:02d}": {"band": f"{i:02d}-x"} for i in range(banding.bands - 1)}
+    steps: Any = object.__new__(StoryAgents)
+    steps.banding, steps.settings = banding, Settings()
+    steps.executor = ThreadPoolExecutor(max_workers=1)
+    steps.pending = HeldTable({b"a": value})
+    steps.answers = HeldTable({b"a": orjson.dumps(answers)})
+    steps.decisions = HeldTable({})
+    steps._by_partition = lambda bands, body: []
+    steps.topics = {k: SimpleNamespace(get_topic_name=lambda k=k: k) for k in TOPICS}
+    steps.refuse, steps.mark_published = None, lambda messages: None
+    steps._articles = asyncio.Lock()
+    decide_commits = asyncio.Event()
+    committed: list[Write] = []
+
+    class Transactions:
+        async def fence(self, keys: object) -> None:
+            return None
+
+        def fresh(self, messages: list[Message]) -> list[int]:
+            return list(range(len(messages)))
+
+        async def commit(
+            self, fresh: list[Message], writes: list[list[Write]], *_: Any, **__: Any
+        ) -> Any:
+            if fresh[0].topic == "story_matches":
+                await decide_commits.wait()
+                return [], writes  # not committed: the step takes its writes back
+            committed.extend(w for ws in writes for w in ws)
+            return list(range(len(fresh))), writes
+
+    steps.transactions = Transactions()
+    last = {"id": "a", "answers": [{"band": f"{banding.bands - 1:02d}-x"}]}
+    decide = asyncio.ensure_future(
+        steps._batch(
+            [Message("story_matches", 0, 5, b"a", orjson.dumps(last))], steps._decide, shared=True
+        )
+    )
+    await asyncio.sleep(0)  # the decide step has decided the article, not committed yet
+    assert b"a" in steps.decisions.data
+    bands = asyncio.ensure_future(
+        steps._batch([Message("summarized", 0, 9, b"a", value)], steps._bands, shared=True)
+    )
+    await asyncio.sleep(0.05)  # the bands step's turn, were it not waiting
+    decide_commits.set()
+    await asyncio.gather(decide, bands)
+    assert not steps.decisions.data  # taken back with the failed transaction
+    assert b"a" in steps.pending.data  # parked: it goes out once its answers are read again
+    assert not [w for w in committed if w.topic in ("enriched", "story_entities")]
