@@ -35,10 +35,10 @@ have held its last records).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -57,10 +57,10 @@ from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
 from workers.stream.kafka import clients, connection, offsets
-from workers.stream.kafka.clients import REFUSED_FOR_GOOD
 from workers.stream.seam.writes import Refused as Refused
 from workers.stream.seam.writes import Replace as Replace
 from workers.stream.seam.writes import Write as Write
+from workers.stream.seam.writes import send_writes
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class Transactions:
         self._unanswered: dict[tuple[str, int], int] = {}
         self._initialized = False  # a transactional producer got its id once
         self._closer = clients.Closer()  # producers given up, closed aside
+        self._closing = False  # stopping: no transaction begins
 
     @property
     def attempt_s(self) -> float:
@@ -164,7 +165,7 @@ class Transactions:
 
         async def one(key: tuple[str, int]) -> None:
             async with self._lock(key):
-                if key in self._producers or not self.owns(*key):
+                if key in self._producers or not self.owns(*key) or self._closing:
                     return
                 try:
                     await asyncio.wait_for(self._producer(key), self.attempt_s)
@@ -322,6 +323,8 @@ class Transactions:
         whole: bool,
     ) -> list[int]:
         async with self._lock(key):
+            if self._closing:  # stopping: the partition's next owner reads these again
+                return []
             backoff = clients.Backoff(self.settings.produce_deadline_s, excused=self.excused)
             warned = False
             while True:
@@ -421,7 +424,7 @@ class Transactions:
                 await self._end(key, producer, commit=False)
                 return indexes
             try:
-                refusals = await self._send(producer, todo, final)
+                refusals = await send_writes(producer, todo, final)
                 if refusals:
                     await self._end(key, producer, commit=False)
                     replaced = await replace(refusals)
@@ -467,30 +470,6 @@ class Transactions:
                 return None
         return self._uncommitted(indexes, messages)
 
-    async def _send(
-        self, producer: AIOKafkaProducer, todo: list[int], final: list[list[Write]]
-    ) -> dict[Refused, BaseException]:
-        """Send the writes of ``todo``; the ones refused for good."""
-        refusals: dict[Refused, BaseException] = {}
-        futures: list[tuple[Refused, Any]] = []
-        for i in todo:
-            for j, write in enumerate(final[i]):
-                try:
-                    sent = await producer.send(
-                        write.topic, key=write.key, value=write.value, partition=write.partition
-                    )
-                except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
-                    refusals[i, j] = exc
-                else:
-                    futures.append(((i, j), sent))
-        results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
-        for (where, _), result in zip(futures, results, strict=True):
-            if isinstance(result, REFUSED_FOR_GOOD):
-                refusals[where] = result
-            elif isinstance(result, BaseException):
-                raise result
-        return refusals
-
     async def _end(self, key: tuple[str, int], producer: AIOKafkaProducer, *, commit: bool) -> None:
         self._open.discard(key)
         if commit:
@@ -498,9 +477,35 @@ class Transactions:
         else:
             await producer.abort_transaction()
 
-    async def close(self) -> None:
-        for key in list(self._producers):
-            await self._drop(key)
+    async def close(self, within: float = 10.0) -> None:
+        """At a stop: no transaction begins any more; each commit in progress may end
+        (for up to ``within`` in all), then every transaction still open is aborted.
+        One left open held each read_committed reader of its partitions back until
+        the broker timed it out (``transaction_timeout_s``); its records are read
+        again by the partition's next owner."""
+        self._closing = True
+        deadline = asyncio.get_running_loop().time() + within
+
+        async def end(key: tuple[str, int]) -> None:
+            lock, held = self._lock(key), False
+            with contextlib.suppress(TimeoutError):  # past it: aborted under the commit
+                async with asyncio.timeout_at(deadline):
+                    held = await lock.acquire()
+            try:
+                producer = self._producers.get(key)
+                if producer is not None and key in self._open:
+                    try:
+                        async with asyncio.timeout_at(deadline + 2.0):
+                            await self._end(key, producer, commit=False)
+                        log.debug("%s[%d]: a transaction aborted at the stop", *key)
+                    except Exception as exc:  # noqa: BLE001 - the broker times it out instead
+                        log.info("%s[%d]: not aborted at the stop (%r)", *key, exc)
+                await self._drop(key)
+            finally:
+                if held:
+                    lock.release()
+
+        await asyncio.gather(*(end(key) for key in list(self._producers)))
         await self._closer.wait()
         if self._admin is not None:
             await self._admin.close()

@@ -3,8 +3,12 @@ with what stands in for them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+from workers.stream.kafka.clients import REFUSED_FOR_GOOD
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +28,30 @@ Refused = tuple[int, int]
 
 #: Given the refusals, the writes to try instead (None: give the write up).
 Replace = Callable[[dict[Refused, BaseException]], Awaitable[dict[Refused, Write | None]]]
+
+
+async def send_writes(
+    producer: Any, todo: list[int], final: list[list[Write]]
+) -> dict[Refused, BaseException]:
+    """Send the writes of the messages ``todo`` (``final[i]`` is message i's) with
+    ``producer``, each acknowledged; the ones refused for good. Any other failure
+    is raised."""
+    refusals: dict[Refused, BaseException] = {}
+    futures: list[tuple[Refused, Any]] = []
+    for i in todo:
+        for j, write in enumerate(final[i]):
+            try:
+                sent = await producer.send(
+                    write.topic, key=write.key, value=write.value, partition=write.partition
+                )
+            except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
+                refusals[i, j] = exc
+            else:
+                futures.append(((i, j), sent))
+    results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
+    for (where, _), result in zip(futures, results, strict=True):
+        if isinstance(result, REFUSED_FOR_GOOD):
+            refusals[where] = result
+        elif isinstance(result, BaseException):
+            raise result
+    return refusals

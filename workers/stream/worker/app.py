@@ -121,6 +121,7 @@ class StageAgents:
             faust_compat.commit_by_transactions(app, self.sources)
             # before the tables are read: every earlier owner fenced, its open writes ended
             faust_compat.before_recovery(app, self._fence_assigned)
+            app.on_before_shutdown.connect(self._end_transactions)
         faust_compat.correct_end_offsets(app, self._changelog_ends)
         faust_compat.guard_acks(app, self.published)
         on_fatal_group_error(self.fail)
@@ -436,6 +437,12 @@ class StageAgents:
             await self.transactions.fence(
                 {(tp.topic, tp.partition) for tp in assigned if tp.topic in self.sources}
             )
+
+    async def _end_transactions(self, *_: Any, **__: Any) -> None:
+        """exactly_once, at a graceful stop, once the streams are drained: the commits
+        in progress end, and no transaction is left open."""
+        if self.transactions is not None:
+            await self.transactions.close(within=self.settings.stop_timeout_s / 2)
 
     def _owns(self, topic: str, partition: int) -> bool:
         return any(

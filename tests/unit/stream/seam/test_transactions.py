@@ -262,6 +262,45 @@ async def test_a_retry_does_not_wait_for_the_producer_given_up_to_close() -> Non
     assert h.producers[1].stopped
 
 
+async def test_a_stop_lets_the_commit_in_progress_end_and_leaves_no_transaction_open() -> None:
+    """At a graceful stop: a batch committing ends its commit; a transaction begun and
+    not committed is aborted (left open, it held every read_committed reader of its
+    partitions back until the broker timed it out, 60 s); no batch begins one after."""
+    h = Harness()
+    await h.tx.fence({("src", 0), ("src", 1)})  # both producers begun on a transaction
+    committing_one, idle_one = h.producers
+    committing_one.hold = asyncio.Event()
+    committing = asyncio.create_task(h.commit([msg(0, 0)]))
+    await asyncio.wait_for(committing_one.waiting.wait(), 5)
+    closing = asyncio.create_task(h.tx.close(within=5))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not closing.done() and not committing_one.stopped
+    committing_one.hold.set()
+    assert await asyncio.wait_for(committing, 5) == [0]
+    await asyncio.wait_for(closing, 5)
+    assert sorted((t["id"], t["end"]) for t in h.log) == [
+        ("g-clean.src.0", "commit"),
+        ("g-clean.src.1", "abort"),
+    ]
+    assert committing_one.stopped and idle_one.stopped
+    assert await h.commit([msg(1, 0)]) == []  # read again by the partition's next owner
+    assert len(h.producers) == 2 and len(h.log) == 2
+
+
+async def test_a_stop_does_not_wait_past_its_bound_for_a_commit() -> None:
+    """A commit stuck on a frozen node does not hold the stop past ``within``."""
+    h = Harness()
+    await h.tx.fence({("src", 0)})
+    h.producers[0].hold = asyncio.Event()  # never set
+    committing = asyncio.create_task(h.commit([msg(0, 0)]))
+    await asyncio.wait_for(h.producers[0].waiting.wait(), 5)
+    h.tx._closer.within = 0.1
+    await asyncio.wait_for(h.tx.close(within=0.2), 5)
+    assert h.producers[0].stopped and not h.log
+    committing.cancel()
+
+
 async def test_a_lost_partitions_producer_is_closed_after_its_commit_in_progress() -> None:
     """A rebalance that takes a partition away while its batch commits: the producer
     is closed only once that commit has ended, which then returns."""
