@@ -213,6 +213,44 @@ async def test_a_rebalance_storm_delivers_each_record_once(
     assert len(set(check_stories(seen, copy_of).values())) == ORIGINALS
 
 
+def mentions_of(seen: Collector) -> dict[str, int]:
+    """Per entity (and country), how many articles out name it: what the trends count."""
+    mentions: dict[str, int] = {}
+    for deliveries in seen.enriched.values():
+        keys = [f"{e['label']}\t{e['name']}" for e in deliveries[0]["entity_list"]]
+        keys += [f"COUNTRY\t{c['name']}" for c in deliveries[0]["countries"]]
+        for key in keys:
+            mentions[key] = mentions.get(key, 0) + 1
+    return mentions
+
+
+async def counted(stack: Stack) -> dict[str, int]:
+    """Per entity, the count the trends table's changelog holds (all windows)."""
+    by_entity: dict[str, int] = {}
+    for (entity, _), count in (await clients.read_trend_counts(stack.settings)).items():
+        by_entity[entity] = by_entity.get(entity, 0) + count
+    return by_entity
+
+
+async def left_open(stack: Stack, topics: list[str]) -> list[str]:
+    """The partitions of ``topics`` where a transaction is still open: the offset a
+    read_committed reader reaches (the last stable offset) is below the end."""
+    from aiokafka import AIOKafkaConsumer
+
+    levels = ("read_committed", "read_uncommitted")
+    options = connection.client_options(stack.settings)
+    readers = [AIOKafkaConsumer(**options, isolation_level=level) for level in levels]
+    try:
+        for reader in readers:
+            await reader.start()
+        parts = [tp for t in topics for tp in await clients.topic_partitions(readers[0], t)]
+        stable, end = [await reader.end_offsets(parts) for reader in readers]
+        return [f"{tp.topic}[{tp.partition}]" for tp in parts if stable[tp] < end[tp]]
+    finally:
+        for reader in readers:
+            await reader.stop()
+
+
 async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
     eos: tuple[Stack, KafkaBroker],
 ) -> None:
@@ -235,6 +273,22 @@ async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
         assert len(seen.done) < n, "the worker finished before its second kill"
         stack.start_worker(ENRICH_STORIES="true")
         await seen.wait_for(n, timeout=300)
+        # the trends step counts an article's entities after the article is out: the
+        # table is read while the worker runs (a batch its stop cuts is aborted, and
+        # left to the partition's next owner)
+        mentions = mentions_of(seen)
+        assert mentions, "the articles have entities to count"
+        by_entity: dict[str, int] = {}
+        deadline = asyncio.get_running_loop().time() + 120
+        while sum(by_entity.values()) < sum(mentions.values()):
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"the trends table lags: {sum(by_entity.values())} of "
+                f"{sum(mentions.values())} mentions counted, "
+                f"{len(set(mentions) - set(by_entity))} entities missing"
+            )
+            await asyncio.sleep(0.5)
+            by_entity = await counted(stack)
+        assert by_entity == mentions
         await seen.settle(stack)  # all that was written, delivered twice included
     assert not seen.dead
     copies = {k: len(v) for k, v in seen.enriched.items() if len(v) > 1}
@@ -242,27 +296,12 @@ async def test_stories_come_once_with_unchanged_stories_and_exact_trends(
     story = check_stories(seen, copy_of)
     assert len(set(story.values())) == ORIGINALS
     assert sum(1 for d in seen.enriched.values() if d[0]["duplicate_of"]) == COPIES
-
-    mentions: dict[str, int] = {}
-    for deliveries in seen.enriched.values():
-        keys = [f"{e['label']}\t{e['name']}" for e in deliveries[0]["entity_list"]]
-        keys += [f"COUNTRY\t{c['name']}" for c in deliveries[0]["countries"]]
-        for key in keys:
-            mentions[key] = mentions.get(key, 0) + 1
-    assert mentions, "the articles have entities to count"
-    by_entity: dict[str, int] = {}
-    deadline = asyncio.get_running_loop().time() + 120
-    while sum(by_entity.values()) < sum(mentions.values()):
-        assert asyncio.get_running_loop().time() < deadline, (
-            f"the trends table lags: {sum(by_entity.values())} of "
-            f"{sum(mentions.values())} mentions counted, "
-            f"{len(set(mentions) - set(by_entity))} entities missing"
-        )
-        await asyncio.sleep(0.5)
-        by_entity = {}
-        for (entity, _), count in (await clients.read_trend_counts(stack.settings)).items():
-            by_entity[entity] = by_entity.get(entity, 0) + count
-    assert by_entity == mentions
+    assert mentions_of(seen) == mentions == await counted(stack)  # and so after the stop
+    # a graceful stop leaves no transaction open (one held read_committed readers back
+    # until the broker timed it out, 60 s), a killed worker's ended by its successor
+    topics = [stack.settings.topics[k] for k in ("enriched", "story_entities", "story_matches")]
+    topics += [stack.settings.story_changelog(t) for t in ("trends", "decisions", "pending")]
+    assert not await left_open(stack, topics)
 
 
 async def test_committed_ends_skip_markers_and_aborted_writes(stack: Stack) -> None:
