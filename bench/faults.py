@@ -17,7 +17,8 @@ per fault and guarantee, the median over the rounds of:
 
 Each round asserts what the tests assert (nothing lost, nothing twice under
 exactly_once); a failed round is reported and left out of the medians. The figures
-depend on the machine's load: run it alone.
+depend on the machine's load: run it alone. ``--busy`` keeps one core busy for the
+whole run (a loop in a process of its own), as a loaded machine would.
 """
 
 from __future__ import annotations
@@ -66,12 +67,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("-k", dest="expression", help="only the faults pytest -k selects")
+    parser.add_argument("--busy", action="store_true", help="one core kept busy meanwhile")
     args = parser.parse_args()
+    busy = None
+    if args.busy:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        return report(args.rounds, args.expression)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+
+
+def report(rounds: int, expression: str | None) -> int:
+    """Run the rounds and print the table; 1 where any round failed."""
     stalls: dict[tuple[str, str], list[float]] = defaultdict(list)
     again: dict[tuple[str, str], list[int]] = defaultdict(list)
     failed = 0
-    for n in range(args.rounds):
-        found, status = one_round(args.expression)
+    for n in range(rounds):
+        found, status = one_round(expression)
         failed += status != 0
         for fault, guarantee, stall, extra in found:
             stalls[fault, guarantee].append(stall)
@@ -81,13 +96,13 @@ def main() -> int:
     print("| fault | guarantee | stall, median (rounds) | reprocessed, median |")
     print("|---|---|---|---|")
     for (fault, guarantee), values in sorted(stalls.items()):
-        rounds = ", ".join(f"{v:.1f}" for v in values)
+        each = ", ".join(f"{v:.1f}" for v in values)
         print(
-            f"| {fault} | {guarantee} | {statistics.median(values):.1f} s ({rounds}) "
+            f"| {fault} | {guarantee} | {statistics.median(values):.1f} s ({each}) "
             f"| {statistics.median(again[fault, guarantee]):.0f} |"
         )
     if failed:
-        print(f"\n{failed} of {args.rounds} rounds failed; see above", file=sys.stderr)
+        print(f"\n{failed} of {rounds} rounds failed; see above", file=sys.stderr)
     return 1 if failed else 0
 
 
