@@ -11,6 +11,13 @@ nothing, with no error logged, until an orchestrator restarted it (seen after a 
 quorum, where the group rebalanced while one node of three answered). The loop is
 now begun again, with a warning, and recovers the partitions assigned now; only a
 stop ends it.
+
+The loop also ended where one of its steps outlasted its bound: Faust waits for each
+step (the changelogs' ends, the producer's flush, the seek of the stream partitions)
+for up to ``broker_request_timeout`` (``ENRICH_REQUEST_TIMEOUT_S``) with mode's
+``wait_first``, which reports a wait that timed out as the service stopped; Faust then
+left its loop as at a stop (seen after a lost quorum, under a loaded machine). A loop
+that returns while the service runs is begun again the same way.
 """
 
 from __future__ import annotations
@@ -22,10 +29,14 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: The pause before a loop that ended without a stop is begun again.
+RESTART_PAUSE_S = 1.0
+
 
 async def kept(recovery: Any, loop: Callable[[Any], Awaitable[None]]) -> None:
     """Run Faust's recovery ``loop`` for ``recovery`` until the service stops, begun
-    again (its next recovery signalled) where a cancellation from within ends it."""
+    again (its next recovery signalled) where a cancellation from within ends it, or
+    where it returns while the service runs."""
     while not recovery.should_stop:
         try:
             await loop(recovery)
@@ -37,6 +48,12 @@ async def kept(recovery: Any, loop: Callable[[Any], Awaitable[None]]) -> None:
                 "table recovery was cancelled from within; recovering the partitions "
                 "assigned now again"
             )
-            recovery.signal_recovery_start.set()
         else:
-            return
+            if recovery.should_stop:
+                return
+            log.warning(
+                "table recovery ended while the worker runs (a step outlasted "
+                "ENRICH_REQUEST_TIMEOUT_S); recovering the partitions assigned now again"
+            )
+            await asyncio.sleep(RESTART_PAUSE_S)  # never a busy loop
+        recovery.signal_recovery_start.set()

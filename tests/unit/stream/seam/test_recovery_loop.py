@@ -40,6 +40,37 @@ async def test_a_recovery_loop_cancelled_from_within_is_begun_again(
     assert "table recovery was cancelled" in caplog.text
 
 
+async def test_a_recovery_loop_left_as_at_a_stop_while_the_worker_runs_is_begun_again(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mode's ``wait_first`` reports a step that outlasted its bound as the service
+    stopped, and Faust leaves its loop (``break``) though nothing stops."""
+    monkeypatch.setattr(recovery_loop, "RESTART_PAUSE_S", 0.0)
+    recovery = Recovery()
+
+    async def loop(service: Any) -> None:
+        service.runs += 1
+        if service.runs == 2:
+            service.should_stop = True  # the second run ends at a real stop
+
+    await asyncio.wait_for(recovery_loop.kept(recovery, loop), 5)
+    assert recovery.runs == 2
+    assert recovery.signal_recovery_start.is_set()
+    assert "table recovery ended while the worker runs" in caplog.text
+
+
+async def test_mode_reports_a_wait_that_timed_out_as_the_service_stopped() -> None:
+    """What the patch answers (mode-streaming 0.7): the wait Faust's recovery makes of each step."""
+    import mode
+
+    class Service(mode.Service):
+        pass
+
+    service = Service()
+    result = await service.wait_first(asyncio.Event().wait(), timeout=0.01)
+    assert result.stopped and not service.should_stop
+
+
 async def test_a_recovery_loop_whose_task_is_cancelled_ends() -> None:
     recovery = Recovery()
     started = asyncio.Event()
