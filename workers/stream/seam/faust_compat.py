@@ -113,8 +113,8 @@ record, and it offers no setting for them, so they are patched here:
 
 18. **A table write that failed crashed the worker** (``ProducerBuffer._send_pending``),
    in ``send_buffer.py``.
-19. **Recovery left dead by a cancellation** (``Recovery._restart_recovery``), in
-   ``recovery_loop.py``: begun again, not left with the consumer's flow stopped.
+19. **Recovery left dead by a cancellation or a step's timeout** (``Recovery.
+   _restart_recovery``), in ``recovery_loop.py``: begun again, flow not left stopped.
 
 ``apply()`` checks the installed faust-streaming against the versions these
 patches were written for and installs them, once per process; ``create_app``
