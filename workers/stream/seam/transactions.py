@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
+    IllegalOperation,
     InvalidProducerEpoch,
     InvalidProducerIdMapping,
     InvalidTransactionTimeout,
@@ -60,7 +61,7 @@ from workers.stream.kafka import clients, connection, offsets
 from workers.stream.seam.writes import Refused as Refused
 from workers.stream.seam.writes import Replace as Replace
 from workers.stream.seam.writes import Write as Write
-from workers.stream.seam.writes import send_writes
+from workers.stream.seam.writes import send_writes, why_ended
 
 log = logging.getLogger(__name__)
 
@@ -441,6 +442,8 @@ class Transactions:
             except FENCED_ERRORS as exc:
                 self._unanswered.pop(key, None)
                 raise Fenced(repr(exc)) from exc
+            except IllegalOperation as exc:  # "not in transaction": a write ended it
+                raise why_ended(producer, exc) from exc
             self._unanswered.pop(key, None)
             self._committed[key] = last + 1
             return indexes

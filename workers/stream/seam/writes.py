@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka.errors import IllegalOperation, KafkaError
+
 from workers.stream.kafka.clients import REFUSED_FOR_GOOD
 
 
@@ -30,6 +32,24 @@ Refused = tuple[int, int]
 Replace = Callable[[dict[Refused, BaseException]], Awaitable[dict[Refused, Write | None]]]
 
 
+class TransactionEnded(KafkaError):  # type: ignore[misc]
+    """A send refused because the producer's transaction had ended under it, for a
+    cause aiokafka did not keep: the attempt failed, and is made again."""
+
+
+def why_ended(producer: Any, refusal: IllegalOperation) -> BaseException:
+    """Why a transactional producer refused a send as "not in transaction": the
+    error that ended its transaction where aiokafka kept it (``ProducerFenced`` where
+    the coordinator fenced it, or the failed write), else ``TransactionEnded``. The
+    refusal itself is no ``KafkaError``: it stopped the worker as a bug."""
+    waiter = getattr(getattr(producer, "_txn_manager", None), "_transaction_waiter", None)
+    if isinstance(waiter, asyncio.Future) and waiter.done() and not waiter.cancelled():
+        cause = waiter.exception()
+        if cause is not None:
+            return cause
+    return TransactionEnded(str(refusal))
+
+
 async def send_writes(
     producer: Any, todo: list[int], final: list[list[Write]]
 ) -> dict[Refused, BaseException]:
@@ -46,6 +66,8 @@ async def send_writes(
                 )
             except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
                 refusals[i, j] = exc
+            except IllegalOperation as exc:  # an earlier write ended the transaction
+                raise why_ended(producer, exc) from exc
             else:
                 futures.append(((i, j), sent))
     results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)

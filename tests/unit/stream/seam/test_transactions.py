@@ -4,16 +4,18 @@ transaction holds, and which records are done, skipped or left for later."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.errors import MessageSizeTooLargeError, ProducerFenced
+from aiokafka.errors import IllegalOperation, MessageSizeTooLargeError, ProducerFenced
 
 from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
 from workers.stream.seam.transactions import Refused, Transactions, Write
+from workers.stream.seam.writes import TransactionEnded, why_ended
 
 
 class FakeProducer:
@@ -299,6 +301,38 @@ async def test_a_stop_does_not_wait_past_its_bound_for_a_commit() -> None:
     await asyncio.wait_for(h.tx.close(within=0.2), 5)
     assert h.producers[0].stopped and not h.log
     committing.cancel()
+
+
+async def test_a_send_refused_as_not_in_transaction_is_a_failed_attempt() -> None:
+    """aiokafka refuses a send with IllegalOperation once an earlier write ended the
+    transaction (fenced mid-batch by the coordinator): the attempt fails with the
+    error that ended it and is made again with a producer made anew. Raised as it
+    was, it stopped the worker as a bug (seen with a frozen node, exactly_once)."""
+    h = Harness()
+    original = h.tx._factory
+
+    def first_ends(transactional_id: str) -> Any:
+        producer = original(transactional_id)
+        if len(h.producers) == 1:
+
+            async def refused(*_: Any, **__: Any) -> Any:
+                raise IllegalOperation("Can't send messages while not in transaction")
+
+            producer.send = refused
+        return producer
+
+    h.tx._factory = first_ends
+    assert await asyncio.wait_for(h.commit([msg(0, 0)]), 5) == [0]
+    assert len(h.producers) == 2 and h.log[-1]["end"] == "commit"
+
+
+async def test_why_a_transaction_ended_is_the_error_aiokafka_kept() -> None:
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiter.set_exception(ProducerFenced())
+    producer = SimpleNamespace(_txn_manager=SimpleNamespace(_transaction_waiter=waiter))
+    refusal = IllegalOperation("Can't send messages while not in transaction")
+    assert isinstance(why_ended(producer, refusal), ProducerFenced)
+    assert isinstance(why_ended(SimpleNamespace(), refusal), TransactionEnded)
 
 
 async def test_a_lost_partitions_producer_is_closed_after_its_commit_in_progress() -> None:
