@@ -55,7 +55,7 @@ async def send_writes(
 ) -> dict[Refused, BaseException]:
     """Send the writes of the messages ``todo`` (``final[i]`` is message i's) with
     ``producer``, each acknowledged; the ones refused for good. Any other failure
-    is raised."""
+    is raised (a send refused as "not in transaction" too: see ``why_ended``)."""
     refusals: dict[Refused, BaseException] = {}
     futures: list[tuple[Refused, Any]] = []
     for i in todo:
@@ -66,8 +66,6 @@ async def send_writes(
                 )
             except REFUSED_FOR_GOOD as exc:  # refused by the client before it is sent
                 refusals[i, j] = exc
-            except IllegalOperation as exc:  # an earlier write ended the transaction
-                raise why_ended(producer, exc) from exc
             else:
                 futures.append(((i, j), sent))
     results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
