@@ -143,3 +143,16 @@ def test_faust_data_directory_is_under_data_dir(tmp_path: Path) -> None:
     app = create_app(settings)
     assert app.conf.datadir == tmp_path / "deep" / "data" / "enrich-tag"
     assert (tmp_path / "deep" / "data").is_dir()
+
+
+def test_the_session_timeout_outlives_a_frozen_replica_where_there_are_three() -> None:
+    # one broker: Apache Kafka's smallest session (the embedded broker's first join
+    # waits half of it); three replicas: longer than a frozen replica of the group's
+    # offsets partition holds every heartbeat back (until the cluster drops it)
+    assert Settings().group_session_s == 6.0
+    assert Settings(replication_factor=3).group_session_s == 15.0
+    assert Settings(replication_factor=3, session_timeout_s=8).group_session_s == 8.0
+    assert Settings(session_timeout_s=20).group_session_s == 20.0
+    with pytest.raises(ValueError, match="ENRICH_SESSION_TIMEOUT_S \\(6\\)"):
+        Settings(heartbeat_interval_s=6)
+    assert Settings(replication_factor=3, heartbeat_interval_s=6).heartbeat_interval_s == 6

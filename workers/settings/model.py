@@ -70,7 +70,14 @@ class Settings(BaseSettings):
         "rebalance timeout plus 5 s): a frozen broker costs this, then the request is "
         "retried against fresh metadata",
     )
-    session_timeout_s: float = duration(6.0)
+    session_timeout_s: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        gt=0,
+        le=ranges.MAX_MS_S,
+        description="Consumer session timeout (empty: 15 s when the replication factor is "
+        "3 or more, else 6 s)",
+    )
     heartbeat_interval_s: float = duration(1.0)
     rebalance_timeout_s: float = duration(10.0)
     commit_interval_s: float = duration(1.0)
@@ -343,10 +350,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         """What each setting allows alone may still not hold beside another."""
-        if self.heartbeat_interval_s >= self.session_timeout_s:
+        if self.heartbeat_interval_s >= self.group_session_s:
             raise ValueError(
                 f"ENRICH_HEARTBEAT_INTERVAL_S ({self.heartbeat_interval_s:g}) must be less "
-                f"than ENRICH_SESSION_TIMEOUT_S ({self.session_timeout_s:g}), a third of it "
+                f"than ENRICH_SESSION_TIMEOUT_S ({self.group_session_s:g}), a third of it "
                 "or less is usual"
             )
         if self.min_insync_replicas is not None and (
@@ -423,6 +430,23 @@ class Settings(BaseSettings):
         if self.min_insync_replicas is not None:
             return self.min_insync_replicas
         return 2 if self.replication_factor >= 3 else 1
+
+    @property
+    def group_session_s(self) -> float:
+        """The consumer session timeout: the setting, else 15 s where the topics have 3
+        replicas or more, else 6 s (Apache Kafka's smallest allowed).
+
+        On a replicated cluster a member must outlive a frozen replica of its group's
+        offsets partition: the coordinator answers each heartbeat only once it is
+        replicated (a write of its own, bounded by ``offsets.commit.timeout.ms``, 5 s),
+        so heartbeats fail until the cluster drops the frozen node from the in-sync
+        replicas (``broker.session.timeout.ms``, 9 s). A 6 s session ends in that
+        while, and the rebalance it starts stalls every worker for its length.
+        Shorter where there is one broker: the embedded broker holds a new group's
+        first join for half of the session."""
+        if self.session_timeout_s is not None:
+            return self.session_timeout_s
+        return 15.0 if self.replication_factor >= 3 else 6.0
 
     @property
     def max_request_bytes(self) -> int:

@@ -35,7 +35,7 @@ def create_app(settings: Settings, *, idempotent: bool = False, **overrides: Any
         "topic_replication_factor": settings.replication_factor,
         "topic_disable_leader": True,
         "consumer_auto_offset_reset": "earliest",
-        "broker_session_timeout": settings.session_timeout_s,
+        "broker_session_timeout": settings.group_session_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,
         "broker_commit_interval": settings.commit_interval_s,
