@@ -47,21 +47,39 @@ partition that had no leader for a while.
     left a request unanswered (as in 17) is now picked last, or not at all where
     another is known; the next request it answers makes it a node like the others.
 
+21. **A node the cluster has fenced is left by every client at once**
+    (``AIOKafkaClient.bootstrap``, ``_watched``). A worker has many clients (its
+    consumer, a producer per source partition under exactly_once, admin clients),
+    each with metadata of its own, and each learnt that the cluster had moved a
+    frozen node's partitions only when one of its own requests to that node timed
+    out: a producer whose last refresh predated the move sent its next batch to the
+    frozen node and waited the request timeout, one client after another, one stage
+    after another. A batch's transaction waited the request timeout more than once,
+    and output after a freeze came in a trickle, up to 36 s after it. Now, while an
+    address has left a request unanswered and the cluster still lists it, one client
+    that lists it refreshes its metadata each ``REFRESH_EVERY_S``; once the cluster
+    no longer lists it (the controller fenced the node, and moved its partitions),
+    every client closes its connections to it, which fails the requests waiting on
+    it at once (retried on fresh metadata), and refreshes its metadata. No upstream
+    issue found.
+
 ``apply()`` installs them, once per process (``faust_compat.apply`` calls it). Each
 has a unit test that fails without it (tests/unit/stream/seam/test_aiokafka_compat.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import random
 import time
+import weakref
 from contextvars import ContextVar
 from typing import Any
 
 from aiokafka import client as aiokafka_client
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
-from aiokafka.conn import AIOKafkaConnection, collect_hosts
+from aiokafka.conn import AIOKafkaConnection, CloseReason, collect_hosts
 from aiokafka.errors import (
     KafkaConnectionError,
     NodeNotReadyError,
@@ -84,6 +102,10 @@ UNANSWERED_FOR_S = 300.0
 #: (host, port) of each address that left a request unanswered, and when (monotonic).
 _unanswered: dict[tuple[str, int], float] = {}
 _applied = False
+#: Every client bootstrapped in this process: what one learns of a node, all act on.
+_clients: weakref.WeakSet[AIOKafkaClient] = weakref.WeakSet()
+#: The task watching the addresses that left a request unanswered (patch 21).
+_watch: asyncio.Task[None] | None = None
 #: The client whose metadata request picks its node, in ``_metadata_update``.
 _picking: ContextVar[AIOKafkaClient | None] = ContextVar("picking", default=None)
 
@@ -129,9 +151,74 @@ async def _watched(answer: Any, address: tuple[str, int]) -> Any:
         result = await answer
     except TimeoutError:
         _unanswered[address] = time.monotonic()
+        watch()
         raise
     _unanswered.pop(address, None)
     return result
+
+
+def listed(client: AIOKafkaClient, address: tuple[str, int]) -> bool:
+    """Whether the client's metadata lists a node at ``address``."""
+    return any((b.host, b.port) == address for b in client.cluster.brokers())
+
+
+def _here(client: AIOKafkaClient) -> bool:
+    """Whether the client is open, on the running event loop."""
+    task = client._sync_task
+    return task is not None and not task.done() and client._loop is asyncio.get_running_loop()
+
+
+def leave(address: tuple[str, int]) -> None:
+    """Every client of this event loop closes its connections to ``address``, which
+    fails the requests waiting on it (each retried on fresh metadata), and refreshes
+    its metadata where it still lists it."""
+    for client in [c for c in _clients if _here(c)]:
+        for conn in list(client._conns.values()):
+            if (conn.host, conn.port) == address and conn.connected():
+                conn.close(reason=CloseReason.CONNECTION_BROKEN)
+        if listed(client, address):
+            client.force_metadata_update()
+
+
+async def check(address: tuple[str, int]) -> bool:
+    """One client that lists ``address`` refreshes its metadata; where the cluster no
+    longer lists it, every client leaves it. Whether it is still to be watched."""
+    probe = next((c for c in list(_clients) if _here(c) and listed(c, address)), None)
+    if probe is None:
+        return False  # no client lists it: left already, or never known here
+    refreshed = probe.force_metadata_update()
+    done, _ = await asyncio.wait({refreshed}, timeout=5 * REFRESH_EVERY_S)
+    if refreshed in done and not refreshed.cancelled() and refreshed.result():
+        if not listed(probe, address):
+            leave(address)
+            return False
+    else:
+        refreshed.cancel()
+    return True
+
+
+async def _watching() -> None:
+    """Each ``REFRESH_EVERY_S``, each address that left a request unanswered within
+    ``UNANSWERED_FOR_S`` checked, until none is listed by a client any more."""
+    global _watch  # noqa: PLW0603 - one task per process
+    try:
+        while True:
+            await asyncio.sleep(REFRESH_EVERY_S)
+            now = time.monotonic()
+            watched = [a for a in list(_unanswered) if unanswered(a[0], a[1], now)]
+            still = [a for a in watched if await check(a)]
+            if not still:
+                return
+    finally:
+        if _watch is asyncio.current_task():
+            _watch = None
+
+
+def watch() -> None:
+    """Begin watching the addresses that left a request unanswered, where not begun."""
+    global _watch  # noqa: PLW0603 - one task per process
+    if _watch is None or _watch.done():
+        _watch = asyncio.get_running_loop().create_task(_watching(), name="enrich-fenced-nodes")
 
 
 def out_of_step(response: Any) -> bool:
@@ -162,11 +249,14 @@ def missing() -> str | None:
         (AIOKafkaClient, "force_metadata_update"),
         (AIOKafkaClient, "get_random_node"),
         (AIOKafkaClient, "_metadata_update"),
+        (AIOKafkaClient, "bootstrap"),
     ):
         if not callable(getattr(owner, name, None)):
             return f"aiokafka has no {owner.__name__}.{name}"
     if not isinstance(getattr(AIOKafkaClient, "hosts", None), property):
         return "aiokafka's AIOKafkaClient.hosts is not a property"
+    if "self._sync_task" not in inspect.getsource(AIOKafkaClient.close):
+        return "aiokafka's client keeps its metadata task elsewhere"
     if not callable(getattr(AIOKafkaConnection, "send", None)):
         return "aiokafka has no AIOKafkaConnection.send"
     if not _applied and "random.shuffle(nodeids)" not in inspect.getsource(
@@ -201,6 +291,11 @@ def apply() -> None:
     original_conn_send = AIOKafkaConnection.send
     original_handle_response = SendProduceReqHandler.handle_response
     original_metadata_update = AIOKafkaClient._metadata_update
+    original_bootstrap = AIOKafkaClient.bootstrap
+
+    async def bootstrap(self: AIOKafkaClient) -> None:
+        await original_bootstrap(self)
+        _clients.add(self)
 
     async def send(
         self: AIOKafkaClient, node_id: Any, request: Any, *, group: Any = ConnectionGroup.DEFAULT
@@ -253,6 +348,7 @@ def apply() -> None:
             _picking.reset(picking)
 
     AIOKafkaClient.send = send
+    AIOKafkaClient.bootstrap = bootstrap
     AIOKafkaClient.get_random_node = get_random_node
     AIOKafkaClient._metadata_update = metadata_update
     aiokafka_client.random = _NodesLast()

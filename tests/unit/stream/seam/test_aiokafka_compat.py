@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -229,3 +230,72 @@ async def test_a_metadata_refresh_asks_a_node_that_did_not_answer_last(
         asked.clear()
         assert not await client._metadata_update(client.cluster, [])
         assert sorted(asked[:2]) == [1, 3] and asked[2] == 2
+
+
+class Conn:
+    """A connection with a request waiting on its answer."""
+
+    def __init__(self, port: int) -> None:
+        self.host, self.port = "127.0.0.1", port
+        self.waiting: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def connected(self) -> bool:
+        return not self.waiting.done()
+
+    def close(self, reason: Any = None, exc: Any = None) -> None:
+        if not self.waiting.done():
+            self.waiting.set_exception(KafkaConnectionError("closed"))
+
+
+def _open(client: AIOKafkaClient, refreshes: list[int], moved: set[int]) -> None:
+    """The client open on this loop; a metadata refresh (counted) finds the nodes of
+    ``moved`` gone from the cluster."""
+
+    def force_metadata_update() -> asyncio.Future[bool]:
+        refreshes.append(1)
+        for n in moved:
+            client.cluster._brokers.pop(n, None)
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        done.set_result(True)
+        return done
+
+    client.force_metadata_update = force_metadata_update
+    client._sync_task = asyncio.create_task(asyncio.sleep(3600))
+    aiokafka_compat._clients.add(client)
+
+
+async def test_a_node_the_cluster_fenced_is_left_by_every_client_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without it each client waited on the frozen node until its own request timed
+    out, one after ansecond, long after the cluster had moved its partitions."""
+    monkeypatch.setattr(aiokafka_compat, "_clients", weakref.WeakSet())
+    fenced: set[int] = set()
+    first = _three_nodes(monkeypatch, frozen={2})
+    second = AIOKafkaClient(bootstrap_servers="127.0.0.1:9001")
+    second.cluster._brokers = dict(first.cluster._brokers)
+    refreshes: list[int] = []
+    _open(first, refreshes, fenced)
+    _open(second, refreshes, fenced)
+    waits = {name: Conn(9002) for name in ("first", "second")}
+    first._conns[(2, ConnectionGroup.DEFAULT)] = waits["first"]
+    second._conns[(2, ConnectionGroup.DEFAULT)] = waits["second"]
+    second._conns[(1, ConnectionGroup.DEFAULT)] = answering = Conn(9001)
+    address = ("127.0.0.1", 9002)
+    try:
+        # frozen, not yet fenced: watched on, nothing left
+        assert await aiokafka_compat.check(address)
+        assert not any(w.waiting.done() for w in waits.values())
+        assert refreshes == [1]  # one client asked, for all
+        fenced.add(2)  # the controller fences it and moves its partitions
+        assert not await aiokafka_compat.check(address)
+        for conn in waits.values():
+            with pytest.raises(KafkaConnectionError):
+                conn.waiting.result()  # failed at once: retried on fresh metadata
+        assert not answering.waiting.done()
+        # one client's refresh found it gone; the other, stale, was asked to refresh
+        assert refreshes == [1, 1, 1]
+        assert not await aiokafka_compat.check(address)  # no client lists it: done
+    finally:
+        for client in (first, second):
+            client._sync_task.cancel()
