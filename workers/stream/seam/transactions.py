@@ -114,6 +114,8 @@ class Transactions:
         self._admin: AIOKafkaAdminClient | None = None
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._open: set[tuple[str, int]] = set()  # producers in a transaction now
+        #: what each partition's transaction does now, for the log of one that fails
+        self._steps: dict[tuple[str, int], str] = {}
         # the next offset a commit given up before it answered would have committed
         self._unanswered: dict[tuple[str, int], int] = {}
         self._initialized = False  # a transactional producer got its id once
@@ -240,6 +242,7 @@ class Transactions:
             self._producers[key] = producer
             # begin waits for the producer id: earlier owners are fenced once it returns
             try:
+                self._steps[key] = "making its producer"
                 await producer.start()
                 await producer.begin_transaction()
             except (UnknownError, UnsupportedVersionError) as exc:
@@ -250,9 +253,11 @@ class Transactions:
                 self._timeout_refused()
             self._initialized = True
             self._open.add(key)
+            self._steps[key] = "reading the committed offset"
             self._committed[key] = await self._committed_offset(*key)
             return producer
         if key not in self._open:  # begun already where it was made by ``fence``
+            self._steps[key] = "beginning"
             await producer.begin_transaction()
             self._open.add(key)
         return producer
@@ -368,11 +373,17 @@ class Transactions:
                             exc,
                         )
                         os._exit(ExitCode.PRODUCE_FAILED)
+                    step = self._steps.get(key, "beginning")
                     if not warned:
                         log.warning(
-                            "%s[%d]: a transaction failed (%r); retrying", key[0], key[1], exc
+                            "%s[%d]: a transaction failed while %s (%r); retrying",
+                            *key,
+                            step,
+                            exc,
                         )
                         warned = True
+                    else:  # each failure said, for the time a fault costs
+                        log.info("%s[%d]: failed again while %s (%r)", *key, step, exc)
                     await backoff.wait()
                     continue
                 if warned:
@@ -425,6 +436,7 @@ class Transactions:
                 await self._end(key, producer, commit=False)
                 return indexes
             try:
+                self._steps[key] = "sending"
                 refusals = await send_writes(producer, todo, final)
                 if refusals:
                     await self._end(key, producer, commit=False)
@@ -434,6 +446,7 @@ class Transactions:
                         final[i] = [w for w in swapped if w is not None]
                     continue
                 last = max(messages[i].offset for i in todo)
+                self._steps[key] = "adding the offsets"
                 await producer.send_offsets_to_transaction(
                     {TopicPartition(*key): last + 1}, self.group
                 )
@@ -475,6 +488,7 @@ class Transactions:
 
     async def _end(self, key: tuple[str, int], producer: AIOKafkaProducer, *, commit: bool) -> None:
         self._open.discard(key)
+        self._steps[key] = "committing" if commit else "aborting"
         if commit:
             await producer.commit_transaction()
         else:
