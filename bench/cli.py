@@ -137,7 +137,7 @@ async def bare_join(settings: Settings) -> float:
         settings.topic_raw,
         bootstrap_servers=settings.broker,
         group_id=f"bare-{uuid.uuid4().hex[:8]}",
-        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        session_timeout_ms=int(settings.group_session_s * 1000),
         heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
     )
     started = time.perf_counter()
