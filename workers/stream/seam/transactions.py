@@ -44,12 +44,8 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     IllegalOperation,
-    InvalidProducerEpoch,
-    InvalidProducerIdMapping,
     InvalidTransactionTimeout,
     KafkaError,
-    ProducerFenced,
-    TransactionalIdAuthorizationFailed,
     UnknownError,
     UnsupportedVersionError,
 )
@@ -58,28 +54,12 @@ from workers.codec import Message
 from workers.errors import ExitCode
 from workers.settings import Settings
 from workers.stream.kafka import clients, connection, offsets
+from workers.stream.seam.writes import FENCED_ERRORS, Fenced, NoTransactions, send_writes, why_ended
 from workers.stream.seam.writes import Refused as Refused
 from workers.stream.seam.writes import Replace as Replace
 from workers.stream.seam.writes import Write as Write
-from workers.stream.seam.writes import send_writes, why_ended
 
 log = logging.getLogger(__name__)
-
-#: A producer that gets one of these has been replaced by a newer one for its id.
-FENCED_ERRORS: tuple[type[BaseException], ...] = (
-    ProducerFenced,
-    InvalidProducerEpoch,
-    InvalidProducerIdMapping,
-    TransactionalIdAuthorizationFailed,
-)
-
-
-class NoTransactions(Exception):
-    """The broker refused the first transactional producer: it has no transactions."""
-
-
-class Fenced(Exception):
-    """The partition's producer was replaced: another worker owns the partition."""
 
 
 class Transactions:

@@ -1,5 +1,5 @@
 """What a batch writes, as the commit protocol takes it: the records, and the refusals
-with what stands in for them."""
+with what stands in for them; and the errors the commit protocol tells apart."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.errors import IllegalOperation, KafkaError
+from aiokafka.errors import (
+    IllegalOperation,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    ProducerFenced,
+    TransactionalIdAuthorizationFailed,
+)
 
 from workers.stream.kafka.clients import REFUSED_FOR_GOOD
 
@@ -30,6 +37,23 @@ Refused = tuple[int, int]
 
 #: Given the refusals, the writes to try instead (None: give the write up).
 Replace = Callable[[dict[Refused, BaseException]], Awaitable[dict[Refused, Write | None]]]
+
+
+#: A producer that gets one of these has been replaced by a newer one for its id.
+FENCED_ERRORS: tuple[type[BaseException], ...] = (
+    ProducerFenced,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    TransactionalIdAuthorizationFailed,
+)
+
+
+class NoTransactions(Exception):
+    """The broker refused the first transactional producer: it has no transactions."""
+
+
+class Fenced(Exception):
+    """The partition's producer was replaced: another worker owns the partition."""
 
 
 class TransactionEnded(KafkaError):  # type: ignore[misc]
