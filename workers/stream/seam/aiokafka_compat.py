@@ -56,8 +56,8 @@ partition that had no leader for a while.
     frozen node and waited the request timeout, one client after another, one stage
     after another. A batch's transaction waited the request timeout more than once,
     and output after a freeze came in a trickle, up to 36 s after it. Now, while an
-    address has left a request unanswered and the cluster still lists it, one client
-    that lists it refreshes its metadata each ``REFRESH_EVERY_S``; once the cluster
+    address has left a request unanswered and the cluster still lists it, a node that
+    answers is asked each ``REFRESH_EVERY_S`` which brokers the cluster lists; once it
     no longer lists it (the controller fenced the node, and moved its partitions),
     every client closes its connections to it, which fails the requests waiting on
     it at once (retried on fresh metadata), and refreshes its metadata. No upstream
@@ -82,6 +82,7 @@ from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from aiokafka.conn import AIOKafkaConnection, CloseReason, collect_hosts
 from aiokafka.errors import (
     KafkaConnectionError,
+    KafkaError,
     NodeNotReadyError,
     OutOfOrderSequenceNumber,
     RequestTimedOutError,
@@ -91,6 +92,7 @@ from aiokafka.errors import (
 from aiokafka.producer.sender import SendProduceReqHandler
 from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.protocol.group import JoinGroupRequest
+from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.util import create_future
 
 #: What the broker's answer to a JoinGroup may take beyond the rebalance timeout.
@@ -181,20 +183,31 @@ def leave(address: tuple[str, int]) -> None:
 
 
 async def check(address: tuple[str, int]) -> bool:
-    """One client that lists ``address`` refreshes its metadata; where the cluster no
-    longer lists it, every client leaves it. Whether it is still to be watched."""
+    """A node that answers is asked which brokers the cluster lists, through a client
+    that lists ``address``; where the cluster no longer does, every client leaves
+    it. Whether it is still to be watched."""
     probe = next((c for c in list(_clients) if _here(c) and listed(c, address)), None)
     if probe is None:
         return False  # no client lists it: left already, or never known here
-    refreshed = probe.force_metadata_update()
-    done, _ = await asyncio.wait({refreshed}, timeout=5 * REFRESH_EVERY_S)
-    if refreshed in done and not refreshed.cancelled() and refreshed.result():
-        if not listed(probe, address):
-            leave(address)
-            return False
-    else:
-        refreshed.cancel()
-    return True
+    now = time.monotonic()
+    answering = [
+        b.nodeId
+        for b in probe.cluster.brokers()
+        if (b.host, b.port) != address and not unanswered(b.host, b.port, now)
+    ]
+    if not answering:
+        return True
+    try:
+        answer = await asyncio.wait_for(
+            probe.send(random.choice(answering), MetadataRequest([])),  # noqa: S311
+            2 * REFRESH_EVERY_S,
+        )
+    except (KafkaError, OSError, TimeoutError):
+        return True  # asked again at the next turn
+    if any((broker[1], broker[2]) == address for broker in answer.brokers):
+        return True
+    leave(address)
+    return False
 
 
 async def _watching() -> None:
