@@ -33,6 +33,8 @@ from typing import BinaryIO, Self
 
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"
+#: ``request.timeout.ms`` of a replicated cluster's nodes (Apache Kafka's default: 30 s).
+CLUSTER_REQUEST_TIMEOUT_MS = 6000
 CACHE = Path(
     os.environ.get("ENRICH_TEST_KAFKA_CACHE", Path.home() / ".cache" / "article-enrich" / "kafka")
 )
@@ -293,6 +295,14 @@ class KafkaBroker:
                     "group.min.session.timeout.ms=1000",
                     "message.max.bytes=22020096",
                     "num.partitions=1",
+                    # a replicated cluster's recommended setting (docs/deployment.md): a
+                    # transaction's markers sent to a node that froze are waited on this
+                    # long, and the transactional id's next transaction with them
+                    *(
+                        [f"request.timeout.ms={CLUSTER_REQUEST_TIMEOUT_MS}"]
+                        if self.replicas > 1
+                        else []
+                    ),
                     *extra,
                     "",
                 ]
