@@ -33,11 +33,14 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"FAULT (\S+) (\S+): resumed_s=([\d.]+) reprocessed=(\d+)")
+LINE = re.compile(r"FAULT (\S+) (\S+): resumed_s=([\d.]+) reprocessed=(\d+) ?(.*)")
 
 
-def one_round(expression: str | None) -> tuple[list[tuple[str, str, float, int]], int]:
-    """The FAULT lines of one run of the cluster tests, and pytest's exit status."""
+def one_round(
+    expression: str | None,
+) -> tuple[list[tuple[str, str, float, int, str]], int]:
+    """The FAULT lines of one run of the cluster tests (with what the test says of the
+    fault: the node, the outputs per 2 s), and pytest's exit status."""
     command = [
         sys.executable,
         "-m",
@@ -53,7 +56,7 @@ def one_round(expression: str | None) -> tuple[list[tuple[str, str, float, int]]
         command += ["-k", expression]
     env = os.environ | {"KAFKA_TESTS": "require", "KAFKA_CLUSTER_TESTS": "1"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    found = [(m[1], m[2], float(m[3]), int(m[4])) for m in LINE.finditer(done.stdout)]
+    found = [(m[1], m[2], float(m[3]), int(m[4]), m[5]) for m in LINE.finditer(done.stdout)]
     if done.returncode:
         lines = done.stdout.splitlines()
         # why each test failed (pytest's E lines, not the workers' log lines they quote)
@@ -88,10 +91,14 @@ def report(rounds: int, expression: str | None) -> int:
     for n in range(rounds):
         found, status = one_round(expression)
         failed += status != 0
-        for fault, guarantee, stall, extra in found:
+        for fault, guarantee, stall, extra, detail in found:
             stalls[fault, guarantee].append(stall)
             again[fault, guarantee].append(extra)
-            print(f"round {n + 1}: {fault} {guarantee}: stall {stall:.1f}s, reprocessed {extra}")
+            print(
+                f"round {n + 1}: {fault} {guarantee}: stall {stall:.1f}s, reprocessed {extra}"
+                + (f" {detail}" if detail else ""),
+                flush=True,
+            )
     print()
     print("| fault | guarantee | stall, median (rounds) | reprocessed, median |")
     print("|---|---|---|---|")
