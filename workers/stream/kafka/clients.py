@@ -323,13 +323,20 @@ def _reader(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
+#: How long a topic no node lists is asked about again before it is said missing.
+MISSING_CONFIRM_S = 2.0
+
+
 async def topic_partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout: float = 10.0
 ) -> list[TopicPartition]:
     """The partitions of ``topic``; NotFound, naming the topics there are, when it does
-    not exist. A topic just created may need a moment before its partitions show."""
+    not exist. A topic just created may need a moment before its partitions show, and
+    a node just restarted may answer from metadata older than the topic: a topic not
+    found is asked about again for ``MISSING_CONFIRM_S`` before it is said missing."""
     parts = consumer.partitions_for_topic(topic)
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while not parts:
         # Metadata of every topic: a client that subscribes to nothing asks the broker
         # for no topic at all, which Apache Kafka answers with none (some brokers with all).
@@ -338,7 +345,8 @@ async def topic_partitions(
         parts = cluster.partitions_for_topic(topic)
         if parts:
             break
-        if topic not in existing:
+        now = time.monotonic()
+        if topic not in existing and (now - started >= MISSING_CONFIRM_S or now > deadline):
             names = ", ".join(sorted(t for t in existing if not t.startswith("__"))) or "none"
             raise NotFound(
                 f"topic {topic!r} does not exist; existing topics: {names} "

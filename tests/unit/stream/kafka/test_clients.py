@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
+import types
 from typing import Any, cast
 
 import faust
+import pytest
+from aiokafka import TopicPartition
 
+from workers.errors import NotFound
 from workers.settings import Settings
 from workers.stream.kafka import clients
 from workers.stream.kafka.connection import client_options, faust_credentials
@@ -103,3 +108,43 @@ async def test_a_producer_given_up_is_closed_aside_and_bounded() -> None:
     await asyncio.wait_for(held.stopped.wait(), 1)
     await asyncio.wait_for(closer.wait(), 1)  # the frozen one: given up after ``within``
     assert not frozen.stopped.is_set()
+
+
+class _Metadata:
+    """What a node answers: the topics it knows, each with partitions 0 and 1."""
+
+    def __init__(self, topics: set[str]) -> None:
+        self._topics = topics
+
+    def topics(self) -> set[str]:
+        return self._topics
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return {0, 1} if topic in self._topics else None
+
+
+def _consumer(answers: list[set[str]]) -> Any:
+    """A consumer whose metadata requests are answered in turn by ``answers`` (the
+    last one again once they run out)."""
+
+    async def fetch_all_metadata() -> _Metadata:
+        return _Metadata(answers.pop(0) if len(answers) > 1 else answers[0])
+
+    client = types.SimpleNamespace(fetch_all_metadata=fetch_all_metadata)
+    return types.SimpleNamespace(_client=client, partitions_for_topic=lambda _: None)
+
+
+async def test_a_topic_one_node_does_not_know_yet_is_asked_about_again() -> None:
+    # a node just restarted answered from metadata older than the topic: the cluster
+    # tests' read of the dead letters failed as if it did not exist
+    consumer = _consumer([{"other"}, {"other"}, {"other", "articles.dlq"}])
+    parts = await clients.topic_partitions(consumer, "articles.dlq")
+    assert parts == [TopicPartition("articles.dlq", 0), TopicPartition("articles.dlq", 1)]
+
+
+async def test_a_topic_no_node_knows_is_said_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clients, "MISSING_CONFIRM_S", 0.3)
+    started = time.monotonic()
+    with pytest.raises(NotFound, match=r"'articles\.nope' does not exist; existing topics: other"):
+        await clients.topic_partitions(_consumer([{"other"}]), "articles.nope")
+    assert time.monotonic() - started >= 0.3
