@@ -299,7 +299,13 @@ class KafkaBroker:
                     # transaction's markers sent to a node that froze are waited on this
                     # long, and the transactional id's next transaction with them
                     *(
-                        [f"request.timeout.ms={CLUSTER_REQUEST_TIMEOUT_MS}"]
+                        [
+                            f"request.timeout.ms={CLUSTER_REQUEST_TIMEOUT_MS}",
+                            # leaders moved back to the preferred replicas soon after a
+                            # fault heals (every 5 min by default), before the next test
+                            "leader.imbalance.check.interval.seconds=2",
+                            "leader.imbalance.per.broker.percentage=0",
+                        ]
                         if self.replicas > 1
                         else []
                     ),

@@ -175,11 +175,13 @@ class KafkaCluster:
                 brokers = (await admin.describe_cluster())["brokers"]
                 if len(brokers) < len(self.nodes):
                     return False
-                # every topic there is (the internal ones once made), every replica in sync
+                # every topic there is (the internal ones once made), every replica in
+                # sync and the preferred one leading: a leader moved back later (the
+                # controller's balancing) would move a coordinator mid-test
                 names = list(await admin.list_topics())
                 found = await admin.describe_topics(names) if names else []
                 return all(
-                    len(p["isr"]) == len(p["replicas"])
+                    len(p["isr"]) == len(p["replicas"]) and p["leader"] == p["replicas"][0]
                     for topic in found
                     for p in topic.get("partitions") or []
                 )
