@@ -323,17 +323,15 @@ def _reader(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-#: How long a topic no node lists is asked about again before it is said missing.
-MISSING_CONFIRM_S = 2.0
+MISSING_CONFIRM_S = 2.0  # a topic not found is asked about again this long
 
 
 async def topic_partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout: float = 10.0
 ) -> list[TopicPartition]:
     """The partitions of ``topic``; NotFound, naming the topics there are, when it does
-    not exist. A topic just created may need a moment before its partitions show, and
-    a node just restarted may answer from metadata older than the topic: a topic not
-    found is asked about again for ``MISSING_CONFIRM_S`` before it is said missing."""
+    not exist (after ``MISSING_CONFIRM_S``: a node just restarted may answer from
+    metadata older than the topic). A topic just created may need a moment."""
     parts = consumer.partitions_for_topic(topic)
     started = time.monotonic()
     deadline = started + timeout
