@@ -111,11 +111,12 @@ async def retrying(
     timeout: float,
     errors: tuple[type[BaseException], ...],
     waiting: Callable[[BaseException], None],
+    excused: Callable[[], bool] | None = None,
 ) -> T:
     """``attempt()``'s result, trying again on ``errors`` with backoff (0.1 s, doubling
-    up to 2 s) for up to ``timeout`` seconds; past that the last error is raised.
-    ``waiting(error)`` is called once, at the first failure."""
-    backoff = Backoff(timeout, first=0.1, most=2.0)
+    up to 2 s) for up to ``timeout`` seconds (``excused``: as ``Backoff``); past that
+    the last error is raised. ``waiting(error)`` is called once, at the first failure."""
+    backoff = Backoff(timeout, first=0.1, most=2.0, excused=excused)
     failed = False
     while True:
         try:

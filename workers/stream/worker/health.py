@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 import faust
 
@@ -16,11 +18,24 @@ from workers.errors import ExitCode
 from workers.settings import Settings
 from workers.stream.kafka import clients
 from workers.stream.ops.observe import Observer
-from workers.stream.seam import faust_compat
+from workers.stream.seam import faust_compat, send_buffer
 from workers.stream.seam.guard import guarded
 from workers.stream.seam.transactions import Transactions
 
 log = logging.getLogger("workers.stream.worker.app")  # the worker's lines, under one name
+
+
+def cannot_publish(what: str, deadline_s: float, error: BaseException) -> NoReturn:
+    """Past the produce deadline: exit at once (75), so that what was not published
+    is read again after a restart instead of committed unpublished."""
+    log.critical(
+        "%s: cannot publish for %.0fs (%r); exiting so that the batch "
+        "is redelivered after a restart",
+        what,
+        deadline_s,
+        error,
+    )
+    os._exit(ExitCode.PRODUCE_FAILED)
 
 
 class Health:
@@ -45,6 +60,15 @@ class Health:
         self.transactions = transactions
 
     def start(self) -> None:
+        # table writes are output too: reported, waited out while the quorum is lost
+        send_buffer.set_send_hooks(
+            self.app,
+            excused=self.observer.waiting_on_broker,
+            trouble=self.observer.publishing,
+            give_up=lambda error: cannot_publish(
+                "table writes", self.settings.produce_deadline_s, error
+            ),
+        )
         loops = [self.check_broker, self.check_loop, self.sample_lag]
         if self.settings.progress_interval_s:
             loops.append(self.report_progress)

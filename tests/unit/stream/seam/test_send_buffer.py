@@ -86,3 +86,44 @@ async def test_a_table_write_that_failed_is_retried_until_the_produce_deadline(
     with pytest.raises(ProducerSendError):
         await buffer._send_pending(fut)
     assert channel.sent == []
+
+
+async def test_a_table_write_is_waited_out_while_the_cluster_is_away() -> None:
+    """A lost quorum (two of three nodes down for a minute) failed table writes past
+    ENRICH_PRODUCE_DEADLINE_S, and the worker crashed (exit 1) while the broker-lost
+    exit was still far off. While the worker's hook says the cluster is away, the
+    deadline is counted anew; each failure is reported, and the write that went
+    through clears it."""
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean", produce_deadline_s=30))
+    send_buffer.set_send_deadline(app, 0.3)
+    reported: list[str | None] = []
+    given_up: list[BaseException] = []
+    send_buffer.set_send_hooks(
+        app,
+        excused=lambda: True,
+        trouble=lambda error: reported.append(None if error is None else type(error).__name__),
+        give_up=given_up.append,
+    )
+    buffer: Any = cast(Any, app.producer).buffer
+    channel = _Channel(failures=6)  # 0.1 + 0.2 + 0.4 + ... s: well past 0.3 s
+    fut = SimpleNamespace(message=SimpleNamespace(channel=channel))
+    await asyncio.wait_for(buffer._send_pending(fut), timeout=20)
+    assert channel.sent == [fut]
+    assert reported == ["ProducerSendError"] * 6 + [None]
+    assert given_up == []
+
+
+async def test_a_table_write_past_the_deadline_is_given_up_by_the_worker() -> None:
+    """Past the deadline, with the cluster not away, the worker's hook decides (it
+    exits 75, as for its other output) before the error would crash the buffer."""
+    app = create_app(Settings(broker="127.0.0.1:9", stages="clean"))
+    send_buffer.set_send_deadline(app, 0.2)
+    given_up: list[BaseException] = []
+    send_buffer.set_send_hooks(
+        app, excused=lambda: False, trouble=lambda _: None, give_up=given_up.append
+    )
+    buffer: Any = cast(Any, app.producer).buffer
+    fut = SimpleNamespace(message=SimpleNamespace(channel=_Channel(failures=100)))
+    with pytest.raises(ProducerSendError):
+        await asyncio.wait_for(buffer._send_pending(fut), timeout=10)
+    assert [type(e) for e in given_up] == [ProducerSendError]
