@@ -37,7 +37,7 @@ from workers.stream.seam import faust_compat
 from workers.stream.seam.guard import guarded, on_fatal_group_error
 from workers.stream.seam.transactions import Refused, Transactions, Write
 from workers.stream.stories.steps import StoryAgents
-from workers.stream.worker.health import Health, partition_list
+from workers.stream.worker.health import Health, cannot_publish, partition_list
 from workers.stream.worker.refusals import output_refused, story_write_refused
 
 log = logging.getLogger(__name__)
@@ -349,14 +349,7 @@ class StageAgents:
                 continue
             self.observer.publishing(errors[0])
             if backoff.spent():
-                log.critical(
-                    "%s: cannot publish for %.0fs (%r); exiting so that the batch "
-                    "is redelivered after a restart",
-                    what,
-                    self.settings.produce_deadline_s,
-                    errors[0],
-                )
-                os._exit(ExitCode.PRODUCE_FAILED)
+                cannot_publish(what, self.settings.produce_deadline_s, errors[0])
             if not warned:
                 log.warning(
                     "%s: publishing %d records failed (%r); retrying", what, len(failed), errors[0]
@@ -473,9 +466,11 @@ class StageAgents:
     async def _send(topic: faust.TopicT, key: bytes, value: bytes) -> Any:
         fut = asyncio.ensure_future(await topic.send(key=key, value=value))
         # read when it ends: a send given up by the bounded wait of ``_deliver`` (and
-        # sent again) ends later, unawaited, and asyncio logs each such at ERROR
+        # sent again) ends later, unawaited, and asyncio logs each such at ERROR;
+        # shielded, as cancelling it would not take it back from the client, and
+        # Faust's callback on it logged each cancelled one at ERROR
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())
-        return await fut
+        return await asyncio.shield(fut)
 
     async def _on_assigned(self, sender: Any, *_: Any, signal: Any = None, **__: Any) -> None:
         """Lag and published marks follow the current assignment only: a partition that

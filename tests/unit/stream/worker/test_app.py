@@ -286,3 +286,26 @@ async def test_while_the_quorum_is_lost_the_produce_deadline_waits_and_counts_an
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(agents._deliver([1], fails, lambda *_: None, "clean"), 30)
     assert exits == [75]
+
+
+async def test_a_send_given_up_by_the_bounded_wait_is_left_to_end_on_its_own() -> None:
+    """The bounded wait of ``_deliver`` cancelled the client's own future of a send it
+    gave up; the record was sent anyway, and Faust's callback on that future logged a
+    CancelledError at ERROR, once per record (over a hundred per frozen node). The
+    send is left to end: its result, or its error, reaches Faust as usual."""
+    loop = asyncio.get_running_loop()
+    client_future: asyncio.Future[str] = loop.create_future()
+    ended: list[asyncio.Future[str]] = []
+    client_future.add_done_callback(ended.append)
+
+    class Topic:
+        async def send(self, key: bytes, value: bytes) -> asyncio.Future[str]:
+            return client_future
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(StageAgents._send(Topic(), b"k", b"v"), 0.05)  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert not client_future.cancelled()
+    client_future.set_result("sent later")
+    await asyncio.sleep(0)
+    assert [f.result() for f in ended] == ["sent later"]
