@@ -370,6 +370,9 @@ class StoryAgents:
                 reply, new = answer(bucket, band, article, order, sig, rep_sig, self.banding)
                 if new is not None:
                     self.buckets[band.encode()] = orjson.dumps(asdict(new))
+                if new is not None or (bucket is not None and bucket.id == article):
+                    # the representative read again: its signature too, should a crash
+                    # (at_least_once) have kept the bucket's write and lost this one
                     sig_key = signature_key(message.partition, article)
                     if sig_key not in self.signatures:
                         self.signatures[sig_key] = minhash.to_bytes(sig)

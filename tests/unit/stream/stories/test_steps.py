@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any, cast
@@ -169,6 +170,27 @@ async def test_answers_repeated_in_the_batch_that_completes_an_article_send_it_o
     enriched = [value for topic, _, value in out.of(0) if topic == "enriched"]
     assert [orjson.loads(v)["story_id"] for v in enriched] == ["a"]
     assert out.forget == [("a", 0)]
+
+
+async def test_a_representative_read_again_restores_its_lost_signature() -> None:
+    """Under at_least_once a worker that crashed had its band's bucket written and the
+    representative's signature not (two changelogs); read again, the representative
+    heard nothing and stored nothing, and every later article of the band was
+    compared with no signature ("no signature for ..."), so none could join it."""
+    steps: Any = object.__new__(StoryAgents)
+    steps.banding = minhash.banding(0.5, minhash.NUM_PERM)
+    steps.buckets = {b"00-x": orjson.dumps({"id": "a", "order": "1", "story": None})}
+    steps.signatures = {}
+    sig = minhash.signature("the representative of band zero, read again after a crash")
+    body = {
+        "id": "a",
+        "order": "1",
+        "sig": base64.b64encode(minhash.to_bytes(sig)).decode(),
+        "bands": ["00-x"],
+    }
+    out = await steps._buckets([Message("story_bands", 2, 7, b"00-x", orjson.dumps(body))])
+    assert [topic for topic, _, _ in out.of(2)] == ["story_matches"]
+    assert steps.signatures == {signature_key(2, "a"): minhash.to_bytes(sig)}
 
 
 class HeldTable:
