@@ -1,9 +1,10 @@
 """The faults of a replicated cluster, timed: for each, how long committed output
 stalled and how many records were processed twice.
 
-    python bench/faults.py [--rounds 3] [-k EXPRESSION]
+    python bench/faults.py [--rounds 3] [-k EXPRESSION] [--busy] [--combined]
 
-Runs ``tests/integration/test_cluster.py`` (three Apache Kafka nodes, replication
+Runs ``tests/integration/test_cluster.py`` (three Apache Kafka brokers and three
+controllers of their own, or with ``--combined`` three nodes each both; replication
 factor 3, min ISR 2, two workers with the story steps on, paced input; the release
 jars resolved as the integration tests resolve them) ``--rounds`` times and prints,
 per fault and guarantee, the median over the rounds of:
@@ -37,7 +38,7 @@ LINE = re.compile(r"FAULT (\S+) (\S+): resumed_s=([\d.]+) reprocessed=(\d+) ?(.*
 
 
 def one_round(
-    expression: str | None,
+    expression: str | None, combined: bool = False
 ) -> tuple[list[tuple[str, str, float, int, str]], int]:
     """The FAULT lines of one run of the cluster tests (with what the test says of the
     fault: the node, the outputs per 2 s), and pytest's exit status."""
@@ -55,6 +56,8 @@ def one_round(
     if expression:
         command += ["-k", expression]
     env = os.environ | {"KAFKA_TESTS": "require", "KAFKA_CLUSTER_TESTS": "1"}
+    if combined:
+        env["KAFKA_CLUSTER_CONTROLLERS"] = "0"
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     found = [(m[1], m[2], float(m[3]), int(m[4]), m[5]) for m in LINE.finditer(done.stdout)]
     if done.returncode:
@@ -71,25 +74,30 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("-k", dest="expression", help="only the faults pytest -k selects")
     parser.add_argument("--busy", action="store_true", help="one core kept busy meanwhile")
+    parser.add_argument(
+        "--combined",
+        action="store_true",
+        help="each broker a controller too (no controllers of their own)",
+    )
     args = parser.parse_args()
     busy = None
     if args.busy:
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        return report(args.rounds, args.expression)
+        return report(args.rounds, args.expression, args.combined)
     finally:
         if busy is not None:
             busy.kill()
             busy.wait()
 
 
-def report(rounds: int, expression: str | None) -> int:
+def report(rounds: int, expression: str | None, combined: bool = False) -> int:
     """Run the rounds and print the table; 1 where any round failed."""
     stalls: dict[tuple[str, str], list[float]] = defaultdict(list)
     again: dict[tuple[str, str], list[int]] = defaultdict(list)
     failed = 0
     for n in range(rounds):
-        found, status = one_round(expression)
+        found, status = one_round(expression, combined)
         failed += status != 0
         for fault, guarantee, stall, extra, detail in found:
             stalls[fault, guarantee].append(stall)

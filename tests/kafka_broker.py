@@ -178,10 +178,12 @@ class KafkaBroker:
         cluster: str | None = None,
         replicas: int = 1,
         controller_port: int | None = None,
+        roles: str = "broker,controller",
     ) -> None:
         """A node of its own by default; of a cluster with ``node_id``, ``voters`` (the
-        controller quorum, ``id@host:port,...``), ``cluster`` (its id, shared) and
-        ``replicas`` (the internal topics' replication factor, min ISR one less)."""
+        controller quorum, ``id@host:port,...``), ``cluster`` (its id, shared),
+        ``replicas`` (the internal topics' replication factor, min ISR one less) and
+        ``roles`` (``broker``, ``controller``, or both in one JVM)."""
         self.kafka_version = kafka_version or version()
         self.host = "127.0.0.1"
         self.port = port or _free_port()
@@ -190,6 +192,7 @@ class KafkaBroker:
         self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
         self.cluster = cluster
         self.replicas = replicas
+        self.roles = roles
         self.advertised_port = advertised_port or self.port
         self.data_dir = data_dir
         self.heap = heap
@@ -210,10 +213,12 @@ class KafkaBroker:
     def _listeners(self) -> tuple[str, str, str, list[str]]:
         """listeners, advertised listeners, the protocol map, and their settings."""
         host = self.host
-        listeners = [
-            f"PLAINTEXT://{host}:{self.port}",
-            f"CONTROLLER://{host}:{self.controller_port}",
-        ]
+        controller = f"CONTROLLER://{host}:{self.controller_port}"
+        if "broker" not in self.roles:
+            return controller, "", "CONTROLLER:PLAINTEXT", []
+        listeners = [f"PLAINTEXT://{host}:{self.port}"]
+        if "controller" in self.roles:
+            listeners.append(controller)
         advertised = [f"PLAINTEXT://{host}:{self.advertised_port}"]
         protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
         extra: list[str] = []
@@ -271,45 +276,46 @@ class KafkaBroker:
     def _properties(self) -> Path:
         path = self.data_dir / "server.properties"
         listeners, advertised, protocols, extra = self._listeners()
+        replicated = self.replicas > 1
+        broker = [
+            f"advertised.listeners={advertised}",
+            "inter.broker.listener.name=PLAINTEXT",
+            "auto.create.topics.enable=false",
+            f"offsets.topic.replication.factor={self.replicas}",
+            "offsets.topic.num.partitions=4",
+            f"transaction.state.log.replication.factor={self.replicas}",
+            f"transaction.state.log.min.isr={max(1, self.replicas - 1)}",
+            "transaction.state.log.num.partitions=4",
+            f"share.coordinator.state.topic.replication.factor={self.replicas}",
+            f"share.coordinator.state.topic.min.isr={max(1, self.replicas - 1)}",
+            "group.initial.rebalance.delay.ms=0",
+            "group.min.session.timeout.ms=1000",
+            "message.max.bytes=22020096",
+            "num.partitions=1",
+            # a replicated cluster's recommended setting (docs/deployment.md): a
+            # transaction's markers sent to a node that froze are waited on this long,
+            # and the transactional id's next transaction with them
+            *([f"request.timeout.ms={CLUSTER_REQUEST_TIMEOUT_MS}"] if replicated else []),
+            *extra,
+        ]
+        controller = [
+            # leaders moved back to the preferred replicas soon after a fault heals
+            # (every 5 min by default), before the next test
+            "leader.imbalance.check.interval.seconds=2",
+            "leader.imbalance.per.broker.percentage=0",
+        ]
         path.write_text(
             "\n".join(
                 [
-                    "process.roles=broker,controller",
+                    f"process.roles={self.roles}",
                     f"node.id={self.node_id}",
                     f"controller.quorum.voters={self.voters}",
                     f"listeners={listeners}",
-                    f"advertised.listeners={advertised}",
                     "controller.listener.names=CONTROLLER",
                     f"listener.security.protocol.map={protocols}",
-                    "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={self.data_dir / 'log'}",
-                    "auto.create.topics.enable=false",
-                    f"offsets.topic.replication.factor={self.replicas}",
-                    "offsets.topic.num.partitions=4",
-                    f"transaction.state.log.replication.factor={self.replicas}",
-                    f"transaction.state.log.min.isr={max(1, self.replicas - 1)}",
-                    "transaction.state.log.num.partitions=4",
-                    f"share.coordinator.state.topic.replication.factor={self.replicas}",
-                    f"share.coordinator.state.topic.min.isr={max(1, self.replicas - 1)}",
-                    "group.initial.rebalance.delay.ms=0",
-                    "group.min.session.timeout.ms=1000",
-                    "message.max.bytes=22020096",
-                    "num.partitions=1",
-                    # a replicated cluster's recommended setting (docs/deployment.md): a
-                    # transaction's markers sent to a node that froze are waited on this
-                    # long, and the transactional id's next transaction with them
-                    *(
-                        [
-                            f"request.timeout.ms={CLUSTER_REQUEST_TIMEOUT_MS}",
-                            # leaders moved back to the preferred replicas soon after a
-                            # fault heals (every 5 min by default), before the next test
-                            "leader.imbalance.check.interval.seconds=2",
-                            "leader.imbalance.per.broker.percentage=0",
-                        ]
-                        if self.replicas > 1
-                        else []
-                    ),
-                    *extra,
+                    *(broker if "broker" in self.roles else []),
+                    *(controller if "controller" in self.roles and replicated else []),
                     "",
                 ]
             )
@@ -384,7 +390,8 @@ class KafkaBroker:
             raise
 
     def _wait_ready(self, timeout: float) -> None:
-        """Until the broker answers a metadata request through its own port."""
+        """Until the broker answers a metadata request through its own port (a
+        controller alone: until its listener is open)."""
         from workers.settings import Settings
         from workers.stream.kafka import clients
 
@@ -396,7 +403,12 @@ class KafkaBroker:
                 raise RuntimeError(
                     f"Apache Kafka exited with code {self._proc.returncode}:\n{self.log_tail()}"
                 )
-            if _listening(self.host, self.port) and _in_thread(clients.ping(settings, timeout=2.0)):
+            if "broker" not in self.roles:  # a controller alone: its listener open
+                if _listening(self.host, self.controller_port):
+                    return
+            elif _listening(self.host, self.port) and _in_thread(
+                clients.ping(settings, timeout=2.0)
+            ):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(

@@ -1,13 +1,15 @@
-"""A replicated Apache Kafka (three KRaft nodes, replication factor 3, min ISR 2): the
-faults of a real cluster, each under both guarantees, with the story steps on, two
-workers and paced input. Nothing is lost (nor, under exactly_once, delivered twice),
-and output does not wait for a broker that is unwell:
+"""A replicated Apache Kafka (three KRaft brokers and three controllers of their own,
+replication factor 3, min ISR 2): the faults of a real cluster, each under both
+guarantees, with the story steps on, two workers and paced input. Nothing is lost
+(nor, under exactly_once, delivered twice), and output does not wait for a broker
+that is unwell:
 
 - a node frozen for 60 s (SIGSTOP, as a long GC pause or a stuck disk): committed
   output resumes within ``RESUME_S`` of the pause, while it is still frozen;
 - the node that coordinates the workers' group and transactions killed (-9);
-- the quorum lost: two of three nodes down for 60 s, then back. The workers wait,
-  their ``/ready`` and ``/health`` say so, none exits, and progress resumes.
+- the quorum lost: two of three brokers down for 60 s, then back (every partition
+  below its min ISR). The workers wait, their ``/ready`` and ``/health`` say so, none
+  exits, and progress resumes.
 
 A network partition of one node is not among them: on loopback, cutting one node's
 client and broker traffic through proxies leaves its own connections to the quorum
@@ -15,12 +17,16 @@ up, so it stays leader of what it leads and no client can make progress there, w
 is Kafka's own behaviour rather than the worker's (a partition needs network
 namespaces, which these tests do not assume).
 
-These tests run where ``KAFKA_CLUSTER_TESTS=1`` (``bench/faults.py`` sets it), one at
-a time; the suite leaves them out otherwise (``tests/conftest.py``), CI included for
-now: their bound on a stall holds only where no other test shares the cores, and
-they have not yet passed five whole rounds in a row (``docs/delivery.md``). Where the
-articles do not all come out, each worker logs where its tasks wait before the test
-fails.
+The controllers run apart from the brokers, as Apache Kafka advises for production:
+with combined roles two nodes down lose the controllers' quorum too, and Kafka once
+split a transaction there (``docs/delivery.md``). ``KAFKA_CLUSTER_CONTROLLERS=0``
+runs the faults on three combined nodes (``bench/faults.py --combined``).
+
+These tests run where ``KAFKA_CLUSTER_TESTS=1`` (CI's own step after the README's
+test command, and ``bench/faults.py``), one at a time; the suite's parallel run leaves
+them out (``tests/conftest.py``): their bound on a stall holds only where no other
+test shares the cores. Where the articles do not all come out, each worker logs where
+its tasks wait before the test fails.
 
 What each fault costs is printed (``resumed_s``: the end of the longest gap in
 committed output after the fault, from the fault; ``reprocessed``: outputs beyond
@@ -45,7 +51,7 @@ import pytest
 
 from tests.integration.conftest import Stack, require_kafka
 from tests.integration.helpers import Collector, articles, scrape
-from tests.kafka_cluster import KafkaCluster
+from tests.kafka_cluster import CONTROLLERS, KafkaCluster
 from workers.settings import Settings
 from workers.stream.embedded.broker import free_port
 from workers.stream.kafka import admin, clients
@@ -76,7 +82,9 @@ COUNT = 330  # about 110 s of input
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     require_kafka()
-    with KafkaCluster(tmp_path_factory.mktemp("cluster")) as running:
+    # KAFKA_CLUSTER_CONTROLLERS=0: each broker a controller too (bench/faults.py --combined)
+    controllers = int(os.environ.get("KAFKA_CLUSTER_CONTROLLERS", CONTROLLERS))
+    with KafkaCluster(tmp_path_factory.mktemp("cluster"), controllers=controllers) as running:
         yield running
 
 
