@@ -42,9 +42,9 @@ GROUPS = {"tests/container/": "container"}
 
 #: The order tests are handed out in, longest first, so that no long test starts last
 #: and leaves the other processes idle at the end: by path prefix, the rest after.
-#: Run where KAFKA_CLUSTER_TESTS=1 (bench/faults.py sets it), left out of the suite
-#: otherwise, CI included for now: their 20 s bound on a stall needs the cores to
-#: themselves, and they have not yet passed five whole rounds in a row (docs/delivery.md).
+#: Run where KAFKA_CLUSTER_TESTS=1: a step of their own in CI, after the README's test
+#: command, and bench/faults.py. Left out of the suite's parallel run otherwise: their
+#: 20 s bound on a stall needs the cores to themselves.
 CLUSTER_TESTS = "tests/integration/test_cluster.py"
 
 LONGEST_FIRST = (
