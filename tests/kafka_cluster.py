@@ -41,7 +41,8 @@ READY_TIMEOUT_S = 120.0
 
 
 class KafkaCluster:
-    """Three Apache Kafka nodes; ``bootstrap`` lists them all."""
+    """Three Apache Kafka brokers (and their controllers); ``bootstrap`` lists the
+    brokers."""
 
     def __init__(
         self,
@@ -72,9 +73,9 @@ class KafkaCluster:
                 roles=roles,
             )
 
-        combined = "broker" if controllers else "broker,controller"
+        roles = "broker" if controllers else "broker,controller"
         self.nodes = {
-            i + 1: node(i + 1, combined, None if controllers else ports[i]) for i in range(nodes)
+            i + 1: node(i + 1, roles, None if controllers else ports[i]) for i in range(nodes)
         }
         self.controllers = {
             i: node(i, "controller", port)
