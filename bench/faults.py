@@ -38,7 +38,7 @@ LINE = re.compile(r"FAULT (\S+) (\S+): resumed_s=([\d.]+) reprocessed=(\d+) ?(.*
 
 
 def one_round(
-    expression: str | None, combined: bool = False
+    expression: str | None,
 ) -> tuple[list[tuple[str, str, float, int, str]], int]:
     """The FAULT lines of one run of the cluster tests (with what the test says of the
     fault: the node, the outputs per 2 s), and pytest's exit status."""
@@ -56,8 +56,6 @@ def one_round(
     if expression:
         command += ["-k", expression]
     env = os.environ | {"KAFKA_TESTS": "require", "KAFKA_CLUSTER_TESTS": "1"}
-    if combined:
-        env["KAFKA_CLUSTER_CONTROLLERS"] = "0"
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     found = [(m[1], m[2], float(m[3]), int(m[4]), m[5]) for m in LINE.finditer(done.stdout)]
     if done.returncode:
@@ -80,24 +78,26 @@ def main() -> int:
         help="each broker a controller too (no controllers of their own)",
     )
     args = parser.parse_args()
+    if args.combined:  # read by the cluster fixture (tests/integration/test_cluster.py)
+        os.environ["KAFKA_CLUSTER_CONTROLLERS"] = "0"
     busy = None
     if args.busy:
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        return report(args.rounds, args.expression, args.combined)
+        return report(args.rounds, args.expression)
     finally:
         if busy is not None:
             busy.kill()
             busy.wait()
 
 
-def report(rounds: int, expression: str | None, combined: bool = False) -> int:
+def report(rounds: int, expression: str | None) -> int:
     """Run the rounds and print the table; 1 where any round failed."""
     stalls: dict[tuple[str, str], list[float]] = defaultdict(list)
     again: dict[tuple[str, str], list[int]] = defaultdict(list)
     failed = 0
     for n in range(rounds):
-        found, status = one_round(expression, combined)
+        found, status = one_round(expression)
         failed += status != 0
         for fault, guarantee, stall, extra, detail in found:
             stalls[fault, guarantee].append(stall)
